@@ -1,0 +1,142 @@
+package throttle
+
+import (
+	"time"
+
+	"github.com/memsdk/mem-go/headers"
+)
+
+// Hooks are optional callbacks, called after the throttle's lock is released
+// and on the goroutine of the call concerned. Keep them quick.
+type Hooks struct {
+	// OnWait is called when a call had to queue, with how long it waited.
+	OnWait func(c Cost, waited time.Duration)
+	// OnResync is called when a response moved a bucket's level.
+	OnResync func(ResyncEvent)
+	// OnPause is called when a rate-limit 429 pauses every caller until the time given.
+	OnPause func(until time.Time)
+}
+
+// ResyncEvent says that a response moved one bucket's level.
+type ResyncEvent struct {
+	Kind      headers.Kind
+	Window    headers.Window
+	Remaining int64   // what the server reported
+	Before    float64 // the local level before
+	After     float64 // and after
+}
+
+// Stats counts what a throttle has done since it was created.
+type Stats struct {
+	Admitted         uint64        // calls let through
+	Waits            uint64        // calls that had to queue first
+	WaitTime         time.Duration // total time spent queued
+	Cancelled        uint64        // waits ended by their context
+	DeadlineFailures uint64        // waits refused at once: they would pass the deadline
+	Lowered          uint64        // resyncs that lowered a level (someone else spends on the key)
+	Raised           uint64        // resyncs that raised a level
+	MalformedHeaders uint64        // responses whose rate headers were malformed (ignored)
+	RateLimited      uint64        // rate-limit 429s seen
+	Pauses           uint64        // pauses those 429s imposed
+	QuotaExceeded    uint64        // quota 429s seen (no pause)
+}
+
+// Snapshot is the throttle's state at one instant.
+type Snapshot struct {
+	At          time.Time
+	Buckets     []BucketState
+	PausedUntil time.Time // zero, or in the past, when no pause is in force
+	// Probing is true during cold start: no response has told the real
+	// levels yet, so calls go one at a time.
+	Probing  bool
+	InFlight int // calls admitted and not yet Done
+	Queued   int // calls waiting for tokens
+	Stats    Stats
+}
+
+// Snapshot returns the current state of every bucket, the pause, the probe
+// and the counters. It allocates; call it for display, not per request.
+func (t *Throttle) Snapshot() Snapshot {
+	wallNow := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	buckets, paused := t.store.State(wallNow.Sub(t.epoch))
+	s := Snapshot{
+		At:       wallNow,
+		Buckets:  buckets,
+		Probing:  !t.store.Synced(),
+		InFlight: t.inflightN,
+		Queued:   len(t.queue),
+		Stats:    t.stats,
+	}
+	if paused > 0 {
+		s.PausedUntil = t.epoch.Add(paused)
+	}
+	return s
+}
+
+// Calls is part of a planned workload: N calls of one cost.
+type Calls struct {
+	N    int
+	Cost Cost
+}
+
+// Estimate returns the earliest time from now by which the planned workload,
+// run in order after the calls already queued, can be admitted in full,
+// given the buckets' current levels and any pause: the bucket math, exactly,
+// assuming nobody else spends on the key. Cold start is not counted.
+func (t *Throttle) Estimate(plan ...Calls) time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	costs := t.queuedCosts(Cost{})
+	return t.estimateLocked(costs[:len(costs)-1], plan...)
+}
+
+func (t *Throttle) estimateLocked(queued []Cost, plan ...Calls) time.Duration {
+	states, paused := t.store.State(t.now())
+	bs := make([]bucket, len(states))
+	for i, s := range states {
+		bs[i] = bucket{limit: s.Limit, period: s.Period, scaled: int64(s.Level * float64(s.Period))}
+	}
+	start := max(0, paused-t.now())
+	return simulate(t.policy.Buckets, bs, start, queued, plan)
+}
+
+// Optimum returns the shortest time in which any client can have the planned
+// workload admitted, starting from full buckets: the bound every throttle is
+// measured against.
+func (p Policy) Optimum(plan ...Calls) time.Duration {
+	bs := make([]bucket, len(p.Buckets))
+	for i, b := range p.Buckets {
+		bs[i] = newBucket(b, 0)
+	}
+	return simulate(p.Buckets, bs, 0, nil, plan)
+}
+
+// simulate admits the queued costs and then the plan, in order, each as soon
+// as every bucket holds its cost, starting at start with the buckets' clocks
+// at 0, and returns when the last one is admitted.
+func simulate(defs []Bucket, bs []bucket, start time.Duration, queued []Cost, plan []Calls) time.Duration {
+	now := start
+	admit := func(c Cost) {
+		var wait time.Duration
+		for i := range bs {
+			bs[i].advance(now)
+			wait = max(wait, bs[i].waitFor(c.Of(defs[i].Kind)))
+		}
+		now += wait
+		for i := range bs {
+			bs[i].advance(now)
+			bs[i].take(c.Of(defs[i].Kind))
+		}
+	}
+	for _, c := range queued {
+		admit(c)
+	}
+	for _, p := range plan {
+		for range p.N {
+			admit(p.Cost)
+		}
+	}
+	return now
+}

@@ -1,0 +1,165 @@
+package throttle
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/memsdk/mem-go/headers"
+)
+
+// Cost is what one call spends: request tokens (always 1 at Mem) and
+// complexity tokens (1 for most calls, 40 for mem-it). Each is charged to
+// both windows (minute and day) of its kind.
+type Cost struct {
+	Requests   int64
+	Complexity int64
+}
+
+// Of returns the cost in kind k.
+func (c Cost) Of(k headers.Kind) int64 {
+	if k == headers.Complexity {
+		return c.Complexity
+	}
+	return c.Requests
+}
+
+// Add returns c + d.
+func (c Cost) Add(d Cost) Cost {
+	return Cost{Requests: c.Requests + d.Requests, Complexity: c.Complexity + d.Complexity}
+}
+
+// Bucket describes one leaky bucket: Limit tokens of Kind that refill
+// continuously at Limit/Period, so a full bucket allows a burst of Limit.
+type Bucket struct {
+	Kind   headers.Kind
+	Window headers.Window
+	Limit  int64
+	Period time.Duration
+}
+
+func (b Bucket) String() string {
+	return fmt.Sprintf("%s/%s (%d per %s)", b.Kind, b.Window, b.Limit, b.Period)
+}
+
+// CostFunc maps a request's method and URL path to its cost.
+type CostFunc func(method, urlPath string) Cost
+
+// Policy is the set of buckets a server enforces and the cost of each call.
+// The zero Policy is not valid; start from DefaultPolicy and change numbers
+// (a different plan, a future change, a fast demo) rather than building one
+// from scratch.
+type Policy struct {
+	Buckets []Bucket
+	Cost    CostFunc
+}
+
+// Mem's published limits (RATE-LIMITS.md). They are defaults: nothing in
+// this package depends on them beyond DefaultPolicy.
+const (
+	RequestsPerMinute   = 100
+	RequestsPerDay      = 4000
+	ComplexityPerMinute = 200
+	ComplexityPerDay    = 8000
+	MemItComplexity     = 40
+)
+
+// DefaultPolicy returns Mem's published limits: 100 requests a minute and
+// 4000 a day, 200 complexity tokens a minute and 8000 a day; every call costs
+// one request token, POST /v2/mem-it costs 40 complexity tokens and every
+// other call one (see MemCost).
+func DefaultPolicy() Policy {
+	return Policy{
+		Buckets: []Bucket{
+			{Kind: headers.Requests, Window: headers.Minute, Limit: RequestsPerMinute, Period: time.Minute},
+			{Kind: headers.Requests, Window: headers.Day, Limit: RequestsPerDay, Period: 24 * time.Hour},
+			{Kind: headers.Complexity, Window: headers.Minute, Limit: ComplexityPerMinute, Period: time.Minute},
+			{Kind: headers.Complexity, Window: headers.Day, Limit: ComplexityPerDay, Period: 24 * time.Hour},
+		},
+		Cost: MemCost,
+	}
+}
+
+// MemCost is Mem's cost function: 40 complexity tokens for POST /v2/mem-it,
+// one for everything else, one request token always. The path may carry a
+// base URL's prefix ("/proxy/v2/mem-it"), a trailing slash or dot segments;
+// the query string is not part of urlPath (use URL.Path, not RequestURI).
+func MemCost(method, urlPath string) Cost {
+	if method == http.MethodPost && isMemItPath(urlPath) {
+		return Cost{Requests: 1, Complexity: MemItComplexity}
+	}
+	return Cost{Requests: 1, Complexity: 1}
+}
+
+func isMemItPath(p string) bool {
+	if i := strings.IndexAny(p, "?#"); i >= 0 { // tolerate a RequestURI by mistake
+		p = p[:i]
+	}
+	if !strings.Contains(p, "mem-it") { // fast path: no allocation for other calls
+		return false
+	}
+	p = path.Clean("/" + p)
+	return p == "/v2/mem-it" || strings.HasSuffix(p, "/v2/mem-it")
+}
+
+// maxScaled bounds Limit×Period so that bucket arithmetic in token·nanosecond
+// units cannot overflow int64, even with a few periods of debt.
+const maxScaled = math.MaxInt64 / 8
+
+// Validate reports whether p is usable: at least one bucket, each with a
+// positive limit and period and a known kind and window, no two buckets for
+// the same kind and window, a cost function, and (checked against sample
+// Mem calls) every cost within every capacity, or no call could ever pass.
+func (p Policy) Validate() error {
+	if len(p.Buckets) == 0 {
+		return errors.New("throttle: policy has no buckets")
+	}
+	if p.Cost == nil {
+		return errors.New("throttle: policy has no cost function")
+	}
+	seen := map[Bucket]bool{}
+	for _, b := range p.Buckets {
+		switch {
+		case b.Kind != headers.Requests && b.Kind != headers.Complexity:
+			return fmt.Errorf("throttle: bucket %v: unknown kind", b)
+		case b.Window != headers.Minute && b.Window != headers.Day:
+			return fmt.Errorf("throttle: bucket %v: unknown window %q", b, b.Window)
+		case b.Limit <= 0:
+			return fmt.Errorf("throttle: bucket %v: limit must be positive", b)
+		case b.Period <= 0:
+			return fmt.Errorf("throttle: bucket %v: period must be positive", b)
+		case b.Limit > maxScaled/int64(b.Period):
+			return fmt.Errorf("throttle: bucket %v: limit × period too large", b)
+		}
+		key := Bucket{Kind: b.Kind, Window: b.Window}
+		if seen[key] {
+			return fmt.Errorf("throttle: two buckets for %s/%s", b.Kind, b.Window)
+		}
+		seen[key] = true
+	}
+	for _, call := range sampleCalls {
+		c := p.Cost(call[0], call[1])
+		if c.Requests < 0 || c.Complexity < 0 {
+			return fmt.Errorf("throttle: negative cost for %s %s", call[0], call[1])
+		}
+		for _, b := range p.Buckets {
+			if c.Of(b.Kind) > b.Limit {
+				return fmt.Errorf("throttle: %s %s costs %d %s tokens, more than bucket %v holds", call[0], call[1], c.Of(b.Kind), b.Kind, b)
+			}
+		}
+	}
+	return nil
+}
+
+// sampleCalls are the calls Validate prices to check costs against capacities.
+var sampleCalls = [][2]string{
+	{http.MethodPost, "/v2/mem-it"},
+	{http.MethodPost, "/v2/notes"},
+	{http.MethodGet, "/v2/notes"},
+	{http.MethodPost, "/v2/notes/search"},
+	{http.MethodPost, "/v2/collections"},
+}

@@ -1,0 +1,342 @@
+// Package throttle keeps a local mirror of the Mem API's leaky buckets, so
+// that callers spend every token the server allows and never trip a limit.
+//
+// A call reserves its whole cost (request tokens and complexity tokens, in
+// the minute and day windows) at once, all or nothing, waiting in FIFO order
+// when the buckets are short. Every response resynchronises the mirror from
+// its X-RateLimit-* and X-Complexity-* headers; a rate-limit 429 pauses every
+// caller until Retry-After has passed. Transport wraps an http.RoundTripper
+// with all of this; Wait and Done are the same steps for other HTTP code.
+//
+// The bucket math: a bucket of Limit tokens refills continuously at
+// Limit/Period and never holds more than Limit. A call of cost c passes when
+// every bucket holds at least its c, and takes c from each. From full
+// buckets, N calls of cost c in a bucket of limit L therefore take
+// max(0, N−⌊L/c⌋)·c·Period/L: 5 mem-it calls at once then one every 12 s.
+package throttle
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/memsdk/mem-go/headers"
+)
+
+// Throttle is the local mirror of one API key's buckets. Share one Throttle
+// between all clients that use the same key in a process. It is safe for
+// concurrent use.
+type Throttle struct {
+	policy Policy
+	hooks  Hooks
+	epoch  time.Time // origin of the monotonic clock the store sees
+
+	mu          sync.Mutex
+	store       Store
+	queue       []*waiter // FIFO; queue[0] is the only one that may take
+	inflight    Cost      // admitted, not yet Done
+	inflightN   int
+	seq         uint64   // sequence number of the last admitted call
+	lastApplied []uint64 // per policy bucket: seq of the newest response applied
+	stats       Stats
+}
+
+type waiter struct {
+	cost Cost
+	wake chan struct{} // capacity 1: "look again"
+}
+
+// Option configures a Throttle.
+type Option func(*Throttle)
+
+// WithHooks installs callbacks for waits, resyncs and pauses (for progress
+// displays and metrics).
+func WithHooks(h Hooks) Option { return func(t *Throttle) { t.hooks = h } }
+
+// WithStore replaces the in-memory state with s (for example a store shared
+// between processes). s must hold the buckets of the throttle's policy.
+func WithStore(s Store) Option { return func(t *Throttle) { t.store = s } }
+
+// New returns a Throttle for policy p, with full buckets and in cold start:
+// until a response carries rate headers, one call at a time is let through,
+// so a process that starts after another has drained the key does not fire a
+// burst into 429s. It fails when p is not valid (see Policy.Validate).
+func New(p Policy, opts ...Option) (*Throttle, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	t := &Throttle{
+		policy:      Policy{Buckets: slices.Clone(p.Buckets), Cost: p.Cost},
+		epoch:       time.Now(),
+		lastApplied: make([]uint64, len(p.Buckets)),
+	}
+	for _, o := range opts {
+		o(t)
+	}
+	if t.store == nil {
+		t.store = NewMemoryStore(t.policy)
+	}
+	return t, nil
+}
+
+// Policy returns the throttle's policy.
+func (t *Throttle) Policy() Policy { return t.policy }
+
+// Cost prices a request by method and URL path with the policy's cost function.
+func (t *Throttle) Cost(method, urlPath string) Cost { return t.policy.Cost(method, urlPath) }
+
+func (t *Throttle) now() time.Duration { return time.Since(t.epoch) }
+
+// Ticket is an admitted call. Pass it to Done exactly once, when the response
+// (or the failure) is known.
+type Ticket struct {
+	seq  uint64
+	cost Cost
+}
+
+// Cost returns what the ticket's call was charged.
+func (tk Ticket) Cost() Cost { return tk.cost }
+
+// DeadlineError is returned by Wait when the tokens would come only after the
+// context's deadline. It wraps context.DeadlineExceeded and says how long the
+// wait would have been.
+type DeadlineError struct {
+	Cost Cost
+	Wait time.Duration // estimated wait, from when Wait was called
+}
+
+func (e *DeadlineError) Error() string {
+	return fmt.Sprintf("throttle: a call costing %d request and %d complexity tokens would wait %s, past the context deadline",
+		e.Cost.Requests, e.Cost.Complexity, e.Wait.Round(time.Millisecond))
+}
+
+// Unwrap returns context.DeadlineExceeded, so errors.Is works as for a timeout.
+func (e *DeadlineError) Unwrap() error { return context.DeadlineExceeded }
+
+// Wait blocks until the buckets hold c, takes it, and returns the admitted
+// call's ticket. It returns at once when the tokens are there and nobody is
+// queued ahead. Callers are served in FIFO order, so a costly call is not
+// starved by a stream of cheap ones. When the estimated wait would pass ctx's
+// deadline, Wait fails at once with a *DeadlineError; when ctx ends while
+// waiting, it returns ctx.Err() and has taken nothing.
+//
+// The fast path (tokens available, nobody waiting) takes one lock and does
+// not allocate.
+func (t *Throttle) Wait(ctx context.Context, c Cost) (Ticket, error) {
+	t.mu.Lock()
+	if len(t.queue) == 0 && t.mayAdmit() {
+		if t.store.Take(t.now(), c) == 0 {
+			tk := t.admit(c)
+			t.mu.Unlock()
+			return tk, nil
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		t.mu.Unlock()
+		return Ticket{}, err
+	}
+	if deadline, ok := ctx.Deadline(); ok && t.store.Synced() {
+		est := t.estimateLocked(t.queuedCosts(c))
+		if time.Now().Add(est).After(deadline) {
+			t.stats.DeadlineFailures++
+			t.mu.Unlock()
+			return Ticket{}, &DeadlineError{Cost: c, Wait: est}
+		}
+	}
+	w := &waiter{cost: c, wake: make(chan struct{}, 1)}
+	t.queue = append(t.queue, w)
+	t.mu.Unlock()
+	return t.waitInQueue(ctx, w)
+}
+
+func (t *Throttle) waitInQueue(ctx context.Context, w *waiter) (Ticket, error) {
+	start := time.Now()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		var timerC <-chan time.Time
+		t.mu.Lock()
+		if t.queue[0] == w && t.mayAdmit() {
+			if d := t.store.Take(t.now(), w.cost); d > 0 {
+				if timer == nil {
+					timer = time.NewTimer(d)
+				} else {
+					timer.Reset(d)
+				}
+				timerC = timer.C
+			} else {
+				t.queue = t.queue[1:]
+				t.wakeHeadLocked()
+				tk := t.admit(w.cost)
+				waited := time.Since(start)
+				t.stats.Waits++
+				t.stats.WaitTime += waited
+				t.mu.Unlock()
+				if t.hooks.OnWait != nil {
+					t.hooks.OnWait(w.cost, waited)
+				}
+				return tk, nil
+			}
+		}
+		t.mu.Unlock()
+		select {
+		case <-w.wake:
+		case <-timerC:
+		case <-ctx.Done():
+			t.mu.Lock()
+			t.queue = slices.DeleteFunc(t.queue, func(x *waiter) bool { return x == w })
+			t.stats.Cancelled++
+			t.wakeHeadLocked() // the next in line may be able to go now
+			t.mu.Unlock()
+			return Ticket{}, ctx.Err()
+		}
+	}
+}
+
+// mayAdmit applies the cold-start rule: before the first resync, one call in flight at most.
+func (t *Throttle) mayAdmit() bool { return t.inflightN == 0 || t.store.Synced() }
+
+func (t *Throttle) admit(c Cost) Ticket {
+	t.seq++
+	t.inflight = t.inflight.Add(c)
+	t.inflightN++
+	t.stats.Admitted++
+	return Ticket{seq: t.seq, cost: c}
+}
+
+func (t *Throttle) wakeHeadLocked() {
+	if len(t.queue) > 0 {
+		select {
+		case t.queue[0].wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// queuedCosts lists the costs of everyone queued, then c.
+func (t *Throttle) queuedCosts(c Cost) []Cost {
+	costs := make([]Cost, 0, len(t.queue)+1)
+	for _, w := range t.queue {
+		costs = append(costs, w.cost)
+	}
+	return append(costs, c)
+}
+
+// Outcome is what came back for an admitted call.
+type Outcome struct {
+	// Responded is false when no response arrived (a transport error): the
+	// call may or may not have been charged by the server, so nothing is
+	// resynchronised and nothing is given back.
+	Responded bool
+	// StatusCode and Header are the response's.
+	StatusCode int
+	Header     http.Header
+	// QuotaExceeded marks a 429 whose body has error.type "quota_exceeded":
+	// a plan's allowance, not a rate limit, so it pauses nothing.
+	QuotaExceeded bool
+}
+
+// Done completes the call tk admitted. A response's rate headers resync the
+// window they name: its level becomes the server's Remaining minus the cost
+// of this throttle's other calls still in flight (the server may not have
+// counted them yet), with no refill credited for the time on the wire. A
+// response to a call sent before the last applied one may lower a level,
+// never raise it. A rate-limit 429 gives the call's cost back (the server did
+// not charge it), resyncs, and pauses every caller until Retry-After.
+// Malformed headers are ignored and counted in Stats.
+func (t *Throttle) Done(tk Ticket, o Outcome) {
+	wallNow := time.Now()
+	var status headers.Status
+	var headerErr, retryErr error
+	var retryAfter time.Duration
+	var hasRetryAfter bool
+	rateLimited := o.Responded && o.StatusCode == http.StatusTooManyRequests && !o.QuotaExceeded
+	if o.Responded {
+		status, headerErr = headers.Parse(o.Header)
+		if rateLimited {
+			retryAfter, hasRetryAfter, retryErr = headers.ParseRetryAfter(o.Header, wallNow)
+		}
+	}
+
+	var events []ResyncEvent
+	var pausedUntil time.Time
+	t.mu.Lock()
+	now := wallNow.Sub(t.epoch)
+	if headerErr != nil || retryErr != nil {
+		t.stats.MalformedHeaders++
+	}
+	if rateLimited {
+		t.stats.RateLimited++
+		t.store.Give(now, tk.cost)
+	}
+	if o.QuotaExceeded {
+		t.stats.QuotaExceeded++
+	}
+	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
+		ws := status.Of(k)
+		if !ws.Present() {
+			continue
+		}
+		i := t.bucketIndex(k, ws.Window)
+		if i < 0 {
+			continue
+		}
+		others := t.inflight.Of(k) - tk.cost.Of(k)
+		target := ws.Remaining - others
+		raise := tk.seq > t.lastApplied[i]
+		before, after, _ := t.store.Resync(now, k, ws.Window, target, raise)
+		if raise {
+			t.lastApplied[i] = tk.seq
+		}
+		t.store.MarkSynced()
+		if after != before {
+			if after < before {
+				t.stats.Lowered++
+			} else {
+				t.stats.Raised++
+			}
+			events = append(events, ResyncEvent{Kind: k, Window: ws.Window, Remaining: ws.Remaining, Before: before, After: after})
+		}
+	}
+	if rateLimited {
+		if !hasRetryAfter || retryErr != nil {
+			retryAfter = fallbackPause
+		}
+		t.store.Pause(now, now+retryAfter)
+		pausedUntil = wallNow.Add(retryAfter)
+		t.stats.Pauses++
+	}
+	t.inflight = t.inflight.Add(Cost{-tk.cost.Requests, -tk.cost.Complexity})
+	t.inflightN--
+	t.wakeHeadLocked()
+	t.mu.Unlock()
+
+	if t.hooks.OnResync != nil {
+		for _, e := range events {
+			t.hooks.OnResync(e)
+		}
+	}
+	if rateLimited && t.hooks.OnPause != nil {
+		t.hooks.OnPause(pausedUntil)
+	}
+}
+
+// fallbackPause is how long a rate-limit 429 without a usable Retry-After
+// pauses callers: long enough not to hammer, short enough to cost little.
+const fallbackPause = time.Second
+
+func (t *Throttle) bucketIndex(k headers.Kind, w headers.Window) int {
+	for i, b := range t.policy.Buckets {
+		if b.Kind == k && b.Window == w {
+			return i
+		}
+	}
+	return -1
+}
