@@ -4,31 +4,47 @@ import "time"
 
 // bucket is one leaky bucket, kept exactly in integer arithmetic.
 //
-// The level is stored scaled by the period: scaled = tokens × Period, in
-// token·nanosecond units. Refill over an elapsed time e then adds e × Limit
-// (Limit/Period tokens per nanosecond, times Period), with no rounding, and
-// the bucket is full at Limit × Period. Policy.Validate keeps Limit × Period
-// far below the int64 range.
+// A bucket of limit L and period P refills at L/P tokens per nanosecond.
+// With g = gcd(L, P in ns), that is r = L/g units per nanosecond, where one
+// token is q = P/g units. The level is stored in units (scaled = tokens × q),
+// so a refill over e nanoseconds adds exactly e × r, the bucket is full at
+// L × q, and no rounding ever accumulates. Policy.Validate keeps L × q far
+// below the int64 range.
 //
 // The level may be negative: a resync can learn that the server holds fewer
 // tokens than this client's requests in flight will need.
 type bucket struct {
 	limit  int64         // capacity, tokens
-	period time.Duration // time to refill from empty to full
-	scaled int64         // level × period, as of at
+	q      int64         // units per token: P/g
+	r      int64         // units refilled per nanosecond: L/g
+	scaled int64         // level × q, as of at
 	at     time.Duration // time of scaled, on the store's clock
 }
 
 func newBucket(b Bucket, now time.Duration) bucket {
-	return bucket{limit: b.Limit, period: b.Period, scaled: b.Limit * int64(b.Period), at: now}
+	q, r := units(b)
+	return bucket{limit: b.Limit, q: q, r: r, scaled: b.Limit * q, at: now}
 }
 
-func (b *bucket) full() int64 { return b.limit * int64(b.period) }
+// units returns a bucket's units per token and units per nanosecond.
+func units(b Bucket) (q, r int64) {
+	g := gcd(b.Limit, int64(b.Period))
+	return int64(b.Period) / g, b.Limit / g
+}
+
+func gcd(a, b int64) int64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+func (b *bucket) full() int64 { return b.limit * b.q }
 
 // advance credits the refill since b.at, capped at full, and moves b.at to now.
 // Time never runs backwards for a bucket: an earlier now is ignored.
 func (b *bucket) advance(now time.Duration) {
-	elapsed := now - b.at
+	elapsed := int64(now - b.at)
 	if elapsed <= 0 {
 		return
 	}
@@ -37,37 +53,41 @@ func (b *bucket) advance(now time.Duration) {
 	if missing <= 0 {
 		return
 	}
-	// elapsed × limit could overflow after a long idle; compare first.
-	if int64(elapsed) >= (missing+b.limit-1)/b.limit {
+	// elapsed × r could overflow after a long idle; compare first.
+	if elapsed >= (missing+b.r-1)/b.r {
 		b.scaled = b.full()
 		return
 	}
-	b.scaled += int64(elapsed) * b.limit
+	b.scaled += elapsed * b.r
 }
 
-// level returns the tokens held at now (after advance), as a float for display.
-func (b *bucket) level() float64 { return float64(b.scaled) / float64(b.period) }
+// level returns the tokens held (as of the last advance), for display.
+func (b *bucket) level() float64 { return float64(b.scaled) / float64(b.q) }
 
 // has reports whether the bucket holds at least n tokens (after advance).
-func (b *bucket) has(n int64) bool { return b.scaled >= n*int64(b.period) }
+func (b *bucket) has(n int64) bool { return b.scaled >= n*b.q }
 
 // take removes n tokens (after advance). The level may go negative.
-func (b *bucket) take(n int64) { b.scaled -= n * int64(b.period) }
+func (b *bucket) take(n int64) { b.scaled -= n * b.q }
 
 // give returns n tokens, never beyond full.
-func (b *bucket) give(n int64) { b.scaled = min(b.full(), b.scaled+n*int64(b.period)) }
+func (b *bucket) give(n int64) { b.scaled = min(b.full(), b.scaled+n*b.q) }
 
-// set makes the level exactly n tokens (n may be negative; capped at full).
-func (b *bucket) set(n int64) { b.scaled = min(b.full(), n*int64(b.period)) }
+// set makes the level exactly n tokens, within [−maxDebt·limit, limit]:
+// a debt of more than a few capacities tells nothing more and could overflow.
+func (b *bucket) set(n int64) { b.scaled = max(-maxDebt*b.limit, min(b.limit, n)) * b.q }
+
+// maxDebt bounds how many capacities below zero a level may be set.
+const maxDebt = 4
 
 // waitFor returns how long from b.at until the bucket holds n tokens,
-// rounded up to the nanosecond: (n × period − scaled) / limit.
+// rounded up to the nanosecond.
 func (b *bucket) waitFor(n int64) time.Duration {
-	need := n*int64(b.period) - b.scaled
+	need := n*b.q - b.scaled
 	if need <= 0 {
 		return 0
 	}
-	return time.Duration((need + b.limit - 1) / b.limit)
+	return time.Duration((need + b.r - 1) / b.r)
 }
 
 // untilFull returns how long from b.at until the bucket is full.

@@ -96,7 +96,8 @@ func (t *Throttle) estimateLocked(queued []Cost, plan ...Calls) time.Duration {
 	states, paused := t.store.State(t.now())
 	bs := make([]bucket, len(states))
 	for i, s := range states {
-		bs[i] = bucket{limit: s.Limit, period: s.Period, scaled: int64(s.Level * float64(s.Period))}
+		bs[i] = newBucket(s.Bucket, 0)
+		bs[i].scaled = int64(s.Level * float64(bs[i].q))
 	}
 	start := max(0, paused-t.now())
 	return simulate(t.policy.Buckets, bs, start, queued, plan)

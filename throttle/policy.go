@@ -106,9 +106,9 @@ func isMemItPath(p string) bool {
 	return p == "/v2/mem-it" || strings.HasSuffix(p, "/v2/mem-it")
 }
 
-// maxScaled bounds Limit×Period so that bucket arithmetic in token·nanosecond
-// units cannot overflow int64, even with a few periods of debt.
-const maxScaled = math.MaxInt64 / 8
+// maxScaled bounds a full bucket in its units (see bucket) so that the
+// arithmetic cannot overflow int64, even with maxDebt capacities of debt.
+const maxScaled = math.MaxInt64 / 16
 
 // Validate reports whether p is usable: at least one bucket, each with a
 // positive limit and period and a known kind and window, no two buckets for
@@ -132,8 +132,8 @@ func (p Policy) Validate() error {
 			return fmt.Errorf("throttle: bucket %v: limit must be positive", b)
 		case b.Period <= 0:
 			return fmt.Errorf("throttle: bucket %v: period must be positive", b)
-		case b.Limit > maxScaled/int64(b.Period):
-			return fmt.Errorf("throttle: bucket %v: limit × period too large", b)
+		case b.Limit > maxScaled/unitsPerToken(b):
+			return fmt.Errorf("throttle: bucket %v: limit too large for its period", b)
 		}
 		key := Bucket{Kind: b.Kind, Window: b.Window}
 		if seen[key] {
@@ -154,6 +154,8 @@ func (p Policy) Validate() error {
 	}
 	return nil
 }
+
+func unitsPerToken(b Bucket) int64 { q, _ := units(b); return q }
 
 // sampleCalls are the calls Validate prices to check costs against capacities.
 var sampleCalls = [][2]string{
