@@ -1,0 +1,48 @@
+// Package mock is an in-memory, stateful fake of the Mem API (api.mem.ai v2)
+// that enforces Mem's published rate limits with its own leaky-bucket meter,
+// and can inject faults, for testing clients offline.
+//
+// A Server is an http.Handler. Use it three ways:
+//
+//   - in-process, through (*Server).Client or (*Server).RoundTripper: no
+//     sockets, so tests can run inside testing/synctest, where time (and so
+//     the buckets' refill) is virtual;
+//   - over loopback TCP with NewLoopback, in the manner of httptest.Server;
+//   - as a standalone binary, cmd/memmock.
+//
+// Each configured API key (Authorization: Bearer KEY) has its own notes,
+// collections, buckets and quota. Unknown or missing keys get 401 and are
+// charged nothing. Every authenticated request is charged against the rate
+// limits, even when its input is invalid (the real server meters what it
+// receives, so a client must validate before sending); invalid input stores
+// nothing.
+//
+// # Rate limits
+//
+// Four leaky buckets per key (see Limits): requests per minute and per day,
+// complexity tokens per minute and per day. A call costs one request token
+// and one complexity token, except POST /v2/mem-it, which costs
+// Limits.MemItComplexity (40) complexity tokens. A call is admitted only if
+// every bucket holds its cost; then all four are charged. A refused call is
+// charged nothing and answered 429 rate_limit_exceeded with Retry-After set
+// to the whole seconds, rounded up, until it would fit.
+//
+// Every response to an authenticated request carries the X-RateLimit-* and
+// X-Complexity-* headers for the most constrained window of each type, after
+// the call's charge: the window with fewer whole tokens left, and on a tie
+// the day window. Remaining is the floor of the bucket's level; Reset is the
+// seconds until that window is full again, rounded up. 401 responses carry no
+// rate headers, since no bucket is known.
+//
+// # Admin API
+//
+// Requests under /_mock/ are not authenticated or metered: they inspect and
+// steer the server (see admin.go: state, reset, faults, journal). Do not expose
+// a mock to untrusted networks.
+//
+// # Time
+//
+// The server reads the clock with time.Now and waits with timers, never with
+// background goroutines, so inside a testing/synctest bubble all of it runs
+// on virtual time.
+package mock

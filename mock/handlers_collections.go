@@ -1,0 +1,346 @@
+package mock
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+type collectionResp struct {
+	RequestID   string  `json:"request_id"`
+	ID          string  `json:"id"`
+	Title       string  `json:"title"`
+	Description *string `json:"description"`
+	CreatedAt   string  `json:"created_at"`
+	UpdatedAt   string  `json:"updated_at"`
+}
+
+type collectionCounted struct {
+	RequestID   string  `json:"request_id,omitempty"`
+	ID          string  `json:"id"`
+	Title       string  `json:"title"`
+	Description *string `json:"description"`
+	NoteCount   int     `json:"note_count"`
+	CreatedAt   string  `json:"created_at"`
+	UpdatedAt   string  `json:"updated_at"`
+}
+
+func (c *call) collResp(col *collection) collectionResp {
+	return collectionResp{
+		RequestID: c.reqID, ID: col.id, Title: col.title, Description: col.description,
+		CreatedAt: fmtTime(col.created), UpdatedAt: fmtTime(col.updated),
+	}
+}
+
+func (c *call) counted(col *collection, reqID string) collectionCounted {
+	return collectionCounted{
+		RequestID: reqID, ID: col.id, Title: col.title, Description: col.description,
+		NoteCount: c.ks.noteCount(col), CreatedAt: fmtTime(col.created), UpdatedAt: fmtTime(col.updated),
+	}
+}
+
+// collParam resolves a collection id path parameter at index i.
+func (c *call) collParam(i int, field string) (*collection, *apiError) {
+	id, e := parseUUID(field, c.params[i])
+	if e != nil {
+		return nil, e
+	}
+	col := c.ks.colls[id]
+	if col == nil {
+		return nil, notFound("collection", id)
+	}
+	return col, nil
+}
+
+func createCollection(c *call) (any, *apiError) {
+	var in struct {
+		Title       opt[string] `json:"title"`
+		Description opt[string] `json:"description"`
+		ID          opt[string] `json:"id"`
+		CreatedAt   opt[string] `json:"created_at"`
+		UpdatedAt   opt[string] `json:"updated_at"`
+	}
+	if e := decodeBody(c.body, &in); e != nil {
+		return nil, e
+	}
+	if e := required("title", in.Title); e != nil {
+		return nil, e
+	}
+	if e := checkLen("title", in.Title.v, maxCollTitle, maxCollTitle); e != nil {
+		return nil, e
+	}
+	if e := checkLen("description", in.Description.v, maxCollDesc, maxCollDesc); e != nil {
+		return nil, e
+	}
+	id := uuid.NewString()
+	if in.ID.has() {
+		var e *apiError
+		if id, e = parseUUID("id", in.ID.v); e != nil {
+			return nil, e
+		}
+	}
+	created, hasCreated, e := optTime("created_at", in.CreatedAt, c.now)
+	if e != nil {
+		return nil, e
+	}
+	updated, hasUpdated, e := optTime("updated_at", in.UpdatedAt, c.now)
+	if e != nil {
+		return nil, e
+	}
+	if !hasUpdated {
+		updated = c.now.UTC().Truncate(time.Millisecond)
+	}
+	if !hasCreated {
+		created = updated
+	}
+	if _, dup := c.ks.colls[id]; dup {
+		return nil, conflict("a collection with id %s already exists", id).with("id", id)
+	}
+	col := &collection{id: id, title: in.Title.v, created: created, updated: updated, members: map[string]struct{}{}}
+	if in.Description.has() {
+		d := in.Description.v
+		col.description = &d
+	}
+	c.ks.colls[id] = col
+	return c.collResp(col), nil
+}
+
+func listCollections(c *call) (any, *apiError) {
+	q := c.r.URL.Query()
+	limit, e := intParam(q, "limit", 50, 1, 100)
+	if e != nil {
+		return nil, e
+	}
+	orderBy := q.Get("order_by")
+	if orderBy == "" {
+		orderBy = "updated_at"
+	}
+	if orderBy != "updated_at" && orderBy != "created_at" {
+		return nil, invalid("order_by", "order_by must be updated_at or created_at")
+	}
+	tr, e := parseRange(queryGetter(q))
+	if e != nil {
+		return nil, e
+	}
+	var items []pageItem
+	for _, col := range c.ks.colls {
+		if !tr.admits(col.created, col.updated) {
+			continue
+		}
+		t := col.updated
+		if orderBy == "created_at" {
+			t = col.created
+		}
+		items = append(items, pageItem{id: col.id, t: t})
+	}
+	page, next, e := paginate(items, orderBy, listFingerprint(q, "limit", "page"), q.Get("page"), limit)
+	if e != nil {
+		return nil, e
+	}
+	results := make([]collectionCounted, 0, len(page))
+	for _, it := range page {
+		results = append(results, c.counted(c.ks.colls[it.id], ""))
+	}
+	return listResp[collectionCounted]{RequestID: c.reqID, Results: results, Total: len(items), NextPage: next}, nil
+}
+
+func getCollection(c *call) (any, *apiError) {
+	col, e := c.collParam(0, "collection_id")
+	if e != nil {
+		return nil, e
+	}
+	return c.counted(col, c.reqID), nil
+}
+
+func updateCollection(c *call) (any, *apiError) {
+	col, e := c.collParam(0, "collection_id")
+	if e != nil {
+		return nil, e
+	}
+	var in struct {
+		Title       opt[string] `json:"title"`
+		Description opt[string] `json:"description"`
+		UpdatedAt   opt[string] `json:"updated_at"`
+	}
+	if e := decodeBody(c.body, &in); e != nil {
+		return nil, e
+	}
+	if e := checkLen("title", in.Title.v, maxCollTitle, maxCollTitle); e != nil {
+		return nil, e
+	}
+	if e := checkLen("description", in.Description.v, maxCollDesc, maxCollDesc); e != nil {
+		return nil, e
+	}
+	updated, ok, e := optTime("updated_at", in.UpdatedAt, c.now)
+	if e != nil {
+		return nil, e
+	}
+	if !ok {
+		updated = c.now.UTC().Truncate(time.Millisecond)
+	}
+	if in.Title.has() {
+		col.title = in.Title.v
+	}
+	switch {
+	case in.Description.has():
+		d := in.Description.v
+		col.description = &d
+	case in.Description.null:
+		col.description = nil
+	}
+	col.updated = updated
+	return c.collResp(col), nil
+}
+
+func deleteCollection(c *call) (any, *apiError) {
+	col, e := c.collParam(0, "collection_id")
+	if e != nil {
+		return nil, e
+	}
+	for id := range col.members {
+		if n := c.ks.notes[id]; n != nil {
+			c.ks.removeMember(col, n)
+		}
+	}
+	delete(c.ks.colls, col.id)
+	return requestIDOnly{c.reqID}, nil
+}
+
+func searchCollections(c *call) (any, *apiError) {
+	var in struct {
+		Query                 opt[string] `json:"query"`
+		FilterByCreatedAfter  opt[string] `json:"filter_by_created_after"`
+		FilterByCreatedBefore opt[string] `json:"filter_by_created_before"`
+		FilterByUpdatedAfter  opt[string] `json:"filter_by_updated_after"`
+		FilterByUpdatedBefore opt[string] `json:"filter_by_updated_before"`
+	}
+	// Every field is optional, so an empty body is an empty search.
+	if len(strings.TrimSpace(string(c.body))) > 0 {
+		if e := decodeBody(c.body, &in); e != nil {
+			return nil, e
+		}
+	}
+	body := map[string]opt[string]{
+		"filter_by_created_after": in.FilterByCreatedAfter, "filter_by_created_before": in.FilterByCreatedBefore,
+		"filter_by_updated_after": in.FilterByUpdatedAfter, "filter_by_updated_before": in.FilterByUpdatedBefore,
+	}
+	tr, e := parseRange(func(n string) (string, bool) { o := body[n]; return o.v, o.has() })
+	if e != nil {
+		return nil, e
+	}
+	ts := terms(in.Query.v)
+	type hit struct {
+		col   *collection
+		score int
+	}
+	var hits []hit
+	for _, col := range c.ks.colls {
+		if !tr.admits(col.created, col.updated) {
+			continue
+		}
+		title := strings.ToLower(col.title)
+		desc := ""
+		if col.description != nil {
+			desc = strings.ToLower(*col.description)
+		}
+		score := 1
+		for _, t := range ts {
+			ti, di := strings.Count(title, t), strings.Count(desc, t)
+			if ti+di == 0 {
+				score = 0
+				break
+			}
+			score += 3*ti + di
+		}
+		if score > 0 {
+			hits = append(hits, hit{col, score})
+		}
+	}
+	slices.SortFunc(hits, func(a, b hit) int {
+		if a.score != b.score {
+			return b.score - a.score
+		}
+		if x := b.col.updated.Compare(a.col.updated); x != 0 {
+			return x
+		}
+		return strings.Compare(a.col.id, b.col.id)
+	})
+	results := []collectionCounted{}
+	for _, h := range hits[:min(len(hits), collSearchBound)] {
+		results = append(results, c.counted(h.col, ""))
+	}
+	return listResp[collectionCounted]{RequestID: c.reqID, Results: results, Total: len(results)}, nil
+}
+
+// membership resolves the collection and note of a membership call.
+func (c *call) membership(collField string) (*collection, *note, *apiError) {
+	col, e := c.collParam(0, collField)
+	if e != nil {
+		return nil, nil, e
+	}
+	n, e := c.noteParam(1)
+	if e != nil {
+		return nil, nil, e
+	}
+	return col, n, nil
+}
+
+func addNoteToCollection(c *call) (any, *apiError) {
+	col, n, e := c.membership("collection_id")
+	if e != nil {
+		return nil, e
+	}
+	if !n.active() {
+		return nil, conflict("note %s is in the trash; restore it first", n.id).with("id", n.id).with("reason", "trashed")
+	}
+	c.ks.addMember(col, n)
+	return requestIDOnly{c.reqID}, nil
+}
+
+func removeNoteFromCollection(c *call) (any, *apiError) {
+	col, n, e := c.membership("collection_id")
+	if e != nil {
+		return nil, e
+	}
+	c.ks.removeMember(col, n) // idempotent: removing a non-member is a no-op
+	return requestIDOnly{c.reqID}, nil
+}
+
+func moveNote(c *call) (any, *apiError) {
+	src, n, e := c.membership("source_collection_id")
+	if e != nil {
+		return nil, e
+	}
+	var in struct {
+		Target opt[string] `json:"target_collection_id"`
+	}
+	if e := decodeBody(c.body, &in); e != nil {
+		return nil, e
+	}
+	if e := required("target_collection_id", in.Target); e != nil {
+		return nil, e
+	}
+	tid, e := parseUUID("target_collection_id", in.Target.v)
+	if e != nil {
+		return nil, e
+	}
+	dst := c.ks.colls[tid]
+	if dst == nil {
+		return nil, notFound("collection", tid)
+	}
+	if !n.active() {
+		return nil, conflict("note %s is in the trash; restore it first", n.id).with("id", n.id).with("reason", "trashed")
+	}
+	if !n.inCollection(src.id) {
+		return nil, errorf(http.StatusConflict, ErrTypeConflict, "note %s is not in collection %s", n.id, src.id).
+			with("id", n.id).with("reason", "not_in_source")
+	}
+	c.ks.addMember(dst, n)
+	if dst != src {
+		c.ks.removeMember(src, n)
+	}
+	return requestIDOnly{c.reqID}, nil
+}

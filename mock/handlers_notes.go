@@ -1,0 +1,762 @@
+package mock
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/google/uuid"
+)
+
+// Size limits (RATE-LIMITS.md, Decision 9).
+const (
+	maxMemItInput   = 1_000_000
+	maxMemItAux     = 10_000 // instructions, context
+	maxNoteContent  = 200_000
+	maxCollTitle    = 1_000
+	maxCollDesc     = 10_000
+	searchWindow    = 100 // notes a search snapshot holds
+	snippetRunes    = 160
+	previewRunes    = 280
+	collSearchBound = 50
+)
+
+type requestIDOnly struct {
+	RequestID string `json:"request_id"`
+}
+
+type noteBase struct {
+	RequestID     string   `json:"request_id"`
+	ID            string   `json:"id"`
+	Title         string   `json:"title"`
+	Content       string   `json:"content"`
+	Version       int64    `json:"version"`
+	CollectionIDs []string `json:"collection_ids"`
+	CreatedAt     string   `json:"created_at"`
+	UpdatedAt     string   `json:"updated_at"`
+}
+
+type noteWithTrash struct {
+	noteBase
+	TrashedAt *string `json:"trashed_at"`
+}
+
+type readNoteResp struct {
+	noteWithTrash
+	AudioRecordingIDs  []string `json:"audio_recording_ids"`
+	AttachmentMetadata []any    `json:"attachment_metadata"`
+}
+
+type noteItem struct {
+	ID                string   `json:"id"`
+	Title             string   `json:"title"`
+	CollectionIDs     []string `json:"collection_ids"`
+	AudioRecordingIDs []string `json:"audio_recording_ids"`
+	CreatedAt         string   `json:"created_at"`
+	UpdatedAt         string   `json:"updated_at"`
+	Snippet           *string  `json:"snippet,omitempty"`
+	Content           *string  `json:"content,omitempty"`
+}
+
+func (c *call) base(n *note) noteBase {
+	return noteBase{
+		RequestID: c.reqID, ID: n.id, Title: n.title, Content: n.content, Version: n.version,
+		CollectionIDs: nonNil(slices.Clone(n.collections)),
+		CreatedAt:     fmtTime(n.created), UpdatedAt: fmtTime(n.updated),
+	}
+}
+
+func (c *call) withTrash(n *note) noteWithTrash {
+	return noteWithTrash{noteBase: c.base(n), TrashedAt: fmtTimePtr(n.trashed)}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func snippetOf(n *note) *string {
+	_, rest, _ := strings.Cut(n.content, "\n")
+	s := truncateRunes(strings.TrimSpace(rest), snippetRunes)
+	return &s
+}
+
+func item(n *note, withContent bool) noteItem {
+	it := noteItem{
+		ID: n.id, Title: n.title, CollectionIDs: nonNil(slices.Clone(n.collections)),
+		AudioRecordingIDs: []string{}, CreatedAt: fmtTime(n.created), UpdatedAt: fmtTime(n.updated),
+		Snippet: snippetOf(n),
+	}
+	if withContent {
+		content := n.content
+		it.Content = &content
+	}
+	return it
+}
+
+// noteParam resolves the {note_id} path parameter at index i.
+func (c *call) noteParam(i int) (*note, *apiError) {
+	id, e := parseUUID("note_id", c.params[i])
+	if e != nil {
+		return nil, e
+	}
+	n := c.ks.notes[id]
+	if n == nil {
+		return nil, notFound("note", id)
+	}
+	return n, nil
+}
+
+// quotaCheck refuses a note creation past the key's quota allowance.
+func (c *call) quotaCheck() *apiError {
+	q := c.s.cfg.Quota
+	if q.Allowance == 0 {
+		return nil
+	}
+	ks := c.ks
+	if elapsed := c.now.Sub(ks.quotaStart); elapsed >= q.Period {
+		ks.quotaStart = ks.quotaStart.Add(elapsed / q.Period * q.Period)
+		ks.quotaUsed = 0
+	}
+	if ks.quotaUsed < q.Allowance {
+		return nil
+	}
+	reset := ks.quotaStart.Add(q.Period)
+	wait := reset.Sub(c.now)
+	return errorf(http.StatusTooManyRequests, ErrTypeQuotaExceeded,
+		"usage quota exceeded: %d of %d note creations used this period", ks.quotaUsed, q.Allowance).
+		with("current_plan", q.Plan).
+		with("used", ks.quotaUsed).
+		with("free_used", ks.quotaUsed).
+		with("reset_time", reset.UTC().Format(time.RFC3339)).
+		with("limit", q.Allowance).
+		with("free_limit", q.Allowance).
+		with("retry_after_seconds", max(1, int64((wait+time.Second-1)/time.Second)))
+}
+
+// insert stores a new note; the caller has checked its id is free.
+func (c *call) insert(id, content string, created, updated time.Time) *note {
+	n := &note{
+		id: id, content: content, title: titleOf(content),
+		created: created, origCreated: created, updated: updated, version: 1,
+	}
+	c.ks.notes[id] = n
+	c.ks.quotaUsed++
+	return n
+}
+
+func memIt(c *call) (any, *apiError) {
+	var in struct {
+		Input        opt[string] `json:"input"`
+		Instructions opt[string] `json:"instructions"`
+		Context      opt[string] `json:"context"`
+		Timestamp    opt[string] `json:"timestamp"`
+	}
+	if e := decodeBody(c.body, &in); e != nil {
+		return nil, e
+	}
+	if e := required("input", in.Input); e != nil {
+		return nil, e
+	}
+	if e := checkLen("input", in.Input.v, maxMemItInput, 0); e != nil {
+		return nil, e
+	}
+	if e := checkLen("instructions", in.Instructions.v, maxMemItAux, 0); e != nil {
+		return nil, e
+	}
+	if e := checkLen("context", in.Context.v, maxMemItAux, 0); e != nil {
+		return nil, e
+	}
+	ts, ok, e := optTime("timestamp", in.Timestamp, c.now)
+	if e != nil {
+		return nil, e
+	}
+	if !ok {
+		ts = c.now.UTC().Truncate(time.Millisecond)
+	}
+	if e := c.quotaCheck(); e != nil {
+		return nil, e
+	}
+	c.insert(uuid.NewString(), in.Input.v, ts, ts)
+	return requestIDOnly{c.reqID}, nil
+}
+
+func createNote(c *call) (any, *apiError) {
+	var in struct {
+		Content          opt[string]   `json:"content"`
+		ID               opt[string]   `json:"id"`
+		CollectionIDs    opt[[]string] `json:"collection_ids"`
+		CollectionTitles opt[[]string] `json:"collection_titles"`
+		CreatedAt        opt[string]   `json:"created_at"`
+		UpdatedAt        opt[string]   `json:"updated_at"`
+	}
+	if e := decodeBody(c.body, &in); e != nil {
+		return nil, e
+	}
+	if e := required("content", in.Content); e != nil {
+		return nil, e
+	}
+	if e := checkLen("content", in.Content.v, maxNoteContent, maxNoteContent); e != nil {
+		return nil, e
+	}
+	id := uuid.NewString()
+	if in.ID.has() {
+		var e *apiError
+		if id, e = parseUUID("id", in.ID.v); e != nil {
+			return nil, e
+		}
+	}
+	var colls []*collection
+	for _, cid := range in.CollectionIDs.v {
+		cid, e := parseUUID("collection_ids", cid)
+		if e != nil {
+			return nil, e
+		}
+		if col := c.ks.colls[cid]; col != nil {
+			colls = append(colls, col)
+		}
+	}
+	for _, t := range in.CollectionTitles.v {
+		if e := checkLen("collection_titles", t, maxCollTitle, maxCollTitle); e != nil {
+			return nil, e
+		}
+		for _, col := range c.ks.colls {
+			if strings.EqualFold(col.title, t) {
+				colls = append(colls, col)
+			}
+		}
+	}
+	created, hasCreated, e := optTime("created_at", in.CreatedAt, c.now)
+	if e != nil {
+		return nil, e
+	}
+	updated, hasUpdated, e := optTime("updated_at", in.UpdatedAt, c.now)
+	if e != nil {
+		return nil, e
+	}
+	now := c.now.UTC().Truncate(time.Millisecond)
+	if !hasUpdated {
+		updated = now
+	}
+	if !hasCreated {
+		created = updated
+	}
+	if _, dup := c.ks.notes[id]; dup {
+		return nil, conflict("a note with id %s already exists", id).with("id", id)
+	}
+	if e := c.quotaCheck(); e != nil {
+		return nil, e
+	}
+	n := c.insert(id, in.Content.v, created, updated)
+	// Stable order of collections: by id, for determinism across map order.
+	slices.SortFunc(colls, func(a, b *collection) int { return strings.Compare(a.id, b.id) })
+	for _, col := range colls {
+		c.ks.addMember(col, n)
+	}
+	return c.base(n), nil
+}
+
+// listFingerprint identifies a list request's filters and order, so a cursor
+// is only honoured by the request it came from.
+func listFingerprint(q map[string][]string, skip ...string) string {
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		if !slices.Contains(skip, k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		h.Write([]byte(k + "=" + strings.Join(q[k], ",") + "\n"))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// taskFlags reports whether content holds open tasks and any tasks
+// (markdown "- [ ]" / "- [x]" items) and images ("![").
+func taskFlags(content string) (open, any, images bool) {
+	for line := range strings.Lines(content) {
+		t := strings.TrimLeftFunc(line, unicode.IsSpace)
+		for _, b := range []string{"- ", "* ", "+ "} {
+			if rest, ok := strings.CutPrefix(t, b); ok {
+				switch {
+				case strings.HasPrefix(rest, "[ ]"):
+					open, any = true, true
+				case strings.HasPrefix(rest, "[x]"), strings.HasPrefix(rest, "[X]"):
+					any = true
+				}
+			}
+		}
+	}
+	return open, any, strings.Contains(content, "![")
+}
+
+// contentFilter is the OR'd contains_* flags; none set admits every note.
+type contentFilter struct{ openTasks, tasks, images, files bool }
+
+func (f contentFilter) admits(n *note) bool {
+	if !f.openTasks && !f.tasks && !f.images && !f.files {
+		return true
+	}
+	open, any, images := taskFlags(n.content)
+	return (f.openTasks && open) || (f.tasks && any) || (f.images && images)
+}
+
+func listNotes(c *call) (any, *apiError) {
+	q := c.r.URL.Query()
+	limit, e := intParam(q, "limit", 50, 1, 100)
+	if e != nil {
+		return nil, e
+	}
+	orderBy := q.Get("order_by")
+	if orderBy == "" {
+		orderBy = "updated_at"
+	}
+	if orderBy != "updated_at" && orderBy != "created_at" {
+		return nil, invalid("order_by", "order_by must be updated_at or created_at")
+	}
+	collID := ""
+	if v := q.Get("collection_id"); v != "" {
+		if collID, e = parseUUID("collection_id", v); e != nil {
+			return nil, e
+		}
+	}
+	tr, e := parseRange(queryGetter(q))
+	if e != nil {
+		return nil, e
+	}
+	var cf contentFilter
+	for _, f := range []struct {
+		name string
+		dst  *bool
+	}{
+		{"contains_open_tasks", &cf.openTasks}, {"contains_tasks", &cf.tasks},
+		{"contains_images", &cf.images}, {"contains_files", &cf.files},
+	} {
+		if *f.dst, e = boolParam(q, f.name); e != nil {
+			return nil, e
+		}
+	}
+	withContent, e := boolParam(q, "include_note_content")
+	if e != nil {
+		return nil, e
+	}
+
+	var items []pageItem
+	for _, n := range c.ks.notes {
+		if !n.active() || (collID != "" && !n.inCollection(collID)) ||
+			!tr.admits(n.created, n.updated) || !cf.admits(n) {
+			continue
+		}
+		t := n.updated
+		if orderBy == "created_at" {
+			t = n.created
+		}
+		items = append(items, pageItem{id: n.id, t: t})
+	}
+	fp := listFingerprint(q, "limit", "page", "include_note_content")
+	page, next, e := paginate(items, orderBy, fp, q.Get("page"), limit)
+	if e != nil {
+		return nil, e
+	}
+	results := make([]noteItem, 0, len(page))
+	for _, it := range page {
+		results = append(results, item(c.ks.notes[it.id], withContent))
+	}
+	return listResp[noteItem]{RequestID: c.reqID, Results: results, Total: len(items), NextPage: next}, nil
+}
+
+type listResp[T any] struct {
+	RequestID string  `json:"request_id"`
+	Results   []T     `json:"results"`
+	Total     int     `json:"total"`
+	NextPage  *string `json:"next_page,omitempty"`
+}
+
+func getNote(c *call) (any, *apiError) {
+	n, e := c.noteParam(0)
+	if e != nil {
+		return nil, e
+	}
+	return readNoteResp{noteWithTrash: c.withTrash(n), AudioRecordingIDs: []string{}, AttachmentMetadata: []any{}}, nil
+}
+
+func updateNote(c *call) (any, *apiError) {
+	n, e := c.noteParam(0)
+	if e != nil {
+		return nil, e
+	}
+	var in struct {
+		Content   opt[string] `json:"content"`
+		Version   opt[int64]  `json:"version"`
+		UpdatedAt opt[string] `json:"updated_at"`
+	}
+	if e := decodeBody(c.body, &in); e != nil {
+		return nil, e
+	}
+	if e := required("content", in.Content); e != nil {
+		return nil, e
+	}
+	if e := checkLen("content", in.Content.v, maxNoteContent, 0); e != nil {
+		return nil, e
+	}
+	if e := required("version", in.Version); e != nil {
+		return nil, e
+	}
+	if in.Version.v < 1 {
+		return nil, invalid("version", "version must be at least 1")
+	}
+	updated, ok, e := optTime("updated_at", in.UpdatedAt, c.now)
+	if e != nil {
+		return nil, e
+	}
+	if !ok {
+		updated = c.now.UTC().Truncate(time.Millisecond)
+	}
+	if !n.active() {
+		return nil, conflict("note %s is in the trash; restore it first", n.id).with("id", n.id).with("reason", "trashed")
+	}
+	if in.Version.v != n.version {
+		return nil, conflict("version %d is stale; the note is at version %d", in.Version.v, n.version).
+			with("id", n.id).with("reason", "version_conflict").with("current_version", n.version)
+	}
+	n.content, n.title = in.Content.v, titleOf(in.Content.v)
+	n.updated = updated
+	n.version++
+	return c.withTrash(n), nil
+}
+
+func deleteNote(c *call) (any, *apiError) {
+	n, e := c.noteParam(0)
+	if e != nil {
+		return nil, e
+	}
+	for _, cid := range n.collections {
+		if col := c.ks.colls[cid]; col != nil {
+			delete(col.members, n.id)
+		}
+	}
+	delete(c.ks.notes, n.id)
+	return requestIDOnly{c.reqID}, nil
+}
+
+func trashNote(c *call) (any, *apiError) {
+	n, e := c.noteParam(0)
+	if e != nil {
+		return nil, e
+	}
+	if n.active() {
+		n.trashed = c.now.UTC().Truncate(time.Millisecond)
+	}
+	return requestIDOnly{c.reqID}, nil
+}
+
+func restoreNote(c *call) (any, *apiError) {
+	n, e := c.noteParam(0)
+	if e != nil {
+		return nil, e
+	}
+	n.trashed = time.Time{}
+	return requestIDOnly{c.reqID}, nil
+}
+
+func setNoteCreatedAt(c *call) (any, *apiError) {
+	n, e := c.noteParam(0)
+	if e != nil {
+		return nil, e
+	}
+	var in struct {
+		CreatedAt opt[string] `json:"created_at"`
+	}
+	if e := decodeBody(c.body, &in); e != nil {
+		return nil, e
+	}
+	if e := required("created_at", in.CreatedAt); e != nil {
+		return nil, e
+	}
+	t, e := parseTime("created_at", in.CreatedAt.v, c.now, true)
+	if e != nil {
+		return nil, e
+	}
+	if t.After(n.origCreated) {
+		return nil, invalid("created_at", "created_at can only backdate the note (to %s or earlier)", fmtTime(n.origCreated))
+	}
+	if !n.active() {
+		return nil, conflict("note %s is in the trash; restore it first", n.id).with("id", n.id).with("reason", "trashed")
+	}
+	n.created = t
+	n.updated = c.now.UTC().Truncate(time.Millisecond)
+	return c.withTrash(n), nil
+}
+
+// searchReq is the body of POST /v2/notes/search.
+type searchReq struct {
+	Query                     opt[string]   `json:"query"`
+	FilterByCollectionIDs     opt[[]string] `json:"filter_by_collection_ids"`
+	FilterByContainsOpenTasks opt[bool]     `json:"filter_by_contains_open_tasks"`
+	FilterByContainsTasks     opt[bool]     `json:"filter_by_contains_tasks"`
+	FilterByContainsImages    opt[bool]     `json:"filter_by_contains_images"`
+	FilterByContainsFiles     opt[bool]     `json:"filter_by_contains_files"`
+	FilterByCreatedAfter      opt[string]   `json:"filter_by_created_after"`
+	FilterByCreatedBefore     opt[string]   `json:"filter_by_created_before"`
+	FilterByUpdatedAfter      opt[string]   `json:"filter_by_updated_after"`
+	FilterByUpdatedBefore     opt[string]   `json:"filter_by_updated_before"`
+	Config                    opt[struct {
+		IncludeNoteContent opt[bool] `json:"include_note_content"`
+	}] `json:"config"`
+}
+
+type searchResp struct {
+	RequestID   string     `json:"request_id"`
+	Results     []noteItem `json:"results"`
+	Total       int        `json:"total"`
+	Limit       int        `json:"limit"`
+	Offset      int        `json:"offset"`
+	HasNextPage bool       `json:"has_next_page"`
+	SnapshotID  string     `json:"snapshot_id"`
+}
+
+// terms splits a query into lower-case words.
+func terms(q string) []string { return strings.Fields(strings.ToLower(q)) }
+
+// matchScore is 0 unless every term occurs in the title or content; then
+// 3 × title occurrences + content occurrences.
+func matchScore(n *note, ts []string) int {
+	title, content := strings.ToLower(n.title), strings.ToLower(n.content)
+	score := 0
+	for _, t := range ts {
+		ti, ci := strings.Count(title, t), strings.Count(content, t)
+		if ti+ci == 0 {
+			return 0
+		}
+		score += 3*ti + ci
+	}
+	return score
+}
+
+func searchNotes(c *call) (any, *apiError) {
+	q := c.r.URL.Query()
+	limit, e := intParam(q, "limit", 20, 1, 50)
+	if e != nil {
+		return nil, e
+	}
+	offset, e := intParam(q, "offset", 0, 0, math.MaxInt32)
+	if e != nil {
+		return nil, e
+	}
+	snapID := ""
+	if v := q.Get("snapshot_id"); v != "" {
+		if snapID, e = parseUUID("snapshot_id", v); e != nil {
+			return nil, e
+		}
+	}
+	var in searchReq
+	if e := decodeBody(c.body, &in); e != nil {
+		return nil, e
+	}
+	if e := required("query", in.Query); e != nil {
+		return nil, e
+	}
+	ts := terms(in.Query.v)
+	if len(ts) == 0 {
+		return nil, invalid("query", "query must contain a non-whitespace character")
+	}
+	body := map[string]opt[string]{
+		"filter_by_created_after": in.FilterByCreatedAfter, "filter_by_created_before": in.FilterByCreatedBefore,
+		"filter_by_updated_after": in.FilterByUpdatedAfter, "filter_by_updated_before": in.FilterByUpdatedBefore,
+	}
+	tr, e := parseRange(func(n string) (string, bool) { o := body[n]; return o.v, o.has() })
+	if e != nil {
+		return nil, e
+	}
+	var collIDs []string
+	for _, id := range in.FilterByCollectionIDs.v {
+		id, e := parseUUID("filter_by_collection_ids", id)
+		if e != nil {
+			return nil, e
+		}
+		collIDs = append(collIDs, id)
+	}
+	cf := contentFilter{
+		openTasks: in.FilterByContainsOpenTasks.v, tasks: in.FilterByContainsTasks.v,
+		images: in.FilterByContainsImages.v, files: in.FilterByContainsFiles.v,
+	}
+	fpb, _ := json.Marshal([]any{ts, collIDs, cf.openTasks, cf.tasks, cf.images, cf.files,
+		tr.createdAfter, tr.createdBefore, tr.updatedAfter, tr.updatedBefore})
+	fp := string(fpb)
+
+	var ids []string
+	switch {
+	case snapID != "":
+		snap, ok := c.ks.snapshots[snapID]
+		if !ok {
+			return nil, notFound("search snapshot", snapID)
+		}
+		if snap.fingerprint != fp {
+			return nil, badRequest("snapshot_id belongs to a different search; send the same query and filters")
+		}
+		ids = snap.ids
+	case offset > 0:
+		return nil, invalid("snapshot_id", "snapshot_id is required when offset > 0")
+	default:
+		type hit struct {
+			n     *note
+			score int
+		}
+		var hits []hit
+		for _, n := range c.ks.notes {
+			if !n.active() || !tr.admits(n.created, n.updated) || !cf.admits(n) {
+				continue
+			}
+			if len(collIDs) > 0 && !slices.ContainsFunc(collIDs, n.inCollection) {
+				continue
+			}
+			if s := matchScore(n, ts); s > 0 {
+				hits = append(hits, hit{n, s})
+			}
+		}
+		slices.SortFunc(hits, func(a, b hit) int {
+			if a.score != b.score {
+				return b.score - a.score
+			}
+			if c := b.n.updated.Compare(a.n.updated); c != 0 {
+				return c
+			}
+			return strings.Compare(a.n.id, b.n.id)
+		})
+		for _, h := range hits[:min(len(hits), searchWindow)] {
+			ids = append(ids, h.n.id)
+		}
+		snapID = uuid.NewString()
+		c.ks.saveSnapshot(snapID, searchSnapshot{fingerprint: fp, ids: ids})
+	}
+	withContent := in.Config.v.IncludeNoteContent.v
+	results := []noteItem{}
+	for i := offset; i < len(ids) && i < offset+limit; i++ {
+		if n := c.ks.notes[ids[i]]; n != nil { // deleted since the snapshot: skipped
+			results = append(results, item(n, withContent))
+		}
+	}
+	return searchResp{
+		RequestID: c.reqID, Results: results, Total: len(ids), Limit: limit, Offset: offset,
+		HasNextPage: offset+limit < len(ids), SnapshotID: snapID,
+	}, nil
+}
+
+type relatedCollection struct {
+	ID          string  `json:"id"`
+	Title       string  `json:"title"`
+	Description *string `json:"description"`
+	NoteCount   int     `json:"note_count"`
+	IsShared    bool    `json:"is_shared"`
+	CreatedAt   string  `json:"created_at"`
+	UpdatedAt   string  `json:"updated_at"`
+}
+
+type relatedItem struct {
+	ID            string              `json:"id"`
+	Title         string              `json:"title"`
+	Preview       string              `json:"preview"`
+	CollectionIDs []string            `json:"collection_ids"`
+	Collections   []relatedCollection `json:"collections"`
+	CreatedAt     string              `json:"created_at"`
+	UpdatedAt     string              `json:"updated_at"`
+	Score         float64             `json:"score"`
+	Snippet       *string             `json:"snippet,omitempty"`
+}
+
+type relatedResp struct {
+	RequestID string        `json:"request_id"`
+	Results   []relatedItem `json:"results"`
+	Total     int           `json:"total"`
+}
+
+// words is the set of lower-case words of three or more letters or digits.
+func words(s string) map[string]struct{} {
+	set := map[string]struct{}{}
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	}) {
+		if len([]rune(w)) >= 3 {
+			set[w] = struct{}{}
+		}
+	}
+	return set
+}
+
+// jaccard is |a ∩ b| / |a ∪ b|, the related-notes similarity.
+func jaccard(a, b map[string]struct{}) float64 {
+	if len(a) == 0 || len(b) == 0 {
+		return 0
+	}
+	inter := 0
+	for w := range a {
+		if _, ok := b[w]; ok {
+			inter++
+		}
+	}
+	return float64(inter) / float64(len(a)+len(b)-inter)
+}
+
+func relatedNotes(c *call) (any, *apiError) {
+	limit, e := intParam(c.r.URL.Query(), "limit", 10, 1, 20)
+	if e != nil {
+		return nil, e
+	}
+	src, e := c.noteParam(0)
+	if e != nil {
+		return nil, e
+	}
+	sw := words(src.content)
+	type hit struct {
+		n     *note
+		score float64
+	}
+	var hits []hit
+	for _, n := range c.ks.notes {
+		if n == src || !n.active() {
+			continue
+		}
+		if s := jaccard(sw, words(n.content)); s > 0 {
+			hits = append(hits, hit{n, math.Round(s*1e4) / 1e4})
+		}
+	}
+	slices.SortFunc(hits, func(a, b hit) int {
+		if a.score != b.score {
+			if a.score > b.score {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.n.id, b.n.id)
+	})
+	results := []relatedItem{}
+	for _, h := range hits[:min(len(hits), limit)] {
+		n := h.n
+		cols := []relatedCollection{}
+		for _, cid := range n.collections {
+			if col := c.ks.colls[cid]; col != nil {
+				cols = append(cols, relatedCollection{
+					ID: col.id, Title: col.title, Description: col.description,
+					NoteCount: c.ks.noteCount(col), CreatedAt: fmtTime(col.created), UpdatedAt: fmtTime(col.updated),
+				})
+			}
+		}
+		results = append(results, relatedItem{
+			ID: n.id, Title: n.title, Preview: truncateRunes(n.content, previewRunes),
+			CollectionIDs: nonNil(slices.Clone(n.collections)), Collections: cols,
+			CreatedAt: fmtTime(n.created), UpdatedAt: fmtTime(n.updated),
+			Score: h.score, Snippet: snippetOf(n),
+		})
+	}
+	return relatedResp{RequestID: c.reqID, Results: results, Total: len(results)}, nil
+}

@@ -1,0 +1,466 @@
+package mock
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/memsdk/mem-go/headers"
+)
+
+// Server is the fake Mem API. It is an http.Handler and is safe for
+// concurrent use: calls on different keys run in parallel, calls on one key
+// are serialised by that key's lock (as one account's writes are ordered).
+type Server struct {
+	cfg  Config // normalised; Faults live in faults below
+	keys map[string]*keyState
+
+	mu      sync.Mutex // guards the fields below
+	faults  Faults
+	rng     *rand.Rand
+	rules   []*rule
+	journal journal
+	n429    int
+	start   time.Time // of the quota periods and the neighbour
+}
+
+// New returns a server for cfg, or an error if cfg is invalid (negative or
+// overflowing limits, probabilities outside [0, 1], empty keys).
+func New(cfg Config) (*Server, error) {
+	cfg, err := cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	s := &Server{
+		cfg:     cfg,
+		keys:    make(map[string]*keyState, len(cfg.Keys)),
+		faults:  cfg.Faults,
+		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		journal: journal{max: cfg.JournalSize},
+		start:   now,
+	}
+	for _, k := range cfg.Keys {
+		s.keys[k] = newKeyState(k, cfg.Limits, now)
+	}
+	return s, nil
+}
+
+// MustNew is New that panics on an invalid configuration, for tests.
+func MustNew(cfg Config) *Server {
+	s, err := New(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Limits returns the server's effective limits (defaults filled in).
+func (s *Server) Limits() Limits { return s.cfg.Limits }
+
+// Reset empties every key's notes and collections, fills its buckets,
+// restarts quota periods and the neighbour, clears the journal, the 429 count
+// and pending FailNext rules, and reseeds the random faults. Configured faults
+// stay.
+func (s *Server) Reset() {
+	now := time.Now()
+	s.mu.Lock()
+	s.rng = rand.New(rand.NewPCG(s.cfg.Seed, s.cfg.Seed^0x9e3779b97f4a7c15))
+	s.rules = nil
+	s.journal = journal{max: s.cfg.JournalSize}
+	s.n429 = 0
+	s.start = now
+	s.mu.Unlock()
+	for _, ks := range s.keys {
+		ks.mu.Lock()
+		ks.reset(s.cfg.Limits, now)
+		ks.mu.Unlock()
+	}
+}
+
+// SetFaults replaces the random faults (and restarts the neighbour's clock).
+func (s *Server) SetFaults(f Faults) error {
+	if err := f.validate(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.faults = f
+	s.start = time.Now()
+	s.mu.Unlock()
+	return nil
+}
+
+// Faults returns the current random faults.
+func (s *Server) Faults() Faults {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults
+}
+
+// FailNext makes the next n authenticated calls that match method and path
+// fail with f. method "" matches any method; path is a literal path
+// ("/v2/notes/6f1c…") or a route pattern as ENDPOINTS.md writes it
+// ("/v2/notes/{note_id}"). Rules are consumed in the order they were added;
+// one call consumes at most one unit of each matching rule.
+func (s *Server) FailNext(method, path string, n int, f Fault) {
+	if n <= 0 {
+		return
+	}
+	s.mu.Lock()
+	s.rules = append(s.rules, &rule{method: method, path: path, left: n, fault: f})
+	s.mu.Unlock()
+}
+
+// Journal returns a copy of the journal, oldest first.
+func (s *Server) Journal() []Entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.journal.list()
+}
+
+// Count429 returns how many 429 responses the server produced (rate limits,
+// quota, injected) since it started or was Reset.
+func (s *Server) Count429() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n429
+}
+
+// Levels returns the key's four bucket levels now (after the neighbour's
+// spending), and false for an unknown key.
+func (s *Server) Levels(key string) (Levels, bool) {
+	ks := s.keys[key]
+	if ks == nil {
+		return Levels{}, false
+	}
+	now := time.Now()
+	nb, start := s.neighbourConfig()
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	ks.neighbour(nb, start, now)
+	return ks.meter.levels(now), true
+}
+
+// Notes returns copies of the key's stored notes, trashed ones included,
+// oldest created first; nil for an unknown key.
+func (s *Server) Notes(key string) []Note {
+	ks := s.keys[key]
+	if ks == nil {
+		return nil
+	}
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	out := make([]Note, 0, len(ks.notes))
+	for _, n := range ks.notes {
+		out = append(out, n.export())
+	}
+	slices.SortFunc(out, func(a, b Note) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+// Collections returns copies of the key's collections, oldest created first;
+// nil for an unknown key.
+func (s *Server) Collections(key string) []Collection {
+	ks := s.keys[key]
+	if ks == nil {
+		return nil
+	}
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	out := make([]Collection, 0, len(ks.colls))
+	for _, c := range ks.colls {
+		out = append(out, Collection{
+			ID: c.id, Title: c.title, Description: c.description,
+			NoteCount: ks.noteCount(c), CreatedAt: c.created, UpdatedAt: c.updated,
+		})
+	}
+	slices.SortFunc(out, func(a, b Collection) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out
+}
+
+func (s *Server) neighbourConfig() (*Neighbour, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.faults.Neighbour, s.start
+}
+
+// result is a response before it is written: the handler's output, or a
+// decision to drop the connection.
+type result struct {
+	status int
+	header http.Header
+	body   []byte
+
+	drop     bool  // write nothing; reset the connection
+	dropErr  error // what an in-process client sees when drop is set
+	canceled bool  // the client went away (its context is done)
+}
+
+// ServeHTTP serves one request. An injected reset or lost response hijacks
+// the connection and closes it abruptly where the ResponseWriter allows,
+// and otherwise aborts the handler with http.ErrAbortHandler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	res := s.serve(r)
+	if res.drop || res.canceled {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				if tc, ok := conn.(*net.TCPConn); ok {
+					_ = tc.SetLinger(0) // send RST, not FIN
+				}
+				_ = conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler)
+	}
+	h := w.Header()
+	for k, v := range res.header {
+		h[k] = v
+	}
+	h.Set("Content-Length", strconv.Itoa(len(res.body)))
+	w.WriteHeader(res.status)
+	_, _ = w.Write(res.body)
+}
+
+// call is one API call in progress.
+type call struct {
+	s      *Server
+	r      *http.Request
+	ks     *keyState
+	now    time.Time
+	reqID  string
+	params []string // path parameters, in pattern order
+	body   []byte
+}
+
+func (s *Server) serve(r *http.Request) *result {
+	reqID := "api-request-" + uuid.NewString()
+	if r.URL.Path == "/_mock" || strings.HasPrefix(r.URL.Path, "/_mock/") {
+		return s.admin(r, reqID)
+	}
+	entry := Entry{Method: r.Method, Path: r.URL.Path, RequestID: reqID}
+
+	key, ok := bearer(r)
+	ks := s.keys[key]
+	if !ok || ks == nil {
+		entry.Time = time.Now()
+		res := errorResult(reqID, errorf(http.StatusUnauthorized, ErrTypeUnauthorized,
+			"missing or unknown API key (send Authorization: Bearer KEY)"))
+		res.header.Set("Www-Authenticate", `Bearer realm="mem"`)
+		entry.Status = res.status
+		s.record(entry)
+		return res
+	}
+	entry.Key = Key(key)
+
+	rt, params, pattern, anyPath := match(r.Method, r.URL.Path)
+
+	// Decide the faults, consuming matching FailNext rules.
+	s.mu.Lock()
+	p := drawPlan(s.rng, &s.faults)
+	for _, ru := range s.rules {
+		if ru.left > 0 && ru.matches(r.Method, r.URL.Path, pattern) {
+			ru.left--
+			p.apply(ru.fault)
+		}
+	}
+	s.rules = slices.DeleteFunc(s.rules, func(ru *rule) bool { return ru.left <= 0 })
+	retryAfterDate := s.faults.RetryAfterDate
+	nb, start := s.faults.Neighbour, s.start
+	s.mu.Unlock()
+	entry.Fault = p.names()
+
+	if !sleepCtx(r.Context().Done(), p.latency) {
+		entry.Time = time.Now()
+		s.record(entry)
+		return &result{canceled: true}
+	}
+	if p.reset {
+		entry.Time = time.Now()
+		s.record(entry)
+		return &result{drop: true, dropErr: &InjectedError{Fault: FaultReset}}
+	}
+
+	// Read the body before taking the key's lock, at most the cap.
+	body, tooLarge, readErr := readBody(r, s.cfg.MaxBodyBytes)
+
+	rc, cc := int64(1), int64(1)
+	if pattern == "/v2/mem-it" && r.Method == http.MethodPost {
+		cc = s.cfg.Limits.MemItComplexity
+	}
+
+	var (
+		v    any
+		aerr *apiError
+	)
+	now := time.Now()
+	entry.Time = now
+	ks.mu.Lock()
+	ks.neighbour(nb, start, now)
+	var admitted bool
+	var ref refusal
+	if p.rateLimit {
+		ref = refusal{kind: headers.Requests, b: ks.meter.req[0], cost: rc, wait: time.Second}
+	} else {
+		admitted, ref = ks.meter.charge(now, rc, cc)
+	}
+	switch {
+	case !admitted:
+		aerr = rateLimitError(ref)
+	case tooLarge:
+		aerr = errorf(http.StatusRequestEntityTooLarge, ErrTypePayloadTooLarge,
+			"request body exceeds %d bytes", s.cfg.MaxBodyBytes).with("max_bytes", s.cfg.MaxBodyBytes)
+	case readErr != nil:
+		aerr = badRequest("could not read the request body")
+	case rt == nil && !anyPath:
+		aerr = errorf(http.StatusNotFound, ErrTypeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
+	case rt == nil:
+		aerr = errorf(http.StatusMethodNotAllowed, ErrTypeMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path)
+	case p.serverError != 0:
+		aerr = errorf(p.serverError, ErrTypeInternal, "internal error (injected)")
+	default:
+		c := &call{s: s, r: r, ks: ks, now: now, reqID: reqID, params: params, body: body}
+		v, aerr = rt.h(c)
+	}
+	if admitted {
+		entry.RequestCost, entry.ComplexityCost = rc, cc
+	}
+	status := ks.meter.status(now)
+	ks.mu.Unlock()
+
+	var res *result
+	if aerr != nil {
+		res = errorResult(reqID, aerr)
+		if aerr.status == http.StatusTooManyRequests {
+			wait := time.Duration(0)
+			if ra, ok := aerr.details["retry_after_seconds"].(int64); ok {
+				wait = time.Duration(ra) * time.Second
+			}
+			if retryAfterDate {
+				headers.SetRetryAfterDate(res.header, now, wait)
+			} else {
+				headers.SetRetryAfter(res.header, wait)
+			}
+			if aerr.typ == ErrTypeQuotaExceeded {
+				res.header.Set("Cache-Control", "private, no-store")
+			}
+		}
+	} else {
+		res = jsonResult(http.StatusOK, reqID, v)
+	}
+	status.Write(res.header)
+	if p.missingHeaders {
+		dropRateHeaders(res.header)
+	}
+	if p.garbledHeaders {
+		garble(res.header)
+	}
+	entry.Status = res.status
+	s.mu.Lock()
+	if res.status == http.StatusTooManyRequests {
+		s.n429++
+	}
+	s.journal.add(entry)
+	s.mu.Unlock()
+	if p.lost {
+		return &result{drop: true, dropErr: &InjectedError{Fault: FaultLost}}
+	}
+	return res
+}
+
+func (s *Server) record(e Entry) {
+	s.mu.Lock()
+	s.journal.add(e)
+	s.mu.Unlock()
+}
+
+// bearer extracts the key of "Authorization: Bearer KEY".
+func bearer(r *http.Request) (string, bool) {
+	a := r.Header.Get("Authorization")
+	scheme, key, ok := strings.Cut(a, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	key = strings.TrimSpace(key)
+	return key, key != ""
+}
+
+// readBody reads at most limit bytes of the body. tooLarge is set when the
+// body (or its declared length) exceeds limit; nothing more is read then.
+func readBody(r *http.Request, limit int64) (body []byte, tooLarge bool, err error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, false, nil
+	}
+	if r.ContentLength > limit {
+		return nil, true, nil
+	}
+	body, err = io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, true, nil
+	}
+	return body, false, err
+}
+
+// rateLimitError is the 429 for a refused call; details name the bucket.
+func rateLimitError(r refusal) *apiError {
+	secs := int64((r.wait + time.Second - 1) / time.Second)
+	secs = max(secs, 1)
+	msg := "rate limit exceeded: " + r.kind.String() + " per " + string(r.b.window)
+	if r.never {
+		msg += " (the call costs more than the bucket holds)"
+	}
+	return errorf(http.StatusTooManyRequests, ErrTypeRateLimitExceeded, "%s", msg).
+		with("limit_type", r.kind.String()).
+		with("window", string(r.b.window)).
+		with("limit", r.b.limit).
+		with("remaining", r.b.tokens()).
+		with("cost", r.cost).
+		with("retry_after_seconds", secs)
+}
+
+func errorResult(reqID string, e *apiError) *result {
+	env := envelope{
+		Error:     envelopeBody{Type: e.typ, Message: e.message, Details: e.details},
+		RequestID: reqID,
+	}
+	if e.typ == ErrTypeQuotaExceeded {
+		env.Error.UpgradeInfo = &upgradeInfo{
+			Message:    "Upgrade your plan to create more notes.",
+			UpgradeURL: "https://mem.ai/pricing",
+		}
+	}
+	return jsonResult(e.status, reqID, env)
+}
+
+func jsonResult(status int, reqID string, v any) *result {
+	b, err := json.Marshal(v)
+	if err != nil { // a bug: every response type is marshalable
+		status = http.StatusInternalServerError
+		b = []byte(`{"error":{"type":"internal_error","message":"could not encode the response","details":{}}}`)
+	}
+	h := make(http.Header, 12)
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Request-Id", reqID)
+	return &result{status: status, header: h, body: b}
+}
