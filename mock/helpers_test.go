@@ -16,6 +16,8 @@ type tclient struct {
 	s   *Server
 	c   *http.Client
 	key string
+
+	validated []string // schema names checked, "" where none applied
 }
 
 func newClient(t testing.TB, cfg Config) *tclient {
@@ -60,6 +62,7 @@ func (tc *tclient) do(method, path string, body any) (*http.Response, []byte) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(tc.t, err)
+	tc.validated = append(tc.validated, validateResponse(tc.t, method, path, resp.StatusCode, b))
 	return resp, b
 }
 

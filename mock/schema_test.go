@@ -1,0 +1,136 @@
+package mock
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/stretchr/testify/require"
+)
+
+// specPath is the OpenAPI document, outside the repository.
+const specPath = "../../shared/mem-api/openapi.json"
+
+var spec struct {
+	once     sync.Once
+	err      error
+	paths    map[string]map[string]any // raw "paths" object
+	compiler *jsonschema.Compiler
+	mu       sync.Mutex
+	cache    map[string]*jsonschema.Schema
+}
+
+func loadSpec() error {
+	spec.once.Do(func() {
+		b, err := os.ReadFile(specPath)
+		if err != nil {
+			spec.err = err
+			return
+		}
+		var raw struct {
+			Paths map[string]map[string]any `json:"paths"`
+		}
+		if spec.err = json.Unmarshal(b, &raw); spec.err != nil {
+			return
+		}
+		spec.paths = raw.Paths
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		if err != nil {
+			spec.err = err
+			return
+		}
+		c := jsonschema.NewCompiler()
+		c.DefaultDraft(jsonschema.Draft2020)
+		c.AssertFormat()
+		if spec.err = c.AddResource("file:///openapi.json", doc); spec.err != nil {
+			return
+		}
+		spec.compiler = c
+		spec.cache = map[string]*jsonschema.Schema{}
+	})
+	return spec.err
+}
+
+// requireSpec skips the test when the spec is not beside the repository.
+func requireSpec(t testing.TB) {
+	t.Helper()
+	if err := loadSpec(); err != nil {
+		t.Skipf("OpenAPI spec not available at %s (%v): skipping schema validation", specPath, err)
+	}
+}
+
+// schemaNamed compiles #/components/schemas/NAME.
+func schemaNamed(t testing.TB, name string) *jsonschema.Schema {
+	t.Helper()
+	spec.mu.Lock()
+	defer spec.mu.Unlock()
+	if s, ok := spec.cache[name]; ok {
+		return s
+	}
+	s, err := spec.compiler.Compile("file:///openapi.json#/components/schemas/" + name)
+	require.NoError(t, err, name)
+	spec.cache[name] = s
+	return s
+}
+
+// responseSchema names the schema the spec gives for (method, pattern,
+// status), or "" if it gives none.
+func responseSchema(method, pattern string, status int) string {
+	op, ok := spec.paths[pattern][strings.ToLower(method)].(map[string]any)
+	if !ok {
+		return ""
+	}
+	resp, _ := op["responses"].(map[string]any)[strconv.Itoa(status)].(map[string]any)
+	ref, _ := jsonPath(resp, "content", "application/json", "schema", "$ref").(string)
+	return strings.TrimPrefix(ref, "#/components/schemas/")
+}
+
+func jsonPath(v any, keys ...string) any {
+	for _, k := range keys {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[k]
+	}
+	return v
+}
+
+// validateResponse checks body against the spec's schema for the call, when
+// the spec is present and declares one. It returns the schema name checked.
+func validateResponse(t testing.TB, method, path string, status int, body []byte) string {
+	t.Helper()
+	if loadSpec() != nil {
+		return ""
+	}
+	path, _, _ = strings.Cut(path, "?")
+	_, _, pattern, _ := match(method, path)
+	name := responseSchema(method, pattern, status)
+	if name == "" {
+		return ""
+	}
+	// The spec's only 429 schema is the quota one; a rate-limit 429 has the
+	// plain error envelope.
+	if status == 429 && !bytes.Contains(body, []byte(`"type":"quota_exceeded"`)) {
+		return ""
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	require.NoError(t, err)
+	require.NoError(t, schemaNamed(t, name).Validate(inst), "%s %s → %d does not match %s:\n%s", method, path, status, name, body)
+	return name
+}
+
+// TestSpecRoutes checks that every route the mock serves is a v2 operation
+// of the spec with a 200 response schema.
+func TestSpecRoutes(t *testing.T) {
+	requireSpec(t)
+	for _, r := range routes {
+		require.NotEmpty(t, responseSchema(r.method, r.pattern, 200), "%s %s", r.method, r.pattern)
+	}
+	require.Len(t, routes, 20)
+}
