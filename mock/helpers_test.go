@@ -3,6 +3,7 @@ package mock
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"testing"
@@ -100,3 +101,7 @@ func requireEnvelope(t testing.TB, b []byte, typ string) map[string]any {
 	require.IsType(t, map[string]any{}, env.Error["details"])
 	return env.Error
 }
+
+func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
