@@ -1,0 +1,349 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"io/fs"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// item is one document to import: a file, or a line of a JSONL file.
+type item struct {
+	// Key identifies the item across runs: where it came from (a path
+	// relative to the folder named on the command line, or file:line) and a
+	// hash of its content. The journal and the note id derive from it.
+	Key string
+	// Where says where it came from, for messages.
+	Where string
+
+	Content          string // note content, or mem-it input
+	CollectionTitles []string
+	Instructions     string
+	Context          string
+	CreatedAt        *time.Time
+	UpdatedAt        *time.Time
+
+	// Err marks an item that cannot be sent (unreadable, not UTF-8, empty,
+	// too large): it is reported as failed and stays retryable.
+	Err error
+}
+
+// Size limits from Mem's spec (RATE-LIMITS.md, decision 9).
+const (
+	maxNoteBytes  = 200_000   // note content on create: characters and UTF-8 bytes
+	maxMemItChars = 1_000_000 // mem-it input
+)
+
+// extensions read from folders; anything else is skipped (and counted).
+var documentExtensions = []string{".md", ".markdown", ".txt", ".html", ".htm", ".eml"}
+
+// readSources turns the command line's sources into items, in a stable
+// order: folders are walked in lexical order. "-" reads standard input, as
+// JSONL when its first non-blank byte is '{', else as one document.
+// Problems with one source become failed items; the rest still come.
+func readSources(args []string, stdin io.Reader, via string) (items []item, skipped []string, err error) {
+	for _, arg := range args {
+		switch {
+		case arg == "-":
+			data, err := io.ReadAll(stdin)
+			if err != nil {
+				return nil, nil, fmt.Errorf("reading standard input: %w", err)
+			}
+			if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+				items = append(items, readJSONL(bytes.NewReader(data), "stdin", via)...)
+			} else {
+				items = append(items, documentItem("stdin", "stdin", ".txt", data, via)...)
+			}
+		default:
+			info, err := os.Stat(arg)
+			if err != nil {
+				return nil, nil, fmt.Errorf("source %s: %w", arg, err)
+			}
+			if !info.IsDir() {
+				items = append(items, fileItems(arg, filepath.Base(arg), via)...)
+				continue
+			}
+			err = filepath.WalkDir(arg, func(path string, d fs.DirEntry, err error) error {
+				rel, _ := filepath.Rel(arg, path)
+				rel = filepath.ToSlash(rel)
+				if err != nil {
+					items = append(items, item{Key: rel, Where: path, Err: err})
+					if d != nil && d.IsDir() {
+						return fs.SkipDir
+					}
+					return nil
+				}
+				if d.IsDir() {
+					return nil
+				}
+				if !slices.Contains(documentExtensions, strings.ToLower(filepath.Ext(path))) && !isJSONL(path) {
+					skipped = append(skipped, path)
+					return nil
+				}
+				items = append(items, fileItems(path, rel, via)...)
+				return nil
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return items, skipped, nil
+}
+
+func isJSONL(path string) bool {
+	ext := strings.ToLower(filepath.Ext(path))
+	return ext == ".jsonl" || ext == ".ndjson"
+}
+
+// fileItems reads one file: a JSONL file gives an item per line, any other
+// file one document (or several parts, when too large for one note).
+func fileItems(path, rel, via string) []item {
+	if isJSONL(path) {
+		f, err := os.Open(path)
+		if err != nil {
+			return []item{{Key: rel, Where: path, Err: err}}
+		}
+		defer f.Close()
+		return readJSONL(f, rel, via)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return []item{{Key: rel, Where: path, Err: err}}
+	}
+	return documentItem(rel, path, strings.ToLower(filepath.Ext(path)), data, via)
+}
+
+// documentItem makes the items of one document.
+func documentItem(rel, where, ext string, data []byte, via string) []item {
+	key := rel + "#" + contentHash(data)
+	if !utf8.Valid(data) {
+		return []item{{Key: key, Where: where, Err: errors.New("not valid UTF-8 text")}}
+	}
+	text := string(data)
+	switch ext {
+	case ".html", ".htm":
+		if via == viaNotes { // mem-it reads HTML itself; a note wants text
+			text = htmlToText(text)
+		}
+	case ".eml":
+		text = emailToText(text)
+	}
+	text = strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
+	if text == "" {
+		return []item{{Key: key, Where: where, Err: errors.New("empty document")}}
+	}
+	if via == viaMemIt {
+		if n := utf8.RuneCountInString(text); n > maxMemItChars {
+			return []item{{Key: key, Where: where, Err: fmt.Errorf("too large for mem-it: %d characters, the limit is %d (refused, not split)", n, maxMemItChars)}}
+		}
+		return []item{{Key: key, Where: where, Content: text}}
+	}
+	parts := splitNote(text, maxNoteBytes)
+	if len(parts) == 1 {
+		return []item{{Key: key, Where: where, Content: text}}
+	}
+	items := make([]item, len(parts))
+	for i, p := range parts {
+		items[i] = item{
+			Key:     fmt.Sprintf("%s#part-%d-of-%d", key, i+1, len(parts)),
+			Where:   fmt.Sprintf("%s (split: part %d of %d)", where, i+1, len(parts)),
+			Content: p,
+		}
+	}
+	return items
+}
+
+func contentHash(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:8])
+}
+
+// splitNote cuts text that is over limit bytes into parts of at most limit
+// bytes, at paragraph breaks where it can, else at line breaks, else between
+// runes. Every part after the first starts with the document's title and
+// "(continued, part k)" so each note says what it belongs to.
+func splitNote(text string, limit int) []string {
+	if len(text) <= limit {
+		return []string{text}
+	}
+	title, _, _ := strings.Cut(text, "\n")
+	title = strings.TrimSpace(strings.TrimLeft(title, "# "))
+	if len(title) > 200 {
+		title = truncateRunes(title, 200)
+	}
+	var parts []string
+	rest := text
+	for len(rest) > 0 {
+		budget := limit
+		prefix := ""
+		if len(parts) > 0 {
+			prefix = fmt.Sprintf("%s (continued, part %d)\n\n", title, len(parts)+1)
+			budget -= len(prefix)
+		}
+		if len(rest) <= budget {
+			parts = append(parts, prefix+rest)
+			break
+		}
+		cut := strings.LastIndex(rest[:budget], "\n\n")
+		if cut < budget/2 {
+			cut = strings.LastIndex(rest[:budget], "\n")
+		}
+		if cut < budget/2 {
+			cut = budget
+			for cut > 0 && !utf8.RuneStart(rest[cut]) {
+				cut--
+			}
+		}
+		parts = append(parts, prefix+strings.TrimSpace(rest[:cut]))
+		rest = strings.TrimSpace(rest[cut:])
+	}
+	return parts
+}
+
+func truncateRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
+}
+
+var (
+	htmlTitle     = regexp.MustCompile(`(?is)<title[^>]*>(.*?)</title>`)
+	htmlInvisible = regexp.MustCompile(`(?is)<(script|style|head)[^>]*>.*?</(script|style|head)>`)
+	htmlBreak     = regexp.MustCompile(`(?i)<(br|/p|/div|/h[1-6]|/li|/tr)[^>]*>`)
+	htmlTag       = regexp.MustCompile(`(?s)<[^>]*>`)
+	blankLines    = regexp.MustCompile(`\n[ \t]*(\n[ \t]*)+`)
+)
+
+// htmlToText keeps an HTML page's title (as the note's first line) and its
+// visible text, with line breaks where blocks end. It is a plain extraction,
+// not a renderer.
+func htmlToText(s string) string {
+	var title string
+	if m := htmlTitle.FindStringSubmatch(s); m != nil {
+		title = strings.TrimSpace(html.UnescapeString(m[1]))
+	}
+	s = htmlInvisible.ReplaceAllString(s, "")
+	s = htmlBreak.ReplaceAllString(s, "\n")
+	s = html.UnescapeString(htmlTag.ReplaceAllString(s, ""))
+	s = strings.TrimSpace(blankLines.ReplaceAllString(s, "\n\n"))
+	if title != "" && !strings.HasPrefix(s, title) {
+		s = title + "\n\n" + s
+	}
+	return s
+}
+
+// emailToText turns a message into "Subject\n\nFrom: …\nDate: …\n\nbody".
+// A message that does not parse is kept as it is.
+func emailToText(s string) string {
+	m, err := mail.ReadMessage(strings.NewReader(s))
+	if err != nil {
+		return s
+	}
+	body, err := io.ReadAll(m.Body)
+	if err != nil {
+		return s
+	}
+	var b strings.Builder
+	subject := m.Header.Get("Subject")
+	if subject == "" {
+		subject = "(no subject)"
+	}
+	b.WriteString(subject + "\n\n")
+	for _, h := range []string{"From", "To", "Date"} {
+		if v := m.Header.Get(h); v != "" {
+			b.WriteString(h + ": " + v + "\n")
+		}
+	}
+	b.WriteString("\n")
+	b.Write(body)
+	return b.String()
+}
+
+// jsonlRecord is one line of a JSONL source. content (for notes) or input
+// (for mem-it) is required; either is accepted for both, content first.
+type jsonlRecord struct {
+	Content          string     `json:"content"`
+	Input            string     `json:"input"`
+	CollectionTitles []string   `json:"collection_titles"`
+	Instructions     string     `json:"instructions"`
+	Context          string     `json:"context"`
+	CreatedAt        *time.Time `json:"created_at"`
+	UpdatedAt        *time.Time `json:"updated_at"`
+	Timestamp        *time.Time `json:"timestamp"`
+}
+
+// maxJSONLLine bounds one JSONL line: a mem-it input of a million
+// characters, four bytes each, and room for the other fields.
+const maxJSONLLine = 4*maxMemItChars + 1<<20
+
+// readJSONL reads one item per non-blank line. A malformed line becomes a
+// failed item naming its line number; the other lines still import.
+func readJSONL(r io.Reader, name, via string) []item {
+	var items []item
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxJSONLLine)
+	line := 0
+	for sc.Scan() {
+		line++
+		raw := bytes.TrimSpace(sc.Bytes())
+		if len(raw) == 0 {
+			continue
+		}
+		where := fmt.Sprintf("%s:%d", name, line)
+		key := where + "#" + contentHash(raw)
+		it := item{Key: key, Where: where}
+		var rec jsonlRecord
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		switch err := dec.Decode(&rec); {
+		case !utf8.Valid(raw):
+			it.Err = errors.New("line is not valid UTF-8")
+		case err != nil:
+			it.Err = fmt.Errorf("malformed JSON: %v", err)
+		case dec.More():
+			it.Err = errors.New("malformed JSON: more than one value on the line")
+		default:
+			it.Content = rec.Content
+			if it.Content == "" {
+				it.Content = rec.Input
+			}
+			it.CollectionTitles = rec.CollectionTitles
+			it.Instructions, it.Context = rec.Instructions, rec.Context
+			it.CreatedAt, it.UpdatedAt = rec.CreatedAt, rec.UpdatedAt
+			if via == viaMemIt && rec.Timestamp != nil {
+				it.CreatedAt = rec.Timestamp
+			}
+			if strings.TrimSpace(it.Content) == "" {
+				it.Err = errors.New(`no "content" or "input"`)
+			} else if via == viaNotes && len(it.Content) > maxNoteBytes {
+				it.Err = fmt.Errorf("content is %d bytes, over the %d a note takes (refused: split it across lines)", len(it.Content), maxNoteBytes)
+			} else if via == viaMemIt && utf8.RuneCountInString(it.Content) > maxMemItChars {
+				it.Err = fmt.Errorf("input is over %d characters (refused)", maxMemItChars)
+			}
+		}
+		items = append(items, it)
+	}
+	if err := sc.Err(); err != nil {
+		items = append(items, item{Key: fmt.Sprintf("%s:%d", name, line+1), Where: fmt.Sprintf("%s:%d", name, line+1), Err: fmt.Errorf("reading stopped: %v", err)})
+	}
+	return items
+}

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/memsdk/mem-go/throttle"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func writeFiles(t *testing.T, files map[string]string) string {
+	dir := t.TempDir()
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+	}
+	return dir
+}
+
+func TestReadSourcesFolder(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"a.md":            "# Alpha\n\nbody",
+		"sub/b.txt":       "Beta\nline",
+		"sub/c.html":      "<html><head><title>Gamma &amp; co</title><style>x{}</style></head><body><p>Hello</p><p>World</p></body></html>",
+		"d.eml":           "Subject: Delta\r\nFrom: a@example.com\r\n\r\nmail body\r\n",
+		"empty.md":        "  \n",
+		"bad.txt":         "\xff\xfe not utf-8",
+		"image.png":       "\x89PNG",
+		"notes.jsonl":     "{\"content\":\"From JSONL\"}\n\nnot json\n{\"content\":\"\"}\n{\"content\":\"x\",\"bogus\":1}\n{\"input\":\"Second\",\"collection_titles\":[\"Inbox\"]}\n",
+		"deep/er/e.MD":    "Epsilon",
+		"deep/skip.jsonx": "{}",
+	})
+	items, skipped, err := readSources([]string{dir}, nil, viaNotes)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{filepath.Join(dir, "image.png"), filepath.Join(dir, "deep/skip.jsonx")}, skipped)
+
+	byWhere := map[string]item{}
+	for _, it := range items {
+		byWhere[strings.TrimPrefix(it.Where, dir+"/")] = it
+	}
+	assert.Equal(t, "# Alpha\n\nbody", byWhere["a.md"].Content)
+	assert.Equal(t, "Gamma & co\n\nHello\nWorld", byWhere["sub/c.html"].Content)
+	assert.True(t, strings.HasPrefix(byWhere["d.eml"].Content, "Delta\n\nFrom: a@example.com\n"), byWhere["d.eml"].Content)
+	assert.EqualError(t, byWhere["empty.md"].Err, "empty document")
+	assert.EqualError(t, byWhere["bad.txt"].Err, "not valid UTF-8 text")
+	assert.Equal(t, "Epsilon", byWhere["deep/er/e.MD"].Content)
+
+	assert.Equal(t, "From JSONL", byWhere["notes.jsonl:1"].Content)
+	assert.ErrorContains(t, byWhere["notes.jsonl:3"].Err, "malformed JSON")
+	assert.ErrorContains(t, byWhere["notes.jsonl:4"].Err, `no "content" or "input"`)
+	assert.ErrorContains(t, byWhere["notes.jsonl:5"].Err, "unknown field")
+	assert.Equal(t, "Second", byWhere["notes.jsonl:6"].Content)
+	assert.Equal(t, []string{"Inbox"}, byWhere["notes.jsonl:6"].CollectionTitles)
+	assert.Len(t, items, 12)
+
+	// Keys are stable and independent of how the folder was named.
+	again, _, err := readSources([]string{dir + "/"}, nil, viaNotes)
+	require.NoError(t, err)
+	for i := range items {
+		assert.Equal(t, items[i].Key, again[i].Key)
+	}
+}
+
+func TestReadSourcesKeyChangesWithContent(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"a.md": "one"})
+	first, _, err := readSources([]string{dir}, nil, viaNotes)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.md"), []byte("two"), 0o644))
+	second, _, err := readSources([]string{dir}, nil, viaNotes)
+	require.NoError(t, err)
+	assert.NotEqual(t, first[0].Key, second[0].Key)
+	assert.NotEqual(t, noteID(first[0].Key), noteID(second[0].Key))
+	assert.Equal(t, noteID(first[0].Key), noteID(first[0].Key))
+}
+
+func TestReadSourcesStdin(t *testing.T) {
+	items, _, err := readSources([]string{"-"}, strings.NewReader("  {\"content\":\"a\"}\n{\"content\":\"b\"}\n"), viaNotes)
+	require.NoError(t, err)
+	require.Len(t, items, 2)
+	assert.Equal(t, "stdin:2", items[1].Where)
+
+	items, _, err = readSources([]string{"-"}, strings.NewReader("Just a document\n"), viaMemIt)
+	require.NoError(t, err)
+	require.Len(t, items, 1)
+	assert.Equal(t, "Just a document", items[0].Content)
+}
+
+func TestReadSourcesMissingPathIsAnError(t *testing.T) {
+	_, _, err := readSources([]string{"/no/such/place"}, nil, viaNotes)
+	assert.Error(t, err)
+}
+
+func TestOversizeNotesAreSplitAndMemItRefused(t *testing.T) {
+	para := strings.Repeat("word ", 1000)                       // 5,000 bytes
+	big := "Big document\n\n" + strings.Repeat(para+"\n\n", 90) // ~450 KB
+	dir := writeFiles(t, map[string]string{"big.md": big})
+	items, _, err := readSources([]string{dir}, nil, viaNotes)
+	require.NoError(t, err)
+	require.Len(t, items, 3)
+	var total int
+	for i, it := range items {
+		require.NoError(t, it.Err)
+		assert.LessOrEqual(t, len(it.Content), maxNoteBytes)
+		assert.Contains(t, it.Where, "split")
+		if i > 0 {
+			assert.True(t, strings.HasPrefix(it.Content, "Big document (continued, part"), it.Content[:40])
+		}
+		total += strings.Count(it.Content, "word")
+	}
+	assert.Equal(t, 90*1000, total, "nothing lost in the split")
+
+	huge := strings.Repeat("x", maxMemItChars+1)
+	dir = writeFiles(t, map[string]string{"huge.txt": huge})
+	items, _, err = readSources([]string{dir}, nil, viaMemIt)
+	require.NoError(t, err)
+	require.Len(t, items, 1)
+	assert.ErrorContains(t, items[0].Err, "refused")
+}
+
+func TestJournalSurvivesATornLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j")
+	j, err := openJournal(path)
+	require.NoError(t, err)
+	require.NoError(t, j.Record(journalEntry{Key: "a", Outcome: outcomeDone, At: time.Now()}))
+	require.NoError(t, j.Close())
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString(`{"key":"b","outc`) // a crash mid-write
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	j, err = openJournal(path)
+	require.NoError(t, err)
+	require.NoError(t, j.Record(journalEntry{Key: "c", Outcome: outcomeFailed, At: time.Now()}))
+	require.NoError(t, j.Close())
+	j, err = openJournal(path)
+	require.NoError(t, err)
+	defer j.Close()
+	a, ok := j.Lookup("a")
+	assert.True(t, ok)
+	assert.Equal(t, outcomeDone, a.Outcome)
+	_, ok = j.Lookup("b")
+	assert.False(t, ok)
+	c, ok := j.Lookup("c")
+	assert.True(t, ok, "the entry after the torn line is intact")
+	assert.Equal(t, outcomeFailed, c.Outcome)
+}
+
+func TestPlanNumbers(t *testing.T) {
+	th, err := throttle.New(throttle.DefaultPolicy())
+	require.NoError(t, err)
+	pl := makePlan(th, viaMemIt, 312, 0)
+	assert.Equal(t, int64(312), pl.Requests)
+	assert.Equal(t, int64(312*40), pl.Complexity)
+	// k-th mem-it from full: max((k−5)·12 s, (k−200)·432 s).
+	assert.Equal(t, 112*432*time.Second, pl.ETA)
+	assert.Equal(t, 205, pl.DayBound, "the 206th call is the first to wait on the day window")
+	assert.Equal(t, "about 13 h 26 min", humanDuration(pl.ETA))
+
+	pl = makePlan(th, viaNotes, 300, 2)
+	assert.Equal(t, int64(302), pl.Requests)
+	assert.Equal(t, time.Duration(302-100)*600*time.Millisecond, pl.ETA)
+	assert.Equal(t, -1, pl.DayBound)
+}
+
+func TestHumanDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0:                               "no wait",
+		12 * time.Second:                "about 12 s",
+		90 * time.Second:                "about 2 min",
+		37*time.Hour + 10*time.Minute:   "about 1 day 13 h",
+		3*24*time.Hour + 2*time.Hour:    "about 3 days 2 h",
+		59*time.Minute + 50*time.Second: "about 60 min",
+	} {
+		assert.Equal(t, want, humanDuration(d), d.String())
+	}
+}
