@@ -50,7 +50,7 @@ type Entry struct {
 	Key            Key       `json:"key"` // redacted when printed or encoded
 	Method         string    `json:"method"`
 	Path           string    `json:"path"`
-	Status         int       `json:"status"` // 0 when the connection was reset before a response
+	Status         int       `json:"status"` // as produced; 0 when reset before processing (a lost response keeps its status, Fault says "lost")
 	RequestID      string    `json:"request_id,omitempty"`
 	RequestCost    int64     `json:"request_cost"`    // request tokens charged (0 if refused)
 	ComplexityCost int64     `json:"complexity_cost"` // complexity tokens charged (0 if refused)
