@@ -138,7 +138,9 @@ func (t *Throttle) Wait(ctx context.Context, c Cost) (Ticket, error) {
 		t.mu.Unlock()
 		return Ticket{}, err
 	}
-	if deadline, ok := ctx.Deadline(); ok && t.store.Synced() {
+	// The estimate is the bucket math from the mirror's levels: the wait
+	// unless a response raises them (or, in cold start, the probe's answer).
+	if deadline, ok := ctx.Deadline(); ok {
 		est := t.estimateLocked(t.queuedCosts(c))
 		if time.Now().Add(est).After(deadline) {
 			t.stats.DeadlineFailures++

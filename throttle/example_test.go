@@ -1,0 +1,60 @@
+package throttle_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/memsdk/mem-go/throttle"
+)
+
+// Throttle any HTTP client that talks to Mem: every request waits for its
+// tokens, every response resyncs the buckets, a 429 pauses every caller.
+func ExampleNewTransport() {
+	th, err := throttle.New(throttle.DefaultPolicy())
+	if err != nil {
+		panic(err)
+	}
+	client := &http.Client{Transport: throttle.NewTransport(th, http.DefaultTransport)}
+	_ = client // use client.Do as usual; share th between clients of one key
+}
+
+// How long does a batch take at best? The bucket math, from full buckets.
+func ExamplePolicy_Optimum() {
+	p := throttle.DefaultPolicy()
+	memIt := p.Cost(http.MethodPost, "/v2/mem-it")
+	note := p.Cost(http.MethodPost, "/v2/notes")
+	fmt.Println(p.Optimum(throttle.Calls{N: 10, Cost: memIt}))
+	fmt.Println(p.Optimum(throttle.Calls{N: 300, Cost: note}))
+	fmt.Println(p.Optimum(throttle.Calls{N: 300, Cost: memIt}))
+	// Output:
+	// 1m0s
+	// 2m0s
+	// 12h0m0s
+}
+
+// Wait and Done are the throttle's two steps, for HTTP code that cannot use
+// Transport. A wait that would pass the deadline fails at once.
+func ExampleThrottle_Wait() {
+	th, _ := throttle.New(throttle.DefaultPolicy())
+	memIt := th.Cost(http.MethodPost, "/v2/mem-it")
+
+	tk, err := th.Wait(context.Background(), memIt)
+	if err != nil {
+		panic(err)
+	}
+	// ... send the request, then report what came back:
+	th.Done(tk, throttle.Outcome{Responded: true, StatusCode: http.StatusOK, Header: http.Header{}})
+
+	for range 4 { // the burst: 5 mem-its in all
+		tk, _ := th.Wait(context.Background(), memIt)
+		th.Done(tk, throttle.Outcome{})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = th.Wait(ctx, memIt) // the 6th would wait 12 s
+	fmt.Println(err)
+	// Output:
+	// throttle: a call costing 1 request and 40 complexity tokens would wait 12s, past the context deadline
+}
