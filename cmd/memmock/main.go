@@ -1,0 +1,136 @@
+// Command memmock runs the mock Mem API server (package mock) on a TCP
+// address, for tests in any language and for demos.
+//
+//	go run ./cmd/memmock                         # 127.0.0.1:8080, key "test-key"
+//	go run ./cmd/memmock --key a --key b --minute 1s --error-rate 0.05 --seed 7
+//
+// It prints the base URL, serves the v2 API and the admin API under /_mock/,
+// and stops cleanly on SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/memsdk/mem-go/mock"
+)
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "memmock:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// keyList is a repeatable --key flag.
+type keyList []string
+
+func (k *keyList) String() string { return fmt.Sprintf("%d keys", len(*k)) } // never the keys
+func (k *keyList) Set(v string) error {
+	if strings.TrimSpace(v) == "" {
+		return errors.New("empty key")
+	}
+	*k = append(*k, v)
+	return nil
+}
+
+// parse builds the address and server configuration from the arguments.
+func parse(args []string, stderr io.Writer) (string, mock.Config, error) {
+	fs := flag.NewFlagSet("memmock", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	d := mock.DefaultLimits()
+	var (
+		cfg  mock.Config
+		keys keyList
+		nb   time.Duration
+		nbC  int64
+	)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	fs.Var(&keys, "key", "accepted API key (repeatable; default "+mock.DefaultKey+")")
+	fs.Int64Var(&cfg.Limits.RequestsPerMinute, "requests-per-minute", d.RequestsPerMinute, "request tokens per minute window")
+	fs.Int64Var(&cfg.Limits.RequestsPerDay, "requests-per-day", d.RequestsPerDay, "request tokens per day window")
+	fs.Int64Var(&cfg.Limits.ComplexityPerMinute, "complexity-per-minute", d.ComplexityPerMinute, "complexity tokens per minute window")
+	fs.Int64Var(&cfg.Limits.ComplexityPerDay, "complexity-per-day", d.ComplexityPerDay, "complexity tokens per day window")
+	fs.DurationVar(&cfg.Limits.Minute, "minute", d.Minute, "length of the \"minute\" window")
+	fs.DurationVar(&cfg.Limits.Day, "day", d.Day, "length of the \"day\" window")
+	fs.Int64Var(&cfg.Limits.MemItComplexity, "mem-it-complexity", d.MemItComplexity, "complexity cost of POST /v2/mem-it")
+	fs.Int64Var(&cfg.Quota.Allowance, "quota", 0, "note creations allowed per key per quota period (0: no quota)")
+	fs.DurationVar(&cfg.Quota.Period, "quota-period", 30*24*time.Hour, "quota period")
+	fs.DurationVar(&cfg.Faults.Latency, "latency", 0, "added latency per call")
+	fs.DurationVar(&cfg.Faults.LatencyJitter, "jitter", 0, "random extra latency, uniform in [0, jitter)")
+	fs.Float64Var(&cfg.Faults.ErrorRate, "error-rate", 0, "probability of a 5xx")
+	fs.Float64Var(&cfg.Faults.ResetRate, "reset-rate", 0, "probability of a connection reset before processing")
+	fs.Float64Var(&cfg.Faults.LostRate, "lost-rate", 0, "probability that a processed call's response is lost")
+	fs.Float64Var(&cfg.Faults.MissingHeadersRate, "missing-headers-rate", 0, "probability of no rate-limit headers")
+	fs.Float64Var(&cfg.Faults.GarbledHeadersRate, "garbled-headers-rate", 0, "probability of malformed rate-limit headers")
+	fs.BoolVar(&cfg.Faults.RetryAfterDate, "retry-after-date", false, "send Retry-After as an HTTP-date")
+	fs.DurationVar(&nb, "neighbour-interval", 0, "a noisy neighbour spends on every key once per interval (0: none)")
+	fs.Int64Var(&nbC, "neighbour-complexity", 1, "complexity cost of each neighbour call")
+	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the random faults")
+	if err := fs.Parse(args); err != nil {
+		return "", cfg, err
+	}
+	if fs.NArg() > 0 {
+		return "", cfg, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	cfg.Keys = keys
+	if nb > 0 {
+		cfg.Faults.Neighbour = &mock.Neighbour{Interval: nb, Requests: 1, Complexity: nbC}
+	}
+	return *addr, cfg, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	addr, cfg, err := parse(args, stderr)
+	if err != nil {
+		return err
+	}
+	s, err := mock.New(cfg)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	keys := len(cfg.Keys)
+	if keys == 0 {
+		fmt.Fprintf(stdout, "memmock: no --key given; accepting %q\n", mock.DefaultKey)
+		keys = 1
+	}
+	fmt.Fprintf(stdout, "memmock: listening on http://%s (%d key(s); admin API at /_mock/)\n", ln.Addr(), keys)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(stdout, "memmock: shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/memsdk/mem-go/mock"
+)
+
+func TestParse(t *testing.T) {
+	addr, cfg, err := parse([]string{"--addr", ":0", "--key", "a", "--key", "b", "--minute", "1s",
+		"--quota", "3", "--error-rate", "0.5", "--neighbour-interval", "2s", "--seed", "9"}, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, ":0", addr)
+	assert.Equal(t, []string{"a", "b"}, cfg.Keys)
+	assert.Equal(t, time.Second, cfg.Limits.Minute)
+	assert.EqualValues(t, 100, cfg.Limits.RequestsPerMinute)
+	assert.EqualValues(t, 3, cfg.Quota.Allowance)
+	assert.Equal(t, 0.5, cfg.Faults.ErrorRate)
+	assert.Equal(t, 2*time.Second, cfg.Faults.Neighbour.Interval)
+	assert.EqualValues(t, 9, cfg.Seed)
+
+	_, _, err = parse([]string{"--nope"}, io.Discard)
+	assert.Error(t, err)
+	_, _, err = parse([]string{"extra"}, io.Discard)
+	assert.Error(t, err)
+}
+
+// TestRun starts the binary's server on a free port, sends a call, and stops
+// it by cancelling its context (as SIGINT would).
+func TestRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--addr", "127.0.0.1:0"}, pw, io.Discard)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var url string
+	for sc.Scan() {
+		if _, u, ok := strings.Cut(sc.Text(), "listening on "); ok {
+			url, _, _ = strings.Cut(u, " ")
+			break
+		}
+	}
+	require.NotEmpty(t, url)
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+
+	req, _ := http.NewRequest("GET", url+"/v2/notes", nil)
+	req.Header.Set("Authorization", "Bearer "+mock.DefaultKey)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "99", resp.Header.Get("X-RateLimit-Remaining"))
+
+	cancel()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return after cancellation")
+	}
+}
