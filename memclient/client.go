@@ -1,0 +1,389 @@
+// Package memclient is a typed client for the Mem API v2 (api.mem.ai) that
+// stays inside Mem's rate limits and retries without duplicating writes.
+//
+// One request's way through a Client: the call is validated (an invalid call
+// fails with a *ValidationError, sends nothing and spends no rate budget),
+// encoded, and handed to go-retryablehttp, whose every attempt goes through a
+// throttle.Transport: the attempt reserves its cost in the local mirror of
+// Mem's four leaky buckets (1 request token, and 1 complexity token, or 40
+// for mem-it), waits for them within the context's deadline, is sent, and the
+// response's rate headers resynchronise the mirror. A rate-limit 429 pauses
+// every caller of the throttle until Retry-After. Errors come back typed:
+// *APIError and the more specific *NotFoundError, *ConflictError,
+// *ValidationError, *RateLimitError, *QuotaExceededError and
+// *OutcomeUnknownError, all usable with errors.As.
+//
+// Services hang off the client as fields, as in google/go-github:
+//
+//	c, err := memclient.New() // key from MEM_API_KEY
+//	note, resp, err := c.Notes.Create(ctx, &memclient.CreateNoteRequest{Content: "Title\nbody"})
+//	fmt.Println(resp.Rate.Requests.Remaining)
+//
+// A Client is safe for concurrent use by many goroutines; they share its
+// throttle, and so its rate budget, fairly (first come, first served).
+package memclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+
+	"github.com/memsdk/mem-go/headers"
+	"github.com/memsdk/mem-go/throttle"
+)
+
+// Client talks to the Mem API. Create one with New; it is safe for
+// concurrent use and its configuration never changes after New.
+type Client struct {
+	// Notes is the notes API: create, get, list, update, delete, trash,
+	// restore, search, related notes, set created-at.
+	Notes *NotesService
+	// Collections is the collections API: create, get, list, update,
+	// delete, search and note membership.
+	Collections *CollectionsService
+
+	key          secret
+	baseURL      string // without a trailing slash
+	hc           *http.Client
+	th           *throttle.Throttle
+	retryMax     int
+	maxRetryWait time.Duration
+	log          *slog.Logger
+	userAgent    string
+	lastRate     atomic.Pointer[headers.Status]
+}
+
+// NotesService groups the notes endpoints. Use it as Client.Notes.
+type NotesService struct{ c *Client }
+
+// CollectionsService groups the collections endpoints. Use it as
+// Client.Collections.
+type CollectionsService struct{ c *Client }
+
+// New returns a Client configured by opts. The API key comes from
+// WithAPIKey or the MEM_API_KEY environment variable; without one, New
+// fails with ErrNoAPIKey (rather than every call failing with a 401 later).
+// The base URL comes from WithBaseURL, MEM_API_URL, or DefaultBaseURL.
+//
+// Unless WithThrottle is given, the client owns a throttle built from
+// WithPolicy (default throttle.DefaultPolicy()).
+func New(opts ...Option) (*Client, error) {
+	cfg := config{retryMax: DefaultRetryMax, maxRetryWait: DefaultMaxRetryWait, userAgent: DefaultUserAgent}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	if !cfg.hasKey {
+		cfg.apiKey = secret(os.Getenv(EnvAPIKey))
+	}
+	if err := validKey(cfg.apiKey); err != nil {
+		return nil, err
+	}
+	if cfg.baseURL == "" {
+		cfg.baseURL = os.Getenv(EnvBaseURL)
+	}
+	if cfg.baseURL == "" {
+		cfg.baseURL = DefaultBaseURL
+	}
+	u, err := url.Parse(cfg.baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("memclient: base URL %q: want http(s)://host[/prefix]", redactURL(cfg.baseURL))
+	}
+	if u.User != nil {
+		return nil, errors.New("memclient: base URL must not carry credentials")
+	}
+	th := cfg.throttle
+	if th == nil {
+		p := throttle.DefaultPolicy()
+		if cfg.policy != nil {
+			p = *cfg.policy
+		}
+		if th, err = throttle.New(p); err != nil {
+			return nil, fmt.Errorf("memclient: %w", err)
+		}
+	}
+	base := cfg.transport
+	hc := &http.Client{}
+	if cfg.httpClient != nil {
+		hc.Timeout, hc.CheckRedirect, hc.Jar = cfg.httpClient.Timeout, cfg.httpClient.CheckRedirect, cfg.httpClient.Jar
+		if base == nil {
+			base = cfg.httpClient.Transport
+		}
+	}
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	hc.Transport = throttle.NewTransport(th, base)
+	logger := cfg.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Client{
+		key:          cfg.apiKey,
+		baseURL:      strings.TrimRight(u.String(), "/"),
+		hc:           hc,
+		th:           th,
+		retryMax:     cfg.retryMax,
+		maxRetryWait: cfg.maxRetryWait,
+		log:          logger,
+		userAgent:    cfg.userAgent,
+	}
+	c.Notes = &NotesService{c}
+	c.Collections = &CollectionsService{c}
+	return c, nil
+}
+
+// redactURL drops any userinfo from a URL string for error messages.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		if i := strings.Index(s, "@"); i >= 0 {
+			return "…" + s[i:]
+		}
+		return s
+	}
+	u.User = url.User(redacted)
+	return u.String()
+}
+
+// String describes the client without its key.
+func (c *Client) String() string { return "memclient.Client{" + c.baseURL + "}" }
+
+// GoString is String, so %#v does not print the fields (and the key).
+func (c *Client) GoString() string { return c.String() }
+
+// LogValue implements slog.LogValuer: the base URL only.
+func (c *Client) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// Throttle returns the client's throttle (its own, or the one given with
+// WithThrottle). Use Snapshot on it for bucket levels, pauses and counters,
+// or Estimate to plan a workload.
+func (c *Client) Throttle() *throttle.Throttle { return c.th }
+
+// Rate returns the rate status of the most recent response received by any
+// call of this client that carried rate headers (zero before the first).
+// With concurrent calls, "most recent" is whichever finished last.
+func (c *Client) Rate() headers.Status {
+	if s := c.lastRate.Load(); s != nil {
+		return *s
+	}
+	return headers.Status{}
+}
+
+// Response describes the last HTTP response of a call (the last attempt,
+// when it was retried), as go-github's Response does.
+type Response struct {
+	StatusCode int
+	// RequestID is Mem's id for the request (body request_id or the
+	// X-Request-Id header): quote it to Mem's support.
+	RequestID string
+	// Rate is what the response said about the rate limits: per kind, the
+	// most constrained window's limit, remaining tokens and reset time.
+	// Absent kinds are zero (see headers.WindowState.Present).
+	Rate headers.Status
+	// Attempts is how many attempts the call took (1 without retries).
+	Attempts int
+}
+
+// retryClass says how a call may be retried.
+type retryClass int
+
+const (
+	// retryIdempotent: reads and writes that can be repeated safely
+	// (deletes, membership, PATCH with a version, creates with an id):
+	// retried on 5xx and connection errors.
+	retryIdempotent retryClass = iota
+	// retryMemIt: mem-it has no id; retried only when the request
+	// provably did not reach the server, unless atLeastOnce.
+	retryMemIt
+)
+
+// request is one API call in the making, and what its attempts found.
+type request struct {
+	method, path string
+	query        url.Values
+	body         any // JSON-encoded; nil for none
+	class        retryClass
+	atLeastOnce  bool
+
+	// Set while attempts are made.
+	attempts  int
+	ambiguous bool // an earlier attempt may have been processed
+}
+
+func (r *request) op() string { return r.method + " " + r.path }
+
+// do sends r, with retries, and decodes a 2xx body into out (unless nil).
+// A non-2xx response becomes a typed error. The returned *Response is nil
+// only when no response was received.
+func (c *Client) do(ctx context.Context, r *request, out any) (*Response, error) {
+	if ctx == nil {
+		return nil, &ValidationError{Problem: "nil context"}
+	}
+	var body any // untyped nil for no body
+	if r.body != nil {
+		b, err := json.Marshal(r.body)
+		if err != nil {
+			return nil, &ValidationError{Problem: "cannot encode the request body: " + err.Error()}
+		}
+		body = b
+	}
+	u := c.baseURL + r.path
+	if len(r.query) > 0 {
+		u += "?" + r.query.Encode()
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, r.method, u, body)
+	if err != nil {
+		return nil, fmt.Errorf("memclient: %s: %w", r.op(), err)
+	}
+	req.Header.Set("Authorization", "Bearer "+string(c.key))
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+
+	p := &retryPolicy{c: c, r: r}
+	rc := &retryablehttp.Client{
+		HTTPClient:   c.hc,
+		RetryMax:     c.retryMax,
+		CheckRetry:   p.check,
+		Backoff:      p.backoff,
+		ErrorHandler: func(resp *http.Response, err error, _ int) (*http.Response, error) { return resp, err },
+		RequestLogHook: func(_ retryablehttp.Logger, hr *http.Request, i int) {
+			c.log.LogAttrs(hr.Context(), slog.LevelDebug, "mem request",
+				slog.String("method", hr.Method), slog.String("path", hr.URL.Path), slog.Int("attempt", i+1))
+		},
+	}
+	resp, err := rc.Do(req)
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return c.response(resp, r), c.transportError(r, err)
+	}
+	defer resp.Body.Close()
+	res := c.response(resp, r)
+	now := time.Now()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))
+		api := decodeAPIError(r.method, r.path, resp, b)
+		if res.RequestID == "" {
+			res.RequestID = api.RequestID
+		}
+		terr := typedError(api, resp, now)
+		c.log.LogAttrs(ctx, slog.LevelDebug, "mem error", slog.String("op", r.op()),
+			slog.Int("status", resp.StatusCode), slog.String("type", api.Type), slog.Int("attempts", r.attempts))
+		return res, terr
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return res, nil
+	}
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return res, fmt.Errorf("memclient: %s: reading the response: %w", r.op(), err)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return res, fmt.Errorf("memclient: %s: decoding the response: %w", r.op(), err)
+	}
+	if res.RequestID == "" {
+		var rid struct {
+			RequestID string `json:"request_id"`
+		}
+		if json.Unmarshal(raw, &rid) == nil {
+			res.RequestID = rid.RequestID
+		}
+	}
+	return res, nil
+}
+
+// response builds the Response for resp (nil when resp is nil) and records
+// its rate status as the client's latest.
+func (c *Client) response(resp *http.Response, r *request) *Response {
+	if resp == nil {
+		return nil
+	}
+	st, _ := headers.Parse(resp.Header)
+	if st.Present() {
+		c.lastRate.Store(&st)
+	}
+	return &Response{StatusCode: resp.StatusCode, RequestID: resp.Header.Get("X-Request-Id"), Rate: st, Attempts: r.attempts}
+}
+
+// transportError gives errors that are not responses their final form:
+// typed errors pass through, the throttle's deadline refusal becomes a
+// *RateLimitError, anything else is wrapped with the operation.
+func (c *Client) transportError(r *request, err error) error {
+	var (
+		rl *RateLimitError
+		ou *OutcomeUnknownError
+		ve *ValidationError
+		de *throttle.DeadlineError
+	)
+	switch {
+	case errors.As(err, &rl), errors.As(err, &ou), errors.As(err, &ve):
+		return err
+	case errors.As(err, &de):
+		return &RateLimitError{RetryAfter: de.Wait, RetryAt: time.Now().Add(de.Wait), Err: err}
+	}
+	return fmt.Errorf("memclient: %s: %w", r.op(), err)
+}
+
+// readBody replaces resp.Body by an in-memory copy of (at most
+// maxErrorBody+1 bytes of) it and returns the bytes, so that the body can be
+// inspected and still be read later.
+func readBody(resp *http.Response) []byte {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return b
+}
+
+// uuidArg is a path parameter that must be a UUID.
+type uuidArg struct{ field, value string }
+
+// simple makes a call whose 200 body carries nothing but a request id,
+// after checking its path parameters.
+func (c *Client) simple(ctx context.Context, method, path string, body any, args ...uuidArg) (*Response, error) {
+	var v validator
+	for _, a := range args {
+		v.uuid(a.field, a.value)
+	}
+	if err := v.result(); err != nil {
+		return nil, err
+	}
+	return c.do(ctx, &request{method: method, path: path, body: body}, nil)
+}
+
+// idempotentDelete deletes the resource at path. When an attempt's outcome
+// was unknown and a later attempt finds the resource gone, the earlier
+// attempt deleted it: that is success.
+func (c *Client) idempotentDelete(ctx context.Context, field, id, path string) (*Response, error) {
+	var v validator
+	v.uuid(field, id)
+	if err := v.result(); err != nil {
+		return nil, err
+	}
+	r := &request{method: http.MethodDelete, path: path}
+	resp, err := c.do(ctx, r, nil)
+	var nf *NotFoundError
+	if err != nil && r.ambiguous && errors.As(err, &nf) {
+		c.log.DebugContext(ctx, "mem delete resolved: an earlier attempt deleted it", "path", path)
+		return resp, nil
+	}
+	return resp, err
+}

@@ -1,0 +1,580 @@
+package memclient
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// OrderBy is the sort key of a list (newest first). It also fixes the page
+// boundaries: reuse a page cursor only with the same order and filters.
+type OrderBy string
+
+const (
+	// OrderByUpdatedAt sorts by last update (the server's default).
+	OrderByUpdatedAt OrderBy = orderByUpdatedAtValue
+	// OrderByCreatedAt sorts by creation.
+	OrderByCreatedAt OrderBy = orderByCreatedAtValue
+)
+
+// Note is a Mem note as the server returns it. Which fields are filled
+// depends on the call: Get fills all of them; Create omits TrashedAt,
+// AudioRecordingIDs and Attachments; Update and SetCreatedAt omit
+// AudioRecordingIDs and Attachments.
+type Note struct {
+	ID    string `json:"id"`
+	Title string `json:"title"` // the first line of Content
+	// Content is the note's markdown body; its first line is the title.
+	Content           string       `json:"content"`
+	CollectionIDs     []string     `json:"collection_ids"`
+	AudioRecordingIDs []string     `json:"audio_recording_ids,omitempty"`
+	Attachments       []Attachment `json:"attachment_metadata,omitempty"`
+	CreatedAt         time.Time    `json:"created_at"`
+	UpdatedAt         time.Time    `json:"updated_at"`
+	// TrashedAt is when the note was moved to the trash; nil when it is
+	// not in the trash.
+	TrashedAt *time.Time `json:"trashed_at,omitempty"`
+	// Version is the note's content version: pass it to Update.
+	Version int64 `json:"version"`
+}
+
+// Attachment describes a file attached to a note (Get only). The optional
+// fields are nil when the server has nothing for them.
+type Attachment struct {
+	ID                string  `json:"attachment_id"`
+	Kind              string  `json:"attachment_kind"` // "pdf" or "image"
+	PageCount         *int    `json:"page_count,omitempty"`
+	OCRText           *string `json:"ocr_text,omitempty"`
+	Summary           *string `json:"summary,omitempty"`
+	VisualDescription *string `json:"visual_description,omitempty"`
+	ImageType         *string `json:"image_type,omitempty"`
+	SuggestedSearch   *string `json:"suggested_search,omitempty"`
+}
+
+// NoteItem is a note in a list or search result: metadata, a snippet, and
+// the content only when IncludeContent was asked for.
+type NoteItem struct {
+	ID                string    `json:"id"`
+	Title             string    `json:"title"`
+	CollectionIDs     []string  `json:"collection_ids"`
+	AudioRecordingIDs []string  `json:"audio_recording_ids"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
+	Snippet           *string   `json:"snippet,omitempty"`
+	Content           *string   `json:"content,omitempty"`
+}
+
+// CreateNoteRequest is the body of Notes.Create.
+type CreateNoteRequest struct {
+	// Content is the markdown body (required, non-empty): at most
+	// MaxNoteContent characters and MaxNoteContent UTF-8 bytes. Its first
+	// line becomes the title.
+	Content string `json:"content"`
+	// ID is the new note's UUID. Leave it empty and the client generates
+	// one, which makes the create safe to retry: the same id is sent on
+	// every attempt and the server refuses a second note with it.
+	ID string `json:"id,omitempty"`
+	// CollectionIDs adds the note to these collections (UUIDs; ids the key
+	// cannot access are ignored by the server).
+	CollectionIDs []string `json:"collection_ids,omitempty"`
+	// CollectionTitles adds the note to the collections with these titles
+	// (case-insensitive exact match, at most MaxCollectionTitle characters
+	// each; titles that match nothing are ignored).
+	CollectionTitles []string `json:"collection_titles,omitempty"`
+	// CreatedAt and UpdatedAt backdate the note; zero means "now". They
+	// may not be in the future.
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+func (r *CreateNoteRequest) validate() error {
+	var v validator
+	v.required("content", r.Content)
+	v.size("content", r.Content, MaxNoteContent, MaxNoteContent)
+	v.optUUID("id", r.ID)
+	for _, id := range r.CollectionIDs {
+		v.uuid("collection_ids", id)
+	}
+	for _, t := range r.CollectionTitles {
+		v.size("collection_titles", t, MaxCollectionTitle, MaxCollectionTitle)
+	}
+	v.timestamp("created_at", r.CreatedAt)
+	v.timestamp("updated_at", r.UpdatedAt)
+	return v.result()
+}
+
+// Create creates a note (POST /v2/notes; 1 request and 1 complexity token per
+// attempt; counts against the plan's note quota).
+//
+// It is safe to retry: without req.ID the client generates a UUID and sends
+// it on every attempt. When an attempt's outcome was unknown (a lost
+// response, a 5xx) and a later attempt gets 409 "already exists", the first
+// attempt did create the note: Create reads it and returns it, provided its
+// content is what was sent. req is not modified.
+func (s *NotesService) Create(ctx context.Context, req *CreateNoteRequest) (*Note, *Response, error) {
+	if req == nil {
+		return nil, nil, &ValidationError{Problem: "nil request"}
+	}
+	if err := req.validate(); err != nil {
+		return nil, nil, err
+	}
+	body := *req
+	if body.ID == "" {
+		body.ID = uuid.NewString()
+	}
+	r := &request{method: http.MethodPost, path: "/v2/notes", body: &body}
+	var n Note
+	resp, err := s.c.do(ctx, r, &n)
+	if err != nil {
+		if got, gresp, ok := s.resolveCreate(ctx, r, err, body.ID, body.Content); ok {
+			return got, gresp, nil
+		}
+		return nil, resp, err
+	}
+	return &n, resp, nil
+}
+
+// resolveCreate handles a 409 after an attempt whose outcome was unknown:
+// if the stored note has the content sent, that attempt created it.
+func (s *NotesService) resolveCreate(ctx context.Context, r *request, err error, id, content string) (*Note, *Response, bool) {
+	var ce *ConflictError
+	if !r.ambiguous || !errors.As(err, &ce) || ce.Reason == ReasonVersionConflict || ce.Reason == ReasonTrashed {
+		return nil, nil, false
+	}
+	got, resp, gerr := s.Get(ctx, id)
+	if gerr != nil || got.Content != content {
+		return nil, nil, false
+	}
+	s.c.log.DebugContext(ctx, "mem create resolved: an earlier attempt created the note", "id", id)
+	return got, resp, true
+}
+
+// Get reads a note, trashed or not (GET /v2/notes/{id}; 1 request and 1
+// complexity token per attempt). A missing note is a *NotFoundError.
+func (s *NotesService) Get(ctx context.Context, id string) (*Note, *Response, error) {
+	var v validator
+	v.uuid("note_id", id)
+	if err := v.result(); err != nil {
+		return nil, nil, err
+	}
+	var n Note
+	resp, err := s.c.do(ctx, &request{method: http.MethodGet, path: "/v2/notes/" + id}, &n)
+	if err != nil {
+		return nil, resp, err
+	}
+	return &n, resp, nil
+}
+
+// ListNotesOptions filters and pages Notes.List and Notes.All. The zero
+// value lists every active note, most recently updated first.
+type ListNotesOptions struct {
+	// Limit is the page size, 1 to MaxListLimit; 0 means the server's
+	// default (50).
+	Limit int
+	// OrderBy is the sort key; "" means OrderByUpdatedAt.
+	OrderBy OrderBy
+	// CollectionID keeps notes of one collection (a UUID).
+	CollectionID string
+	// Time bounds, inclusive; zero means unbounded.
+	CreatedAfter, CreatedBefore, UpdatedAfter, UpdatedBefore time.Time
+	// Content filters, OR'd together; all false means no filter.
+	ContainsOpenTasks, ContainsTasks, ContainsImages, ContainsFiles bool
+	// IncludeContent returns each note's full content in NoteItem.Content.
+	IncludeContent bool
+	// Page is the cursor of the page to read (NoteList.NextPage of the
+	// previous page, with the same filters and order); "" for the first.
+	Page string
+}
+
+func (o *ListNotesOptions) query() (url.Values, error) {
+	var v validator
+	v.limit("limit", o.Limit, MaxListLimit)
+	v.orderBy(o.OrderBy)
+	v.optUUID("collection_id", o.CollectionID)
+	q := url.Values{}
+	if o.Limit > 0 {
+		q.Set("limit", strconv.Itoa(o.Limit))
+	}
+	if o.OrderBy != "" {
+		q.Set("order_by", string(o.OrderBy))
+	}
+	if o.CollectionID != "" {
+		q.Set("collection_id", o.CollectionID)
+	}
+	timeRange(&v, q, o.CreatedAfter, o.CreatedBefore, o.UpdatedAfter, o.UpdatedBefore)
+	for _, f := range []struct {
+		name string
+		on   bool
+	}{
+		{"contains_open_tasks", o.ContainsOpenTasks}, {"contains_tasks", o.ContainsTasks},
+		{"contains_images", o.ContainsImages}, {"contains_files", o.ContainsFiles},
+		{"include_note_content", o.IncludeContent},
+	} {
+		if f.on {
+			q.Set(f.name, "true")
+		}
+	}
+	if o.Page != "" {
+		q.Set("page", o.Page)
+	}
+	return q, v.result()
+}
+
+// timeRange validates the four filter bounds and sets the query parameters
+// of those that are set.
+func timeRange(v *validator, q url.Values, createdAfter, createdBefore, updatedAfter, updatedBefore time.Time) {
+	for _, b := range []struct {
+		name string
+		t    time.Time
+	}{
+		{"filter_by_created_after", createdAfter}, {"filter_by_created_before", createdBefore},
+		{"filter_by_updated_after", updatedAfter}, {"filter_by_updated_before", updatedBefore},
+	} {
+		v.filterTime(b.name, b.t)
+		if !b.t.IsZero() && q != nil {
+			q.Set(b.name, b.t.Format(time.RFC3339Nano))
+		}
+	}
+}
+
+// NoteList is one page of Notes.List.
+type NoteList struct {
+	Results []NoteItem `json:"results"`
+	// Total is the number of notes matching the filters, all pages together.
+	Total int `json:"total"`
+	// NextPage is the cursor of the next page; "" on the last page.
+	NextPage string `json:"next_page"`
+}
+
+// List reads one page of notes (GET /v2/notes; 1 request and 1 complexity
+// token per attempt). Use All to walk every page.
+func (s *NotesService) List(ctx context.Context, opts *ListNotesOptions) (*NoteList, *Response, error) {
+	if opts == nil {
+		opts = &ListNotesOptions{}
+	}
+	q, err := opts.query()
+	if err != nil {
+		return nil, nil, err
+	}
+	var l NoteList
+	resp, err := s.c.do(ctx, &request{method: http.MethodGet, path: "/v2/notes", query: q}, &l)
+	if err != nil {
+		return nil, resp, err
+	}
+	return &l, resp, nil
+}
+
+// All iterates over every note matching opts, page after page (one List
+// call, so one request token, per page; opts.Limit sets the page size, use
+// MaxListLimit to spend the fewest tokens). opts.Page, if set, is where it
+// starts. The iteration stops after yielding an error, or when the caller
+// breaks out of the loop.
+func (s *NotesService) All(ctx context.Context, opts *ListNotesOptions) iter.Seq2[NoteItem, error] {
+	var o ListNotesOptions
+	if opts != nil {
+		o = *opts
+	}
+	return pages(func(page string) ([]NoteItem, string, error) {
+		o.Page = page
+		l, _, err := s.List(ctx, &o)
+		if err != nil {
+			return nil, "", err
+		}
+		return l.Results, l.NextPage, nil
+	}, o.Page)
+}
+
+// UpdateNoteRequest is the body of Notes.Update.
+type UpdateNoteRequest struct {
+	// Content is the note's complete new markdown body (not a patch), at
+	// most MaxNoteContent characters; its first line becomes the title.
+	Content string `json:"content"`
+	// Version is the note's current version (from Get, Create or the last
+	// Update), at least 1. A stale version is a *ConflictError with Reason
+	// ReasonVersionConflict.
+	Version int64 `json:"version"`
+	// UpdatedAt sets the update time; zero means now. Not in the future.
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// Update replaces a note's content (PATCH /v2/notes/{id}; 1 request and 1
+// complexity token per attempt). The version makes it safe to retry: when an
+// attempt's outcome was unknown and a later attempt is refused as stale,
+// Update reads the note and, if it now holds exactly the content sent at a
+// newer version, returns it as the result.
+func (s *NotesService) Update(ctx context.Context, id string, req *UpdateNoteRequest) (*Note, *Response, error) {
+	if req == nil {
+		return nil, nil, &ValidationError{Problem: "nil request"}
+	}
+	var v validator
+	v.uuid("note_id", id)
+	v.size("content", req.Content, MaxNoteContent, 0)
+	if req.Version < 1 {
+		v.fail("version", "is %d; want the note's current version (at least 1)", req.Version)
+	}
+	v.timestamp("updated_at", req.UpdatedAt)
+	if err := v.result(); err != nil {
+		return nil, nil, err
+	}
+	body := *req
+	r := &request{method: http.MethodPatch, path: "/v2/notes/" + id, body: &body}
+	var n Note
+	resp, err := s.c.do(ctx, r, &n)
+	if err != nil {
+		var ce *ConflictError
+		if r.ambiguous && errors.As(err, &ce) && ce.Reason == ReasonVersionConflict {
+			if got, gresp, gerr := s.Get(ctx, id); gerr == nil && got.Content == body.Content && got.Version > body.Version {
+				s.c.log.DebugContext(ctx, "mem update resolved: an earlier attempt applied it", "id", id)
+				return got, gresp, nil
+			}
+		}
+		return nil, resp, err
+	}
+	return &n, resp, nil
+}
+
+// Delete deletes a note permanently (DELETE /v2/notes/{id}; 1 request and 1
+// complexity token per attempt). If an attempt's outcome was unknown and a
+// retry finds the note gone, the delete succeeded.
+func (s *NotesService) Delete(ctx context.Context, id string) (*Response, error) {
+	return s.c.idempotentDelete(ctx, "note_id", id, "/v2/notes/"+id)
+}
+
+// Trash moves a note to the trash, from where Restore brings it back (POST
+// /v2/notes/{id}/trash; 1 request and 1 complexity token per attempt).
+func (s *NotesService) Trash(ctx context.Context, id string) (*Response, error) {
+	return s.c.simple(ctx, http.MethodPost, "/v2/notes/"+id+"/trash", nil, uuidArg{"note_id", id})
+}
+
+// Restore takes a note out of the trash (POST /v2/notes/{id}/restore; 1
+// request and 1 complexity token per attempt).
+func (s *NotesService) Restore(ctx context.Context, id string) (*Response, error) {
+	return s.c.simple(ctx, http.MethodPost, "/v2/notes/"+id+"/restore", nil, uuidArg{"note_id", id})
+}
+
+// SetCreatedAt backdates a note's creation time (PATCH
+// /v2/notes/{id}/created-at; 1 request and 1 complexity token per attempt).
+// t is required, may not be in the future, nor later than the note's
+// original creation; a trashed note must be restored first (else a
+// *ConflictError with Reason ReasonTrashed).
+func (s *NotesService) SetCreatedAt(ctx context.Context, id string, t time.Time) (*Note, *Response, error) {
+	var v validator
+	v.uuid("note_id", id)
+	if t.IsZero() {
+		v.fail("created_at", "is required")
+	}
+	v.timestamp("created_at", t)
+	if err := v.result(); err != nil {
+		return nil, nil, err
+	}
+	body := struct {
+		CreatedAt time.Time `json:"created_at"`
+	}{t}
+	var n Note
+	resp, err := s.c.do(ctx, &request{method: http.MethodPatch, path: "/v2/notes/" + id + "/created-at", body: &body}, &n)
+	if err != nil {
+		return nil, resp, err
+	}
+	return &n, resp, nil
+}
+
+// SearchNotesRequest is a note search: the query and filters go in the
+// body, the paging (Limit, Offset, SnapshotID) in the query string.
+type SearchNotesRequest struct {
+	// Query is the search text (required, non-empty).
+	Query string
+	// CollectionIDs keeps notes of these collections (UUIDs).
+	CollectionIDs []string
+	// Content filters, OR'd together; all false means no filter.
+	ContainsOpenTasks, ContainsTasks, ContainsImages, ContainsFiles bool
+	// Time bounds, inclusive; zero means unbounded.
+	CreatedAfter, CreatedBefore, UpdatedAfter, UpdatedBefore time.Time
+	// IncludeContent returns each note's full content.
+	IncludeContent bool
+
+	// Limit is the page size, 1 to MaxSearchLimit; 0 means the server's
+	// default (20).
+	Limit int
+	// Offset is where the page starts in the result set (0 for the first).
+	Offset int
+	// SnapshotID is the result set of an earlier page (its
+	// NoteSearchResult.SnapshotID), required when Offset > 0, with the
+	// same query and filters.
+	SnapshotID string
+}
+
+type searchNotesBody struct {
+	Query                     string     `json:"query"`
+	FilterByCollectionIDs     []string   `json:"filter_by_collection_ids,omitempty"`
+	FilterByContainsOpenTasks bool       `json:"filter_by_contains_open_tasks,omitempty"`
+	FilterByContainsTasks     bool       `json:"filter_by_contains_tasks,omitempty"`
+	FilterByContainsImages    bool       `json:"filter_by_contains_images,omitempty"`
+	FilterByContainsFiles     bool       `json:"filter_by_contains_files,omitempty"`
+	FilterByCreatedAfter      time.Time  `json:"filter_by_created_after,omitzero"`
+	FilterByCreatedBefore     time.Time  `json:"filter_by_created_before,omitzero"`
+	FilterByUpdatedAfter      time.Time  `json:"filter_by_updated_after,omitzero"`
+	FilterByUpdatedBefore     time.Time  `json:"filter_by_updated_before,omitzero"`
+	Config                    *searchCfg `json:"config,omitempty"`
+}
+
+type searchCfg struct {
+	IncludeNoteContent bool `json:"include_note_content"`
+}
+
+// NoteSearchResult is one page of Notes.Search.
+type NoteSearchResult struct {
+	Results []NoteItem `json:"results"`
+	// Total is the size of the result set (at most 100: search looks at a
+	// bounded window of best matches).
+	Total       int  `json:"total"`
+	Limit       int  `json:"limit"`
+	Offset      int  `json:"offset"`
+	HasNextPage bool `json:"has_next_page"`
+	// SnapshotID names this result set; pass it with the next Offset.
+	SnapshotID string `json:"snapshot_id"`
+}
+
+// Search runs a note search and returns one page (POST /v2/notes/search; 1
+// request and 1 complexity token per attempt). Use SearchAll to walk every
+// page of one result set.
+func (s *NotesService) Search(ctx context.Context, req *SearchNotesRequest) (*NoteSearchResult, *Response, error) {
+	if req == nil {
+		return nil, nil, &ValidationError{Problem: "nil request"}
+	}
+	var v validator
+	v.required("query", req.Query)
+	for _, id := range req.CollectionIDs {
+		v.uuid("filter_by_collection_ids", id)
+	}
+	timeRange(&v, nil, req.CreatedAfter, req.CreatedBefore, req.UpdatedAfter, req.UpdatedBefore)
+	v.limit("limit", req.Limit, MaxSearchLimit)
+	if req.Offset < 0 {
+		v.fail("offset", "is negative")
+	}
+	v.optUUID("snapshot_id", req.SnapshotID)
+	if req.Offset > 0 && req.SnapshotID == "" {
+		v.fail("snapshot_id", "is required when offset > 0")
+	}
+	if err := v.result(); err != nil {
+		return nil, nil, err
+	}
+	q := url.Values{}
+	if req.Limit > 0 {
+		q.Set("limit", strconv.Itoa(req.Limit))
+	}
+	if req.Offset > 0 {
+		q.Set("offset", strconv.Itoa(req.Offset))
+	}
+	if req.SnapshotID != "" {
+		q.Set("snapshot_id", req.SnapshotID)
+	}
+	body := searchNotesBody{
+		Query: req.Query, FilterByCollectionIDs: req.CollectionIDs,
+		FilterByContainsOpenTasks: req.ContainsOpenTasks, FilterByContainsTasks: req.ContainsTasks,
+		FilterByContainsImages: req.ContainsImages, FilterByContainsFiles: req.ContainsFiles,
+		FilterByCreatedAfter: req.CreatedAfter, FilterByCreatedBefore: req.CreatedBefore,
+		FilterByUpdatedAfter: req.UpdatedAfter, FilterByUpdatedBefore: req.UpdatedBefore,
+	}
+	if req.IncludeContent {
+		body.Config = &searchCfg{IncludeNoteContent: true}
+	}
+	var res NoteSearchResult
+	resp, err := s.c.do(ctx, &request{method: http.MethodPost, path: "/v2/notes/search", query: q, body: &body}, &res)
+	if err != nil {
+		return nil, resp, err
+	}
+	return &res, resp, nil
+}
+
+// SearchAll iterates over every result of a search, page after page of one
+// snapshot (one Search call, so one request token, per page; req.Limit sets
+// the page size, MaxSearchLimit spends the fewest). It starts at req.Offset
+// (with req.SnapshotID if that is > 0). The iteration stops after yielding an
+// error, or when the caller breaks out of the loop.
+func (s *NotesService) SearchAll(ctx context.Context, req *SearchNotesRequest) iter.Seq2[NoteItem, error] {
+	return func(yield func(NoteItem, error) bool) {
+		if req == nil {
+			yield(NoteItem{}, &ValidationError{Problem: "nil request"})
+			return
+		}
+		r := *req
+		for {
+			res, _, err := s.Search(ctx, &r)
+			if err != nil {
+				yield(NoteItem{}, err)
+				return
+			}
+			for _, it := range res.Results {
+				if !yield(it, nil) {
+					return
+				}
+			}
+			step := res.Limit
+			if step <= 0 {
+				step = len(res.Results)
+			}
+			if !res.HasNextPage || step == 0 {
+				return
+			}
+			r.Offset, r.SnapshotID = res.Offset+step, res.SnapshotID
+		}
+	}
+}
+
+// RelatedNote is a note similar to another (Notes.Related).
+type RelatedNote struct {
+	ID            string              `json:"id"`
+	Title         string              `json:"title"`
+	Preview       string              `json:"preview"` // truncated markdown of the content
+	CollectionIDs []string            `json:"collection_ids"`
+	Collections   []RelatedCollection `json:"collections"`
+	CreatedAt     time.Time           `json:"created_at"`
+	UpdatedAt     time.Time           `json:"updated_at"`
+	Score         *float64            `json:"score,omitempty"` // similarity, when given
+	Snippet       *string             `json:"snippet,omitempty"`
+}
+
+// RelatedCollection is a collection of a RelatedNote.
+type RelatedCollection struct {
+	ID          string    `json:"id"`
+	Title       string    `json:"title"`
+	Description *string   `json:"description"`
+	NoteCount   int       `json:"note_count"`
+	IsShared    bool      `json:"is_shared"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// RelatedNotes is the result of Notes.Related.
+type RelatedNotes struct {
+	Results []RelatedNote `json:"results"`
+	Total   int           `json:"total"`
+}
+
+// Related finds notes similar to a note (GET /v2/notes/{id}/related-notes; 1
+// request and 1 complexity token per attempt). limit is 1 to MaxRelatedLimit,
+// or 0 for the server's default (10). The result is not paged.
+func (s *NotesService) Related(ctx context.Context, id string, limit int) (*RelatedNotes, *Response, error) {
+	var v validator
+	v.uuid("note_id", id)
+	v.limit("limit", limit, MaxRelatedLimit)
+	if err := v.result(); err != nil {
+		return nil, nil, err
+	}
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var res RelatedNotes
+	resp, err := s.c.do(ctx, &request{method: http.MethodGet, path: "/v2/notes/" + id + "/related-notes", query: q}, &res)
+	if err != nil {
+		return nil, resp, err
+	}
+	return &res, resp, nil
+}

@@ -1,0 +1,147 @@
+package memclient
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"syscall"
+	"time"
+
+	"log/slog"
+
+	"github.com/memsdk/mem-go/headers"
+	"github.com/memsdk/mem-go/throttle"
+)
+
+// Backoff for 5xx and connection errors: attempt n (from 1) waits a random
+// duration in [d/2, d] with d = retryBase·2^(n-1), at most retryCap (and the
+// client's max retry wait).
+const (
+	retryBase = 500 * time.Millisecond
+	retryCap  = 30 * time.Second
+	// rateJitter bounds the extra wait after a rate-limit 429. The wait
+	// for Retry-After itself happens in the throttle, which pauses every
+	// caller until then, so the backoff only spreads the restart.
+	rateJitter = 100 * time.Millisecond
+	// noRetryAfter is assumed when a 429 has no usable Retry-After.
+	noRetryAfter = time.Second
+)
+
+// retryPolicy is go-retryablehttp's CheckRetry and Backoff for one call.
+// check decides, from the attempt's outcome, whether to try again and how
+// long to wait first; backoff returns that wait. It replaces the library's
+// defaults, which sleep any Retry-After without a cap and ignore the
+// context's deadline.
+type retryPolicy struct {
+	c    *Client
+	r    *request
+	wait time.Duration
+}
+
+func (p *retryPolicy) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
+	return p.wait
+}
+
+// check implements retryablehttp.CheckRetry. Returning (false, nil) hands
+// the response (or the transport error) back to Client.do, which turns it
+// into a typed error.
+func (p *retryPolicy) check(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	r := p.r
+	r.attempts++
+	now := time.Now()
+	if err != nil {
+		var de *throttle.DeadlineError
+		if errors.As(err, &de) { // nothing was sent; waiting would pass the deadline
+			return false, &RateLimitError{RetryAfter: de.Wait, RetryAt: now.Add(de.Wait), Err: err}
+		}
+		if ctx.Err() != nil {
+			return false, err
+		}
+		sent := !neverSent(err)
+		if r.class == retryMemIt && sent && !r.atLeastOnce {
+			p.c.log.LogAttrs(ctx, slog.LevelWarn, "mem outcome unknown", slog.String("op", r.op()), slog.String("error", err.Error()))
+			return false, &OutcomeUnknownError{Op: r.op(), Err: err}
+		}
+		if sent {
+			r.ambiguous = true
+		}
+		return p.backoffOr(ctx, now, "connection error", err)
+	}
+	p.c.log.LogAttrs(ctx, slog.LevelDebug, "mem response", slog.String("op", r.op()),
+		slog.Int("status", resp.StatusCode), slog.String("request_id", resp.Header.Get("X-Request-Id")))
+	switch {
+	case resp.StatusCode == http.StatusTooManyRequests:
+		b := readBody(resp)
+		api := decodeAPIError(r.method, r.path, resp, b)
+		if api.Type == ErrTypeQuotaExceeded {
+			return false, nil // a plan's allowance: never slept on
+		}
+		// A rate-limit 429 was not processed: safe to retry, mem-it too.
+		ra, ok, perr := headers.ParseRetryAfter(resp.Header, now)
+		if !ok || perr != nil {
+			ra = noRetryAfter
+		}
+		if ra > p.c.maxRetryWait {
+			p.c.log.LogAttrs(ctx, slog.LevelDebug, "mem retry refused", slog.String("op", r.op()),
+				slog.String("reason", "Retry-After exceeds the max retry wait"), slog.Duration("retry_after", ra))
+			return false, nil
+		}
+		if dl, has := ctx.Deadline(); has && now.Add(ra).After(dl) {
+			p.c.log.LogAttrs(ctx, slog.LevelDebug, "mem retry refused", slog.String("op", r.op()),
+				slog.String("reason", "Retry-After passes the deadline"), slog.Duration("retry_after", ra))
+			return false, nil
+		}
+		p.wait = rand.N(rateJitter)
+		p.logRetry(ctx, "rate limited", ra)
+		return true, nil
+	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
+		if r.class == retryMemIt && !r.atLeastOnce {
+			b := readBody(resp)
+			api := decodeAPIError(r.method, r.path, resp, b)
+			return false, &OutcomeUnknownError{Op: r.op(), Err: api}
+		}
+		r.ambiguous = true
+		return p.backoffOr(ctx, now, "server error", nil)
+	}
+	return false, nil
+}
+
+// backoffOr schedules another attempt after an exponential backoff, unless
+// the wait would pass the context's deadline; then it gives up with err.
+func (p *retryPolicy) backoffOr(ctx context.Context, now time.Time, reason string, err error) (bool, error) {
+	d := retryBase << min(p.r.attempts-1, 10)
+	d = min(d, retryCap, p.c.maxRetryWait)
+	wait := d/2 + rand.N(d/2+1)
+	if dl, has := ctx.Deadline(); has && now.Add(wait).After(dl) {
+		return false, err
+	}
+	p.wait = wait
+	p.logRetry(ctx, reason, wait)
+	return true, nil
+}
+
+func (p *retryPolicy) logRetry(ctx context.Context, reason string, wait time.Duration) {
+	if p.r.attempts > p.c.retryMax {
+		return // retryablehttp will stop here
+	}
+	p.c.log.LogAttrs(ctx, slog.LevelDebug, "mem retry", slog.String("op", p.r.op()),
+		slog.String("reason", reason), slog.Duration("wait", wait), slog.Int("attempt", p.r.attempts))
+}
+
+// neverSent reports whether a transport error proves that the request did
+// not reach the server: the connection could not be made (dial failed,
+// refused, no route, DNS). Resets, timeouts and EOFs after connecting are
+// ambiguous.
+func neverSent(err error) bool {
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
+		return true
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return true
+	}
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
