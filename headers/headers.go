@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Kind is a limit type: requests or complexity tokens.
@@ -136,7 +137,7 @@ func (s Status) Present() bool { return s.Requests.Present() || s.Complexity.Pre
 // keeps (a bounded prefix of) the value that was refused.
 type Error struct {
 	Header string // canonical header name
-	Value  string // the value, truncated to 64 bytes
+	Value  string // the value, truncated to at most 64 bytes (on a rune boundary)
 	Err    error  // what is wrong: one of the Err* values, possibly wrapped
 }
 
@@ -158,7 +159,14 @@ var (
 
 func headerError(name, value string, err error) *Error {
 	if len(value) > maxHeaderValueLength {
-		value = value[:maxHeaderValueLength]
+		// Cut on a rune boundary so the kept prefix stays valid UTF-8
+		// when the value was (backing off at most UTFMax-1 bytes, so
+		// invalid input still keeps most of its prefix).
+		n := maxHeaderValueLength
+		for n > maxHeaderValueLength-utf8.UTFMax+1 && !utf8.RuneStart(value[n]) {
+			n--
+		}
+		value = value[:n]
 	}
 	return &Error{Header: name, Value: value, Err: err}
 }
@@ -267,7 +275,9 @@ func parseCount(v string) (int64, error) {
 // parseSeconds parses a non-negative number of seconds, integer or decimal,
 // no greater than limit. NaN, infinities and hex floats are refused.
 func parseSeconds(v string, limit time.Duration) (time.Duration, error) {
-	if v == "" || strings.ContainsAny(v, "xXpPnN") { // hex floats, NaN, Inf
+	// Hex floats, NaN, Inf, and digit-separating underscores (which
+	// strconv.ParseFloat accepts, "1_0" being 10) are not decimal seconds.
+	if v == "" || strings.ContainsAny(v, "xXpPnN_") {
 		return 0, ErrMalformed
 	}
 	f, err := strconv.ParseFloat(v, 64)
@@ -357,5 +367,11 @@ func ceilSeconds(d time.Duration) int64 {
 	if d <= 0 {
 		return 0
 	}
-	return int64((d + time.Second - 1) / time.Second)
+	// Not (d + time.Second - 1) / time.Second: that overflows for d within
+	// a second of the largest Duration and gives a negative count.
+	s := int64(d / time.Second)
+	if d%time.Second != 0 {
+		s++
+	}
+	return s
 }
