@@ -94,8 +94,9 @@ func (im *importer) pending(items []item, s *summary) []item {
 	var todo []item
 	for _, it := range items {
 		if it.Err != nil {
+			// Not journalled: the source is read again next run, and the
+			// item retried if it was fixed.
 			s.Failed = append(s.Failed, failure{it.Where, it.Err.Error()})
-			_ = im.journal.Record(journalEntry{Key: it.Key, Outcome: outcomeFailed, Via: im.via, Reason: it.Err.Error(), At: time.Now()})
 			continue
 		}
 		if e, ok := im.journal.Lookup(it.Key); ok {

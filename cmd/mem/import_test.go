@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/memsdk/mem-go/mock"
+	"github.com/memsdk/mem-go/throttle"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// cli runs the command in process against srv and returns the exit code and
+// what it printed.
+func cli(ctx context.Context, srv *mock.Server, stdin string, args ...string) (int, string, string) {
+	var stdout, stderr bytes.Buffer
+	env := &cliEnv{ctx: ctx, stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr, mock: srv}
+	code := runWith(env, args)
+	return code, stdout.String(), stderr.String()
+}
+
+// docs writes n small Markdown documents and returns their folder.
+func docs(t *testing.T, n int) string {
+	dir := t.TempDir()
+	for i := range n {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("doc-%03d.md", i)), []byte(fmt.Sprintf("# Document %d\n\nBody of document %d.", i, i)), 0o644))
+	}
+	return dir
+}
+
+// contentsOnce checks that the mock holds each document's content exactly once.
+func contentsOnce(t *testing.T, srv *mock.Server, n int) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, note := range srv.Notes(mock.DefaultKey) {
+		seen[note.Title]++
+	}
+	for i := range n {
+		assert.Equal(t, 1, seen[fmt.Sprintf("# Document %d", i)]+seen[fmt.Sprintf("Document %d", i)], "document %d", i)
+	}
+	assert.Len(t, srv.Notes(mock.DefaultKey), n)
+}
+
+func TestImport300NotesAtTheOptimum(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		dir := docs(t, 300)
+		journal := filepath.Join(t.TempDir(), "j")
+		start := time.Now()
+		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--journal", journal, "--concurrency", "8", dir)
+		took := time.Since(start)
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, out, "imported: 300")
+		assert.Zero(t, srv.Count429())
+		contentsOnce(t, srv, 300)
+
+		optimum := throttle.DefaultPolicy().Optimum(throttle.Calls{N: 300, Cost: throttle.MemCost("POST", "/v2/notes")})
+		t.Logf("300 notes: %s, optimum %s", took, optimum)
+		assert.LessOrEqual(t, took.Seconds(), optimum.Seconds()*1.01)
+
+		// The same command again: nothing to do, nothing sent.
+		sent := len(srv.Journal())
+		code, out, _ = cli(t.Context(), srv, "", "import", "--mock", "--journal", journal, dir)
+		require.Equal(t, exitOK, code)
+		assert.Contains(t, out, "already done (journal): 300")
+		assert.Equal(t, sent, len(srv.Journal()), "no call made")
+
+		// Without the journal: every create meets its id, nothing duplicated.
+		code, out, _ = cli(t.Context(), srv, "", "import", "--mock", "--journal", journal+".new", dir)
+		require.Equal(t, exitOK, code)
+		assert.Contains(t, out, "already in Mem (earlier run): 300")
+		contentsOnce(t, srv, 300)
+	})
+}
+
+func TestImport12MemItsAtTheOptimum(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		dir := docs(t, 12)
+		start := time.Now()
+		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--journal", filepath.Join(t.TempDir(), "j"), dir)
+		took := time.Since(start)
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, out, "imported: 12")
+		assert.Zero(t, srv.Count429())
+		assert.Len(t, srv.Notes(mock.DefaultKey), 12)
+		optimum := throttle.DefaultPolicy().Optimum(throttle.Calls{N: 12, Cost: throttle.MemCost("POST", "/v2/mem-it")})
+		assert.Equal(t, 84*time.Second, optimum, "5 at once, then 7 more every 12 s")
+		assert.LessOrEqual(t, took.Seconds(), optimum.Seconds()*1.01)
+	})
+}
+
+func TestImportInterruptedThenResumedOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		dir := docs(t, 300)
+		journal := filepath.Join(t.TempDir(), "j")
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(40*time.Second, cancel) // mid-way: 100 at once, then one per 0.6 s
+		code, out, errOut := cli(ctx, srv, "", "import", "--mock", "--journal", journal, dir)
+		assert.Equal(t, exitFailed, code)
+		assert.Contains(t, errOut, "Run the same command again to resume")
+		assert.Contains(t, out, "not attempted")
+		partial := len(srv.Notes(mock.DefaultKey))
+		assert.Greater(t, partial, 100)
+		assert.Less(t, partial, 300)
+
+		code, out, errOut = cli(t.Context(), srv, "", "import", "--mock", "--journal", journal, dir)
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, out, fmt.Sprintf("imported: %d", 300-partial))
+		contentsOnce(t, srv, 300)
+	})
+}
+
+func TestImportWithLostResponsesStillOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{Faults: mock.Faults{LostRate: 0.1}, Seed: 7})
+		dir := docs(t, 150)
+		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--journal", filepath.Join(t.TempDir(), "j"), dir)
+		require.Equal(t, exitOK, code, out+errOut)
+		contentsOnce(t, srv, 150)
+		lost := 0
+		for _, e := range srv.Journal() {
+			if strings.Contains(e.Fault, "lost") {
+				lost++
+			}
+		}
+		assert.Positive(t, lost, "the fault fired")
+		t.Logf("%d responses lost, every note once", lost)
+	})
+}
+
+func TestImportMemItLostIsReportedNotResent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		srv.FailNext("POST", "/v2/mem-it", 1, mock.FaultLost)
+		dir := docs(t, 3)
+		journal := filepath.Join(t.TempDir(), "j")
+		code, out, _ := cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--concurrency", "1", "--journal", journal, dir)
+		assert.Equal(t, exitFailed, code)
+		assert.Contains(t, out, "outcome unknown (mem-it): 1")
+		assert.Len(t, srv.Notes(mock.DefaultKey), 3, "the lost one arrived")
+
+		code, out, _ = cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--journal", journal, dir)
+		assert.Equal(t, exitFailed, code, "still unknown: not sent again")
+		assert.Contains(t, out, "--retry-unknown")
+		assert.Len(t, srv.Notes(mock.DefaultKey), 3)
+	})
+}
+
+func TestImportDryRunPlan(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		dir := docs(t, 312)
+		code, _, errOut := cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--dry-run", "--journal", filepath.Join(t.TempDir(), "j"), dir)
+		require.Equal(t, exitOK, code)
+		assert.Contains(t, errOut, "312 mem-it calls (1 request and 40 complexity tokens each): 312 request tokens, 12480 complexity tokens in all; about 13 h 26 min")
+		assert.Contains(t, errOut, "day windows set the pace after 205 calls")
+		assert.Empty(t, srv.Journal(), "a dry run sends nothing")
+	})
+}
+
+func TestImportMalformedInputs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "good.md"), []byte("Good"), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "empty.txt"), []byte(" "), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "latin1.txt"), []byte("caf\xe9"), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "lines.jsonl"), []byte("{\"content\":\"A\"}\n{oops\n{\"content\":\"B\",\"created_at\":\"2025-01-02T03:04:05\"}\n{\"content\":\"C\"}\n"), 0o644))
+		code, out, _ := cli(t.Context(), srv, "", "import", "--mock", "--journal", filepath.Join(t.TempDir(), "j"), dir)
+		assert.Equal(t, exitFailed, code)
+		assert.Contains(t, out, "imported: 3")
+		assert.Contains(t, out, "failed: 4")
+		assert.Contains(t, out, "empty.txt: empty document")
+		assert.Contains(t, out, "latin1.txt: not valid UTF-8")
+		assert.Contains(t, out, "lines.jsonl:2: malformed JSON")
+		assert.Contains(t, out, "lines.jsonl:3: malformed JSON")
+		assert.Len(t, srv.Notes(mock.DefaultKey), 3)
+	})
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"frobnicate"},
+		{"import"},
+		{"import", "--via", "fax", "x"},
+		{"import", "--no-such-flag", "x"},
+		{"import", "--mock", "/no/such/dir"},
+		{"notes"},
+		{"notes", "get", "--mock"},
+	} {
+		code, _, errOut := cli(context.Background(), nil, "", args...)
+		assert.Equal(t, exitUsage, code, "%q: %s", args, errOut)
+	}
+	code, _, errOut := cli(context.Background(), nil, "", "import", "-h")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, errOut, "-stop-at-day-limit")
+}
