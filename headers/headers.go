@@ -48,14 +48,6 @@ func (k Kind) String() string {
 	return "Kind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// prefix is the header prefix of the kind's four headers.
-func (k Kind) prefix() string {
-	if k == Complexity {
-		return "X-Complexity-"
-	}
-	return "X-RateLimit-"
-}
-
 // Header names, in canonical form.
 const (
 	RateLimitBucket     = "X-Ratelimit-Bucket"
@@ -69,14 +61,8 @@ const (
 	RetryAfter          = "Retry-After"
 )
 
-const (
-	headerSuffixBucket = "Bucket"
-	headerSuffixLimit  = "Limit"
-	headerSuffixRemain = "Remaining"
-	headerSuffixReset  = "Reset"
-	// maxHeaderValueLength bounds the value an *Error keeps.
-	maxHeaderValueLength = 64
-)
+// maxHeaderValueLength bounds the value an *Error keeps.
+const maxHeaderValueLength = 64
 
 // Window names a bucket's refill window as it appears in the Bucket header.
 type Window string
@@ -192,14 +178,15 @@ func Parse(h http.Header) (Status, error) {
 	return s, nil
 }
 
+// kindHeaders are each kind's four header names, canonical, in the order
+// Bucket, Limit, Remaining, Reset: computed once, not per response.
+var kindHeaders = [2][4]string{
+	{RateLimitBucket, RateLimitLimit, RateLimitRemaining, RateLimitReset},
+	{ComplexityBucket, ComplexityLimit, ComplexityRemaining, ComplexityReset},
+}
+
 func parseKind(h http.Header, k Kind) (WindowState, error) {
-	p := k.prefix()
-	names := [4]string{
-		http.CanonicalHeaderKey(p + headerSuffixBucket),
-		http.CanonicalHeaderKey(p + headerSuffixLimit),
-		http.CanonicalHeaderKey(p + headerSuffixRemain),
-		http.CanonicalHeaderKey(p + headerSuffixReset),
-	}
+	names := kindHeaders[k]
 	var vals [4]string
 	var seen int
 	for i, n := range names {
@@ -339,11 +326,11 @@ func (s Status) Write(h http.Header) {
 		if !w.Present() {
 			continue
 		}
-		p := k.prefix()
-		h.Set(p+headerSuffixBucket, string(w.Window))
-		h.Set(p+headerSuffixLimit, strconv.FormatInt(w.Limit, 10))
-		h.Set(p+headerSuffixRemain, strconv.FormatInt(w.Remaining, 10))
-		h.Set(p+headerSuffixReset, strconv.FormatInt(ceilSeconds(w.Reset), 10))
+		names := kindHeaders[k]
+		h.Set(names[0], string(w.Window))
+		h.Set(names[1], strconv.FormatInt(w.Limit, 10))
+		h.Set(names[2], strconv.FormatInt(w.Remaining, 10))
+		h.Set(names[3], strconv.FormatInt(ceilSeconds(w.Reset), 10))
 	}
 }
 
