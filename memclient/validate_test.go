@@ -29,47 +29,86 @@ func TestValidationSendsNothing(t *testing.T) {
 			field string
 			call  func() error
 		}{
-			"memit empty":            {"input", func() error { _, _, err := c.MemIt(ctx, &MemItRequest{}); return err }},
-			"memit input size":       {"input", func() error { _, _, err := c.MemIt(ctx, &MemItRequest{Input: long(MaxMemItInput + 1)}); return err }},
-			"memit instructions":     {"instructions", func() error { _, _, err := c.MemIt(ctx, &MemItRequest{Input: "x", Instructions: long(10_001)}); return err }},
-			"memit context":          {"context", func() error { _, _, err := c.MemIt(ctx, &MemItRequest{Input: "x", Context: long(10_001)}); return err }},
-			"memit future":           {"timestamp", func() error { _, _, err := c.MemIt(ctx, &MemItRequest{Input: "x", Timestamp: future}); return err }},
-			"memit nil":              {"", func() error { _, _, err := c.MemIt(ctx, nil); return err }},
-			"create no content":      {"content", func() error { _, _, err := c.Notes.Create(ctx, &CreateNoteRequest{}); return err }},
-			"create chars":           {"content", func() error { _, _, err := c.Notes.Create(ctx, &CreateNoteRequest{Content: long(MaxNoteContent + 1)}); return err }},
-			"create bytes":           {"content", func() error { _, _, err := c.Notes.Create(ctx, &CreateNoteRequest{Content: wide}); return err }},
-			"create bad utf8":        {"content", func() error { _, _, err := c.Notes.Create(ctx, &CreateNoteRequest{Content: "a\xffb"}); return err }},
-			"create id":              {"id", func() error { _, _, err := c.Notes.Create(ctx, &CreateNoteRequest{Content: "x", ID: bad}); return err }},
-			"create collection id":   {"collection_ids", func() error { _, _, err := c.Notes.Create(ctx, &CreateNoteRequest{Content: "x", CollectionIDs: []string{bad}}); return err }},
-			"create collection ttl":  {"collection_titles", func() error { _, _, err := c.Notes.Create(ctx, &CreateNoteRequest{Content: "x", CollectionTitles: []string{long(1001)}}); return err }},
-			"create future":          {"created_at", func() error { _, _, err := c.Notes.Create(ctx, &CreateNoteRequest{Content: "x", CreatedAt: future}); return err }},
-			"get id":                 {"note_id", func() error { _, _, err := c.Notes.Get(ctx, "../v2/mem-it"); return err }},
-			"list limit":             {"limit", func() error { _, _, err := c.Notes.List(ctx, &ListNotesOptions{Limit: 101}); return err }},
-			"list order":             {"order_by", func() error { _, _, err := c.Notes.List(ctx, &ListNotesOptions{OrderBy: "title"}); return err }},
-			"list collection":        {"collection_id", func() error { _, _, err := c.Notes.List(ctx, &ListNotesOptions{CollectionID: bad}); return err }},
-			"list year":              {"filter_by_created_after", func() error { _, _, err := c.Notes.List(ctx, &ListNotesOptions{CreatedAfter: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}); return err }},
-			"update version":         {"version", func() error { _, _, err := c.Notes.Update(ctx, noteID, &UpdateNoteRequest{Content: "x"}); return err }},
-			"update size":            {"content", func() error { _, _, err := c.Notes.Update(ctx, noteID, &UpdateNoteRequest{Content: long(MaxNoteContent + 1), Version: 1}); return err }},
-			"update future":          {"updated_at", func() error { _, _, err := c.Notes.Update(ctx, noteID, &UpdateNoteRequest{Content: "x", Version: 1, UpdatedAt: future}); return err }},
-			"delete id":              {"note_id", func() error { _, err := c.Notes.Delete(ctx, bad); return err }},
-			"trash id":               {"note_id", func() error { _, err := c.Notes.Trash(ctx, bad); return err }},
-			"restore id":             {"note_id", func() error { _, err := c.Notes.Restore(ctx, bad); return err }},
-			"created-at zero":        {"created_at", func() error { _, _, err := c.Notes.SetCreatedAt(ctx, noteID, time.Time{}); return err }},
-			"created-at future":      {"created_at", func() error { _, _, err := c.Notes.SetCreatedAt(ctx, noteID, future); return err }},
-			"search query":           {"query", func() error { _, _, err := c.Notes.Search(ctx, &SearchNotesRequest{Query: "  "}); return err }},
-			"search limit":           {"limit", func() error { _, _, err := c.Notes.Search(ctx, &SearchNotesRequest{Query: "q", Limit: 51}); return err }},
-			"search snapshot":        {"snapshot_id", func() error { _, _, err := c.Notes.Search(ctx, &SearchNotesRequest{Query: "q", Offset: 20}); return err }},
-			"search collection":      {"filter_by_collection_ids", func() error { _, _, err := c.Notes.Search(ctx, &SearchNotesRequest{Query: "q", CollectionIDs: []string{bad}}); return err }},
-			"related limit":          {"limit", func() error { _, _, err := c.Notes.Related(ctx, noteID, 21); return err }},
-			"collection title":       {"title", func() error { _, _, err := c.Collections.Create(ctx, &CreateCollectionRequest{}); return err }},
-			"collection title bytes": {"title", func() error { _, _, err := c.Collections.Create(ctx, &CreateCollectionRequest{Title: strings.Repeat("é", 600)}); return err }},
-			"collection desc":        {"description", func() error { _, _, err := c.Collections.Create(ctx, &CreateCollectionRequest{Title: "t", Description: long(10_001)}); return err }},
-			"collection update ttl":  {"title", func() error { _, _, err := c.Collections.Update(ctx, noteID, &UpdateCollectionRequest{Title: &empty}); return err }},
-			"collection get":         {"collection_id", func() error { _, _, err := c.Collections.Get(ctx, bad); return err }},
-			"collection list":        {"limit", func() error { _, _, err := c.Collections.List(ctx, &ListCollectionsOptions{Limit: -1}); return err }},
-			"move target":            {"target_collection_id", func() error { _, err := c.Collections.MoveNote(ctx, noteID, noteID, bad); return err }},
-			"add note":               {"note_id", func() error { _, err := c.Collections.AddNote(ctx, noteID, bad); return err }},
-			"remove note":            {"collection_id", func() error { _, err := c.Collections.RemoveNote(ctx, bad, noteID); return err }},
+			"memit empty":      {"input", func() error { _, _, err := c.MemIt(ctx, &MemItRequest{}); return err }},
+			"memit input size": {"input", func() error { _, _, err := c.MemIt(ctx, &MemItRequest{Input: long(MaxMemItInput + 1)}); return err }},
+			"memit instructions": {"instructions", func() error {
+				_, _, err := c.MemIt(ctx, &MemItRequest{Input: "x", Instructions: long(10_001)})
+				return err
+			}},
+			"memit context":     {"context", func() error { _, _, err := c.MemIt(ctx, &MemItRequest{Input: "x", Context: long(10_001)}); return err }},
+			"memit future":      {"timestamp", func() error { _, _, err := c.MemIt(ctx, &MemItRequest{Input: "x", Timestamp: future}); return err }},
+			"memit nil":         {"", func() error { _, _, err := c.MemIt(ctx, nil); return err }},
+			"create no content": {"content", func() error { _, _, err := c.Notes.Create(ctx, &CreateNoteRequest{}); return err }},
+			"create chars": {"content", func() error {
+				_, _, err := c.Notes.Create(ctx, &CreateNoteRequest{Content: long(MaxNoteContent + 1)})
+				return err
+			}},
+			"create bytes":    {"content", func() error { _, _, err := c.Notes.Create(ctx, &CreateNoteRequest{Content: wide}); return err }},
+			"create bad utf8": {"content", func() error { _, _, err := c.Notes.Create(ctx, &CreateNoteRequest{Content: "a\xffb"}); return err }},
+			"create id":       {"id", func() error { _, _, err := c.Notes.Create(ctx, &CreateNoteRequest{Content: "x", ID: bad}); return err }},
+			"create collection id": {"collection_ids", func() error {
+				_, _, err := c.Notes.Create(ctx, &CreateNoteRequest{Content: "x", CollectionIDs: []string{bad}})
+				return err
+			}},
+			"create collection ttl": {"collection_titles", func() error {
+				_, _, err := c.Notes.Create(ctx, &CreateNoteRequest{Content: "x", CollectionTitles: []string{long(1001)}})
+				return err
+			}},
+			"create future": {"created_at", func() error {
+				_, _, err := c.Notes.Create(ctx, &CreateNoteRequest{Content: "x", CreatedAt: future})
+				return err
+			}},
+			"get id":          {"note_id", func() error { _, _, err := c.Notes.Get(ctx, "../v2/mem-it"); return err }},
+			"list limit":      {"limit", func() error { _, _, err := c.Notes.List(ctx, &ListNotesOptions{Limit: 101}); return err }},
+			"list order":      {"order_by", func() error { _, _, err := c.Notes.List(ctx, &ListNotesOptions{OrderBy: "title"}); return err }},
+			"list collection": {"collection_id", func() error { _, _, err := c.Notes.List(ctx, &ListNotesOptions{CollectionID: bad}); return err }},
+			"list year": {"filter_by_created_after", func() error {
+				_, _, err := c.Notes.List(ctx, &ListNotesOptions{CreatedAfter: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+				return err
+			}},
+			"update version": {"version", func() error { _, _, err := c.Notes.Update(ctx, noteID, &UpdateNoteRequest{Content: "x"}); return err }},
+			"update size": {"content", func() error {
+				_, _, err := c.Notes.Update(ctx, noteID, &UpdateNoteRequest{Content: long(MaxNoteContent + 1), Version: 1})
+				return err
+			}},
+			"update future": {"updated_at", func() error {
+				_, _, err := c.Notes.Update(ctx, noteID, &UpdateNoteRequest{Content: "x", Version: 1, UpdatedAt: future})
+				return err
+			}},
+			"delete id":         {"note_id", func() error { _, err := c.Notes.Delete(ctx, bad); return err }},
+			"trash id":          {"note_id", func() error { _, err := c.Notes.Trash(ctx, bad); return err }},
+			"restore id":        {"note_id", func() error { _, err := c.Notes.Restore(ctx, bad); return err }},
+			"created-at zero":   {"created_at", func() error { _, _, err := c.Notes.SetCreatedAt(ctx, noteID, time.Time{}); return err }},
+			"created-at future": {"created_at", func() error { _, _, err := c.Notes.SetCreatedAt(ctx, noteID, future); return err }},
+			"search query":      {"query", func() error { _, _, err := c.Notes.Search(ctx, &SearchNotesRequest{Query: "  "}); return err }},
+			"search limit":      {"limit", func() error { _, _, err := c.Notes.Search(ctx, &SearchNotesRequest{Query: "q", Limit: 51}); return err }},
+			"search snapshot": {"snapshot_id", func() error {
+				_, _, err := c.Notes.Search(ctx, &SearchNotesRequest{Query: "q", Offset: 20})
+				return err
+			}},
+			"search collection": {"filter_by_collection_ids", func() error {
+				_, _, err := c.Notes.Search(ctx, &SearchNotesRequest{Query: "q", CollectionIDs: []string{bad}})
+				return err
+			}},
+			"related limit":    {"limit", func() error { _, _, err := c.Notes.Related(ctx, noteID, 21); return err }},
+			"collection title": {"title", func() error { _, _, err := c.Collections.Create(ctx, &CreateCollectionRequest{}); return err }},
+			"collection title bytes": {"title", func() error {
+				_, _, err := c.Collections.Create(ctx, &CreateCollectionRequest{Title: strings.Repeat("é", 600)})
+				return err
+			}},
+			"collection desc": {"description", func() error {
+				_, _, err := c.Collections.Create(ctx, &CreateCollectionRequest{Title: "t", Description: long(10_001)})
+				return err
+			}},
+			"collection update ttl": {"title", func() error {
+				_, _, err := c.Collections.Update(ctx, noteID, &UpdateCollectionRequest{Title: &empty})
+				return err
+			}},
+			"collection get":  {"collection_id", func() error { _, _, err := c.Collections.Get(ctx, bad); return err }},
+			"collection list": {"limit", func() error { _, _, err := c.Collections.List(ctx, &ListCollectionsOptions{Limit: -1}); return err }},
+			"move target":     {"target_collection_id", func() error { _, err := c.Collections.MoveNote(ctx, noteID, noteID, bad); return err }},
+			"add note":        {"note_id", func() error { _, err := c.Collections.AddNote(ctx, noteID, bad); return err }},
+			"remove note":     {"collection_id", func() error { _, err := c.Collections.RemoveNote(ctx, bad, noteID); return err }},
 		}
 		for name, tc := range cases {
 			err := tc.call()
