@@ -7,18 +7,7 @@ import (
 	"time"
 )
 
-// The admin API, for tests written in any language. It is not authenticated
-// or metered and never faulted; keys appear only redacted (see Key).
-//
-//	GET  /_mock/state        limits, the 429 count, and per key (redacted):
-//	                         bucket levels, note and collection counts, quota used
-//	POST /_mock/reset        Server.Reset
-//	GET  /_mock/faults       the random faults (FaultsJSON)
-//	PUT  /_mock/faults       replace them (FaultsJSON body)
-//	POST /_mock/faults/next  Server.FailNext: {"method","path","count","fault"}
-//	GET  /_mock/journal      {"entries":[Entry...],"count_429":n}
-//
-// Durations in JSON are Go duration strings ("250ms", "12s").
+// The admin API is described in the package documentation (doc.go).
 
 // FaultsJSON is Faults as the admin API reads and writes them.
 type FaultsJSON struct {

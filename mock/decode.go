@@ -19,6 +19,7 @@ type opt[T any] struct {
 	v         T
 }
 
+// UnmarshalJSON records presence and nullness, then decodes the value.
 func (o *opt[T]) UnmarshalJSON(b []byte) error {
 	o.set = true
 	if string(b) == "null" {

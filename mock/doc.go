@@ -34,11 +34,33 @@
 // seconds until that window is full again, rounded up. 401 responses carry no
 // rate headers, since no bucket is known.
 //
+// # Errors
+//
+// Errors use the envelope {"error":{"type","message","details"},"request_id"}
+// (the ErrType* constants): malformed JSON or a bad page cursor is 400;
+// missing or unknown key 401; unknown note, collection, snapshot or route 404;
+// wrong method 405; duplicate id, stale version, or a write to a trashed note
+// 409; a body over Config.MaxBodyBytes 413 (not read past the cap); wrong
+// types, bad UUIDs, out-of-range parameters, over-size fields, timestamps
+// without an offset or in the future 422; rate limits and the usage quota
+// 429 (the quota body is the spec's UsageQuotaExceededPayload). Input is
+// validated in full before anything is stored.
+//
 // # Admin API
 //
-// Requests under /_mock/ are not authenticated or metered: they inspect and
-// steer the server (see admin.go: state, reset, faults, journal). Do not expose
-// a mock to untrusted networks.
+// Requests under /_mock/ are not authenticated, metered or faulted; keys
+// appear only redacted (see Key). Do not expose a mock to untrusted networks.
+//
+//	GET  /_mock/state        limits, the 429 count, and per key: bucket
+//	                         levels, note and collection counts, quota used
+//	POST /_mock/reset        Server.Reset
+//	GET  /_mock/faults       the random faults, as FaultsJSON
+//	PUT  /_mock/faults       replace them (a FaultsJSON body)
+//	POST /_mock/faults/next  Server.FailNext: {"method","path","count","fault"}
+//	                         with fault one of the Fault names ("reset", ...)
+//	GET  /_mock/journal      {"entries":[Entry...],"count_429":n}
+//
+// Durations in admin JSON are Go duration strings ("250ms", "12s").
 //
 // # Time
 //

@@ -243,6 +243,7 @@ type InjectedError struct {
 	Fault Fault // FaultReset or FaultLost
 }
 
+// Error describes the injected failure.
 func (e *InjectedError) Error() string {
 	return "mock: connection reset by peer (injected " + e.Fault.String() + ")"
 }

@@ -3,6 +3,8 @@ package mock
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -122,7 +124,31 @@ func validateResponse(t testing.TB, method, path string, status int, body []byte
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
 	require.NoError(t, err)
 	require.NoError(t, schemaNamed(t, name).Validate(inst), "%s %s → %d does not match %s:\n%s", method, path, status, name, body)
+	validatedMu.Lock()
+	validatedSchemas[name] = true
+	validatedMu.Unlock()
 	return name
+}
+
+var (
+	validatedMu      sync.Mutex
+	validatedSchemas = map[string]bool{}
+)
+
+// TestMain checks, after a full run with the spec present, that every
+// route's 200 schema was validated against at least one real response.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 && loadSpec() == nil && flag.Lookup("test.run").Value.String() == "" &&
+		flag.Lookup("test.short").Value.String() != "true" {
+		for _, r := range routes {
+			if name := responseSchema(r.method, r.pattern, 200); !validatedSchemas[name] {
+				fmt.Fprintf(os.Stderr, "no test validated a %s response (%s %s)\n", name, r.method, r.pattern)
+				code = 1
+			}
+		}
+	}
+	os.Exit(code)
 }
 
 // TestSpecRoutes checks that every route the mock serves is a v2 operation
