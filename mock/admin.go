@@ -78,6 +78,17 @@ func (j FaultsJSON) Faults() (Faults, error) {
 	return f, f.validate()
 }
 
+type adminNote struct {
+	ID            string   `json:"id"`
+	Title         string   `json:"title"`
+	Content       string   `json:"content"`
+	CollectionIDs []string `json:"collection_ids"`
+	CreatedAt     string   `json:"created_at"`
+	UpdatedAt     string   `json:"updated_at"`
+	TrashedAt     *string  `json:"trashed_at"`
+	Version       int64    `json:"version"`
+}
+
 type adminKeyState struct {
 	Key         Key    `json:"key"`
 	Levels      Levels `json:"levels"`
@@ -164,11 +175,29 @@ func (s *Server) admin(r *http.Request, reqID string) *result {
 		}
 		s.FailNext(in.Method, in.Path, in.Count, f)
 		return jsonResult(http.StatusOK, reqID, map[string]bool{"ok": true})
+	case "GET /_mock/notes":
+		key, _ := bearer(r)
+		if s.keys[key] == nil {
+			return errorResult(reqID, errorf(http.StatusUnauthorized, ErrTypeUnauthorized,
+				"name the key whose notes to list with Authorization: Bearer KEY"))
+		}
+		notes := []adminNote{}
+		for _, n := range s.Notes(key) {
+			an := adminNote{
+				ID: n.ID, Title: n.Title, Content: n.Content, CollectionIDs: n.CollectionIDs,
+				CreatedAt: fmtTime(n.CreatedAt), UpdatedAt: fmtTime(n.UpdatedAt), Version: n.Version,
+			}
+			if n.TrashedAt != nil {
+				an.TrashedAt = fmtTimePtr(*n.TrashedAt)
+			}
+			notes = append(notes, an)
+		}
+		return jsonResult(http.StatusOK, reqID, map[string]any{"notes": notes})
 	case "GET /_mock/journal":
 		entries := s.Journal()
 		return jsonResult(http.StatusOK, reqID, map[string]any{"entries": entries, "count_429": s.Count429()})
 	}
-	known := []string{"/_mock/state", "/_mock/reset", "/_mock/faults", "/_mock/faults/next", "/_mock/journal"}
+	known := []string{"/_mock/state", "/_mock/notes", "/_mock/reset", "/_mock/faults", "/_mock/faults/next", "/_mock/journal"}
 	if slices.Contains(known, r.URL.Path) {
 		return errorResult(reqID, errorf(http.StatusMethodNotAllowed, ErrTypeMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
 	}

@@ -58,6 +58,8 @@
 //	PUT  /_mock/faults       replace them (a FaultsJSON body)
 //	POST /_mock/faults/next  Server.FailNext: {"method","path","count","fault"}
 //	                         with fault one of the Fault names ("reset", ...)
+//	GET  /_mock/notes        {"notes":[...]}: every stored note, trashed ones
+//	                         included, of the key named by Authorization
 //	GET  /_mock/journal      {"entries":[Entry...],"count_429":n}
 //
 // Durations in admin JSON are Go duration strings ("250ms", "12s").

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -18,6 +19,7 @@ type tclient struct {
 	c   *http.Client
 	key string
 
+	mu        *sync.Mutex
 	validated []string // schema names checked, "" where none applied
 }
 
@@ -25,7 +27,7 @@ func newClient(t testing.TB, cfg Config) *tclient {
 	t.Helper()
 	s, err := New(cfg)
 	require.NoError(t, err)
-	return &tclient{t: t, s: s, c: s.Client(), key: DefaultKey}
+	return &tclient{t: t, s: s, c: s.Client(), key: DefaultKey, mu: new(sync.Mutex)}
 }
 
 func (tc *tclient) as(key string) *tclient {
@@ -63,7 +65,10 @@ func (tc *tclient) do(method, path string, body any) (*http.Response, []byte) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(tc.t, err)
-	tc.validated = append(tc.validated, validateResponse(tc.t, method, path, resp.StatusCode, b))
+	name := validateResponse(tc.t, method, path, resp.StatusCode, b)
+	tc.mu.Lock()
+	tc.validated = append(tc.validated, name)
+	tc.mu.Unlock()
 	return resp, b
 }
 

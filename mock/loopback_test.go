@@ -102,6 +102,16 @@ func TestLoopbackAndAdminAPI(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 422, resp.StatusCode)
 
+	// Notes of a key.
+	resp, b, err = loopbackDo(t, c, "GET", lb.URL+"/_mock/notes", "k1", "")
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.StatusCode)
+	assert.Contains(t, string(b), `"content":"over tcp"`)
+	assert.Contains(t, string(b), `"content":"lost"`)
+	resp, _, err = loopbackDo(t, c, "GET", lb.URL+"/_mock/notes", "", "")
+	require.NoError(t, err)
+	assert.Equal(t, 401, resp.StatusCode)
+
 	// Journal: redacted keys, statuses.
 	resp, b, err = loopbackDo(t, c, "GET", lb.URL+"/_mock/journal", "", "")
 	require.NoError(t, err)

@@ -240,3 +240,27 @@ func TestBucketArithmetic(t *testing.T) {
 	// A cost above capacity never fits.
 	assert.False(t, b2.fits(2))
 }
+
+// TestMeterConcurrentCallers: from full buckets, of 150 concurrent calls
+// exactly 100 are admitted, and the 50 refused cost nothing.
+func TestMeterConcurrentCallers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newClient(t, Config{})
+		codes := make(chan int, 150)
+		for range 150 {
+			go func() {
+				resp, _ := tc.do("GET", "/v2/notes", nil)
+				codes <- resp.StatusCode
+			}()
+		}
+		counts := map[int]int{}
+		for range 150 {
+			counts[<-codes]++
+		}
+		assert.Equal(t, map[int]int{200: 100, 429: 50}, counts)
+		assert.Equal(t, 50, tc.s.Count429())
+		lv, _ := tc.s.Levels(DefaultKey)
+		assert.InDelta(t, 0.0, lv.RequestsMinute.Tokens, 1e-9)
+		assert.InDelta(t, 3900.0, lv.RequestsDay.Tokens, 1e-9)
+	})
+}
