@@ -86,8 +86,8 @@ func New(opts ...Option) (*Client, error) {
 			return nil, err
 		}
 	}
-	if !cfg.hasKey {
-		cfg.apiKey = secret(os.Getenv(EnvAPIKey))
+	if cfg.apiKey == nil {
+		cfg.apiKey = newSecret(os.Getenv(EnvAPIKey))
 	}
 	if err := validKey(cfg.apiKey); err != nil {
 		return nil, err
@@ -249,7 +249,7 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*Response, error)
 	if err != nil {
 		return nil, fmt.Errorf("memclient: %s: %w", r.op(), err)
 	}
-	req.Header.Set("Authorization", "Bearer "+string(c.key))
+	req.Header.Set("Authorization", "Bearer "+c.key())
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 	if body != nil {
@@ -280,7 +280,7 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*Response, error)
 	now := time.Now()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))
-		api := decodeAPIError(r.method, r.path, resp, b)
+		api := c.apiError(r, resp, b)
 		if res.RequestID == "" {
 			res.RequestID = api.RequestID
 		}
@@ -386,4 +386,43 @@ func (c *Client) idempotentDelete(ctx context.Context, field, id, path string) (
 		return resp, nil
 	}
 	return resp, err
+}
+
+// apiError decodes an error response and scrubs the API key from it, in
+// case a server echoes the credentials it was sent.
+func (c *Client) apiError(r *request, resp *http.Response, body []byte) *APIError {
+	api := decodeAPIError(r.method, r.path, resp, body)
+	k := c.key()
+	if len(k) < minScrubLen {
+		return api // too short to scrub without mangling text (test keys)
+	}
+	api.Message = strings.ReplaceAll(api.Message, k, redacted)
+	api.RequestID = strings.ReplaceAll(api.RequestID, k, redacted)
+	api.Body = bytes.ReplaceAll(api.Body, []byte(k), []byte(redacted))
+	scrubMap(api.Details, k)
+	return api
+}
+
+// minScrubLen is the shortest key scrubbed from error responses.
+const minScrubLen = 8
+
+// scrubMap replaces k in every string of a decoded JSON object, recursively.
+func scrubMap(m map[string]any, k string) {
+	for name, v := range m {
+		m[name] = scrubValue(v, k)
+	}
+}
+
+func scrubValue(v any, k string) any {
+	switch v := v.(type) {
+	case string:
+		return strings.ReplaceAll(v, k, redacted)
+	case map[string]any:
+		scrubMap(v, k)
+	case []any:
+		for i := range v {
+			v[i] = scrubValue(v[i], k)
+		}
+	}
+	return v
 }

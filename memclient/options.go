@@ -38,8 +38,13 @@ var ErrNoAPIKey = errors.New("memclient: no API key: use WithAPIKey or set " + E
 
 // secret holds the API key. Every way of printing it (fmt verbs, slog,
 // JSON) shows a redacted placeholder, so a key can never leak through a
-// value that happens to be logged.
-type secret string
+// value that happens to be logged. It is a function, not a string: fmt
+// prints an unexported struct field without calling its methods, and for a
+// function that is only its address, whatever the verb.
+type secret func() string
+
+// newSecret wraps key.
+func newSecret(key string) secret { return func() string { return key } }
 
 const redacted = "[REDACTED]"
 
@@ -64,8 +69,7 @@ func (secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 // config is what the options build. Its key is a secret, so printing a
 // config (or a Client) never shows it.
 type config struct {
-	apiKey       secret
-	hasKey       bool
+	apiKey       secret // nil: not given
 	baseURL      string
 	httpClient   *http.Client
 	transport    http.RoundTripper
@@ -84,7 +88,7 @@ type Option func(*config) error
 // it, New reads MEM_API_KEY. The key is never logged or printed.
 func WithAPIKey(key string) Option {
 	return func(c *config) error {
-		c.apiKey, c.hasKey = secret(key), true
+		c.apiKey = newSecret(key)
 		return nil
 	}
 }
@@ -196,10 +200,11 @@ func WithUserAgent(ua string) Option {
 
 // validKey reports whether k can travel in a header: printable ASCII, no
 // spaces. The error never quotes the key.
-func validKey(k secret) error {
-	if k == "" {
+func validKey(s secret) error {
+	if s == nil || s() == "" {
 		return ErrNoAPIKey
 	}
+	k := s()
 	for i := 0; i < len(k); i++ {
 		if b := k[i]; b <= ' ' || b >= 0x7f {
 			return errors.New("memclient: API key holds a space, control or non-ASCII character")

@@ -74,7 +74,7 @@ func (p *retryPolicy) check(ctx context.Context, resp *http.Response, err error)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		b := readBody(resp)
-		api := decodeAPIError(r.method, r.path, resp, b)
+		api := p.c.apiError(r, resp, b)
 		if api.Type == ErrTypeQuotaExceeded {
 			return false, nil // a plan's allowance: never slept on
 		}
@@ -99,7 +99,7 @@ func (p *retryPolicy) check(ctx context.Context, resp *http.Response, err error)
 	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
 		if r.class == retryMemIt && !r.atLeastOnce {
 			b := readBody(resp)
-			api := decodeAPIError(r.method, r.path, resp, b)
+			api := p.c.apiError(r, resp, b)
 			return false, &OutcomeUnknownError{Op: r.op(), Err: api}
 		}
 		r.ambiguous = true

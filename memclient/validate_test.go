@@ -142,11 +142,11 @@ func TestNewOptions(t *testing.T) {
 	c, err := New()
 	require.NoError(t, err)
 	assert.Equal(t, "https://proxy.example/mem", c.baseURL)
-	assert.Equal(t, secret("env-key"), c.key)
+	assert.Equal(t, "env-key", c.key())
 
 	c, err = New(WithAPIKey("opt-key"), WithBaseURL("http://localhost:8080"))
 	require.NoError(t, err)
-	assert.Equal(t, secret("opt-key"), c.key)
+	assert.Equal(t, "opt-key", c.key())
 	assert.Equal(t, "http://localhost:8080", c.baseURL)
 
 	for _, u := range []string{"ftp://x", "api.mem.ai", "https://u:p@h", "https://h?x=1"} {
