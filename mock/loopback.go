@@ -6,8 +6,10 @@ import (
 )
 
 // Loopback is a Server listening on a loopback TCP port, in the manner of
-// httptest.Server. Do not use it inside a testing/synctest bubble (real
-// sockets block the bubble); use Server.Client there.
+// httptest.Server. It embeds the *Server, so inspection (Journal, Levels,
+// Notes...) and FailNext work on it directly. Do not use it inside a
+// testing/synctest bubble (real sockets block the bubble); use Server.Client
+// there.
 type Loopback struct {
 	*Server
 	// URL is the base URL, "http://127.0.0.1:PORT", with no trailing slash.
