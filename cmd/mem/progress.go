@@ -25,6 +25,9 @@ type progress struct {
 	bar      *progressbar.ProgressBar // nil without a terminal
 	w        io.Writer
 	lastLine time.Time
+	done     int
+	stop     chan struct{}
+	stopped  sync.WaitGroup
 }
 
 // logEvery spaces the log lines written without a terminal.
@@ -43,6 +46,23 @@ func newProgress(w io.Writer, th *throttle.Throttle, total int, cost throttle.Co
 			progressbar.OptionClearOnFinish(),
 		)
 	}
+	// Redraw while nothing completes too: a mem-it may wait minutes for
+	// its tokens, and the levels and ETA still move.
+	p.stop = make(chan struct{})
+	p.stopped.Go(func() {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-p.stop:
+				return
+			case <-tick.C:
+				p.mu.Lock()
+				p.draw()
+				p.mu.Unlock()
+			}
+		}
+	})
 	return p
 }
 
@@ -50,6 +70,12 @@ func newProgress(w io.Writer, th *throttle.Throttle, total int, cost throttle.Co
 func (p *progress) update(done int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.done = done
+	p.draw()
+}
+
+func (p *progress) draw() {
+	done := p.done
 	eta := p.th.Estimate(throttle.Calls{N: p.total - done, Cost: p.cost})
 	if p.bar != nil {
 		p.bar.Describe(fmt.Sprintf("ETA %s | %s", humanDuration(eta), levels(p.th.Snapshot())))
@@ -63,6 +89,8 @@ func (p *progress) update(done int) {
 }
 
 func (p *progress) finish() {
+	close(p.stop)
+	p.stopped.Wait()
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
