@@ -37,7 +37,8 @@ type Limits struct {
 	Day    time.Duration // period of the "day" windows (default 24h)
 
 	// MemItComplexity is the complexity cost of POST /v2/mem-it (default
-	// 40); every other call costs 1.
+	// 40); every other call costs 1. A cost above a complexity bucket's
+	// capacity never fits: such calls always get 429.
 	MemItComplexity int64
 }
 

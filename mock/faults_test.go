@@ -177,3 +177,43 @@ func TestJournalRedactsKey(t *testing.T) {
 		assert.Contains(t, string(b), e.Key.Redacted())
 	})
 }
+
+func TestCostAboveCapacityNeverFits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newClient(t, Config{Limits: Limits{ComplexityPerMinute: 20}})
+		for range 2 {
+			e := tc.fail(429, ErrTypeRateLimitExceeded, "POST", "/v2/mem-it", map[string]any{"input": "x"})
+			assert.Contains(t, e["message"], "costs more than the bucket holds")
+			time.Sleep(time.Hour)
+		}
+		tc.ok("GET", "/v2/notes", nil)
+	})
+}
+
+func TestResetAndFaultAPI(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newClient(t, Config{Seed: 5})
+		tc.ok("POST", "/v2/notes", map[string]any{"content": "x"})
+		tc.s.FailNext("GET", "/v2/notes", 1, FaultServerError)
+		require.Error(t, tc.s.SetFaults(Faults{LostRate: -1}))
+		tc.s.Reset()
+		assert.Empty(t, tc.s.Notes(DefaultKey))
+		assert.Empty(t, tc.s.Journal())
+		lv, _ := tc.s.Levels(DefaultKey)
+		assert.InDelta(t, 100.0, lv.RequestsMinute.Tokens, 1e-9)
+		tc.ok("GET", "/v2/notes", nil) // the pending rule was cleared
+		for f := FaultServerError; f <= FaultRateLimit; f++ {
+			g, err := ParseFault(f.String())
+			require.NoError(t, err)
+			assert.Equal(t, f, g)
+		}
+		_, err := ParseFault("nope")
+		assert.Error(t, err)
+		assert.Equal(t, "Fault(99)", Fault(99).String())
+		assert.Equal(t, "", Key("").Redacted())
+		j := tc.s.Faults().JSON()
+		f, err := j.Faults()
+		require.NoError(t, err)
+		assert.Equal(t, tc.s.Faults(), f)
+	})
+}
