@@ -15,12 +15,11 @@ import (
 const (
 	// DefaultBaseURL is Mem's API server.
 	DefaultBaseURL = "https://api.mem.ai"
-	// DefaultRetryMax is how many times a call is retried after its first
-	// attempt (so at most DefaultRetryMax+1 attempts).
+	// DefaultRetryMax is how many times a call is retried after a 5xx
+	// response or a connection error.
 	DefaultRetryMax = 4
-	// DefaultMaxRetryWait caps any single wait between attempts, including a
-	// server's Retry-After: a longer wait fails the call at once with a
-	// *RateLimitError that says when to try again.
+	// DefaultMaxRetryWait bounds how long a call keeps retrying rate-limit
+	// 429s, and any single backoff.
 	DefaultMaxRetryWait = 2 * time.Minute
 	// DefaultUserAgent is sent when WithUserAgent is not used.
 	DefaultUserAgent = "mem-go/0 (+https://github.com/memsdk/mem-go)"
@@ -152,8 +151,10 @@ func WithPolicy(p throttle.Policy) Option {
 	}
 }
 
-// WithRetryMax sets how many times a failed call may be retried (0 disables
-// retries). Default DefaultRetryMax.
+// WithRetryMax sets how many times a call may be retried after a 5xx
+// response or a connection error (0 disables all retries). Retries after a
+// rate-limit 429 are bounded by the max retry wait instead (see
+// WithMaxRetryWait). Default DefaultRetryMax.
 func WithRetryMax(n int) Option {
 	return func(c *config) error {
 		if n < 0 {
@@ -164,9 +165,11 @@ func WithRetryMax(n int) Option {
 	}
 }
 
-// WithMaxRetryWait caps the wait before any retry, a server's Retry-After
-// included. A rate limit that asks for longer fails the call at once with a
-// *RateLimitError. Default DefaultMaxRetryWait.
+// WithMaxRetryWait caps the waits of a call: a backoff after an error is
+// never longer, and a rate-limit 429 is retried only while the time already
+// spent in the call plus its Retry-After fits within it; otherwise the call
+// fails at once with a *RateLimitError that says when to try again. Default
+// DefaultMaxRetryWait.
 func WithMaxRetryWait(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {

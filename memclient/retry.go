@@ -27,6 +27,9 @@ const (
 	rateJitter = 100 * time.Millisecond
 	// noRetryAfter is assumed when a 429 has no usable Retry-After.
 	noRetryAfter = time.Second
+	// maxRateRetries bounds the retries after rate-limit 429s of one call,
+	// which are counted apart from RetryMax (see check).
+	maxRateRetries = 32
 )
 
 // retryPolicy is go-retryablehttp's CheckRetry and Backoff for one call.
@@ -35,9 +38,13 @@ const (
 // defaults, which sleep any Retry-After without a cap and ignore the
 // context's deadline.
 type retryPolicy struct {
-	c    *Client
-	r    *request
-	wait time.Duration
+	c     *Client
+	r     *request
+	start time.Time // of the call
+	wait  time.Duration
+
+	errRetries  int // retries after 5xx and connection errors (bounded by RetryMax)
+	rateRetries int // retries after rate-limit 429s (bounded by maxRateRetries and the max wait)
 }
 
 func (p *retryPolicy) backoff(_, _ time.Duration, _ int, _ *http.Response) time.Duration {
@@ -47,6 +54,14 @@ func (p *retryPolicy) backoff(_, _ time.Duration, _ int, _ *http.Response) time.
 // check implements retryablehttp.CheckRetry. Returning (false, nil) hands
 // the response (or the transport error) back to Client.do, which turns it
 // into a typed error.
+//
+// Retries after 5xx responses and connection errors count against the
+// client's RetryMax. Retries after rate-limit 429s count apart: such a call
+// was not processed and the throttle has paused every caller until
+// Retry-After, so another attempt is cheap and likely to pass; they go on
+// while the time spent in the call plus the next Retry-After stays within
+// the max retry wait (and the context's deadline), at most maxRateRetries
+// times. RetryMax 0 disables both.
 func (p *retryPolicy) check(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	r := p.r
 	r.attempts++
@@ -83,7 +98,10 @@ func (p *retryPolicy) check(ctx context.Context, resp *http.Response, err error)
 		if !ok || perr != nil {
 			ra = noRetryAfter
 		}
-		if ra > p.c.maxRetryWait {
+		if p.c.retryMax == 0 || p.rateRetries >= maxRateRetries {
+			return false, nil
+		}
+		if now.Sub(p.start)+ra > p.c.maxRetryWait {
 			p.c.log.LogAttrs(ctx, slog.LevelDebug, "mem retry refused", slog.String("op", r.op()),
 				slog.String("reason", "Retry-After exceeds the max retry wait"), slog.Duration("retry_after", ra))
 			return false, nil
@@ -93,6 +111,7 @@ func (p *retryPolicy) check(ctx context.Context, resp *http.Response, err error)
 				slog.String("reason", "Retry-After passes the deadline"), slog.Duration("retry_after", ra))
 			return false, nil
 		}
+		p.rateRetries++
 		p.wait = rand.N(rateJitter)
 		p.logRetry(ctx, "rate limited", ra)
 		return true, nil
@@ -111,7 +130,11 @@ func (p *retryPolicy) check(ctx context.Context, resp *http.Response, err error)
 // backoffOr schedules another attempt after an exponential backoff, unless
 // the wait would pass the context's deadline; then it gives up with err.
 func (p *retryPolicy) backoffOr(ctx context.Context, now time.Time, reason string, err error) (bool, error) {
-	d := retryBase << min(p.r.attempts-1, 10)
+	if p.errRetries >= p.c.retryMax {
+		return false, err
+	}
+	p.errRetries++
+	d := retryBase << min(p.errRetries-1, 10)
 	d = min(d, retryCap, p.c.maxRetryWait)
 	wait := d/2 + rand.N(d/2+1)
 	if dl, has := ctx.Deadline(); has && now.Add(wait).After(dl) {
@@ -123,9 +146,6 @@ func (p *retryPolicy) backoffOr(ctx context.Context, now time.Time, reason strin
 }
 
 func (p *retryPolicy) logRetry(ctx context.Context, reason string, wait time.Duration) {
-	if p.r.attempts > p.c.retryMax {
-		return // retryablehttp will stop here
-	}
 	p.c.log.LogAttrs(ctx, slog.LevelDebug, "mem retry", slog.String("op", p.r.op()),
 		slog.String("reason", reason), slog.Duration("wait", wait), slog.Int("attempt", p.r.attempts))
 }
