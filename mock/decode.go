@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"net/url"
+	"reflect"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -38,6 +40,7 @@ func decodeBody(body []byte, v any) *apiError {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return badRequest("the request body must be a JSON object")
 	}
+	body = exactKeys(body, v)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(v); err != nil {
 		var se *json.SyntaxError
@@ -59,6 +62,45 @@ func decodeBody(body []byte, v any) *apiError {
 		return badRequest("unexpected data after the JSON body")
 	}
 	return nil
+}
+
+// exactKeys drops top-level keys that match a field of v only when case is
+// ignored ("Content" for "content"): encoding/json matches names without
+// regard to case, the real API (pydantic) does not, and a client must not
+// pass against the mock with a field the server would ignore. A body that is
+// not a JSON object is returned as is, for decoding to classify.
+func exactKeys(body []byte, v any) []byte {
+	var raw map[string]json.RawMessage
+	if json.Unmarshal(body, &raw) != nil || raw == nil {
+		return body
+	}
+	known := map[string]bool{}
+	t := reflect.TypeOf(v).Elem()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		known[name] = true
+	}
+	changed := false
+	for k := range raw {
+		if known[k] {
+			continue
+		}
+		for name := range known {
+			if strings.EqualFold(name, k) {
+				delete(raw, k)
+				changed = true
+				break
+			}
+		}
+	}
+	if !changed {
+		return body
+	}
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return body
+	}
+	return b
 }
 
 // required reports a missing or null required field.

@@ -392,3 +392,14 @@ func TestBodyCap(t *testing.T) {
 		assert.Empty(t, tc.s.Notes(DefaultKey))
 	})
 }
+
+func TestFieldNamesAreCaseSensitive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newClient(t, Config{})
+		tc.fail(422, ErrTypeValidation, "POST", "/v2/notes", map[string]any{"Content": "x"})
+		m := tc.ok("POST", "/v2/notes", map[string]any{"content": "kept", "ID": uuid.NewString(), "extra": 1})
+		assert.Equal(t, "kept", m["content"])
+		id := m["id"].(string)
+		tc.fail(422, ErrTypeValidation, "PATCH", "/v2/notes/"+id, map[string]any{"content": "x", "Version": 1})
+	})
+}
