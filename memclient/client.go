@@ -258,9 +258,8 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*Response, error)
 
 	p := &retryPolicy{c: c, r: r, start: time.Now()}
 	rc := &retryablehttp.Client{
-		HTTPClient: c.hc,
-		RetryMax:   c.retryMax + maxRateRetries, // check enforces the real limits
-
+		HTTPClient:   c.hc,
+		RetryMax:     c.retryMax + maxRateRetries, // check enforces the real limits
 		CheckRetry:   p.check,
 		Backoff:      p.backoff,
 		ErrorHandler: func(resp *http.Response, err error, _ int) (*http.Response, error) { return resp, err },
