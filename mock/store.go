@@ -58,7 +58,8 @@ type keyState struct {
 	quotaUsed  int64
 	quotaStart time.Time
 
-	neighbourNext time.Time // next call of the noisy neighbour
+	neighbourNext  time.Time // next call of the noisy neighbour
+	neighbourStart time.Time // the start neighbourNext was scheduled from
 }
 
 func newKeyState(key string, l Limits, now time.Time) *keyState {
@@ -77,7 +78,7 @@ func (ks *keyState) reset(l Limits, now time.Time) {
 	ks.snapOrder = nil
 	ks.quotaUsed = 0
 	ks.quotaStart = now
-	ks.neighbourNext = time.Time{}
+	ks.neighbourNext, ks.neighbourStart = time.Time{}, time.Time{}
 }
 
 // neighbour accounts the noisy neighbour's calls due up to now, each at its
@@ -86,7 +87,8 @@ func (ks *keyState) neighbour(n *Neighbour, start, now time.Time) {
 	if n == nil {
 		return
 	}
-	if ks.neighbourNext.IsZero() || ks.neighbourNext.Before(start) {
+	if !ks.neighbourStart.Equal(start) || ks.neighbourNext.IsZero() {
+		ks.neighbourStart = start
 		ks.neighbourNext = start.Add(n.Interval)
 	}
 	// After a long idle spell only the last full period matters: every
