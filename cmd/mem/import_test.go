@@ -205,3 +205,16 @@ func TestUsageErrors(t *testing.T) {
 	assert.Equal(t, exitOK, code)
 	assert.Contains(t, errOut, "-stop-at-day-limit")
 }
+
+// TestReadmeFirstCommand is the README's first command: every sample
+// document under examples/docs goes in, nothing fails. It runs on the real
+// clock (the documents fit in one burst): synctest's clock starts in 2000,
+// where the samples' 2025 timestamps would be in the future.
+func TestReadmeFirstCommand(t *testing.T) {
+	srv := mock.MustNew(mock.Config{})
+	code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "../../examples/docs")
+	require.Equal(t, exitOK, code, out+errOut)
+	assert.Contains(t, out, "failed: 0")
+	assert.Len(t, srv.Notes(mock.DefaultKey), 43, "35 files and the 8 lines of one JSONL file")
+	assert.Zero(t, srv.Count429())
+}

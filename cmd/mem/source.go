@@ -11,6 +11,7 @@ import (
 	"html"
 	"io"
 	"io/fs"
+	"mime"
 	"net/mail"
 	"os"
 	"path/filepath"
@@ -263,13 +264,20 @@ func emailToText(s string) string {
 		return s
 	}
 	var b strings.Builder
-	subject := m.Header.Get("Subject")
+	header := func(name string) string { // RFC 2047 words decoded: =?UTF-8?Q?In=C3=AAs?=
+		v := m.Header.Get(name)
+		if d, err := new(mime.WordDecoder).DecodeHeader(v); err == nil {
+			return d
+		}
+		return v
+	}
+	subject := header("Subject")
 	if subject == "" {
 		subject = "(no subject)"
 	}
 	b.WriteString(subject + "\n\n")
 	for _, h := range []string{"From", "To", "Date"} {
-		if v := m.Header.Get(h); v != "" {
+		if v := header(h); v != "" {
 			b.WriteString(h + ": " + v + "\n")
 		}
 	}

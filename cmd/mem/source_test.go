@@ -27,7 +27,7 @@ func TestReadSourcesFolder(t *testing.T) {
 		"a.md":            "# Alpha\n\nbody",
 		"sub/b.txt":       "Beta\nline",
 		"sub/c.html":      "<html><head><title>Gamma &amp; co</title><style>x{}</style></head><body><p>Hello</p><p>World</p></body></html>",
-		"d.eml":           "Subject: Delta\r\nFrom: a@example.com\r\n\r\nmail body\r\n",
+		"d.eml":           "Subject: Delta\r\nFrom: =?UTF-8?Q?In=C3=AAs?= <a@example.com>\r\n\r\nmail body\r\n",
 		"empty.md":        "  \n",
 		"bad.txt":         "\xff\xfe not utf-8",
 		"image.png":       "\x89PNG",
@@ -45,7 +45,7 @@ func TestReadSourcesFolder(t *testing.T) {
 	}
 	assert.Equal(t, "# Alpha\n\nbody", byWhere["a.md"].Content)
 	assert.Equal(t, "Gamma & co\n\nHello\nWorld", byWhere["sub/c.html"].Content)
-	assert.True(t, strings.HasPrefix(byWhere["d.eml"].Content, "Delta\n\nFrom: a@example.com\n"), byWhere["d.eml"].Content)
+	assert.True(t, strings.HasPrefix(byWhere["d.eml"].Content, "Delta\n\nFrom: Inês <a@example.com>\n"), byWhere["d.eml"].Content)
 	assert.EqualError(t, byWhere["empty.md"].Err, "empty document")
 	assert.EqualError(t, byWhere["bad.txt"].Err, "not valid UTF-8 text")
 	assert.Equal(t, "Epsilon", byWhere["deep/er/e.MD"].Content)
