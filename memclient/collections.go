@@ -46,7 +46,9 @@ type CreateCollectionRequest struct {
 // complexity token per attempt). Like Notes.Create it is safe to retry: the
 // client sends the same id on every attempt, and a 409 after an attempt
 // whose outcome was unknown returns the collection that attempt created (if
-// its title and description are the ones sent). req is not modified.
+// its title and description are the ones sent); when retries run out after
+// such an attempt, the error is an *OutcomeUnknownError carrying the id.
+// req is not modified.
 func (s *CollectionsService) Create(ctx context.Context, req *CreateCollectionRequest) (*Collection, *Response, error) {
 	if req == nil {
 		return nil, nil, &ValidationError{Problem: "nil request"}
@@ -77,7 +79,7 @@ func (s *CollectionsService) Create(ctx context.Context, req *CreateCollectionRe
 				return got, gresp, nil
 			}
 		}
-		return nil, resp, err
+		return nil, resp, unknownCreate(r, body.ID, err)
 	}
 	return &col, resp, nil
 }

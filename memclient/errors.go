@@ -132,6 +132,7 @@ func decodeAPIError(method, path string, resp *http.Response, body []byte) *APIE
 // exist (or the key cannot see it).
 type NotFoundError struct{ API *APIError }
 
+// Error returns the *APIError's description.
 func (e *NotFoundError) Error() string { return e.API.Error() }
 
 // Unwrap returns the *APIError.
@@ -156,6 +157,7 @@ type ConflictError struct {
 	CurrentVersion int64
 }
 
+// Error returns the *APIError's description.
 func (e *ConflictError) Error() string { return e.API.Error() }
 
 // Unwrap returns the *APIError.
@@ -170,6 +172,7 @@ type ValidationError struct {
 	API     *APIError
 }
 
+// Error names the field and the problem (or describes the server's refusal).
 func (e *ValidationError) Error() string {
 	if e.API != nil {
 		return e.API.Error()
@@ -204,6 +207,7 @@ type RateLimitError struct {
 	Err        error // the throttle's error, for a local refusal
 }
 
+// Error says when to retry and what refused the call.
 func (e *RateLimitError) Error() string {
 	s := fmt.Sprintf("memclient: rate limited; retry after %s", e.RetryAfter.Round(time.Millisecond))
 	switch {
@@ -243,6 +247,7 @@ type QuotaExceededError struct {
 	UpgradeURL     string
 }
 
+// Error names the plan and the reset time.
 func (e *QuotaExceededError) Error() string {
 	s := "memclient: usage quota exceeded"
 	if e.Plan != "" {
@@ -257,18 +262,30 @@ func (e *QuotaExceededError) Error() string {
 // Unwrap returns the *APIError.
 func (e *QuotaExceededError) Unwrap() error { return e.API }
 
-// OutcomeUnknownError says a mem-it call may or may not have been processed:
-// the request may have reached the server (a connection reset, a lost
-// response, a 5xx) and mem-it has no id that would make a retry safe. Check
-// your notes before sending the content again, or set
-// MemItRequest.AtLeastOnce to retry anyway (possibly capturing twice).
+// OutcomeUnknownError says a write may or may not have been processed: a
+// request may have reached the server (a connection reset, a lost response,
+// a 5xx) and the client could not find out.
+//
+// For mem-it, which has no id that would make a retry safe, it is returned
+// at the first such failure: check your notes before sending the content
+// again, or set MemItRequest.AtLeastOnce to retry anyway (possibly capturing
+// twice). For a create, it is returned when the retries ran out after such a
+// failure; ID is the id the note or collection has if it was created: Get it
+// to find out (a Create again with that ID is refused with a
+// *ConflictError, Reason ReasonDuplicateID, if it was created).
 type OutcomeUnknownError struct {
 	Op  string // e.g. "POST /v2/mem-it"
-	Err error  // what happened to the attempt
+	ID  string // for a create, the id sent; else ""
+	Err error  // what happened to the last attempt
 }
 
+// Error says the outcome is unknown, and why.
 func (e *OutcomeUnknownError) Error() string {
-	return "memclient: " + e.Op + ": outcome unknown (the request may have been processed): " + e.Err.Error()
+	s := "memclient: " + e.Op
+	if e.ID != "" {
+		s += " (id " + e.ID + ")"
+	}
+	return s + ": outcome unknown (the request may have been processed): " + e.Err.Error()
 }
 
 // Unwrap returns the attempt's error.

@@ -116,7 +116,8 @@ func (r *CreateNoteRequest) validate() error {
 // it on every attempt. When an attempt's outcome was unknown (a lost
 // response, a 5xx) and a later attempt gets 409 "already exists", the first
 // attempt did create the note: Create reads it and returns it, provided its
-// content is what was sent. req is not modified.
+// content is what was sent. When retries run out after such an attempt, the
+// error is an *OutcomeUnknownError carrying the id. req is not modified.
 func (s *NotesService) Create(ctx context.Context, req *CreateNoteRequest) (*Note, *Response, error) {
 	if req == nil {
 		return nil, nil, &ValidationError{Problem: "nil request"}
@@ -135,9 +136,24 @@ func (s *NotesService) Create(ctx context.Context, req *CreateNoteRequest) (*Not
 		if got, gresp, ok := s.resolveCreate(ctx, r, err, body.ID, body.Content); ok {
 			return got, gresp, nil
 		}
-		return nil, resp, err
+		return nil, resp, unknownCreate(r, body.ID, err)
 	}
 	return &n, resp, nil
+}
+
+// unknownCreate wraps the final error of a create in an
+// *OutcomeUnknownError when an attempt may have created the resource and
+// the error does not say otherwise (it is not a 4xx answer).
+func unknownCreate(r *request, id string, err error) error {
+	var api *APIError
+	if !r.ambiguous || (errors.As(err, &api) && api.StatusCode < 500) {
+		return err
+	}
+	var ou *OutcomeUnknownError
+	if errors.As(err, &ou) {
+		return err
+	}
+	return &OutcomeUnknownError{Op: r.op(), ID: id, Err: err}
 }
 
 // resolveCreate handles a 409 after an attempt whose outcome was unknown:

@@ -122,7 +122,15 @@ func (p *retryPolicy) check(ctx context.Context, resp *http.Response, err error)
 			return false, &OutcomeUnknownError{Op: r.op(), Err: api}
 		}
 		r.ambiguous = true
-		return p.backoffOr(ctx, now, "server error", nil)
+		ok, err := p.backoffOr(ctx, now, "server error", nil)
+		// A Retry-After on a 5xx (say a 503) is honoured when it fits.
+		if ra, has, perr := headers.ParseRetryAfter(resp.Header, now); ok && has && perr == nil && ra > p.wait {
+			if dl, hasDL := ctx.Deadline(); ra > p.c.maxRetryWait || (hasDL && now.Add(ra).After(dl)) {
+				return false, nil
+			}
+			p.wait = ra
+		}
+		return ok, err
 	}
 	return false, nil
 }

@@ -1,6 +1,7 @@
 package memclient
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -150,5 +152,108 @@ func TestMemItRetriedWhenNeverSent(t *testing.T) {
 		assert.Len(t, srv.Notes(mock.DefaultKey), 1)
 		assert.True(t, neverSent(fmt.Errorf("wrapped: %w", &net.OpError{Op: "dial", Err: errors.New("x")})))
 		assert.False(t, neverSent(&mock.InjectedError{Fault: mock.FaultReset}))
+	})
+}
+
+func TestCreateOutcomeUnknownWhenRetriesRunOut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, c := newMock(t, mock.Config{}, WithRetryMax(2))
+		srv.FailNext("POST", "/v2/notes", 3, mock.FaultLost)
+		_, _, err := c.Notes.Create(t.Context(), &CreateNoteRequest{Content: "lost thrice"})
+		var ou *OutcomeUnknownError
+		require.ErrorAs(t, err, &ou)
+		assert.Len(t, ou.ID, 36)
+		notes := srv.Notes(mock.DefaultKey)
+		require.Len(t, notes, 1, "the first attempt created it; the retries were refused")
+		assert.Equal(t, ou.ID, notes[0].ID)
+
+		// Resets are ambiguous too: in general one can follow the send
+		// (here the mock reset before processing, so nothing was created).
+		srv.FailNext("POST", "/v2/collections", 3, mock.FaultReset)
+		_, _, err = c.Collections.Create(t.Context(), &CreateCollectionRequest{Title: "t"})
+		require.ErrorAs(t, err, &ou)
+		assert.Empty(t, srv.Collections(mock.DefaultKey))
+	})
+}
+
+func TestServerErrorBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		body := `{"error":{"type":"internal_error","message":"busy","details":{}}}`
+		// Retry-After on a 503 is honoured.
+		c, calls := recordedClient(t, 503, http.Header{"Retry-After": {"7"}}, body, WithRetryMax(1))
+		start := time.Now()
+		_, _, err := c.Notes.Get(t.Context(), noteID)
+		require.Error(t, err)
+		assert.Equal(t, 2, *calls)
+		assert.GreaterOrEqual(t, time.Since(start), 7*time.Second)
+
+		// A backoff that would pass the deadline is not waited for.
+		c, calls = recordedClient(t, 500, nil, body)
+		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		defer cancel()
+		start = time.Now()
+		_, _, err = c.Notes.Get(ctx, noteID)
+		var api *APIError
+		require.ErrorAs(t, err, &api)
+		assert.Equal(t, 500, api.StatusCode)
+		assert.Equal(t, 1, *calls)
+		assert.Zero(t, time.Since(start))
+
+		// Context cancelled: the context's error.
+		c, _ = recordedClient(t, 500, nil, body)
+		ctx, cancel = context.WithCancel(t.Context())
+		cancel()
+		_, _, err = c.Notes.Get(ctx, noteID)
+		assert.ErrorIs(t, err, context.Canceled)
+	})
+}
+
+// TestEveryEndpointNotFound sends every endpoint that takes an id an unknown
+// one: each answers a *NotFoundError decoded from the mock's envelope.
+func TestEveryEndpointNotFound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, c := newMock(t, mock.Config{})
+		ctx := t.Context()
+		col, _, err := c.Collections.Create(ctx, &CreateCollectionRequest{Title: "real"})
+		require.NoError(t, err)
+		n, _, err := c.Notes.Create(ctx, &CreateNoteRequest{Content: "real"})
+		require.NoError(t, err)
+		missing := "11111111-2222-4333-8444-555555555555"
+		calls := map[string]func() error{
+			"get note": func() error { _, _, err := c.Notes.Get(ctx, missing); return err },
+			"update note": func() error {
+				_, _, err := c.Notes.Update(ctx, missing, &UpdateNoteRequest{Content: "x", Version: 1})
+				return err
+			},
+			"delete note":     func() error { _, err := c.Notes.Delete(ctx, missing); return err },
+			"trash":           func() error { _, err := c.Notes.Trash(ctx, missing); return err },
+			"restore":         func() error { _, err := c.Notes.Restore(ctx, missing); return err },
+			"related":         func() error { _, _, err := c.Notes.Related(ctx, missing, 0); return err },
+			"created-at":      func() error { _, _, err := c.Notes.SetCreatedAt(ctx, missing, time.Now().Add(-time.Hour)); return err },
+			"list collection": func() error { _, _, err := c.Notes.List(ctx, &ListNotesOptions{CollectionID: missing}); return err },
+			"search snapshot": func() error {
+				_, _, err := c.Notes.Search(ctx, &SearchNotesRequest{Query: "q", Offset: 20, SnapshotID: missing})
+				return err
+			},
+			"get collection":    func() error { _, _, err := c.Collections.Get(ctx, missing); return err },
+			"update collection": func() error { _, _, err := c.Collections.Update(ctx, missing, &UpdateCollectionRequest{}); return err },
+			"delete collection": func() error { _, err := c.Collections.Delete(ctx, missing); return err },
+			"add note":          func() error { _, err := c.Collections.AddNote(ctx, col.ID, missing); return err },
+			"remove note":       func() error { _, err := c.Collections.RemoveNote(ctx, missing, n.ID); return err },
+			"move note":         func() error { _, err := c.Collections.MoveNote(ctx, col.ID, n.ID, missing); return err },
+		}
+		for name, call := range calls {
+			err := call()
+			if name == "list collection" {
+				require.NoError(t, err, "listing an unknown collection is an empty list")
+				continue
+			}
+			var nf *NotFoundError
+			require.ErrorAs(t, err, &nf, name)
+			assert.Equal(t, ErrTypeNotFound, nf.API.Type, name)
+			assert.NotEmpty(t, nf.API.RequestID, name)
+		}
+		assert.True(t, c.Rate().Requests.Present())
+		assert.Equal(t, int64(100), c.Rate().Requests.Limit)
 	})
 }
