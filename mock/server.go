@@ -121,83 +121,6 @@ func (s *Server) FailNext(method, path string, n int, f Fault) {
 	s.mu.Unlock()
 }
 
-// Journal returns a copy of the journal, oldest first.
-func (s *Server) Journal() []Entry {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.journal.list()
-}
-
-// Count429 returns how many 429 responses the server produced (rate limits,
-// quota, injected) since it started or was Reset.
-func (s *Server) Count429() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.n429
-}
-
-// Levels returns the key's four bucket levels now (after the neighbour's
-// spending), and false for an unknown key.
-func (s *Server) Levels(key string) (Levels, bool) {
-	ks := s.keys[key]
-	if ks == nil {
-		return Levels{}, false
-	}
-	now := time.Now()
-	nb, start := s.neighbourConfig()
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	ks.neighbour(nb, start, now)
-	return ks.meter.levels(now), true
-}
-
-// Notes returns copies of the key's stored notes, trashed ones included,
-// oldest created first; nil for an unknown key.
-func (s *Server) Notes(key string) []Note {
-	ks := s.keys[key]
-	if ks == nil {
-		return nil
-	}
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	out := make([]Note, 0, len(ks.notes))
-	for _, n := range ks.notes {
-		out = append(out, n.export())
-	}
-	slices.SortFunc(out, func(a, b Note) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out
-}
-
-// Collections returns copies of the key's collections, oldest created first;
-// nil for an unknown key.
-func (s *Server) Collections(key string) []Collection {
-	ks := s.keys[key]
-	if ks == nil {
-		return nil
-	}
-	ks.mu.Lock()
-	defer ks.mu.Unlock()
-	out := make([]Collection, 0, len(ks.colls))
-	for _, c := range ks.colls {
-		out = append(out, Collection{
-			ID: c.id, Title: c.title, Description: c.description,
-			NoteCount: ks.noteCount(c), CreatedAt: c.created, UpdatedAt: c.updated,
-		})
-	}
-	slices.SortFunc(out, func(a, b Collection) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out
-}
-
 func (s *Server) neighbourConfig() (*Neighbour, time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -253,6 +176,8 @@ type call struct {
 	body   []byte
 }
 
+// serve runs one request through the pipeline: admin or authentication,
+// faults, latency, body, meter, handler, headers, journal.
 func (s *Server) serve(r *http.Request) *result {
 	reqID := "api-request-" + uuid.NewString()
 	if r.URL.Path == "/_mock" || strings.HasPrefix(r.URL.Path, "/_mock/") {
@@ -274,20 +199,7 @@ func (s *Server) serve(r *http.Request) *result {
 	entry.Key = Key(key)
 
 	rt, params, pattern, anyPath := match(r.Method, r.URL.Path)
-
-	// Decide the faults, consuming matching FailNext rules.
-	s.mu.Lock()
-	p := drawPlan(s.rng, &s.faults)
-	for _, ru := range s.rules {
-		if ru.left > 0 && ru.matches(r.Method, r.URL.Path, pattern) {
-			ru.left--
-			p.apply(ru.fault)
-		}
-	}
-	s.rules = slices.DeleteFunc(s.rules, func(ru *rule) bool { return ru.left <= 0 })
-	retryAfterDate := s.faults.RetryAfterDate
-	nb, start := s.faults.Neighbour, s.start
-	s.mu.Unlock()
+	p, fs := s.decide(r.Method, r.URL.Path, pattern)
 	entry.Fault = p.names()
 
 	if !sleepCtx(r.Context().Done(), p.latency) {
@@ -316,7 +228,7 @@ func (s *Server) serve(r *http.Request) *result {
 	now := time.Now()
 	entry.Time = now
 	ks.mu.Lock()
-	ks.neighbour(nb, start, now)
+	ks.neighbour(fs.neighbour, fs.start, now)
 	var admitted bool
 	var ref refusal
 	if p.rateLimit {
@@ -348,26 +260,7 @@ func (s *Server) serve(r *http.Request) *result {
 	status := ks.meter.status(now)
 	ks.mu.Unlock()
 
-	var res *result
-	if aerr != nil {
-		res = errorResult(reqID, aerr)
-		if aerr.status == http.StatusTooManyRequests {
-			wait := time.Duration(0)
-			if ra, ok := aerr.details["retry_after_seconds"].(int64); ok {
-				wait = time.Duration(ra) * time.Second
-			}
-			if retryAfterDate {
-				headers.SetRetryAfterDate(res.header, now, wait)
-			} else {
-				headers.SetRetryAfter(res.header, wait)
-			}
-			if aerr.typ == ErrTypeQuotaExceeded {
-				res.header.Set("Cache-Control", "private, no-store")
-			}
-		}
-	} else {
-		res = jsonResult(http.StatusOK, reqID, v)
-	}
+	res := render(reqID, v, aerr, now, fs.retryAfterDate)
 	status.Write(res.header)
 	if p.missingHeaders {
 		dropRateHeaders(res.header)
@@ -384,6 +277,54 @@ func (s *Server) serve(r *http.Request) *result {
 	s.mu.Unlock()
 	if p.lost {
 		return &result{drop: true, dropErr: &InjectedError{Fault: FaultLost}}
+	}
+	return res
+}
+
+// faultSettings are the parts of the faults a call reads after deciding.
+type faultSettings struct {
+	retryAfterDate bool
+	neighbour      *Neighbour
+	start          time.Time
+}
+
+// decide draws the call's random faults and applies (consuming) the FailNext
+// rules that match it.
+func (s *Server) decide(method, path, pattern string) (plan, faultSettings) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := drawPlan(s.rng, &s.faults)
+	for _, ru := range s.rules {
+		if ru.left > 0 && ru.matches(method, path, pattern) {
+			ru.left--
+			p.apply(ru.fault)
+		}
+	}
+	s.rules = slices.DeleteFunc(s.rules, func(ru *rule) bool { return ru.left <= 0 })
+	return p, faultSettings{retryAfterDate: s.faults.RetryAfterDate, neighbour: s.faults.Neighbour, start: s.start}
+}
+
+// render encodes a handler's outcome; a 429 gets Retry-After (and, for the
+// quota, Cache-Control).
+func render(reqID string, v any, aerr *apiError, now time.Time, retryAfterDate bool) *result {
+	if aerr == nil {
+		return jsonResult(http.StatusOK, reqID, v)
+	}
+	res := errorResult(reqID, aerr)
+	if aerr.status != http.StatusTooManyRequests {
+		return res
+	}
+	wait := time.Duration(0)
+	if ra, ok := aerr.details["retry_after_seconds"].(int64); ok {
+		wait = time.Duration(ra) * time.Second
+	}
+	if retryAfterDate {
+		headers.SetRetryAfterDate(res.header, now, wait)
+	} else {
+		headers.SetRetryAfter(res.header, wait)
+	}
+	if aerr.typ == ErrTypeQuotaExceeded {
+		res.header.Set("Cache-Control", "private, no-store")
 	}
 	return res
 }
