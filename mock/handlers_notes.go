@@ -495,4 +495,3 @@ func setNoteCreatedAt(c *call) (any, *apiError) {
 	n.updated = c.now.UTC().Truncate(time.Millisecond)
 	return c.withTrash(n), nil
 }
-
