@@ -300,8 +300,9 @@ func typedError(api *APIError, resp *http.Response, now time.Time) error {
 		ce := &ConflictError{API: api}
 		if r, ok := api.Details["reason"].(string); ok {
 			ce.Reason = r
-		} else if api.Type == ErrTypeConflict && strings.Contains(api.Message, "already exists") {
-			// The mock names no reason for a duplicate id; its message does.
+		} else if api.Method == http.MethodPost && (api.Path == "/v2/notes" || api.Path == "/v2/collections") {
+			// A create has one way to conflict (and Mem names no reason):
+			// the id exists.
 			ce.Reason = ReasonDuplicateID
 		}
 		if v, ok := api.Details["current_version"].(float64); ok {
