@@ -1,6 +1,7 @@
 package mock
 
 import (
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -333,8 +334,10 @@ func moveNote(c *call) (any, *apiError) {
 	if !n.active() {
 		return nil, conflict("note %s is in the trash; restore it first", n.id).with("id", n.id).with("reason", "trashed")
 	}
-	// As documented: add to the target, then remove from the source. A note
-	// not in the source is simply added, so a retried move succeeds.
+	if !n.inCollection(src.id) {
+		return nil, errorf(http.StatusConflict, ErrTypeConflict, "note %s is not in collection %s", n.id, src.id).
+			with("id", n.id).with("reason", "not_in_source")
+	}
 	c.ks.addMember(dst, n)
 	if dst != src {
 		c.ks.removeMember(src, n)
