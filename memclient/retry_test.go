@@ -2,8 +2,10 @@ package memclient
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"syscall"
@@ -256,4 +258,46 @@ func TestEveryEndpointNotFound(t *testing.T) {
 		assert.True(t, c.Rate().Requests.Present())
 		assert.Equal(t, int64(100), c.Rate().Requests.Limit)
 	})
+}
+
+func TestBodyReplayedOnEveryAttempt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var bodies []string
+		fails := 2
+		rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+			b, err := io.ReadAll(r.Body)
+			require.NoError(t, err)
+			bodies = append(bodies, string(b))
+			if fails > 0 {
+				fails--
+				return recorded(502, nil, `{"error":{"type":"internal_error","message":"x","details":{}}}`, new(int))(r)
+			}
+			return recorded(200, nil, `{"id":"`+noteID+`","title":"T","content":"T\nbody","version":1,"collection_ids":[],"created_at":"2000-01-01T00:00:00.000Z","updated_at":"2000-01-01T00:00:00.000Z","request_id":"r"}`, new(int))(r)
+		})
+		c, err := New(WithAPIKey("k"), WithTransport(rt))
+		require.NoError(t, err)
+		n, resp, err := c.Notes.Create(t.Context(), &CreateNoteRequest{Content: "T\nbody"})
+		require.NoError(t, err)
+		assert.Equal(t, "T", n.Title)
+		assert.Equal(t, "r", resp.RequestID)
+		require.Len(t, bodies, 3)
+		assert.Equal(t, bodies[0], bodies[1])
+		assert.Equal(t, bodies[0], bodies[2])
+		var sent map[string]any
+		require.NoError(t, json.Unmarshal([]byte(bodies[0]), &sent))
+		assert.Len(t, sent["id"], 36, "the client generated the id")
+		assert.NotContains(t, sent, "created_at", "zero times are not sent")
+	})
+}
+
+func TestWithHTTPClient(t *testing.T) {
+	calls := 0
+	hc := &http.Client{Transport: recorded(200, nil, `{"results":[],"total":0}`, &calls), Timeout: time.Minute}
+	c, err := New(WithAPIKey("k"), WithHTTPClient(hc))
+	require.NoError(t, err)
+	assert.Equal(t, time.Minute, c.hc.Timeout)
+	_, _, err = c.Collections.List(bg, nil)
+	require.NoError(t, err)
+	assert.Equal(t, 1, calls, "its transport is used, under the throttle")
+	assert.Equal(t, uint64(1), c.Throttle().Snapshot().Stats.Admitted)
 }
