@@ -97,7 +97,7 @@ func createCollection(c *call) (any, *apiError) {
 		created = updated
 	}
 	if _, dup := c.ks.colls[id]; dup {
-		return nil, conflict("a collection with id %s already exists", id).with("id", id)
+		return nil, conflict("a collection with id %s already exists", id).with("id", id).with("reason", "duplicate_id")
 	}
 	col := &collection{id: id, title: in.Title.v, created: created, updated: updated, members: map[string]struct{}{}}
 	if in.Description.has() {

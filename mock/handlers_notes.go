@@ -248,7 +248,7 @@ func createNote(c *call) (any, *apiError) {
 		created = updated
 	}
 	if _, dup := c.ks.notes[id]; dup {
-		return nil, conflict("a note with id %s already exists", id).with("id", id)
+		return nil, conflict("a note with id %s already exists", id).with("id", id).with("reason", "duplicate_id")
 	}
 	if e := c.quotaCheck(); e != nil {
 		return nil, e
