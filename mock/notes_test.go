@@ -72,7 +72,8 @@ func TestCreateAndReadNote(t *testing.T) {
 		assert.Equal(t, []string{"CreateNoteResponseSchema", "ReadNoteResponseSchema"}, nonEmpty(tc.validated))
 
 		// Create-only ids: a duplicate is a conflict, trashed included.
-		tc.fail(409, ErrTypeConflict, "POST", "/v2/notes", map[string]any{"id": id, "content": "again"})
+		e := tc.fail(409, ErrTypeConflict, "POST", "/v2/notes", map[string]any{"id": id, "content": "again"})
+		assert.Equal(t, "duplicate_id", e["details"].(map[string]any)["reason"])
 		tc.ok("POST", "/v2/notes/"+id+"/trash", nil)
 		tc.fail(409, ErrTypeConflict, "POST", "/v2/notes", map[string]any{"id": id, "content": "again"})
 
