@@ -285,10 +285,6 @@ func (s *CollectionsService) RemoveNote(ctx context.Context, collectionID, noteI
 		uuidArg{"collection_id", collectionID}, uuidArg{"note_id", noteID})
 }
 
-// ReasonNotInSource is the ConflictError.Reason of a move whose note is not
-// in the source collection.
-const ReasonNotInSource = "not_in_source"
-
 // MoveNote adds a note to the target collection, then removes it from the
 // source (POST /v2/collections/{source}/notes/{note}/move; 1 request and 1
 // complexity token per attempt). If an attempt's outcome was unknown and a

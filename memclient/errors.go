@@ -143,6 +143,7 @@ const (
 	ReasonVersionConflict = "version_conflict" // PATCH with a stale version
 	ReasonTrashed         = "trashed"          // the note is in the trash
 	ReasonDuplicateID     = "duplicate_id"     // create with an id that exists
+	ReasonNotInSource     = "not_in_source"    // move of a note not in the source collection
 )
 
 // ConflictError is a 409: a create with an id that already exists, an

@@ -18,9 +18,9 @@ type OrderBy string
 
 const (
 	// OrderByUpdatedAt sorts by last update (the server's default).
-	OrderByUpdatedAt OrderBy = orderByUpdatedAtValue
+	OrderByUpdatedAt OrderBy = "updated_at"
 	// OrderByCreatedAt sorts by creation.
-	OrderByCreatedAt OrderBy = orderByCreatedAtValue
+	OrderByCreatedAt OrderBy = "created_at"
 )
 
 // Note is a Mem note as the server returns it. Which fields are filled

@@ -12,18 +12,16 @@ import (
 // Size limits of the API (RATE-LIMITS.md, Decision 9), in characters
 // (Unicode code points) unless named bytes.
 const (
-	MaxMemItInput         = 1_000_000 // MemItRequest.Input, characters
-	MaxMemItInstructions  = 10_000    // MemItRequest.Instructions and Context, characters
-	MaxNoteContent        = 200_000   // note content, characters (and UTF-8 bytes on create)
-	MaxCollectionTitle    = 1_000     // collection title (and collection_titles items), characters and UTF-8 bytes
-	MaxCollectionDesc     = 10_000    // collection description, characters and UTF-8 bytes
-	MaxListLimit          = 100       // notes and collections list page size
-	MaxSearchLimit        = 50        // note search page size
-	MaxRelatedLimit       = 20        // related notes
-	maxTimestampYear      = 9999      // JSON can carry no later year
-	minTimestampYear      = 1         // nor an earlier one
-	orderByUpdatedAtValue = "updated_at"
-	orderByCreatedAtValue = "created_at"
+	MaxMemItInput        = 1_000_000 // MemItRequest.Input, characters
+	MaxMemItInstructions = 10_000    // MemItRequest.Instructions and Context, characters
+	MaxNoteContent       = 200_000   // note content, characters (and UTF-8 bytes on create)
+	MaxCollectionTitle   = 1_000     // collection title (and collection_titles items), characters and UTF-8 bytes
+	MaxCollectionDesc    = 10_000    // collection description, characters and UTF-8 bytes
+	MaxListLimit         = 100       // notes and collections list page size
+	MaxSearchLimit       = 50        // note search page size
+	MaxRelatedLimit      = 20        // related notes
+	maxTimestampYear     = 9999      // JSON can carry no later year
+	minTimestampYear     = 1         // nor an earlier one
 )
 
 // validator collects the first problem found.
@@ -122,6 +120,6 @@ func (v *validator) orderBy(o OrderBy) {
 	switch o {
 	case "", OrderByUpdatedAt, OrderByCreatedAt:
 	default:
-		v.fail("order_by", "is %q; want %q or %q", string(o), orderByUpdatedAtValue, orderByCreatedAtValue)
+		v.fail("order_by", "is %q; want %q or %q", string(o), OrderByUpdatedAt, OrderByCreatedAt)
 	}
 }
