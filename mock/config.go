@@ -151,6 +151,11 @@ type Config struct {
 	// JournalSize is how many journal entries are kept (the oldest are
 	// dropped); 0 means DefaultJournalSize.
 	JournalSize int
+	// Observe, if set, is called with every journal entry as it is
+	// recorded, outside the server's locks, on the goroutine serving the
+	// call (so concurrently for concurrent calls). The key in the entry
+	// prints redacted.
+	Observe func(Entry)
 }
 
 func (c Config) normalize() (Config, error) {

@@ -273,8 +273,8 @@ func (s *Server) serve(r *http.Request) *result {
 	if res.status == http.StatusTooManyRequests {
 		s.n429++
 	}
-	s.journal.add(entry)
 	s.mu.Unlock()
+	s.record(entry)
 	if p.lost {
 		return &result{drop: true, dropErr: &InjectedError{Fault: FaultLost}}
 	}
@@ -329,10 +329,14 @@ func render(reqID string, v any, aerr *apiError, now time.Time, retryAfterDate b
 	return res
 }
 
+// record journals e and passes it to Config.Observe.
 func (s *Server) record(e Entry) {
 	s.mu.Lock()
 	s.journal.add(e)
 	s.mu.Unlock()
+	if s.cfg.Observe != nil {
+		s.cfg.Observe(e)
+	}
 }
 
 // bearer extracts the key of "Authorization: Bearer KEY".

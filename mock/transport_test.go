@@ -45,3 +45,19 @@ func TestRoundTripperResponse(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Len(t, s.Journal(), 1, "a canceled request never arrived")
 }
+
+func TestObserve(t *testing.T) {
+	var seen []Entry
+	s := MustNew(Config{Observe: func(e Entry) { seen = append(seen, e) }})
+	for _, key := range []string{DefaultKey, "wrong"} {
+		req, _ := http.NewRequest("GET", "http://mem.test/v2/notes", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := s.Client().Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	require.Len(t, seen, 2)
+	assert.Equal(t, 200, seen[0].Status)
+	assert.Equal(t, 401, seen[1].Status)
+	assert.Equal(t, s.Journal(), seen)
+}

@@ -79,6 +79,7 @@ func parse(args []string, stderr io.Writer) (string, mock.Config, error) {
 	fs.DurationVar(&nb, "neighbour-interval", 0, "a noisy neighbour spends on every key once per interval (0: none)")
 	fs.Int64Var(&nbC, "neighbour-complexity", 1, "complexity cost of each neighbour call")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the random faults")
+	verbose := fs.Bool("v", false, "log every call (keys redacted) to stderr")
 	if err := fs.Parse(args); err != nil {
 		return "", cfg, err
 	}
@@ -86,6 +87,9 @@ func parse(args []string, stderr io.Writer) (string, mock.Config, error) {
 		return "", cfg, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	cfg.Keys = keys
+	if *verbose {
+		cfg.Observe = func(e mock.Entry) { fmt.Fprintln(stderr, e) }
+	}
 	if nb > 0 {
 		cfg.Faults.Neighbour = &mock.Neighbour{Interval: nb, Requests: 1, Complexity: nbC}
 	}

@@ -28,6 +28,14 @@ func TestParse(t *testing.T) {
 	assert.Equal(t, 2*time.Second, cfg.Faults.Neighbour.Interval)
 	assert.EqualValues(t, 9, cfg.Seed)
 
+	var log strings.Builder
+	_, cfg, err = parse([]string{"-v"}, &log)
+	require.NoError(t, err)
+	require.NotNil(t, cfg.Observe)
+	cfg.Observe(mock.Entry{Key: "secret-key", Method: "GET", Path: "/v2/notes", Status: 200})
+	assert.Contains(t, log.String(), "GET /v2/notes 200")
+	assert.NotContains(t, log.String(), "secret-key")
+
 	_, _, err = parse([]string{"--nope"}, io.Discard)
 	assert.Error(t, err)
 	_, _, err = parse([]string{"extra"}, io.Discard)
