@@ -27,9 +27,10 @@ import (
 
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "memmock:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
 		}
+		fmt.Fprintln(os.Stderr, "memmock:", err)
 		os.Exit(2)
 	}
 }
@@ -58,7 +59,7 @@ func parse(args []string, stderr io.Writer) (string, mock.Config, error) {
 		nbC  int64
 	)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	fs.Var(&keys, "key", "accepted API key (repeatable; default "+mock.DefaultKey+")")
+	fs.Var(&keys, "key", "accepted API `key` (repeatable; default "+mock.DefaultKey+")")
 	fs.Int64Var(&cfg.Limits.RequestsPerMinute, "requests-per-minute", d.RequestsPerMinute, "request tokens per minute window")
 	fs.Int64Var(&cfg.Limits.RequestsPerDay, "requests-per-day", d.RequestsPerDay, "request tokens per day window")
 	fs.Int64Var(&cfg.Limits.ComplexityPerMinute, "complexity-per-minute", d.ComplexityPerMinute, "complexity tokens per minute window")
