@@ -55,11 +55,15 @@ type Entry struct {
 	RequestCost    int64     `json:"request_cost"`    // request tokens charged (0 if refused)
 	ComplexityCost int64     `json:"complexity_cost"` // complexity tokens charged (0 if refused)
 	Fault          string    `json:"fault,omitempty"` // injected faults, comma-separated
+	Error          string    `json:"error,omitempty"` // the error type sent (ErrType*), "" on success
 }
 
 // String formats the entry on one line, key redacted.
 func (e Entry) String() string {
 	s := fmt.Sprintf("%s %s %s %s %d cost=%d/%d", e.Time.Format(time.RFC3339Nano), e.Key, e.Method, e.Path, e.Status, e.RequestCost, e.ComplexityCost)
+	if e.Error != "" {
+		s += " error=" + e.Error
+	}
 	if e.Fault != "" {
 		s += " fault=" + e.Fault
 	}

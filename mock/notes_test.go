@@ -369,6 +369,9 @@ func TestQuota(t *testing.T) {
 		assert.Equal(t, "private, no-store", resp.Header.Get("Cache-Control"))
 		assert.NotNil(t, e["upgrade_info"])
 		tc.fail(429, ErrTypeQuotaExceeded, "POST", "/v2/mem-it", map[string]any{"input": "x"})
+		j := tc.s.Journal()
+		assert.Equal(t, ErrTypeQuotaExceeded, j[len(j)-1].Error)
+		assert.Equal(t, "", j[0].Error)
 		tc.ok("GET", "/v2/notes", nil) // reads are not creations
 		assert.Len(t, tc.s.Notes(DefaultKey), 2)
 		assert.Equal(t, 2, tc.s.Count429())

@@ -192,7 +192,7 @@ func (s *Server) serve(r *http.Request) *result {
 		res := errorResult(reqID, errorf(http.StatusUnauthorized, ErrTypeUnauthorized,
 			"missing or unknown API key (send Authorization: Bearer KEY)"))
 		res.header.Set("Www-Authenticate", `Bearer realm="mem"`)
-		entry.Status = res.status
+		entry.Status, entry.Error = res.status, ErrTypeUnauthorized
 		s.record(entry)
 		return res
 	}
@@ -269,6 +269,9 @@ func (s *Server) serve(r *http.Request) *result {
 		garble(res.header)
 	}
 	entry.Status = res.status
+	if aerr != nil {
+		entry.Error = aerr.typ
+	}
 	s.mu.Lock()
 	if res.status == http.StatusTooManyRequests {
 		s.n429++
