@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/memsdk/mem-go/headers"
 )
 
 // TestValidationSendsNothing checks that every invalid call fails with a
@@ -180,6 +182,12 @@ func TestBasePathPrefixAndHeaders(t *testing.T) {
 	assert.Equal(t, []string{"https://proxy.example/mem/v2/mem-it"}, got)
 	assert.Equal(t, "tool/1", ua)
 	assert.Equal(t, "Bearer k1", auth)
-	// The throttle priced the prefixed path as a mem-it.
-	assert.Equal(t, uint64(1), c.Throttle().Snapshot().Stats.Admitted)
+	// The throttle priced the prefixed path as a mem-it: 40 complexity tokens.
+	snap := c.Throttle().Snapshot()
+	assert.Equal(t, uint64(1), snap.Stats.Admitted)
+	for _, b := range snap.Buckets {
+		if b.Kind == headers.Complexity && b.Window == headers.Minute {
+			assert.InDelta(t, 160, b.Level, 1)
+		}
+	}
 }
