@@ -117,7 +117,10 @@ func (r *CreateNoteRequest) validate() error {
 // response, a 5xx) and a later attempt gets 409 "already exists", the first
 // attempt did create the note: Create reads it and returns it, provided its
 // content is what was sent. When retries run out after such an attempt, the
-// error is an *OutcomeUnknownError carrying the id. req is not modified.
+// error is an *OutcomeUnknownError carrying the id. If ctx ends while an
+// attempt is in flight, the error is the context's and the note may exist:
+// set req.ID yourself when you need to check afterwards. req is not
+// modified.
 func (s *NotesService) Create(ctx context.Context, req *CreateNoteRequest) (*Note, *Response, error) {
 	if req == nil {
 		return nil, nil, &ValidationError{Problem: "nil request"}
