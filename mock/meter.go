@@ -207,3 +207,19 @@ func (m *meter) levels(now time.Time) Levels {
 		ComplexityMinute: lv(&m.cpx[0]), ComplexityDay: lv(&m.cpx[1]),
 	}
 }
+
+// take removes cost tokens from the bucket at once, stopping at empty.
+func (b *bucket) take(cost int64) {
+	cost = min(max(cost, 0), b.limit)
+	b.level = max(0, b.level-cost*b.per)
+}
+
+// drain spends rc request and cc complexity tokens from both windows of
+// each type, regardless of fit (each bucket stops at empty).
+func (m *meter) drain(now time.Time, rc, cc int64) {
+	m.advance(now)
+	for i := range 2 {
+		m.req[i].take(rc)
+		m.cpx[i].take(cc)
+	}
+}

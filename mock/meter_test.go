@@ -264,3 +264,26 @@ func TestMeterConcurrentCallers(t *testing.T) {
 		assert.InDelta(t, 3900.0, lv.RequestsDay.Tokens, 1e-9)
 	})
 }
+
+func TestSpendDrainsAKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newClient(t, Config{})
+		assert.False(t, tc.s.Spend("nobody", 1, 1))
+		require.True(t, tc.s.Spend(DefaultKey, 3990, 7990))
+		lv, _ := tc.s.Levels(DefaultKey)
+		assert.InDelta(t, 0.0, lv.RequestsMinute.Tokens, 1e-9, "stops at empty")
+		assert.InDelta(t, 10.0, lv.RequestsDay.Tokens, 1e-9)
+		assert.InDelta(t, 10.0, lv.ComplexityDay.Tokens, 1e-9)
+		resp, _ := tc.do("GET", "/v2/notes", nil)
+		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+		assert.Equal(t, "1", resp.Header.Get("Retry-After"))
+		time.Sleep(600 * time.Millisecond)
+		resp, _ = tc.do("GET", "/v2/notes", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		// Complexity: the minute window regained 2 tokens in 0.6 s, the day
+		// window a fraction: 1 vs 9 after the call.
+		assert.Equal(t, "minute", resp.Header.Get(headers.ComplexityBucket))
+		assert.Equal(t, "1", resp.Header.Get(headers.ComplexityRemaining))
+		assert.Len(t, tc.s.Journal(), 2, "Spend is not journaled")
+	})
+}
