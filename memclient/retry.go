@@ -3,13 +3,12 @@ package memclient
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"syscall"
 	"time"
-
-	"log/slog"
 
 	"github.com/memsdk/mem-go/headers"
 	"github.com/memsdk/mem-go/throttle"
@@ -88,9 +87,7 @@ func (p *retryPolicy) check(ctx context.Context, resp *http.Response, err error)
 		slog.Int("status", resp.StatusCode), slog.String("request_id", resp.Header.Get("X-Request-Id")))
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		b := readBody(resp)
-		api := p.c.apiError(r, resp, b)
-		if api.Type == ErrTypeQuotaExceeded {
+		if api := p.c.apiError(r, resp, readBody(resp)); api.Type == ErrTypeQuotaExceeded {
 			return false, nil // a plan's allowance: never slept on
 		}
 		// A rate-limit 429 was not processed: safe to retry, mem-it too.
@@ -117,8 +114,8 @@ func (p *retryPolicy) check(ctx context.Context, resp *http.Response, err error)
 		return true, nil
 	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
 		if r.class == retryMemIt && !r.atLeastOnce {
-			b := readBody(resp)
-			api := p.c.apiError(r, resp, b)
+			api := p.c.apiError(r, resp, readBody(resp))
+			p.c.log.LogAttrs(ctx, slog.LevelWarn, "mem outcome unknown", slog.String("op", r.op()), slog.Int("status", resp.StatusCode))
 			return false, &OutcomeUnknownError{Op: r.op(), Err: api}
 		}
 		r.ambiguous = true
