@@ -193,11 +193,27 @@ func (s *Server) admin(r *http.Request, reqID string) *result {
 			notes = append(notes, an)
 		}
 		return jsonResult(http.StatusOK, reqID, map[string]any{"notes": notes})
+	case "POST /_mock/spend":
+		var in struct {
+			Requests   int64 `json:"requests"`
+			Complexity int64 `json:"complexity"`
+		}
+		body, tooLarge, err := readBody(r, 1<<20)
+		if tooLarge || err != nil || json.Unmarshal(body, &in) != nil {
+			return errorResult(reqID, badRequest(`body must be {"requests":N,"complexity":N}`))
+		}
+		key, _ := bearer(r)
+		if !s.Spend(key, in.Requests, in.Complexity) {
+			return errorResult(reqID, errorf(http.StatusUnauthorized, ErrTypeUnauthorized,
+				"name the key to spend from with Authorization: Bearer KEY"))
+		}
+		lv, _ := s.Levels(key)
+		return jsonResult(http.StatusOK, reqID, map[string]any{"levels": lv})
 	case "GET /_mock/journal":
 		entries := s.Journal()
 		return jsonResult(http.StatusOK, reqID, map[string]any{"entries": entries, "count_429": s.Count429()})
 	}
-	known := []string{"/_mock/state", "/_mock/notes", "/_mock/reset", "/_mock/faults", "/_mock/faults/next", "/_mock/journal"}
+	known := []string{"/_mock/state", "/_mock/notes", "/_mock/spend", "/_mock/reset", "/_mock/faults", "/_mock/faults/next", "/_mock/journal"}
 	if slices.Contains(known, r.URL.Path) {
 		return errorResult(reqID, errorf(http.StatusMethodNotAllowed, ErrTypeMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path))
 	}

@@ -60,6 +60,8 @@
 //	                         with fault one of the Fault names ("reset", ...)
 //	GET  /_mock/notes        {"notes":[...]}: every stored note, trashed ones
 //	                         included, of the key named by Authorization
+//	POST /_mock/spend        Server.Spend for the key named by Authorization:
+//	                         {"requests":N,"complexity":N}
 //	GET  /_mock/journal      {"entries":[Entry...],"count_429":n}
 //
 // Durations in admin JSON are Go duration strings ("250ms", "12s").

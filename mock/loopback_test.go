@@ -112,6 +112,14 @@ func TestLoopbackAndAdminAPI(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 401, resp.StatusCode)
 
+	// Spend from k2.
+	resp, b, err = loopbackDo(t, c, "POST", lb.URL+"/_mock/spend", "k2", `{"requests":100,"complexity":50}`)
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.StatusCode, "%s", b)
+	lv, _ := lb.Levels("k2")
+	assert.Less(t, lv.RequestsMinute.Tokens, 1.0)
+	assert.InDelta(t, 150.0, lv.ComplexityMinute.Tokens, 1)
+
 	// Journal: redacted keys, statuses.
 	resp, b, err = loopbackDo(t, c, "GET", lb.URL+"/_mock/journal", "", "")
 	require.NoError(t, err)
