@@ -180,6 +180,9 @@ type result struct {
 	dup       int // items stored more than once
 	throttle  *throttle.Stats
 	errs      map[string]int
+	route429  map[string]int // 429s by route
+	paused    time.Duration  // SDK: time every caller was paused by 429s
+	nbShare   [2]float64     // W4: share of each minute bucket's refill the neighbour took
 }
 
 func (r result) efficiency() float64 {
@@ -226,7 +229,7 @@ func (o *outcome) record(t task, c throttle.Cost, err error) bool {
 // run replays w with the api that mk builds, under faults f, in a synctest
 // bubble of its own, and checks what the mock stored afterwards.
 func run(t *testing.T, w workload, name string, mk func(*mock.Server) api, f mock.Faults, prep func(*mock.Server)) result {
-	res := result{workload: w.name, contender: name}
+	res := result{workload: w.name, contender: name, route429: map[string]int{}}
 	synctest.Test(t, func(t *testing.T) {
 		srv := mock.MustNew(mock.Config{Seed: 1, JournalSize: 1 << 20})
 		drain(t, srv, w.drain)
@@ -256,7 +259,9 @@ func run(t *testing.T, w workload, name string, mk func(*mock.Server) api, f moc
 		}
 		wg.Wait()
 		res.elapsed = time.Since(start)
-		res.optimum = w.optimum(plan{memIt: o.okMemIt, one: o.okOne})
+		done := plan{memIt: o.okMemIt, one: o.okOne}
+		res.optimum = w.optimum(done)
+		var charged [2]int64 // requests, complexity, by this client
 		res.calls, res.failed, res.unknown, res.errs = o.calls, o.failed, o.unknown, o.errs
 		for i, e := range srv.Journal() {
 			if i < w.drain {
@@ -264,15 +269,28 @@ func run(t *testing.T, w workload, name string, mk func(*mock.Server) api, f moc
 			}
 			if e.Status == http.StatusTooManyRequests {
 				res.n429++
+				route := e.Method + " " + e.Path
+				if strings.HasPrefix(e.Path, "/v2/notes/") {
+					route = e.Method + " /v2/notes/{id}"
+				}
+				res.route429[route]++
 			}
 			if e.Status < 200 || e.Status > 299 {
 				res.wasted++
 			}
+			charged[0] += e.RequestCost
+			charged[1] += e.ComplexityCost
+		}
+		if w.neighbour != nil {
+			lv, _ := srv.Levels(mock.DefaultKey)
+			res.optimum, res.nbShare = neighbourOptimum(done, res.elapsed, charged,
+				[2]mock.BucketLevel{lv.RequestsMinute, lv.ComplexityMinute})
 		}
 		res.lost, res.lostSeen, res.dup = audit(srv, w.tasks, o)
 		if s, ok := a.(*sdk); ok {
 			st := s.c.Throttle().Snapshot().Stats
 			res.throttle = &st
+			res.paused = s.pauses.total()
 		}
 	})
 	return res
@@ -385,14 +403,51 @@ func audit(srv *mock.Server, tasks []task, o *outcome) (lost, lostSeen, dup int)
 
 // --- contender 1: the SDK -------------------------------------------------
 
-type sdk struct{ c *memclient.Client }
+type sdk struct {
+	c      *memclient.Client
+	pauses *pauses
+}
 
+// newSDK is memclient with its defaults; its throttle (the default policy,
+// as the client would build) is made here only to observe its pauses.
 func newSDK(srv *mock.Server) api {
-	c, err := memclient.New(memclient.WithAPIKey(mock.DefaultKey), memclient.WithTransport(srv.RoundTripper()), memclient.WithBaseURL(baseURL))
+	p := &pauses{}
+	th, err := throttle.New(throttle.DefaultPolicy(), throttle.WithHooks(throttle.Hooks{OnPause: p.add}))
 	if err != nil {
 		panic(err)
 	}
-	return &sdk{c}
+	c, err := memclient.New(memclient.WithAPIKey(mock.DefaultKey), memclient.WithTransport(srv.RoundTripper()),
+		memclient.WithBaseURL(baseURL), memclient.WithThrottle(th))
+	if err != nil {
+		panic(err)
+	}
+	return &sdk{c, p}
+}
+
+// pauses sums the time covered by the throttle's 429 pauses (their union).
+type pauses struct {
+	mu    sync.Mutex
+	until time.Time
+	sum   time.Duration
+}
+
+func (p *pauses) add(until time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	from := time.Now()
+	if p.until.After(from) {
+		from = p.until
+	}
+	if until.After(from) {
+		p.sum += until.Sub(from)
+		p.until = until
+	}
+}
+
+func (p *pauses) total() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sum
 }
 
 func (s *sdk) memIt(ctx context.Context, input string) error {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/memsdk/mem-go/headers"
 	"github.com/memsdk/mem-go/mock"
 	"github.com/memsdk/mem-go/throttle"
 )
@@ -188,6 +189,66 @@ func (w workload) optimum(p plan) time.Duration {
 			d = simulate(pol, w.drain, w.neighbour, o)
 		}
 		best = min(best, d)
+	}
+	return best
+}
+
+// neighbourOptimum is W4's optimum for one run, given what the neighbour
+// actually took in it. The mock drops a neighbour call that finds the bucket
+// short, so the neighbour's share depends on the client: a client that keeps
+// the bucket empty starves it, one that pauses leaves it its 30%. So neither
+// replay is the yardstick of how well a client used what was left to it;
+// this is. From the end levels of the minute buckets and the client's charges
+// (the journal), the neighbour took N = L + r·T − level − charged over the run
+// of length T (the buckets, saturated, never sit full after time 0), an
+// average rate n = N/T. A client that spent every token the neighbour left
+// would have had the calls that succeeded admitted by
+// T* = max over kinds of (cost − L)/(r − n); the optimum is T*, and the
+// efficiency T*/T is the share of the tokens left to it that the client used.
+// It returns T* and the neighbour's share n/r of each bucket.
+func neighbourOptimum(p plan, elapsed time.Duration, charged [2]int64, end [2]mock.BucketLevel) (time.Duration, [2]float64) {
+	cost := [2]int64{int64(p.memIt + p.one), int64(p.memIt)*costMemIt.Complexity + int64(p.one)}
+	limits := [2]int64{throttle.RequestsPerMinute, throttle.ComplexityPerMinute}
+	var opt time.Duration
+	var share [2]float64
+	for k := range 2 {
+		L := float64(limits[k])
+		r := L / float64(time.Minute) // tokens per ns
+		T := float64(elapsed)
+		n := (L + r*T - end[k].Tokens - float64(charged[k])) / T
+		share[k] = n / r
+		if c := float64(cost[k]); c > L && r > n {
+			opt = max(opt, time.Duration((c-L)/(r-n)))
+		}
+	}
+	return opt, share
+}
+
+// neighbourFirst is W4's optimum when the neighbour always gets its share
+// (30%): the client has the full burst but only the rest of each minute
+// bucket's refill, i.e. Policy.Optimum with the minute periods stretched by
+// 1/(1−share). It is not a bound (a client can starve the neighbour), but it
+// is the time a client that leaves the neighbour its budget can reach.
+func neighbourFirst(nb *mock.Neighbour, p plan) time.Duration {
+	pol := throttle.DefaultPolicy()
+	for i, b := range pol.Buckets {
+		if b.Window != headers.Minute {
+			continue
+		}
+		spent := nb.Requests
+		if b.Kind == headers.Complexity {
+			spent = nb.Complexity
+		}
+		share := float64(spent) * float64(b.Period) / float64(nb.Interval) / float64(b.Limit)
+		pol.Buckets[i].Period = time.Duration(float64(b.Period) / (1 - share))
+	}
+	best := time.Duration(math.MaxInt64)
+	for _, o := range orders(p) {
+		plan := make([]throttle.Calls, len(o))
+		for i, c := range o {
+			plan[i] = throttle.Calls{N: 1, Cost: c}
+		}
+		best = min(best, pol.Optimum(plan...))
 	}
 	return best
 }

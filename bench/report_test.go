@@ -57,6 +57,9 @@ func TestReport(t *testing.T) {
 		if fb := fluidBound(throttle.DefaultPolicy(), w.drain, p); w.neighbour == nil && fb != w.optimum(p) {
 			name += fmt.Sprintf(" (fluid lower bound %s)", dur(fb))
 		}
+		if w.neighbour != nil {
+			name = fmt.Sprintf("optimum: replay starving the neighbour (no client beats it); %s if the neighbour gets its 30%%", dur(neighbourFirst(w.neighbour, p)))
+		}
 		opt = append(opt, result{workload: w.name, contender: name, elapsed: w.optimum(p), optimum: w.optimum(p), calls: p.memIt + p.one})
 		for _, c := range contenders {
 			main = append(main, run(t, w, c.name, c.new, mock.Faults{}, nil))
@@ -82,7 +85,7 @@ func TestReport(t *testing.T) {
 	writeFaults(&b, ws, faulted)
 	t.Log(b.String())
 
-	checkGoals(t, main, faulted)
+	checkGoals(t, ws, main, faulted)
 }
 
 func writeMain(b *strings.Builder, ws []workload, main, opt []result) {
@@ -95,7 +98,11 @@ func writeMain(b *strings.Builder, ws []workload, main, opt []result) {
 			if r.workload != w.name {
 				continue
 			}
-			fmt.Fprintf(b, "| | %s | %s | %s | %d | %d | %d of %d |\n", r.contender, dur(r.elapsed), eff(r), r.n429, r.wasted, r.failed, r.calls)
+			name := r.contender
+			if w.neighbour != nil {
+				name += fmt.Sprintf(" (neighbour took %.0f%% / %.0f%%)", 100*r.nbShare[0], 100*r.nbShare[1])
+			}
+			fmt.Fprintf(b, "| | %s | %s | %s | %d | %d | %d of %d |\n", name, dur(r.elapsed), eff(r), r.n429, r.wasted, r.failed, r.calls)
 		}
 	}
 }
@@ -129,19 +136,76 @@ func dur(d time.Duration) string {
 	}
 }
 
-// checkGoals asserts the SDK's goals on the rows where the outcome is
-// deterministic under synctest.
-func checkGoals(t *testing.T, main, faulted []result) {
+// checkGoals asserts the SDK's goals on the rows where they are
+// deterministic under synctest (virtual time makes the bucket math exact;
+// goroutine order and retry jitter are not fixed, so only invariants are
+// asserted):
+//
+//   - W1, W2, W3, W5, W6: no call fails, efficiency ≥ 0.99, and no 429 (the
+//     key has no other user). A row with 429s is run twice more and fails
+//     only if every run has some: the throttle's reorder bug
+//     (TestBugThrottleResyncReordered) gives a few 429s in about one run in
+//     200, and CI must not flake on a known bug while a regression that
+//     makes 429s systematic still turns it red;
+//   - W4: efficiency ≥ 0.95 of the tokens the neighbour left (the calls that
+//     fail there are TestBugW4MemItFails);
+//   - every fault row: nothing duplicated, nothing lost without the caller
+//     being told, and a lost item only where a mem-it returned
+//     OutcomeUnknownError (mem-it has no id to make a retry safe); in W2
+//     (creates only) nothing lost and no call failed.
+func checkGoals(t *testing.T, ws []workload, main, faulted []result) {
 	t.Helper()
+	sdkName := contenders[0].name
 	for _, r := range main {
-		if r.contender != contenders[0].name {
+		if r.contender != sdkName {
 			continue
 		}
-		t.Logf("%s SDK throttle stats: %+v; errors: %v", r.workload, *r.throttle, r.errs)
+		t.Logf("%s SDK: paused by 429s %v; 429s by route %v; throttle stats %+v; errors %v", r.workload, r.paused, r.route429, *r.throttle, r.errs)
+		if r.workload == "W4" {
+			if e := r.efficiency(); e < 0.95 {
+				t.Errorf("W4: SDK efficiency %.3f < 0.95", e)
+			}
+			continue
+		}
+		if r.failed > 0 {
+			t.Errorf("%s: SDK: %d calls failed: %v", r.workload, r.failed, r.errs)
+		}
+		if e := r.efficiency(); e < 0.99 {
+			t.Errorf("%s: SDK efficiency %.3f < 0.99", r.workload, e)
+		}
+		if r.n429 > 0 {
+			var w workload
+			for _, x := range ws {
+				if x.name == r.workload {
+					w = x
+				}
+			}
+			n := []int{r.n429}
+			for range 2 {
+				n = append(n, run(t, w, sdkName, newSDK, mock.Faults{}, nil).n429)
+			}
+			if min(n[1], n[2]) > 0 {
+				t.Errorf("%s: SDK got 429s with nobody else on the key, in 3 runs of 3: %v", r.workload, n)
+			} else {
+				t.Logf("%s: SDK got %d 429s once, none on a rerun (known: TestBugThrottleResyncReordered)", r.workload, r.n429)
+			}
+		}
 	}
 	for _, r := range faulted {
 		if len(r.errs) > 0 {
 			t.Logf("%s %s: errors: %v", r.workload, r.contender, r.errs)
+		}
+		if r.dup > 0 {
+			t.Errorf("%s, %s: %d items duplicated", r.workload, r.contender, r.dup)
+		}
+		if r.lost > r.lostSeen {
+			t.Errorf("%s, %s: %d items lost without the caller being told", r.workload, r.contender, r.lost-r.lostSeen)
+		}
+		if r.lost > r.unknown {
+			t.Errorf("%s, %s: %d items lost, only %d mem-it outcomes unknown", r.workload, r.contender, r.lost, r.unknown)
+		}
+		if r.workload == "W2" && (r.lost > 0 || r.failed > 0) {
+			t.Errorf("%s, %s: %d items lost, %d calls failed: %v", r.workload, r.contender, r.lost, r.failed, r.errs)
 		}
 	}
 }
