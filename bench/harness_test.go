@@ -171,7 +171,7 @@ type result struct {
 	elapsed   time.Duration // virtual time until the last task ended
 	optimum   time.Duration // for the calls that succeeded
 	n429      int           // 429 responses the key received
-	wasted    int           // requests sent and not served (any non-2xx)
+	wasted    int           // requests sent and not served (any non-2xx, or the response lost)
 	calls     int
 	failed    int // calls that returned an error
 	unknown   int // of which mem-it calls reported as OutcomeUnknownError
@@ -183,6 +183,10 @@ type result struct {
 	route429  map[string]int // 429s by route
 	paused    time.Duration  // SDK: time every caller was paused by 429s
 	nbShare   [2]float64     // W4: share of each minute bucket's refill the neighbour took
+	// chargedOptimum is the optimum of every call the server charged
+	// (retries of 5xx and lost responses, 409s and reads that resolve them
+	// included): against it, the efficiency of the throttle alone.
+	chargedOptimum time.Duration
 }
 
 func (r result) efficiency() float64 {
@@ -262,6 +266,7 @@ func run(t *testing.T, w workload, name string, mk func(*mock.Server) api, f moc
 		done := plan{memIt: o.okMemIt, one: o.okOne}
 		res.optimum = w.optimum(done)
 		var charged [2]int64 // requests, complexity, by this client
+		var spent plan       // the calls the server charged
 		res.calls, res.failed, res.unknown, res.errs = o.calls, o.failed, o.unknown, o.errs
 		for i, e := range srv.Journal() {
 			if i < w.drain {
@@ -275,12 +280,19 @@ func run(t *testing.T, w workload, name string, mk func(*mock.Server) api, f moc
 				}
 				res.route429[route]++
 			}
-			if e.Status < 200 || e.Status > 299 {
+			if e.Status < 200 || e.Status > 299 || strings.Contains(e.Fault, "lost") {
 				res.wasted++
 			}
 			charged[0] += e.RequestCost
 			charged[1] += e.ComplexityCost
+			switch {
+			case e.ComplexityCost >= costMemIt.Complexity:
+				spent.memIt++
+			case e.RequestCost > 0:
+				spent.one++
+			}
 		}
+		res.chargedOptimum = w.optimum(spent)
 		if w.neighbour != nil {
 			lv, _ := srv.Levels(mock.DefaultKey)
 			res.optimum, res.nbShare = neighbourOptimum(done, res.elapsed, charged,

@@ -108,11 +108,11 @@ func writeMain(b *strings.Builder, ws []workload, main, opt []result) {
 }
 
 func writeFaults(b *strings.Builder, ws []workload, rs []result) {
-	b.WriteString("| workload | fault | virtual time | efficiency | 429s | wasted | calls failed (mem-it outcome unknown) | items lost (caller told) | items duplicated |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| workload | fault | virtual time | efficiency | efficiency of charged calls | 429s | wasted | calls failed (mem-it outcome unknown) | items lost (caller told) | items duplicated |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rs {
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %d | %d | %d (%d) | %d (%d) | %d |\n",
-			r.workload, r.contender, dur(r.elapsed), eff(r), r.n429, r.wasted, r.failed, r.unknown, r.lost, r.lostSeen, r.dup)
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %.3f | %d | %d | %d (%d) | %d (%d) | %d |\n",
+			r.workload, r.contender, dur(r.elapsed), eff(r), float64(r.chargedOptimum)/float64(r.elapsed), r.n429, r.wasted, r.failed, r.unknown, r.lost, r.lostSeen, r.dup)
 	}
 }
 
