@@ -93,7 +93,7 @@ func TestBugW4MemItFails(t *testing.T) {
 	skipBug(t, "throttle/memclient: under a noisy neighbour mem-it calls fail after 5 rate-limited attempts (see doc comment)")
 	w := workloads(shortSizes)[3]
 	r := run(t, w, "sdk", newSDK, mock.Faults{}, nil)
-	if r.failed > 0 {
-		t.Errorf("W4: %d of %d calls failed (%d 429s, %d on mem-it): %v", r.failed, r.calls, r.n429, r.route429["POST /v2/mem-it"], r.errs)
+	if r.failed > 0 || r.efficiency() < 0.95 {
+		t.Errorf("W4: efficiency %.3f, %d of %d calls failed (%d 429s, %d on mem-it): %v", r.efficiency(), r.failed, r.calls, r.n429, r.route429["POST /v2/mem-it"], r.errs)
 	}
 }
