@@ -187,6 +187,7 @@ type result struct {
 	// (retries of 5xx and lost responses, 409s and reads that resolve them
 	// included): against it, the efficiency of the throttle alone.
 	chargedOptimum time.Duration
+	real           time.Duration // wall-clock time of the run
 }
 
 func (r result) efficiency() float64 {
@@ -234,6 +235,7 @@ func (o *outcome) record(t task, c throttle.Cost, err error) bool {
 // bubble of its own, and checks what the mock stored afterwards.
 func run(t *testing.T, w workload, name string, mk func(*mock.Server) api, f mock.Faults, prep func(*mock.Server)) result {
 	res := result{workload: w.name, contender: name, route429: map[string]int{}}
+	realStart := time.Now()
 	synctest.Test(t, func(t *testing.T) {
 		srv := mock.MustNew(mock.Config{Seed: 1, JournalSize: 1 << 20})
 		drain(t, srv, w.drain)
@@ -305,6 +307,7 @@ func run(t *testing.T, w workload, name string, mk func(*mock.Server) api, f moc
 			res.paused = s.pauses.total()
 		}
 	})
+	res.real = time.Since(realStart)
 	return res
 }
 
