@@ -256,7 +256,7 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*Response, error)
 		req.Header.Set("Content-Type", "application/json")
 	}
 
-	p := &retryPolicy{c: c, r: r, start: time.Now()}
+	p := &retryPolicy{c: c, r: r}
 	rc := &retryablehttp.Client{
 		HTTPClient:   c.hc,
 		RetryMax:     c.retryMax + maxRateRetries, // check enforces the real limits

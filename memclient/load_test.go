@@ -118,14 +118,10 @@ func TestSixtyFourGoroutinesForAnHour(t *testing.T) {
 
 // TestNoisyNeighbour shares the key with another consumer that spends a
 // request and a complexity token every 2 s, unseen by the client's throttle:
-// the client resyncs from the headers, keeps working and loses nothing.
-//
-// Known limit (throttle): between resyncs the mirror does not know the
-// neighbour's spending, so it is optimistic by up to a token plus the
-// neighbour's drain; with the buckets the binding constraint, about one call
-// in ten meets a 429 (retried, so not failed), and a mem-it, which needs 40
-// tokens at once, can be refused again and again until the max retry wait
-// runs out. The test logs those numbers rather than hiding them.
+// the client resyncs from the headers, keeps a reserve for the neighbour's
+// drift (see throttle's drift estimate), keeps working and loses nothing.
+// Some 429s remain (the neighbour spends in steps the headers reveal only
+// afterwards); the test logs how many and bounds them at 3% of the calls sent.
 func TestNoisyNeighbour(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv, c := newMock(t, mock.Config{Faults: mock.Faults{Neighbour: &mock.Neighbour{Interval: 2 * time.Second}}})
@@ -162,6 +158,7 @@ func TestNoisyNeighbour(t *testing.T) {
 			goroutines*ops, calls, time.Since(start).Round(time.Millisecond), srv.Count429(),
 			100*float64(srv.Count429())/float64(calls), st.Lowered, st.Pauses, memits, limited)
 		assert.Len(t, srv.Notes(mock.DefaultKey), goroutines+memits, "nothing lost, nothing doubled")
-		assert.LessOrEqual(t, srv.Count429(), calls/5, "429s stay under 20%% (see the known limit above)")
+		assert.LessOrEqual(t, srv.Count429(), calls*3/100, "429s stay rare")
+		assert.Zero(t, limited, "no mem-it gave up")
 	})
 }

@@ -165,11 +165,11 @@ func WithRetryMax(n int) Option {
 	}
 }
 
-// WithMaxRetryWait caps the waits of a call: a backoff after an error is
-// never longer, and a rate-limit 429 is retried only while the time already
-// spent in the call plus its Retry-After fits within it; otherwise the call
-// fails at once with a *RateLimitError that says when to try again. Default
-// DefaultMaxRetryWait.
+// WithMaxRetryWait caps each wait between attempts: a backoff after an error
+// is never longer, and a rate-limit 429 whose Retry-After is longer fails at
+// once with a *RateLimitError that says when to try again. Time spent queued
+// in the throttle does not count (bound it with the context's deadline).
+// Default DefaultMaxRetryWait.
 func WithMaxRetryWait(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {

@@ -39,7 +39,6 @@ const (
 type retryPolicy struct {
 	c     *Client
 	r     *request
-	start time.Time // of the call
 	wait  time.Duration
 
 	errRetries  int // retries after 5xx and connection errors (bounded by RetryMax)
@@ -58,9 +57,10 @@ func (p *retryPolicy) backoff(_, _ time.Duration, _ int, _ *http.Response) time.
 // client's RetryMax. Retries after rate-limit 429s count apart: such a call
 // was not processed and the throttle has paused every caller until
 // Retry-After, so another attempt is cheap and likely to pass; they go on
-// while the time spent in the call plus the next Retry-After stays within
-// the max retry wait (and the context's deadline), at most maxRateRetries
-// times. RetryMax 0 disables both.
+// while each Retry-After stays within the max retry wait and the context's
+// deadline, at most maxRateRetries times. The time the call spent queued in
+// the throttle does not count: that is the limits working, not failing.
+// RetryMax 0 disables both.
 func (p *retryPolicy) check(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	r := p.r
 	r.attempts++
@@ -98,7 +98,7 @@ func (p *retryPolicy) check(ctx context.Context, resp *http.Response, err error)
 		if p.c.retryMax == 0 || p.rateRetries >= maxRateRetries {
 			return false, nil
 		}
-		if now.Sub(p.start)+ra > p.c.maxRetryWait {
+		if ra > p.c.maxRetryWait {
 			p.c.log.LogAttrs(ctx, slog.LevelDebug, "mem retry refused", slog.String("op", r.op()),
 				slog.String("reason", "Retry-After exceeds the max retry wait"), slog.Duration("retry_after", ra))
 			return false, nil

@@ -32,6 +32,10 @@ type lawServer struct {
 	quotaNext      int    // answer the next n with a quota 429, uncharged
 	garbleHeaders  bool   // send malformed rate headers
 	withoutHeaders bool   // send no rate headers
+
+	// neighbour is another consumer on the key, spending this many tokens
+	// of each kind per second, steadily (as far as the buckets hold them).
+	neighbour [2]float64
 }
 
 type lawBucket struct {
@@ -62,7 +66,9 @@ func newLawServer(p Policy) *lawServer {
 func (s *lawServer) refill(now time.Time) {
 	for i := range s.buckets {
 		b := &s.buckets[i]
-		b.level = min(float64(b.Limit), b.level+now.Sub(b.at).Seconds()*float64(b.Limit)/b.Period.Seconds())
+		dt := now.Sub(b.at).Seconds()
+		b.level = min(float64(b.Limit), b.level+dt*float64(b.Limit)/b.Period.Seconds())
+		b.level -= min(dt*s.neighbour[b.Kind], max(0, b.level))
 		b.at = now
 	}
 }

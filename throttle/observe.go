@@ -51,7 +51,10 @@ type Snapshot struct {
 	Probing  bool
 	InFlight int // calls admitted and not yet Done
 	Queued   int // calls waiting for tokens
-	Stats    Stats
+	// Reserve is what a call now needs on top of its cost, for what other
+	// consumers of the key have probably spent since the last response.
+	Reserve Cost
+	Stats   Stats
 }
 
 // Snapshot returns the current state of every bucket, the pause, the probe
@@ -67,6 +70,7 @@ func (t *Throttle) Snapshot() Snapshot {
 		Probing:  !t.store.Synced(),
 		InFlight: t.inflightN,
 		Queued:   len(t.queue),
+		Reserve:  t.drift.reserve(wallNow.Sub(t.epoch)),
 		Stats:    t.stats,
 	}
 	if paused > 0 {

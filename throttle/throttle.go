@@ -42,6 +42,7 @@ type Throttle struct {
 	seq         uint64   // sequence number of the last admitted call
 	lastApplied []uint64 // per policy bucket: seq of the newest response applied
 	stats       Stats
+	drift       drift // what others spend on the key, as the resyncs show it
 }
 
 type waiter struct {
@@ -72,6 +73,7 @@ func New(p Policy, opts ...Option) (*Throttle, error) {
 		policy:      Policy{Buckets: slices.Clone(p.Buckets), Cost: p.Cost},
 		epoch:       time.Now(),
 		lastApplied: make([]uint64, len(p.Buckets)),
+		drift:       newDrift(p),
 	}
 	for _, o := range opts {
 		o(t)
@@ -128,7 +130,7 @@ func (e *DeadlineError) Unwrap() error { return context.DeadlineExceeded }
 func (t *Throttle) Wait(ctx context.Context, c Cost) (Ticket, error) {
 	t.mu.Lock()
 	if len(t.queue) == 0 && t.mayAdmit() {
-		if t.store.Take(t.now(), c) == 0 {
+		if t.take(t.now(), c) == 0 {
 			tk := t.admit(c)
 			t.mu.Unlock()
 			return tk, nil
@@ -166,7 +168,7 @@ func (t *Throttle) waitInQueue(ctx context.Context, w *waiter) (Ticket, error) {
 		var timerC <-chan time.Time
 		t.mu.Lock()
 		if t.queue[0] == w && t.mayAdmit() {
-			if d := t.store.Take(t.now(), w.cost); d > 0 {
+			if d := t.take(t.now(), w.cost); d > 0 {
 				if timer == nil {
 					timer = time.NewTimer(d)
 				} else {
@@ -200,6 +202,20 @@ func (t *Throttle) waitInQueue(ctx context.Context, w *waiter) (Ticket, error) {
 			return Ticket{}, ctx.Err()
 		}
 	}
+}
+
+// take charges c when the buckets hold c plus the drift reserve (see drift):
+// the reserve is required, not spent, so it is taken and given back.
+func (t *Throttle) take(now time.Duration, c Cost) time.Duration {
+	r := t.drift.reserve(now)
+	if r == (Cost{}) {
+		return t.store.Take(now, c)
+	}
+	if d := t.store.Take(now, c.Add(r)); d > 0 {
+		return d
+	}
+	t.store.Give(now, r)
+	return 0
 }
 
 // mayAdmit applies the cold-start rule: before the first resync, one call in flight at most.
@@ -271,6 +287,9 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 	var pausedUntil time.Time
 	t.mu.Lock()
 	now := wallNow.Sub(t.epoch)
+	// The first response tells the levels others left before this client
+	// started: knowledge, not drift.
+	wasSynced := t.store.Synced()
 	if headerErr != nil || retryErr != nil {
 		t.stats.MalformedHeaders++
 	}
@@ -298,6 +317,13 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 			t.lastApplied[i] = tk.seq
 		}
 		t.store.MarkSynced()
+		switch short := tk.cost.Of(k) - ws.Remaining; {
+		case !wasSynced:
+		case rateLimited && short > 0:
+			t.drift.observe(k, float64(short), now) // the server had less than the call needed
+		default:
+			t.drift.observe(k, before-after, now) // lowered: spent by others; raised: we were pessimistic
+		}
 		if after != before {
 			if after < before {
 				t.stats.Lowered++
