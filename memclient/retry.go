@@ -37,9 +37,9 @@ const (
 // defaults, which sleep any Retry-After without a cap and ignore the
 // context's deadline.
 type retryPolicy struct {
-	c     *Client
-	r     *request
-	wait  time.Duration
+	c    *Client
+	r    *request
+	wait time.Duration
 
 	errRetries  int // retries after 5xx and connection errors (bounded by RetryMax)
 	rateRetries int // retries after rate-limit 429s (bounded by maxRateRetries and the max wait)
