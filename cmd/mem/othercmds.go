@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -128,15 +129,9 @@ func runNotes(env *cliEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		var notes []memclient.NoteItem
-		for n, err := range c.Notes.All(env.ctx, &memclient.ListNotesOptions{Limit: 100}) {
-			if err != nil {
-				return err
-			}
-			notes = append(notes, n)
-			if *limit > 0 && len(notes) >= *limit {
-				break
-			}
+		notes, err := collect(c.Notes.All(env.ctx, &memclient.ListNotesOptions{Limit: memclient.MaxListLimit}), *limit)
+		if err != nil {
+			return err
 		}
 		return printNotes(env, cf, notes)
 	case "get":
@@ -174,19 +169,29 @@ func runNotes(env *cliEnv, args []string) error {
 		if err != nil {
 			return err
 		}
-		var notes []memclient.NoteItem
-		for n, err := range c.Notes.SearchAll(env.ctx, &memclient.SearchNotesRequest{Query: strings.Join(fs.Args(), " ")}) {
-			if err != nil {
-				return err
-			}
-			notes = append(notes, n)
-			if *limit > 0 && len(notes) >= *limit {
-				break
-			}
+		notes, err := collect(c.Notes.SearchAll(env.ctx, &memclient.SearchNotesRequest{Query: strings.Join(fs.Args(), " ")}), *limit)
+		if err != nil {
+			return err
 		}
 		return printNotes(env, cf, notes)
 	}
 	return usagef("notes: unknown subcommand %q (list, get, search)", args[0])
+}
+
+// collect gathers up to limit items of seq (all of them when limit is 0),
+// stopping at the first error.
+func collect[T any](seq iter.Seq2[T, error], limit int) ([]T, error) {
+	out := []T{} // [] rather than null in --json output
+	for v, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+		if limit > 0 && len(out) >= limit {
+			break
+		}
+	}
+	return out, nil
 }
 
 func printNotes(env *cliEnv, cf *connFlags, notes []memclient.NoteItem) error {
@@ -214,12 +219,9 @@ func runCollections(env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	var cols []memclient.Collection
-	for col, err := range c.Collections.All(env.ctx, &memclient.ListCollectionsOptions{Limit: 100}) {
-		if err != nil {
-			return err
-		}
-		cols = append(cols, col)
+	cols, err := collect(c.Collections.All(env.ctx, &memclient.ListCollectionsOptions{Limit: memclient.MaxListLimit}), 0)
+	if err != nil {
+		return err
 	}
 	if cf.json {
 		printJSON(env, cols)
