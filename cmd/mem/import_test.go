@@ -218,3 +218,31 @@ func TestReadmeFirstCommand(t *testing.T) {
 	assert.Len(t, srv.Notes(mock.DefaultKey), 43, "35 files and the 8 lines of one JSONL file")
 	assert.Zero(t, srv.Count429())
 }
+
+func TestImportStopsAtTheDayLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		dir := docs(t, 210)
+		journal := filepath.Join(t.TempDir(), "j")
+		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--stop-at-day-limit", "--journal", journal, dir)
+		assert.Equal(t, exitFailed, code, "not everything made it")
+		assert.Contains(t, errOut, "this run stops after 205 calls")
+		assert.Contains(t, out, "imported: 205")
+		assert.Contains(t, out, "not attempted (run again to resume): 5")
+		assert.Len(t, srv.Notes(mock.DefaultKey), 205)
+		assert.Zero(t, srv.Count429())
+	})
+}
+
+func TestImportSaysWhatItSplits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		dir := t.TempDir()
+		big := "Big\n\n" + strings.Repeat(strings.Repeat("word ", 1000)+"\n\n", 50) // ~250 KB
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "big.md"), []byte(big), 0o644))
+		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", dir)
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, errOut, "splitting "+filepath.Join(dir, "big.md")+" into 2 notes")
+		assert.Contains(t, out, "imported: 2")
+	})
+}

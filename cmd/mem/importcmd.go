@@ -92,6 +92,11 @@ func runImport(env *cliEnv, args []string) int {
 	for _, p := range skipped {
 		fmt.Fprintf(env.stderr, "skipping %s: not a document type mem imports\n", p)
 	}
+	for _, it := range items {
+		if it.Part == 1 {
+			fmt.Fprintf(env.stderr, "splitting %s into %d notes: it is over the %d bytes a note holds\n", strings.TrimSuffix(it.Where, fmt.Sprintf(" (part 1 of %d)", it.Parts)), it.Parts, maxNoteBytes)
+		}
+	}
 	jr, err := openJournal(*journalPath)
 	if err != nil {
 		return report(env.stderr, err)

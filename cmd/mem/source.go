@@ -38,6 +38,10 @@ type item struct {
 	CreatedAt        *time.Time
 	UpdatedAt        *time.Time
 
+	// Part and Parts number the notes a document too large for one note
+	// was split into (0 and 0 when it was not split).
+	Part, Parts int
+
 	// Err marks an item that cannot be sent (unreadable, not UTF-8, empty,
 	// too large): it is reported as failed and stays retryable.
 	Err error
@@ -162,8 +166,10 @@ func documentItem(rel, where, ext string, data []byte, via string) []item {
 	for i, p := range parts {
 		items[i] = item{
 			Key:     fmt.Sprintf("%s#part-%d-of-%d", key, i+1, len(parts)),
-			Where:   fmt.Sprintf("%s (split: part %d of %d)", where, i+1, len(parts)),
+			Where:   fmt.Sprintf("%s (part %d of %d)", where, i+1, len(parts)),
 			Content: p,
+			Part:    i + 1,
+			Parts:   len(parts),
 		}
 	}
 	return items

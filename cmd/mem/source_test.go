@@ -106,7 +106,8 @@ func TestOversizeNotesAreSplitAndMemItRefused(t *testing.T) {
 	for i, it := range items {
 		require.NoError(t, it.Err)
 		assert.LessOrEqual(t, len(it.Content), maxNoteBytes)
-		assert.Contains(t, it.Where, "split")
+		assert.Equal(t, i+1, it.Part)
+		assert.Equal(t, 3, it.Parts)
 		if i > 0 {
 			assert.True(t, strings.HasPrefix(it.Content, "Big document (continued, part"), it.Content[:40])
 		}
