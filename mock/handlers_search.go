@@ -41,7 +41,23 @@ type searchResp struct {
 }
 
 // terms splits a query into lower-case words.
-func terms(q string) []string { return strings.Fields(strings.ToLower(q)) }
+// Only the first maxTerms distinct words count, so a huge query cannot make
+// a search cost words × notes × content.
+func terms(q string) []string {
+	var out []string
+	for _, w := range strings.Fields(strings.ToLower(q)) {
+		if !slices.Contains(out, w) {
+			out = append(out, w)
+			if len(out) == maxTerms {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// maxTerms bounds the words of a search query that are matched.
+const maxTerms = 16
 
 // matchScore is 0 unless every term occurs in the title or content; then
 // 3 × title occurrences + content occurrences.

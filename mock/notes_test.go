@@ -407,3 +407,16 @@ func TestFieldNamesAreCaseSensitive(t *testing.T) {
 		tc.fail(422, ErrTypeValidation, "PATCH", "/v2/notes/"+id, map[string]any{"content": "x", "Version": 1})
 	})
 }
+
+func TestHugeQueryIsCheap(t *testing.T) {
+	tc := newClient(t, Config{})
+	for range 20 {
+		tc.ok("POST", "/v2/notes", map[string]any{"content": strings.Repeat("lorem ipsum ", 2000)})
+	}
+	start := time.Now()
+	tc.ok("POST", "/v2/notes/search", map[string]any{"query": strings.Repeat("a ", 200_000)})
+	tc.ok("POST", "/v2/collections/search", map[string]any{"query": strings.Repeat("b ", 200_000)})
+	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Equal(t, []string{"a", "b"}, terms("A b a B"))
+	assert.Len(t, terms(strings.Repeat("x y z w v u t s r q p o n m l k j i h ", 3)), maxTerms)
+}
