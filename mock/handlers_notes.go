@@ -222,14 +222,17 @@ func createNote(c *call) (any, *apiError) {
 			colls = append(colls, col)
 		}
 	}
-	for _, t := range in.CollectionTitles.v {
-		if e := checkLen("collection_titles", t, maxCollTitle, maxCollTitle); e != nil {
-			return nil, e
-		}
+	if len(in.CollectionTitles.v) > 0 {
+		byTitle := map[string][]*collection{} // case-folded title → collections
 		for _, col := range c.ks.colls {
-			if strings.EqualFold(col.title, t) {
-				colls = append(colls, col)
+			k := strings.ToLower(col.title)
+			byTitle[k] = append(byTitle[k], col)
+		}
+		for _, t := range in.CollectionTitles.v {
+			if e := checkLen("collection_titles", t, maxCollTitle, maxCollTitle); e != nil {
+				return nil, e
 			}
+			colls = append(colls, byTitle[strings.ToLower(t)]...)
 		}
 	}
 	created, hasCreated, e := optTime("created_at", in.CreatedAt, c.now)

@@ -110,12 +110,14 @@ func searchNotes(c *call) (any, *apiError) {
 		return nil, e
 	}
 	var collIDs []string
+	collSet := map[string]bool{}
 	for _, id := range in.FilterByCollectionIDs.v {
 		id, e := parseUUID("filter_by_collection_ids", id)
 		if e != nil {
 			return nil, e
 		}
 		collIDs = append(collIDs, id)
+		collSet[id] = true
 	}
 	cf := contentFilter{
 		openTasks: in.FilterByContainsOpenTasks.v, tasks: in.FilterByContainsTasks.v,
@@ -148,7 +150,7 @@ func searchNotes(c *call) (any, *apiError) {
 			if !n.active() || !tr.admits(n.created, n.updated) || !cf.admits(n) {
 				continue
 			}
-			if len(collIDs) > 0 && !slices.ContainsFunc(collIDs, n.inCollection) {
+			if len(collIDs) > 0 && !slices.ContainsFunc(n.collections, func(id string) bool { return collSet[id] }) {
 				continue
 			}
 			if s := matchScore(n, ts); s > 0 {
