@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -110,3 +111,17 @@ func requireEnvelope(t testing.TB, b []byte, typ string) map[string]any {
 func sprintf(format string, a ...any) string { return fmt.Sprintf(format, a...) }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// checked asserts that responses were validated against each named schema,
+// when the spec is present (without it nothing is validated).
+func (tc *tclient) checked(names ...string) {
+	tc.t.Helper()
+	if loadSpec() != nil {
+		return
+	}
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	for _, n := range names {
+		assert.Contains(tc.t, tc.validated, n)
+	}
+}

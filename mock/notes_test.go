@@ -24,7 +24,7 @@ func TestMemItCreatesANote(t *testing.T) {
 			"input": "Atomic Habits\nby James Clear", "instructions": "save it", "context": nil,
 			"timestamp": "1999-12-15T09:45:30+01:00",
 		})
-		assert.Equal(t, []string{"MemItResponseSchema"}, nonEmpty(tc.validated))
+		tc.checked("MemItResponseSchema")
 		assert.True(t, strings.HasPrefix(m["request_id"].(string), "api-request-"))
 		notes := tc.s.Notes(DefaultKey)
 		require.Len(t, notes, 1)
@@ -45,16 +45,6 @@ func TestMemItCreatesANote(t *testing.T) {
 	})
 }
 
-func nonEmpty(ss []string) []string {
-	var out []string
-	for _, s := range ss {
-		if s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 func TestCreateAndReadNote(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		tc := newClient(t, Config{})
@@ -69,7 +59,7 @@ func TestCreateAndReadNote(t *testing.T) {
 		g := tc.ok("GET", "/v2/notes/"+id, nil)
 		assert.Equal(t, "# Sales call\n\nAcme wants more.", g["content"])
 		assert.Nil(t, g["trashed_at"])
-		assert.Equal(t, []string{"CreateNoteResponseSchema", "ReadNoteResponseSchema"}, nonEmpty(tc.validated))
+		tc.checked("CreateNoteResponseSchema", "ReadNoteResponseSchema")
 
 		// Create-only ids: a duplicate is a conflict, trashed included.
 		e := tc.fail(409, ErrTypeConflict, "POST", "/v2/notes", map[string]any{"id": id, "content": "again"})
@@ -154,10 +144,10 @@ func TestUpdateNoteVersionAndTrash(t *testing.T) {
 		tc.fail(404, ErrTypeNotFound, "GET", "/v2/notes/"+id, nil)
 		tc.fail(404, ErrTypeNotFound, "DELETE", "/v2/notes/"+id, nil)
 		tc.fail(404, ErrTypeNotFound, "POST", "/v2/notes/"+id+"/restore", nil)
-		assert.Contains(t, nonEmpty(tc.validated), "UpdateNoteResponseSchema")
-		assert.Contains(t, nonEmpty(tc.validated), "TrashNoteResponseSchema")
-		assert.Contains(t, nonEmpty(tc.validated), "RestoreNoteResponseSchema")
-		assert.Contains(t, nonEmpty(tc.validated), "DeleteNoteResponseSchema")
+		tc.checked("UpdateNoteResponseSchema")
+		tc.checked("TrashNoteResponseSchema")
+		tc.checked("RestoreNoteResponseSchema")
+		tc.checked("DeleteNoteResponseSchema")
 	})
 }
 
@@ -173,7 +163,7 @@ func TestSetNoteCreatedAt(t *testing.T) {
 		tc.fail(422, ErrTypeValidation, "PATCH", "/v2/notes/"+id+"/created-at", map[string]any{"created_at": "1999-06-01T00:00:01Z"})
 		tc.fail(422, ErrTypeValidation, "PATCH", "/v2/notes/"+id+"/created-at", map[string]any{"created_at": "1999-06-01T00:00:00"})
 		tc.fail(422, ErrTypeValidation, "PATCH", "/v2/notes/"+id+"/created-at", map[string]any{})
-		assert.Contains(t, nonEmpty(tc.validated), "SetNoteCreatedAtResponseSchema")
+		tc.checked("SetNoteCreatedAtResponseSchema")
 	})
 }
 
@@ -251,7 +241,7 @@ func TestListNotesPaginationFiltersOrder(t *testing.T) {
 		tc.fail(422, ErrTypeValidation, "GET", "/v2/notes?contains_tasks=maybe", nil)
 		tc.fail(422, ErrTypeValidation, "GET", "/v2/notes?filter_by_created_after=2000-01-01", nil)
 		tc.fail(422, ErrTypeValidation, "GET", "/v2/notes?collection_id=x", nil)
-		assert.Contains(t, nonEmpty(tc.validated), "NoteListResponseSchema")
+		tc.checked("NoteListResponseSchema")
 	})
 }
 
@@ -300,7 +290,7 @@ func TestSearchNotesSnapshot(t *testing.T) {
 		m = tc.ok("POST", "/v2/notes/search", map[string]any{"query": "unrelated", "config": map[string]any{"include_note_content": true}})
 		assert.EqualValues(t, 1, m["total"])
 		assert.Equal(t, "Unrelated", m["results"].([]any)[0].(map[string]any)["content"])
-		assert.Contains(t, nonEmpty(tc.validated), "NoteSearchResponseSchema")
+		tc.checked("NoteSearchResponseSchema")
 	})
 }
 
@@ -328,7 +318,7 @@ func TestRelatedNotes(t *testing.T) {
 		assert.Len(t, m["results"], 1)
 		tc.fail(422, ErrTypeValidation, "GET", "/v2/notes/"+src+"/related-notes?limit=21", nil)
 		tc.fail(404, ErrTypeNotFound, "GET", "/v2/notes/"+uuid.NewString()+"/related-notes", nil)
-		assert.Contains(t, nonEmpty(tc.validated), "FindRelatedNotesResponseSchema")
+		tc.checked("FindRelatedNotesResponseSchema")
 	})
 }
 
@@ -358,7 +348,7 @@ func TestQuota(t *testing.T) {
 		time.Sleep(time.Hour)
 		resp, b := tc.do("POST", "/v2/notes", map[string]any{"content": "three"})
 		require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
-		assert.Equal(t, "UsageQuotaExceededPayload", tc.validated[len(tc.validated)-1])
+		tc.checked("UsageQuotaExceededPayload")
 		e := requireEnvelope(t, b, ErrTypeQuotaExceeded)
 		d := e["details"].(map[string]any)
 		assert.Equal(t, "basic", d["current_plan"])
