@@ -13,7 +13,9 @@ import (
 // and every item must either carry an error or hold non-empty content within
 // the size limit of its way (a note: maxNoteBytes UTF-8 bytes, and so
 // characters; mem-it: maxMemItChars characters), valid UTF-8. Its seed corpus
-// runs as a normal test.
+// runs as a normal test. The seeds stay small (the fuzzer minimises every new
+// input, which is slow for large ones); TestReadJSONLSizeLimits covers the
+// limits themselves.
 func FuzzReadJSONL(f *testing.F) {
 	for _, s := range []string{
 		"",
@@ -32,7 +34,6 @@ func FuzzReadJSONL(f *testing.F) {
 		`null`,
 		`{"content":null,"input":"y"}`,
 		"\u00a0\n\u0085\n{\"content\":\"after unicode spaces\"}",
-		`{"content":"` + strings.Repeat("é", 100_001) + `"}`,
 		`{"input":"` + strings.Repeat("a", 1000) + `"}`,
 		`{"created_at":"not a time","content":"x"}`,
 	} {
@@ -84,4 +85,31 @@ func FuzzReadJSONL(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestReadJSONLSizeLimits checks the readers' size limits at and just past
+// each limit, for the inputs too large to be fuzz seeds.
+func TestReadJSONLSizeLimits(t *testing.T) {
+	line := func(field string, n int, r string) string {
+		return `{"` + field + `":"` + strings.Repeat(r, n) + `"}` + "\n"
+	}
+	for _, c := range []struct {
+		name, via, data string
+		err             bool
+	}{
+		{"note at the byte limit", viaNotes, line("content", maxNoteBytes/2, "é"), false},
+		{"note one character over in bytes", viaNotes, line("content", maxNoteBytes/2+1, "é"), true},
+		{"note of ASCII one over", viaNotes, line("content", maxNoteBytes+1, "a"), true},
+		{"mem-it at the character limit", viaMemIt, line("input", maxMemItChars, "é"), false},
+		{"mem-it one character over", viaMemIt, line("input", maxMemItChars+1, "é"), true},
+		{"mem-it input of 4-byte runes at the limit", viaMemIt, line("input", maxMemItChars, "😀"), false},
+	} {
+		items := readJSONL(strings.NewReader(c.data), "in.jsonl", c.via)
+		if len(items) != 1 {
+			t.Fatalf("%s: %d items", c.name, len(items))
+		}
+		if got := items[0].Err != nil; got != c.err {
+			t.Errorf("%s: error %v, want error %v", c.name, items[0].Err, c.err)
+		}
+	}
 }
