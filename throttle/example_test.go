@@ -2,6 +2,7 @@ package throttle_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -54,7 +55,10 @@ func ExampleThrottle_Wait() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err = th.Wait(ctx, memIt) // the 6th would wait 12 s
-	fmt.Println(err)
+	var de *throttle.DeadlineError
+	if errors.As(err, &de) {
+		fmt.Println("fails at once: it would wait", de.Wait.Round(time.Second), "and", errors.Is(err, context.DeadlineExceeded))
+	}
 	// Output:
-	// throttle: a call costing 1 request and 40 complexity tokens would wait 12s, past the context deadline
+	// fails at once: it would wait 12s and true
 }
