@@ -127,10 +127,12 @@ type Error struct {
 	Err    error  // what is wrong: one of the Err* values, possibly wrapped
 }
 
+// Error names the header, the refused value and the reason.
 func (e *Error) Error() string {
 	return fmt.Sprintf("headers: %s: %q: %v", e.Header, e.Value, e.Err)
 }
 
+// Unwrap returns the reason, one of the Err* values.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Reasons a header value is refused; match them with errors.Is.

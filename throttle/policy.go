@@ -42,6 +42,7 @@ type Bucket struct {
 	Period time.Duration
 }
 
+// String describes the bucket, e.g. "requests/minute (100 per 1m0s)".
 func (b Bucket) String() string {
 	return fmt.Sprintf("%s/%s (%d per %s)", b.Kind, b.Window, b.Limit, b.Period)
 }

@@ -110,6 +110,7 @@ type DeadlineError struct {
 	Wait time.Duration // estimated wait, from when Wait was called
 }
 
+// Error says what the call costs and how long it would have waited.
 func (e *DeadlineError) Error() string {
 	return fmt.Sprintf("throttle: a call costing %d request and %d complexity tokens would wait %s, past the context deadline",
 		e.Cost.Requests, e.Cost.Complexity, e.Wait.Round(time.Millisecond))
