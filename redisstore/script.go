@@ -1,0 +1,205 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// The Lua scripts. Each runs atomically in Redis and starts with the same
+// prelude, which reads the clock (TIME, in microseconds), loads the key's
+// state and brings every bucket up to now.
+//
+// KEYS[1] is the state hash, KEYS[2] the queue (a sorted set of ticket ids),
+// KEYS[3] the waiters' hash (ticket id -> "expiry c1 ... cn").
+// ARGV[1] is the policy's fingerprint, ARGV[2] the keys' TTL in ms, ARGV[3]
+// the number of buckets n, then for each bucket its limit L, units per token
+// q and units refilled per microsecond r; the operation's own arguments
+// follow, from ARGV[base].
+//
+// Every number is an integer below 2^53 (New checks the ranges), so Lua's
+// doubles hold it exactly; and a/b for such integers rounds to the right
+// side of every integer, so math.ceil(a/b) is exact. Numbers are written
+// back with %d, never with Lua's default %.14g.
+const prelude = `
+local pol = ARGV[1]
+local ttl = tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local L, Q, R, F = {}, {}, {}, {}
+for i = 1, n do
+  L[i] = tonumber(ARGV[1 + 3*i]); Q[i] = tonumber(ARGV[2 + 3*i]); R[i] = tonumber(ARGV[3 + 3*i])
+  F[i] = L[i] * Q[i]
+end
+local base = 4 + 3*n
+local function I(x) return string.format('%d', x) end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local fields = {'pol', 'synced', 'pause', 'seq'}
+for i = 1, n do fields[#fields + 1] = 's' .. i; fields[#fields + 1] = 'a' .. i end
+local v = redis.call('HMGET', KEYS[1], unpack(fields))
+local fresh = 0
+local synced, pause, seq = 0, 0, 0
+local S, A = {}, {}
+if not v[1] then
+  fresh = 1
+  for i = 1, n do S[i] = F[i]; A[i] = now end
+else
+  if v[1] ~= pol then
+    return redis.error_reply('MEMPOLICY the key holds state for another policy (' .. v[1] .. ')')
+  end
+  synced = tonumber(v[2]); pause = tonumber(v[3]); seq = tonumber(v[4])
+  for i = 1, n do S[i] = tonumber(v[3 + 2*i]); A[i] = tonumber(v[4 + 2*i]) end
+end
+-- adv credits bucket i of (s, a) with the refill up to x, capped at full.
+local function adv(s, a, i, x)
+  local e = x - a[i]
+  if e <= 0 then return end
+  a[i] = x
+  local missing = F[i] - s[i]
+  if missing <= 0 then return end
+  if e >= math.ceil(missing / R[i]) then s[i] = F[i] else s[i] = s[i] + e * R[i] end
+end
+-- need returns the microseconds until bucket i of s holds c tokens.
+local function need(s, i, c)
+  local d = c * Q[i] - s[i]
+  if d <= 0 then return 0 end
+  return math.ceil(d / R[i])
+end
+for i = 1, n do adv(S, A, i, now) end
+local function save()
+  if fresh == 1 then redis.call('DEL', KEYS[2], KEYS[3]) end
+  local kv = {'pol', pol, 'synced', I(synced), 'pause', I(pause), 'seq', I(seq)}
+  for i = 1, n do
+    kv[#kv + 1] = 's' .. i; kv[#kv + 1] = I(S[i])
+    kv[#kv + 1] = 'a' .. i; kv[#kv + 1] = I(A[i])
+  end
+  redis.call('HSET', KEYS[1], unpack(kv))
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+local function costs(at)
+  local c = {}
+  for i = 1, n do c[i] = tonumber(ARGV[at + i - 1]) end
+  return c
+end
+`
+
+// takeScript reserves a cost vector in every bucket, all or nothing, in the
+// order of the shared queue. ARGV[base..base+n-1] is the cost per bucket,
+// then the caller's ticket (0 for none), the grace a waiter's slot survives
+// past its expected wake-up, and the least wait to return to a caller that
+// has someone ahead (all in µs). It returns {wait µs, synced, ticket,
+// pause left µs}: wait 0 means the cost was taken and the ticket retired.
+var takeScript = redis.NewScript(prelude + `
+local C = costs(base)
+local tk = tonumber(ARGV[base + n])
+local grace = tonumber(ARGV[base + n + 1])
+local minretry = tonumber(ARGV[base + n + 2])
+local ahead, mine = {}, false
+if fresh == 0 then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+    local w = redis.call('HGET', KEYS[3], id)
+    local f = {}
+    if w then for tok in string.gmatch(w, '%S+') do f[#f + 1] = tonumber(tok) end end
+    if not w or f[1] < now then
+      redis.call('ZREM', KEYS[2], id); redis.call('HDEL', KEYS[3], id)
+    elseif tonumber(id) == tk then
+      mine = true
+    elseif not mine then
+      local c = {}
+      for i = 1, n do c[i] = f[i + 1] or 0 end
+      ahead[#ahead + 1] = c
+    end
+  end
+end
+local paused = math.max(0, pause - now)
+local wait = paused
+if #ahead == 0 then
+  for i = 1, n do wait = math.max(wait, need(S, i, C[i])) end
+  if wait == 0 then
+    for i = 1, n do S[i] = S[i] - C[i] * Q[i] end
+    if mine then redis.call('ZREM', KEYS[2], I(tk)); redis.call('HDEL', KEYS[3], I(tk)) end
+    save()
+    return {0, synced, 0, 0}
+  end
+else
+  -- Those ahead take in order, each as soon as its cost is there; then us.
+  local s2, a2 = {}, {}
+  for i = 1, n do s2[i] = S[i]; a2[i] = A[i] end
+  local x = now + paused
+  local function admit(c, dotake)
+    local w = 0
+    for i = 1, n do adv(s2, a2, i, x); w = math.max(w, need(s2, i, c[i])) end
+    x = x + w
+    if dotake then for i = 1, n do adv(s2, a2, i, x); s2[i] = s2[i] - c[i] * Q[i] end end
+  end
+  for _, c in ipairs(ahead) do admit(c, true) end
+  admit(C, false)
+  wait = math.max(x - now, minretry)
+end
+save()
+if not mine then
+  seq = seq + 1
+  tk = seq
+  redis.call('HSET', KEYS[1], 'seq', I(seq))
+  redis.call('ZADD', KEYS[2], tk, I(tk))
+end
+local rec = {I(now + wait + grace)}
+for i = 1, n do rec[#rec + 1] = I(C[i]) end
+redis.call('HSET', KEYS[3], I(tk), table.concat(rec, ' '))
+redis.call('PEXPIRE', KEYS[2], ttl)
+redis.call('PEXPIRE', KEYS[3], ttl)
+return {wait, synced, tk, paused}
+`)
+
+// giveScript returns a cost vector (ARGV[base..]) to the buckets, never
+// beyond full. It returns {synced}.
+var giveScript = redis.NewScript(prelude + `
+local C = costs(base)
+for i = 1, n do S[i] = math.min(F[i], S[i] + C[i] * Q[i]) end
+save()
+return {synced}
+`)
+
+// debitScript charges a cost vector (ARGV[base..]) whatever the levels, down
+// to maxDebt capacities below zero: what a process spent from its local
+// budget while Redis was out of reach. It returns {synced, fresh}.
+var debitScript = redis.NewScript(prelude + `
+local C = costs(base)
+for i = 1, n do S[i] = math.max(-4 * F[i], S[i] - C[i] * Q[i]) end
+save()
+return {synced, fresh}
+`)
+
+// resyncScript sets bucket ARGV[base] (1-based) to ARGV[base+1] tokens with
+// the memory store's rule: keep a level in [target, target+1); lower one
+// above; raise one below only when ARGV[base+2] is 1. The level is bounded
+// to [-4 L, L]. It returns {before, after (units), synced}.
+var resyncScript = redis.NewScript(prelude + `
+local i = tonumber(ARGV[base])
+local target = tonumber(ARGV[base + 1])
+local raise = tonumber(ARGV[base + 2])
+local before = S[i]
+if S[i] >= (target + 1) * Q[i] or (S[i] < target * Q[i] and raise == 1) then
+  S[i] = math.max(-4 * L[i], math.min(L[i], target)) * Q[i]
+end
+save()
+return {before, S[i], synced}
+`)
+
+// pauseScript holds every reservation for ARGV[base] µs from Redis's now
+// (a pause already further out stays). It returns {synced}.
+var pauseScript = redis.NewScript(prelude + `
+pause = math.max(pause, now + tonumber(ARGV[base]))
+save()
+return {synced}
+`)
+
+// markSyncedScript records that a response has told the real levels.
+var markSyncedScript = redis.NewScript(prelude + `
+synced = 1
+save()
+return {synced}
+`)
+
+// stateScript reads without writing: {now µs, pause µs, synced, s1, ..., sn}.
+var stateScript = redis.NewScript(prelude + `
+local out = {now, pause, synced}
+for i = 1, n do out[#out + 1] = S[i] end
+return out
+`)

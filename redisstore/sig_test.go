@@ -1,0 +1,5 @@
+package redisstore_test
+
+import "syscall"
+
+var sigStop, sigCont = syscall.SIGSTOP, syscall.SIGCONT

@@ -1,0 +1,464 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/memsdk/mem-go/headers"
+	"github.com/memsdk/mem-go/throttle"
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults for Options.
+const (
+	DefaultTimeout       = 50 * time.Millisecond
+	DefaultProbeInterval = time.Second
+)
+
+// queueGrace is how long past its expected wake-up a waiter keeps its place
+// in the shared queue; minRetry is the least wait returned to a caller that
+// has someone ahead of it (the one ahead is due, but has not taken yet).
+const (
+	queueGrace = time.Second
+	minRetry   = time.Millisecond
+)
+
+// maxDebt is how many capacities below zero a level may go, as in throttle.
+const maxDebt = 4
+
+// exact is 2^53: every integer below it is a float64, so Lua holds it exactly.
+const exact = 1 << 53
+
+// Options configure a Store.
+type Options struct {
+	// Share is the fraction of every limit this process may spend while
+	// Redis is out of reach, in (0, 1]. Give each of N processes on one key
+	// at most 1/N (shares that add up to at most 1): then, while all of them
+	// are cut off, together they cannot outspend the server. Required.
+	Share float64
+	// Timeout bounds each Redis call; past it the store falls back to its
+	// local budget. Zero means DefaultTimeout (50 ms).
+	Timeout time.Duration
+	// ProbeInterval is how often, at most, a store in fallback tries Redis
+	// again (on its next call; there is no background goroutine). Zero
+	// means DefaultProbeInterval (1 s).
+	ProbeInterval time.Duration
+	// Logger receives one warning when the store falls back and one info
+	// line when it returns to Redis. Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Stats count what a Store has done since New.
+type Stats struct {
+	OnRedis   bool   // false while in fallback
+	Calls     uint64 // Redis calls that answered
+	Errors    uint64 // Redis calls that failed or timed out
+	Fallbacks uint64 // switches from Redis to the local budget
+	Returns   uint64 // switches back to Redis
+}
+
+// Store is a throttle.Store whose state lives in Redis, shared by every
+// Store (in this process or any other) created for the same API key and
+// policy. Give it to one Throttle with throttle.WithStore; create one Store
+// per Throttle (each Store holds its Throttle's place in the shared queue).
+//
+// Its methods are called by the Throttle under the Throttle's lock; each
+// makes at most one Redis round trip, bounded by Options.Timeout (Synced and
+// MarkSynced usually none). A Store is also safe for concurrent use on its
+// own. See the package documentation for what is guaranteed.
+type Store struct {
+	client redis.Scripter
+	keys   []string
+	defs   []throttle.Bucket
+	l, q   []int64 // per bucket: limit, units per token
+	r      []int64 // per bucket: units per microsecond
+	common []any   // the scripts' leading arguments
+	opts   Options
+	log    *slog.Logger
+	local  throttle.Policy // the fallback's policy: limits scaled by Share
+
+	mu         sync.Mutex
+	ticket     int64 // our place in the shared queue, 0 for none
+	synced     bool
+	knowSynced bool
+	pauseUntil time.Duration // latest pause known, on the throttle's clock
+	fb         throttle.Store
+	spent      throttle.Cost // charged to fb, not yet to Redis
+	lastProbe  time.Duration
+	stats      Stats
+}
+
+// HashTag returns the Redis hash tag under which the state for apiKey is
+// kept: "{mem:" followed by the first 16 hex digits of the key's SHA-256
+// and "}". The keys are the tag followed by ":state", ":queue" and
+// ":waiters". The API key itself is never sent to Redis.
+func HashTag(apiKey string) string {
+	sum := sha256.Sum256([]byte(apiKey))
+	return "{mem:" + hex.EncodeToString(sum[:])[:16] + "}"
+}
+
+// New returns a Store for apiKey's buckets under policy p (which must be
+// valid and the same in every process sharing the key), talking to Redis
+// through client (a *redis.Client, *redis.ClusterClient, *redis.Ring or
+// anything else that runs scripts). It does not contact Redis: the first
+// call does. Periods are counted in whole microseconds (Redis's clock), a
+// fractional one rounded up; each bucket's Limit × Period in µs, divided
+// by gcd(Limit, Period in µs), must stay below 2^53/10 (with a 24 h period:
+// any limit up to 10,000 tokens, and Mem's 4000 and 8000 by far).
+func New(client redis.Scripter, apiKey string, p throttle.Policy, o Options) (*Store, error) {
+	if client == nil {
+		return nil, errors.New("redisstore: nil client")
+	}
+	if apiKey == "" {
+		return nil, errors.New("redisstore: empty API key")
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	if !(o.Share > 0 && o.Share <= 1) {
+		return nil, fmt.Errorf("redisstore: Share %v is not in (0, 1]", o.Share)
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.ProbeInterval <= 0 {
+		o.ProbeInterval = DefaultProbeInterval
+	}
+	s := &Store{client: client, opts: o, log: o.Logger, defs: append([]throttle.Bucket(nil), p.Buckets...)}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	tag := HashTag(apiKey)
+	s.keys = []string{tag + ":state", tag + ":queue", tag + ":waiters"}
+
+	var fp []string
+	var longest time.Duration
+	for _, b := range p.Buckets {
+		pus := int64((b.Period + time.Microsecond - 1) / time.Microsecond)
+		g := gcd(b.Limit, pus)
+		q, r := pus/g, b.Limit/g
+		if b.Limit > exact/(2*(maxDebt+1))/q {
+			return nil, fmt.Errorf("redisstore: bucket %v: limit too large for its period (Limit × Period in µs / gcd must stay below 2^53/10)", b)
+		}
+		s.l, s.q, s.r = append(s.l, b.Limit), append(s.q, q), append(s.r, r)
+		fp = append(fp, fmt.Sprintf("%s/%s=%d/%dus", b.Kind, b.Window, b.Limit, pus))
+		longest = max(longest, b.Period)
+	}
+	ttl := 2*longest + time.Minute
+	s.common = []any{strings.Join(fp, ","), ttl.Milliseconds(), len(p.Buckets)}
+	for i := range s.l {
+		s.common = append(s.common, s.l[i], s.q[i], s.r[i])
+	}
+	local, err := scaled(p, o.Share)
+	if err != nil {
+		return nil, err
+	}
+	s.local = local
+	return s, nil
+}
+
+func gcd(a, b int64) int64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// scaled returns p with every bucket's refill rate multiplied by share, and
+// its capacity too, but never below the largest cost of a sample call (or a
+// mem-it could never pass).
+func scaled(p throttle.Policy, share float64) (throttle.Policy, error) {
+	out := throttle.Policy{Cost: p.Cost}
+	for _, b := range p.Buckets {
+		var most int64 = 1
+		for _, call := range [][2]string{{http.MethodPost, "/v2/mem-it"}, {http.MethodPost, "/v2/notes"}, {http.MethodGet, "/v2/notes"}} {
+			most = max(most, p.Cost(call[0], call[1]).Of(b.Kind))
+		}
+		limit := max(int64(math.Floor(float64(b.Limit)*share)), most)
+		// Rate limit/period' = share × L/P: period' = P × limit / (share × L), rounded up.
+		period := time.Duration(math.Ceil(float64(b.Period) * float64(limit) / (share * float64(b.Limit))))
+		out.Buckets = append(out.Buckets, throttle.Bucket{Kind: b.Kind, Window: b.Window, Limit: limit, Period: period})
+	}
+	if err := out.Validate(); err != nil {
+		return throttle.Policy{}, fmt.Errorf("redisstore: the fallback's scaled policy: %w", err)
+	}
+	return out, nil
+}
+
+// Stats returns the store's counters and whether it is on Redis now.
+func (s *Store) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.OnRedis = s.fb == nil
+	return st
+}
+
+// LocalPolicy returns the policy of the local budget used while Redis is out
+// of reach: every bucket's rate scaled by Options.Share, its capacity too
+// (but never below the largest cost of a call).
+func (s *Store) LocalPolicy() throttle.Policy { return s.local }
+
+// vector returns c per bucket of the policy.
+func (s *Store) vector(c throttle.Cost) []any {
+	v := make([]any, len(s.defs))
+	for i, d := range s.defs {
+		v[i] = c.Of(d.Kind)
+	}
+	return v
+}
+
+// call runs one script with the store's keys and common arguments, and
+// returns its integer reply. It never waits longer than Options.Timeout,
+// even if the client ignores context deadlines.
+func (s *Store) call(sc *redis.Script, args ...any) ([]int64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	defer cancel()
+	all := append(append(make([]any, 0, len(s.common)+len(args)), s.common...), args...)
+	type result struct {
+		v   []int64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := sc.Run(ctx, s.client, s.keys, all...).Int64Slice()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			s.stats.Errors++
+			return nil, r.err
+		}
+		s.stats.Calls++
+		return r.v, nil
+	case <-ctx.Done():
+		s.stats.Errors++
+		return nil, fmt.Errorf("redisstore: no answer from Redis within %s", s.opts.Timeout)
+	}
+}
+
+// onRedis reports whether to try Redis for this call: yes when not in
+// fallback; in fallback, once per ProbeInterval, when Redis answers the
+// charge of what was spent locally meanwhile, which returns the store to it.
+func (s *Store) onRedis(now time.Duration) bool {
+	if s.fb == nil {
+		return true
+	}
+	if now-s.lastProbe < s.opts.ProbeInterval {
+		return false
+	}
+	s.lastProbe = now
+	v, err := s.call(debitScript, s.vector(s.spent)...)
+	if err != nil {
+		return false
+	}
+	s.setSynced(v[0])
+	s.fb, s.spent, s.ticket = nil, throttle.Cost{}, 0
+	s.stats.Returns++
+	s.log.Info("redisstore: Redis answers again; back to the shared budget", "key", s.keys[0], "state_was_lost", v[1] == 1)
+	return true
+}
+
+// fail switches to the local budget after a failed Redis call.
+func (s *Store) fail(now time.Duration, err error) {
+	if errors.Is(err, redis.Nil) {
+		err = errors.New("unexpected nil reply")
+	}
+	s.log.Warn("redisstore: Redis is out of reach; spending a local share of the budget until it answers",
+		"key", s.keys[0], "share", s.opts.Share, "err", err)
+	s.stats.Fallbacks++
+	s.lastProbe = now
+	fb := throttle.NewMemoryStore(s.local)
+	for _, b := range s.local.Buckets {
+		fb.Resync(now, b.Kind, b.Window, 0, false) // start empty: the server's levels are unknown
+	}
+	if s.pauseUntil > now {
+		fb.Pause(now, s.pauseUntil)
+	}
+	s.fb, s.spent, s.ticket = fb, throttle.Cost{}, 0
+}
+
+func (s *Store) setSynced(v int64) { s.synced, s.knowSynced = v == 1, true }
+
+// Take implements throttle.Store: it reserves c in every bucket, all or
+// nothing, in the order of the queue shared by every Store on the key, and
+// returns 0, or how long until it could. One Redis round trip; in fallback,
+// none (but one probe per ProbeInterval).
+func (s *Store) Take(now time.Duration, c throttle.Cost) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.onRedis(now) {
+		args := append(s.vector(c), s.ticket, queueGrace.Microseconds(), minRetry.Microseconds())
+		v, err := s.call(takeScript, args...)
+		if err == nil {
+			s.setSynced(v[1])
+			s.ticket = v[2]
+			if v[3] > 0 {
+				s.pauseUntil = max(s.pauseUntil, now+time.Duration(v[3])*time.Microsecond)
+			}
+			return time.Duration(v[0]) * time.Microsecond
+		}
+		s.fail(now, err)
+	}
+	wait := s.fb.Take(now, c)
+	if wait == 0 {
+		s.spent = s.spent.Add(c)
+	}
+	return wait
+}
+
+// Give implements throttle.Store: it returns c to every bucket, never beyond
+// full. One Redis round trip.
+func (s *Store) Give(now time.Duration, c throttle.Cost) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.onRedis(now) {
+		v, err := s.call(giveScript, s.vector(c)...)
+		if err == nil {
+			s.setSynced(v[0])
+			return
+		}
+		s.fail(now, err)
+	}
+	s.fb.Give(now, c)
+	s.spent = throttle.Cost{Requests: max(0, s.spent.Requests-c.Requests), Complexity: max(0, s.spent.Complexity-c.Complexity)}
+}
+
+// Resync implements throttle.Store, with one difference: a shared level is
+// only ever lowered, whatever raise says. The target a Throttle computes
+// subtracts only its own calls in flight; raising the shared level to it
+// would hand out again the tokens that other processes' calls in flight
+// hold. One Redis round trip. In fallback the local level is lowered to
+// Share × target.
+func (s *Store) Resync(now time.Duration, k headers.Kind, w headers.Window, target int64, raise bool) (before, after float64, found bool) {
+	i := s.index(k, w)
+	if i < 0 {
+		return 0, 0, false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.onRedis(now) {
+		v, err := s.call(resyncScript, i+1, target, 0)
+		if err == nil {
+			s.setSynced(v[2])
+			q := float64(s.q[i])
+			return float64(v[0]) / q, float64(v[1]) / q, true
+		}
+		s.fail(now, err)
+	}
+	if target > 0 {
+		target = int64(math.Floor(float64(target) * s.opts.Share))
+	}
+	return s.fb.Resync(now, k, w, target, false)
+}
+
+func (s *Store) index(k headers.Kind, w headers.Window) int {
+	for i, d := range s.defs {
+		if d.Kind == k && d.Window == w {
+			return i
+		}
+	}
+	return -1
+}
+
+// Pause implements throttle.Store: every Store on the key holds its
+// reservations until at least until (converted to Redis's clock as a delay
+// from now). One Redis round trip; the pause is also kept locally, for a
+// fallback.
+func (s *Store) Pause(now, until time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pauseUntil = max(s.pauseUntil, until)
+	if s.onRedis(now) {
+		d := (until - now + time.Microsecond - 1) / time.Microsecond
+		v, err := s.call(pauseScript, max(0, int64(d)))
+		if err == nil {
+			s.setSynced(v[0])
+			return
+		}
+		s.fail(now, err)
+	}
+	s.fb.Pause(now, until)
+}
+
+// Synced implements throttle.Store. It answers from the flag that the last
+// Redis reply carried (a round trip only when none has yet); in fallback,
+// from the local budget, which starts unsynced.
+func (s *Store) Synced() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fb != nil {
+		return s.fb.Synced()
+	}
+	if !s.knowSynced {
+		if v, err := s.call(stateScript); err == nil {
+			s.setSynced(v[2])
+		} else {
+			return false // unknown: stay in cold start
+		}
+	}
+	return s.synced
+}
+
+// MarkSynced implements throttle.Store: no round trip when the last reply
+// already said synced.
+func (s *Store) MarkSynced() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fb != nil {
+		s.fb.MarkSynced()
+		return
+	}
+	if s.knowSynced && s.synced {
+		return
+	}
+	if v, err := s.call(markSyncedScript); err == nil {
+		s.setSynced(v[0])
+	}
+}
+
+// State implements throttle.Store: the shared levels (or, in fallback, the
+// local budget's) and the pause, converted to the Throttle's clock. One
+// Redis round trip, read only.
+func (s *Store) State(now time.Duration) ([]throttle.BucketState, time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.onRedis(now) {
+		v, err := s.call(stateScript)
+		if err == nil {
+			s.setSynced(v[2])
+			out := make([]throttle.BucketState, len(s.defs))
+			for i, d := range s.defs {
+				units := v[3+i]
+				full := s.l[i] * s.q[i]
+				untilFull := time.Duration((max(0, full-units)+s.r[i]-1)/s.r[i]) * time.Microsecond
+				out[i] = throttle.BucketState{Bucket: d, Level: float64(units) / float64(s.q[i]), UntilFull: untilFull}
+			}
+			var paused time.Duration
+			if v[1] > v[0] {
+				paused = now + time.Duration(v[1]-v[0])*time.Microsecond
+			}
+			return out, paused
+		}
+		s.fail(now, err)
+	}
+	return s.fb.State(now)
+}
+
+// String describes the store without the API key.
+func (s *Store) String() string {
+	return "redisstore " + s.keys[0] + " (" + strconv.Itoa(len(s.defs)) + " buckets)"
+}
+
+var _ throttle.Store = (*Store)(nil)

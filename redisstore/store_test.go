@@ -1,0 +1,360 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/memsdk/mem-go/headers"
+	"github.com/memsdk/mem-go/redisstore"
+	"github.com/memsdk/mem-go/throttle"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// slowPolicy has small buckets that refill so slowly that a test of a few
+// seconds sees no refill worth a token.
+func slowPolicy() throttle.Policy {
+	p := throttle.DefaultPolicy()
+	p.Buckets = []throttle.Bucket{
+		{Kind: headers.Requests, Window: headers.Minute, Limit: 100, Period: 24 * time.Hour},
+		{Kind: headers.Requests, Window: headers.Day, Limit: 4000, Period: 24 * time.Hour},
+		{Kind: headers.Complexity, Window: headers.Minute, Limit: 200, Period: 24 * time.Hour},
+		{Kind: headers.Complexity, Window: headers.Day, Limit: 8000, Period: 24 * time.Hour},
+	}
+	return p
+}
+
+func newStore(t testing.TB, rs *redisServer, key string, p throttle.Policy, share float64) (*redisstore.Store, *countingHandler) {
+	t.Helper()
+	h := &countingHandler{}
+	s, err := redisstore.New(rs.Client(t), key, p, redisstore.Options{Share: share, Logger: slog.New(h)})
+	require.NoError(t, err)
+	return s, h
+}
+
+func levels(s throttle.Store) map[string]float64 {
+	bs, _ := s.State(0)
+	out := map[string]float64{}
+	for _, b := range bs {
+		out[b.Kind.String()+"/"+string(b.Window)] = b.Level
+	}
+	return out
+}
+
+// 64 stores (as 64 processes would hold) reserve concurrently on one key:
+// the script is atomic and all or nothing, so exactly ⌊200/3⌋ = 66 calls of
+// cost (1 request, 3 complexity) pass, and the levels are exact.
+func TestTakeIsAtomicUnder64ConcurrentReservers(t *testing.T) {
+	rs := startRedis(t)
+	p := slowPolicy()
+	cost := throttle.Cost{Requests: 1, Complexity: 3}
+	var passed atomic.Int64
+	var wg sync.WaitGroup
+	// The 64 stores share one client (and its pool), and a timeout generous
+	// enough for 64 connections opening at once under the race detector:
+	// this test is about the script, not about the fallback.
+	client := rs.Client(t)
+	stores := make([]*redisstore.Store, 64)
+	for i := range stores {
+		var err error
+		stores[i], err = redisstore.New(client, "atomic-key", p, redisstore.Options{Share: 1.0 / 64, Timeout: 5 * time.Second})
+		require.NoError(t, err)
+	}
+	start := make(chan struct{})
+	for _, s := range stores {
+		wg.Go(func() {
+			<-start
+			for s.Take(0, cost) == 0 {
+				passed.Add(1)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	assert.EqualValues(t, 66, passed.Load(), "exactly the calls that fit")
+	lv := levels(stores[0])
+	assert.InDelta(t, 100-66, lv["requests/minute"], 0.01)
+	assert.InDelta(t, 200-66*3, lv["complexity/minute"], 0.01)
+	assert.InDelta(t, 4000-66, lv["requests/day"], 0.01)
+	for _, s := range stores {
+		st := s.Stats()
+		assert.True(t, st.OnRedis)
+		assert.Zero(t, st.Errors)
+	}
+}
+
+func TestKeysCarryOnlyAHashOfTheAPIKey(t *testing.T) {
+	rs := startRedis(t)
+	const apiKey = "sk-very-secret-api-key"
+	s, _ := newStore(t, rs, apiKey, slowPolicy(), 1)
+	require.Zero(t, s.Take(0, throttle.Cost{Requests: 1, Complexity: 1}))
+	keys, err := rs.Client(t).Keys(t.Context(), "*").Result()
+	require.NoError(t, err)
+	require.NotEmpty(t, keys)
+	tag := redisstore.HashTag(apiKey)
+	assert.Regexp(t, `^\{mem:[0-9a-f]{16}\}$`, tag)
+	for _, k := range keys {
+		assert.True(t, strings.HasPrefix(k, tag+":"), k)
+		assert.NotContains(t, k, apiKey)
+		vals, err := rs.Client(t).HGetAll(t.Context(), k).Result()
+		if err == nil {
+			for f, v := range vals {
+				assert.NotContains(t, f+v, apiKey)
+			}
+		}
+	}
+}
+
+// A mem-it (40 complexity tokens) waiting in one process is not starved by
+// a stream of cost-1 calls from another: the shared queue serves it first.
+func TestSharedQueueServesACostlyCallBeforeLaterCheapOnes(t *testing.T) {
+	rs := startRedis(t)
+	p := throttle.DefaultPolicy()
+	p.Buckets = []throttle.Bucket{
+		{Kind: headers.Requests, Window: headers.Minute, Limit: 1000, Period: time.Second},
+		{Kind: headers.Complexity, Window: headers.Minute, Limit: 200, Period: 2 * time.Second}, // 100 a second
+	}
+	newThrottle := func() *throttle.Throttle {
+		s, _ := newStore(t, rs, "fifo-key", p, 0.5)
+		th, err := throttle.New(p, throttle.WithStore(s))
+		require.NoError(t, err)
+		return th
+	}
+	memIt, cheap := throttle.Cost{Requests: 1, Complexity: 40}, throttle.Cost{Requests: 1, Complexity: 1}
+	a, b := newThrottle(), newThrottle()
+	synced := func(th *throttle.Throttle) { // end the cold start
+		tk, err := th.Wait(t.Context(), cheap)
+		require.NoError(t, err)
+		th.Done(tk, throttle.Outcome{Responded: true, StatusCode: 200, Header: header(headers.Complexity, 190)})
+	}
+	synced(a)
+	synced(b)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var cheapCalls atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 { // drain and keep draining, 1 token at a time
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				tk, err := b.Wait(ctx, cheap)
+				if err != nil {
+					return
+				}
+				cheapCalls.Add(1)
+				b.Done(tk, throttle.Outcome{})
+			}
+		})
+	}
+	for cheapCalls.Load() < 200 { // the bucket is empty now
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	before := cheapCalls.Load()
+	tk, err := a.Wait(t.Context(), memIt)
+	require.NoError(t, err)
+	waited := time.Since(start)
+	during := cheapCalls.Load() - before
+	a.Done(tk, throttle.Outcome{})
+	time.Sleep(100 * time.Millisecond)
+	after := cheapCalls.Load()
+	cancel()
+	wg.Wait()
+	t.Logf("mem-it waited %s; %d cheap calls meanwhile; cheap calls resumed: %d in the next 100 ms", waited, during, after-before-during)
+	assert.Less(t, waited, 900*time.Millisecond, "40 tokens at 100 a second, plus those already queued")
+	assert.LessOrEqual(t, during, int64(10), "cheap calls queued behind the mem-it wait")
+	assert.Greater(t, after-before-during, int64(3), "cheap calls resume after it")
+}
+
+func header(k headers.Kind, remaining int64) http.Header {
+	h := http.Header{}
+	ws := headers.WindowState{Window: headers.Minute, Limit: 100, Remaining: remaining}
+	st := headers.Status{}
+	if k == headers.Requests {
+		st.Requests = ws
+	} else {
+		st.Complexity = ws
+	}
+	st.Write(h)
+	return h
+}
+
+// One throttle's resync, 429 pause and end of cold start reach the other.
+func TestResyncPauseAndColdStartAreShared(t *testing.T) {
+	rs := startRedis(t)
+	p := slowPolicy()
+	s1, _ := newStore(t, rs, "shared-key", p, 0.5)
+	s2, _ := newStore(t, rs, "shared-key", p, 0.5)
+	t1, err := throttle.New(p, throttle.WithStore(s1))
+	require.NoError(t, err)
+	t2, err := throttle.New(p, throttle.WithStore(s2))
+	require.NoError(t, err)
+	plain := throttle.Cost{Requests: 1, Complexity: 1}
+
+	assert.True(t, t2.Snapshot().Probing, "a fresh key is in cold start")
+	tk, err := t1.Wait(t.Context(), plain)
+	require.NoError(t, err)
+	t1.Done(tk, throttle.Outcome{Responded: true, StatusCode: 200, Header: header(headers.Requests, 10)})
+	assert.False(t, t2.Snapshot().Probing, "t1's response ended the cold start for t2 too")
+	assert.InDelta(t, 10, level(t2, headers.Requests, headers.Minute), 0.01, "t1's resync is t2's level")
+
+	// A resync to a higher level does not raise the shared level.
+	tk, err = t2.Wait(t.Context(), plain)
+	require.NoError(t, err)
+	assert.InDelta(t, 9, level(t1, headers.Requests, headers.Minute), 0.01)
+	t2.Done(tk, throttle.Outcome{Responded: true, StatusCode: 200, Header: header(headers.Requests, 50)})
+	assert.InDelta(t, 9, level(t1, headers.Requests, headers.Minute), 0.01, "shared levels are only lowered")
+
+	// A 429 to t1 pauses t2.
+	tk, err = t1.Wait(t.Context(), plain)
+	require.NoError(t, err)
+	h := header(headers.Requests, 0)
+	headers.SetRetryAfter(h, time.Second)
+	t1.Done(tk, throttle.Outcome{Responded: true, StatusCode: http.StatusTooManyRequests, Header: h})
+	snap := t2.Snapshot()
+	assert.WithinDuration(t, time.Now().Add(time.Second), snap.PausedUntil, 100*time.Millisecond, "t2 sees t1's pause")
+	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	_, err = t2.Wait(ctx, plain)
+	var de *throttle.DeadlineError
+	assert.True(t, errors.As(err, &de), "t2 would wait past a 300 ms deadline: %v", err)
+
+	// After the pause, t2 passes, from the level t1's 429 set (0 + the call given back).
+	start := time.Now()
+	s1.Give(0, plain) // hand one token to the shared level so t2 can pass
+	tk, err = t2.Wait(t.Context(), plain)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, time.Since(start), 500*time.Millisecond, "held by the pause")
+	t2.Done(tk, throttle.Outcome{})
+}
+
+func level(th *throttle.Throttle, k headers.Kind, w headers.Window) float64 {
+	for _, b := range th.Snapshot().Buckets {
+		if b.Kind == k && b.Window == w {
+			return b.Level
+		}
+	}
+	return -1e9
+}
+
+// With Redis gone, the store answers from a local budget of Share of each
+// limit, starting empty, within the timeout, logs once, and returns to Redis
+// (charging it what was spent meanwhile) when Redis answers again.
+func TestFallbackAndReturn(t *testing.T) {
+	rs := startRedis(t)
+	p := throttle.DefaultPolicy()
+	p.Buckets = []throttle.Bucket{
+		{Kind: headers.Requests, Window: headers.Minute, Limit: 100, Period: time.Second},
+		{Kind: headers.Complexity, Window: headers.Minute, Limit: 200, Period: time.Second},
+	}
+	h := &countingHandler{}
+	s, err := redisstore.New(rs.Client(t), "fallback-key", p, redisstore.Options{Share: 0.25, Logger: slog.New(h), ProbeInterval: 200 * time.Millisecond})
+	require.NoError(t, err)
+	th, err := throttle.New(p, throttle.WithStore(s))
+	require.NoError(t, err)
+	plain := throttle.Cost{Requests: 1, Complexity: 1}
+	tk, err := th.Wait(t.Context(), plain)
+	require.NoError(t, err)
+	th.Done(tk, throttle.Outcome{Responded: true, StatusCode: 200, Header: header(headers.Requests, 99)})
+
+	rs.Kill()
+	start := time.Now()
+	n := 0
+	for time.Since(start) < time.Second {
+		tk, err := th.Wait(t.Context(), plain)
+		require.NoError(t, err)
+		th.Done(tk, throttle.Outcome{Responded: true, StatusCode: 200, Header: header(headers.Requests, 99)})
+		n++
+	}
+	st := s.Stats()
+	assert.False(t, st.OnRedis)
+	assert.EqualValues(t, 1, st.Fallbacks)
+	// A quarter of 100 a second, from empty: about 25 in the second, and
+	// never more than the refill allows.
+	t.Logf("%d calls in 1 s of fallback at share 1/4 of 100/s; %d failed Redis calls", n, st.Errors)
+	assert.LessOrEqual(t, n, 26)
+	assert.GreaterOrEqual(t, n, 20)
+	assert.Equal(t, []string{"WARN redisstore: Redis is out of reach; spending a local share of the budget until it answers"}, h.Lines())
+
+	rs.Start()
+	time.Sleep(250 * time.Millisecond) // one probe interval
+	tk, err = th.Wait(t.Context(), plain)
+	require.NoError(t, err)
+	th.Done(tk, throttle.Outcome{})
+	st = s.Stats()
+	assert.True(t, st.OnRedis)
+	assert.EqualValues(t, 1, st.Returns)
+	assert.Len(t, h.Lines(), 2)
+	// The restarted Redis lost the state: full buckets, charged with what the
+	// fallback spent and the call just made, and back in cold start.
+	lv := levels(s)
+	assert.InDelta(t, 100-n-1, lv["requests/minute"], 3)
+	assert.True(t, th.Snapshot().Probing, "the state was lost, so the key is in cold start again")
+}
+
+// Nothing waits on a Redis that does not answer: every call returns within
+// the timeout (here the server is stopped with SIGSTOP, so connections hang).
+func TestUnresponsiveRedisCostsAtMostTheTimeout(t *testing.T) {
+	rs := startRedis(t)
+	s, _ := newStore(t, rs, "stall-key", slowPolicy(), 0.5)
+	require.Zero(t, s.Take(0, throttle.Cost{Requests: 1, Complexity: 1}))
+	rs.mu.Lock()
+	proc := rs.cmd.Process
+	rs.mu.Unlock()
+	require.NoError(t, proc.Signal(sigStop))
+	defer proc.Signal(sigCont)
+	start := time.Now()
+	s.Take(time.Second, throttle.Cost{Requests: 1, Complexity: 1})
+	assert.Less(t, time.Since(start), 200*time.Millisecond)
+	assert.False(t, s.Stats().OnRedis)
+	start = time.Now()
+	for i := range 100 {
+		s.Take(time.Second+time.Duration(i)*time.Millisecond, throttle.Cost{Requests: 1, Complexity: 1})
+	}
+	assert.Less(t, time.Since(start), 50*time.Millisecond, "no Redis call between probes")
+}
+
+func TestNewRejectsBadOptions(t *testing.T) {
+	c := startRedis(t).Client(t)
+	_, err := redisstore.New(c, "k", throttle.DefaultPolicy(), redisstore.Options{})
+	assert.ErrorContains(t, err, "Share")
+	_, err = redisstore.New(c, "", throttle.DefaultPolicy(), redisstore.Options{Share: 1})
+	assert.Error(t, err)
+	_, err = redisstore.New(nil, "k", throttle.DefaultPolicy(), redisstore.Options{Share: 1})
+	assert.Error(t, err)
+	p := throttle.DefaultPolicy()
+	// Fine for throttle in nanoseconds (the 1000 in common with the period
+	// in ns), but 2^53 units or more in microseconds.
+	p.Buckets[1].Limit = 20_011_000
+	p.Buckets[1].Period = 86_399_999 * time.Microsecond
+	_, err = redisstore.New(c, "k", p, redisstore.Options{Share: 1})
+	assert.ErrorContains(t, err, "too large")
+
+	s, err := redisstore.New(c, "k", throttle.DefaultPolicy(), redisstore.Options{Share: 1.0 / 8})
+	require.NoError(t, err)
+	for _, b := range s.LocalPolicy().Buckets {
+		if b.Kind == headers.Complexity && b.Window == headers.Minute {
+			assert.EqualValues(t, 40, b.Limit, "never below a mem-it's cost")
+			assert.InDelta(t, float64(time.Minute)*40/25, float64(b.Period), 1e3, "at an eighth of the rate")
+		}
+	}
+}
+
+// Two policies on one key: the second store refuses the shared state and
+// stays on its local budget rather than corrupt it.
+func TestPolicyMismatchFallsBack(t *testing.T) {
+	rs := startRedis(t)
+	s1, _ := newStore(t, rs, "mismatch", slowPolicy(), 0.5)
+	require.Zero(t, s1.Take(0, throttle.Cost{Requests: 1, Complexity: 1}))
+	s2, h := newStore(t, rs, "mismatch", throttle.DefaultPolicy(), 0.5)
+	s2.Take(0, throttle.Cost{Requests: 1, Complexity: 1})
+	assert.False(t, s2.Stats().OnRedis)
+	require.Len(t, h.Lines(), 1)
+}
