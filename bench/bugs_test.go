@@ -8,7 +8,6 @@ import (
 	"testing/synctest"
 
 	"github.com/memsdk/mem-go/headers"
-	"github.com/memsdk/mem-go/mock"
 	"github.com/memsdk/mem-go/throttle"
 )
 
@@ -70,30 +69,4 @@ func TestBugThrottleResyncReordered(t *testing.T) {
 			}
 		}
 	})
-}
-
-// TestBugW4MemItFails: with a neighbour spending 30% of the key's budget
-// (W4), the SDK fails some mem-it calls with *memclient.RateLimitError
-// (4–5 of 20 at full size, 1–2 of 10 at short size) and gets 60–80 429s, most
-// on mem-it. Mechanism: the throttle's mirror refills at the published rate
-// between responses, while the neighbour takes 1 complexity token a second
-// of it. A mem-it waits for 40 tokens, 12 s or more with no response to
-// resync from, so it leaves when the server holds ~12 fewer than the mirror
-// thinks, and gets a 429 (the mock's Retry-After is the time until it would
-// fit if nobody else spent). memclient retries it through the throttle again,
-// where it joins the back of the FIFO queue and waits for 40 tokens on the
-// same optimistic refill, so it is likely refused again; memclient counts
-// these 429s against RetryMax (4) and gives up after 5 attempts. Each 429
-// also pauses every caller (about 107 s of 416 s at full size). Fixes for
-// the owners to weigh: learn the foreign drain rate from the resyncs that
-// lower a level (Stats.Lowered) and refill the mirror at the rest; keep a
-// 429'd call at the head of the queue; do not count rate-limit 429s (never
-// processed, safe) against RetryMax, only the retry wait and the deadline.
-func TestBugW4MemItFails(t *testing.T) {
-	skipBug(t, "throttle/memclient: under a noisy neighbour mem-it calls fail after 5 rate-limited attempts (see doc comment)")
-	w := workloads(shortSizes)[3]
-	r := run(t, w, "sdk", newSDK, mock.Faults{}, nil)
-	if r.failed > 0 || r.efficiency() < 0.95 {
-		t.Errorf("W4: efficiency %.3f, %d of %d calls failed (%d 429s, %d on mem-it): %v", r.efficiency(), r.failed, r.calls, r.n429, r.route429["POST /v2/mem-it"], r.errs)
-	}
 }

@@ -153,10 +153,9 @@ func dur(d time.Duration) string {
 //     (TestBugThrottleResyncReordered) gives a few 429s in about one run in
 //     200, and CI must not flake on a known bug while a regression that
 //     makes 429s systematic still turns it red;
-//   - W4: efficiency ≥ 0.8 of the tokens the neighbour left, a guard against
-//     regressions only: the goal (≥ 0.95 with no call failing) is missed, by
-//     a varying margin from run to run (0.90–1.00 at short sizes, with 1–3
-//     mem-it calls failing), see TestBugW4MemItFails;
+//   - W4: no call fails and efficiency ≥ 0.95 of the tokens the neighbour
+//     left (0.993–1.000 in 100 short runs); its 429s are not asserted, since
+//     someone else spends on the key (15–30 in those runs);
 //   - every fault row: nothing duplicated, nothing lost without the caller
 //     being told, and a lost item only where a mem-it returned
 //     OutcomeUnknownError (mem-it has no id to make a retry safe); in W2
@@ -170,8 +169,8 @@ func checkGoals(t *testing.T, ws []workload, main, faulted []result) {
 		}
 		t.Logf("%s SDK: real time %v; paused by 429s %v; 429s by route %v; throttle stats %+v; errors %v", r.workload, r.real.Round(time.Millisecond), r.paused, r.route429, *r.throttle, r.errs)
 		if r.workload == "W4" {
-			if e := r.efficiency(); e < 0.8 {
-				t.Errorf("W4: SDK efficiency %.3f < 0.8", e)
+			if e := r.efficiency(); e < 0.95 || r.failed > 0 {
+				t.Errorf("W4: SDK efficiency %.3f (goal 0.95), %d calls failed: %v", e, r.failed, r.errs)
 			}
 			continue
 		}
