@@ -188,6 +188,9 @@ type result struct {
 	// included): against it, the efficiency of the throttle alone.
 	chargedOptimum time.Duration
 	real           time.Duration // wall-clock time of the run
+	// resolved counts, for the SDK with resolve set, the OutcomeUnknownErrors
+	// met, those whose content was found stored, and those sent again.
+	resolved [3]int64
 }
 
 func (r result) efficiency() float64 {
@@ -305,6 +308,7 @@ func run(t *testing.T, w workload, name string, mk func(*mock.Server) api, f moc
 			st := s.c.Throttle().Snapshot().Stats
 			res.throttle = &st
 			res.paused = s.pauses.total()
+			res.resolved = [3]int64{s.unknowns.Load(), s.found.Load(), s.resent.Load()}
 		}
 	})
 	res.real = time.Since(realStart)
@@ -421,6 +425,13 @@ func audit(srv *mock.Server, tasks []task, o *outcome) (lost, lostSeen, dup int)
 type sdk struct {
 	c      *memclient.Client
 	pauses *pauses
+	// resolve makes memIt follow OutcomeUnknownError's advice, as an
+	// application would: check the notes for the content, and send it
+	// again only if it is not there.
+	resolve  bool
+	unknowns atomic.Int64 // OutcomeUnknownErrors met
+	found    atomic.Int64 // of which the content was found stored
+	resent   atomic.Int64 // of which it was not, so it was sent again
 }
 
 // newSDK is memclient with its defaults; its throttle (the default policy,
@@ -436,7 +447,15 @@ func newSDK(srv *mock.Server) api {
 	if err != nil {
 		panic(err)
 	}
-	return &sdk{c, p}
+	return &sdk{c: c, pauses: p}
+}
+
+// newSDKResolving is newSDK with the documented recovery of mem-it calls
+// whose outcome is unknown (see sdk.resolve).
+func newSDKResolving(srv *mock.Server) api {
+	s := newSDK(srv).(*sdk)
+	s.resolve = true
+	return s
 }
 
 // pauses sums the time covered by the throttle's 429 pauses (their union).
@@ -466,8 +485,42 @@ func (p *pauses) total() time.Duration {
 }
 
 func (s *sdk) memIt(ctx context.Context, input string) error {
+	start := time.Now()
 	_, _, err := s.c.MemIt(ctx, &memclient.MemItRequest{Input: input})
+	var ou *memclient.OutcomeUnknownError
+	for range 3 {
+		if !s.resolve || !errors.As(err, &ou) {
+			return err
+		}
+		s.unknowns.Add(1)
+		stored, lerr := s.stored(ctx, input, start)
+		if lerr != nil {
+			return errors.Join(err, lerr)
+		}
+		if stored {
+			s.found.Add(1)
+			return nil
+		}
+		s.resent.Add(1)
+		_, _, err = s.c.MemIt(ctx, &memclient.MemItRequest{Input: input})
+	}
 	return err
+}
+
+// stored reports whether a note created since a little before start holds
+// content: one List call, newest first, with content.
+func (s *sdk) stored(ctx context.Context, content string, start time.Time) (bool, error) {
+	opts := &memclient.ListNotesOptions{Limit: memclient.MaxListLimit, OrderBy: memclient.OrderByCreatedAt,
+		CreatedAfter: start.Add(-time.Second), IncludeContent: true}
+	for n, err := range s.c.Notes.All(ctx, opts) {
+		if err != nil {
+			return false, err
+		}
+		if n.Content != nil && *n.Content == content {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (s *sdk) create(ctx context.Context, id, content string) (int64, error) {

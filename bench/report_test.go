@@ -70,7 +70,7 @@ func TestReport(t *testing.T) {
 	var faulted []result
 	for _, w := range ws[1:3] { // W2 and W3
 		for _, f := range faultRows {
-			r := run(t, w, f.name, newSDK, f.faults, f.prep)
+			r := run(t, w, f.name, newSDKResolving, f.faults, f.prep)
 			faulted = append(faulted, r)
 		}
 	}
@@ -82,7 +82,7 @@ func TestReport(t *testing.T) {
 	}
 	fmt.Fprintf(&b, "\nEfficiency table, %s; real time %s\n\n", mode, time.Since(start).Round(time.Millisecond))
 	writeMain(&b, ws, main, opt)
-	b.WriteString("\nFault table: the SDK under each mock fault (seed 1)\n\n")
+	b.WriteString("\nFault table: the SDK under each mock fault (seed 1); a mem-it whose outcome is unknown is resolved as its error advises (list the notes created since, send again only if absent)\n\n")
 	writeFaults(&b, ws, faulted)
 	t.Log(b.String())
 	if out := os.Getenv("MEMBENCH_OUT"); out != "" { // the tables, for RESULTS.md
@@ -114,11 +114,12 @@ func writeMain(b *strings.Builder, ws []workload, main, opt []result) {
 }
 
 func writeFaults(b *strings.Builder, ws []workload, rs []result) {
-	b.WriteString("| workload | fault | virtual time | efficiency | efficiency of charged calls | 429s | wasted | calls failed (mem-it outcome unknown) | items lost (caller told) | items duplicated |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| workload | fault | virtual time | efficiency | efficiency of charged calls | 429s | wasted | calls failed | mem-it outcome unknown: found stored / sent again | items lost | items duplicated |\n")
+	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rs {
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %.3f | %d | %d | %d (%d) | %d (%d) | %d |\n",
-			r.workload, r.contender, dur(r.elapsed), eff(r), float64(r.chargedOptimum)/float64(r.elapsed), r.n429, r.wasted, r.failed, r.unknown, r.lost, r.lostSeen, r.dup)
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %.3f | %d | %d | %d | %d: %d / %d | %d | %d |\n",
+			r.workload, r.contender, dur(r.elapsed), eff(r), float64(r.chargedOptimum)/float64(r.elapsed), r.n429, r.wasted, r.failed,
+			r.resolved[0], r.resolved[1], r.resolved[2], r.lost, r.dup)
 	}
 }
 
@@ -156,10 +157,9 @@ func dur(d time.Duration) string {
 //   - W4: no call fails and efficiency ≥ 0.95 of the tokens the neighbour
 //     left (0.993–1.000 in 100 short runs); its 429s are not asserted, since
 //     someone else spends on the key (15–30 in those runs);
-//   - every fault row: nothing duplicated, nothing lost without the caller
-//     being told, and a lost item only where a mem-it returned
-//     OutcomeUnknownError (mem-it has no id to make a retry safe); in W2
-//     (creates only) nothing lost and no call failed.
+//   - every fault row: nothing duplicated, nothing lost, no call failed, with
+//     the application resolving a mem-it whose outcome is unknown as the
+//     error advises (mem-it has no id that would make a blind retry safe).
 func checkGoals(t *testing.T, ws []workload, main, faulted []result) {
 	t.Helper()
 	sdkName := contenders[0].name
@@ -202,17 +202,9 @@ func checkGoals(t *testing.T, ws []workload, main, faulted []result) {
 		if len(r.errs) > 0 {
 			t.Logf("%s %s: errors: %v", r.workload, r.contender, r.errs)
 		}
-		if r.dup > 0 {
-			t.Errorf("%s, %s: %d items duplicated", r.workload, r.contender, r.dup)
-		}
-		if r.lost > r.lostSeen {
-			t.Errorf("%s, %s: %d items lost without the caller being told", r.workload, r.contender, r.lost-r.lostSeen)
-		}
-		if r.lost > r.unknown {
-			t.Errorf("%s, %s: %d items lost, only %d mem-it outcomes unknown", r.workload, r.contender, r.lost, r.unknown)
-		}
-		if r.workload == "W2" && (r.lost > 0 || r.failed > 0) {
-			t.Errorf("%s, %s: %d items lost, %d calls failed: %v", r.workload, r.contender, r.lost, r.failed, r.errs)
+		if r.dup > 0 || r.lost > 0 || r.failed > 0 {
+			t.Errorf("%s, %s: %d items duplicated, %d lost (%d of them told to the caller), %d calls failed: %v",
+				r.workload, r.contender, r.dup, r.lost, r.lostSeen, r.failed, r.errs)
 		}
 	}
 }
