@@ -77,8 +77,9 @@
 //     less than the largest cost of a call, so a mem-it can pass). It
 //     starts empty (the server's levels are unknown), in cold start (one
 //     call at a time until a response tells the levels), with the last
-//     pause this process knew. Responses lower it to Share of the server's
-//     Remaining.
+//     pause this process knew. Responses set it to Share of the server's
+//     Remaining (less this process's calls in flight), by the memory
+//     store's rule: an older response may lower it, a newer one raise it.
 //   - So when every process on the key is cut off, and their shares add up
 //     to at most 1, together they spend no faster than the server refills,
 //     from empty: no limit is exceeded. (Where a share of a capacity is
@@ -92,17 +93,30 @@
 //
 // # Coming back
 //
-// When a probe answers, the Store charges Redis with what it spent locally
-// meanwhile (so the shared levels count it), logs one info line, and uses
-// Redis again. If Redis lost the state (restarted without persistence,
-// flushed, or the keys expired), the state starts again with full buckets,
-// in cold start: every process lets one call through until a response
-// lowers the levels to the server's. Calls that other processes still have
-// in flight at that moment are not in the shared levels yet, so for about
-// one round trip the levels may be above the truth by those calls. In the
-// test that kills Redis in the middle of a 4-process import and restarts it
-// a second later, the import finished with every note, none twice, and no
-// 429.
+// When a probe answers, Redis opens a recovery window of ProbeInterval plus
+// three Timeouts (1.15 s by default), unless one is open. During it, every
+// reservation through Redis waits (as under a pause) and the processes that
+// were cut off keep spending their local shares: so those still cut off,
+// which probe within the window, never overlap with processes spending the
+// shared budget at full rate. At its end each process charges Redis with
+// what it spent locally (so the shared levels count it), logs one info
+// line, and uses Redis again. (go-redis itself may refuse to dial for up to
+// a second after repeated dial errors, which delays the probe that long.)
+//
+// If Redis lost the state (restarted without persistence, flushed, or the
+// keys expired), the state starts again with full buckets in cold start,
+// and nothing is charged to it: every process lets one call through until
+// a response lowers the levels to the server's. Calls that other processes
+// still have in flight at that moment are not in the shared levels, so for
+// about one round trip the levels may be above the truth by those calls.
+//
+// With static shares, a process that has finished (or is idle) leaves its
+// share of the budget unused while the others are cut off.
+//
+// In the test that kills Redis in the middle of a 4-process import and
+// restarts it a second later, every run so far finished with every note,
+// none twice, and no 429, at an efficiency of 0.8 to 0.95 (against 0.98 to
+// 0.99 without the restart).
 //
 // A Store belongs to one Throttle: create one Store per Throttle. Its
 // methods are safe for concurrent use all the same.

@@ -30,11 +30,11 @@ local base = 4 + 3*n
 local function I(x) return string.format('%d', x) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local fields = {'pol', 'synced', 'pause', 'seq'}
+local fields = {'pol', 'synced', 'pause', 'seq', 'rec'}
 for i = 1, n do fields[#fields + 1] = 's' .. i; fields[#fields + 1] = 'a' .. i end
 local v = redis.call('HMGET', KEYS[1], unpack(fields))
 local fresh = 0
-local synced, pause, seq = 0, 0, 0
+local synced, pause, seq, rec = 0, 0, 0, 0
 local S, A = {}, {}
 if not v[1] then
   fresh = 1
@@ -43,8 +43,8 @@ else
   if v[1] ~= pol then
     return redis.error_reply('MEMPOLICY the key holds state for another policy (' .. v[1] .. ')')
   end
-  synced = tonumber(v[2]); pause = tonumber(v[3]); seq = tonumber(v[4])
-  for i = 1, n do S[i] = tonumber(v[3 + 2*i]); A[i] = tonumber(v[4 + 2*i]) end
+  synced = tonumber(v[2]); pause = tonumber(v[3]); seq = tonumber(v[4]); rec = tonumber(v[5] or 0)
+  for i = 1, n do S[i] = tonumber(v[4 + 2*i]); A[i] = tonumber(v[5 + 2*i]) end
 end
 -- adv credits bucket i of (s, a) with the refill up to x, capped at full.
 local function adv(s, a, i, x)
@@ -64,7 +64,7 @@ end
 for i = 1, n do adv(S, A, i, now) end
 local function save()
   if fresh == 1 then redis.call('DEL', KEYS[2], KEYS[3]) end
-  local kv = {'pol', pol, 'synced', I(synced), 'pause', I(pause), 'seq', I(seq)}
+  local kv = {'pol', pol, 'synced', I(synced), 'pause', I(pause), 'seq', I(seq), 'rec', I(rec)}
   for i = 1, n do
     kv[#kv + 1] = 's' .. i; kv[#kv + 1] = I(S[i])
     kv[#kv + 1] = 'a' .. i; kv[#kv + 1] = I(A[i])
@@ -107,7 +107,7 @@ if fresh == 0 then
     end
   end
 end
-local paused = math.max(0, pause - now)
+local paused = math.max(0, pause - now, rec - now)
 local wait = paused
 if #ahead == 0 then
   for i = 1, n do wait = math.max(wait, need(S, i, C[i])) end
@@ -139,9 +139,9 @@ if not mine then
   redis.call('HSET', KEYS[1], 'seq', I(seq))
   redis.call('ZADD', KEYS[2], tk, I(tk))
 end
-local rec = {I(now + wait + grace)}
-for i = 1, n do rec[#rec + 1] = I(C[i]) end
-redis.call('HSET', KEYS[3], I(tk), table.concat(rec, ' '))
+local wrec = {I(now + wait + grace)}
+for i = 1, n do wrec[#wrec + 1] = I(C[i]) end
+redis.call('HSET', KEYS[3], I(tk), table.concat(wrec, ' '))
 redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('PEXPIRE', KEYS[3], ttl)
 return {wait, synced, tk, paused}
@@ -156,14 +156,28 @@ save()
 return {synced}
 `)
 
-// debitScript charges a cost vector (ARGV[base..]) whatever the levels, down
-// to maxDebt capacities below zero: what a process spent from its local
-// budget while Redis was out of reach. It returns {synced, fresh}.
-var debitScript = redis.NewScript(prelude + `
+// returnScript brings a store back from its local budget, in two phases.
+// Phase 0 (ARGV[base+n+1] = 0), the probe, opens a recovery window of
+// ARGV[base+n] µs unless one is open, during which every reservation waits
+// (as in a pause): processes still cut off spend their local shares, and
+// all of them, probing at least once a window, come back at its end.
+// Phase 1, at the window's end, charges the cost vector ARGV[base..] (what
+// the process spent locally) whatever the levels, down to maxDebt
+// capacities below zero, unless the key is in cold start (its state was
+// lost: the levels are unknown, full until the first response lowers them,
+// and a debt would only keep them below the server's for good, since
+// shared levels are never raised). It returns {synced, fresh (the state had
+// been lost), µs left in the window}.
+var returnScript = redis.NewScript(prelude + `
 local C = costs(base)
-for i = 1, n do S[i] = math.max(-4 * F[i], S[i] - C[i] * Q[i]) end
+local window = tonumber(ARGV[base + n])
+if tonumber(ARGV[base + n + 1]) == 0 then
+  if rec <= now then rec = now + window end
+elseif synced == 1 then
+  for i = 1, n do S[i] = math.max(-4 * F[i], S[i] - C[i] * Q[i]) end
+end
 save()
-return {synced, fresh}
+return {synced, fresh, math.max(0, rec - now)}
 `)
 
 // resyncScript sets bucket ARGV[base] (1-based) to ARGV[base+1] tokens with

@@ -95,6 +95,7 @@ type Store struct {
 	fb         throttle.Store
 	spent      throttle.Cost // charged to fb, not yet to Redis
 	lastProbe  time.Duration
+	switchAt   time.Duration // when Redis answered a probe: when to return to it
 	stats      Stats
 }
 
@@ -249,26 +250,46 @@ func (s *Store) call(sc *redis.Script, args ...any) ([]int64, error) {
 }
 
 // onRedis reports whether to try Redis for this call: yes when not in
-// fallback; in fallback, once per ProbeInterval, when Redis answers the
-// charge of what was spent locally meanwhile, which returns the store to it.
+// fallback. In fallback, once per ProbeInterval, a probe; when Redis
+// answers it, the store stays on its local budget until the recovery window
+// (see returnScript) ends, then charges Redis with what it spent locally and
+// uses Redis again.
 func (s *Store) onRedis(now time.Duration) bool {
 	if s.fb == nil {
+		return true
+	}
+	zero := s.vector(throttle.Cost{})
+	if s.switchAt > 0 {
+		if now < s.switchAt {
+			return false
+		}
+		v, err := s.call(returnScript, append(s.vector(s.spent), s.window().Microseconds(), 1)...)
+		if err != nil {
+			s.switchAt, s.lastProbe = 0, now
+			return false
+		}
+		s.setSynced(v[0])
+		s.fb, s.spent, s.ticket, s.switchAt = nil, throttle.Cost{}, 0, 0
+		s.stats.Returns++
+		s.log.Info("redisstore: back to the shared budget in Redis", "key", s.keys[0], "cold_start", v[0] == 0)
 		return true
 	}
 	if now-s.lastProbe < s.opts.ProbeInterval {
 		return false
 	}
 	s.lastProbe = now
-	v, err := s.call(debitScript, s.vector(s.spent)...)
+	v, err := s.call(returnScript, append(zero, s.window().Microseconds(), 0)...)
 	if err != nil {
 		return false
 	}
-	s.setSynced(v[0])
-	s.fb, s.spent, s.ticket = nil, throttle.Cost{}, 0
-	s.stats.Returns++
-	s.log.Info("redisstore: Redis answers again; back to the shared budget", "key", s.keys[0], "state_was_lost", v[1] == 1)
-	return true
+	s.switchAt = now + max(time.Microsecond, time.Duration(v[2])*time.Microsecond)
+	return false
 }
+
+// window is the recovery window: long enough for every active process in
+// fallback to probe once more (a probe per ProbeInterval, each within a
+// Timeout).
+func (s *Store) window() time.Duration { return s.opts.ProbeInterval + 3*s.opts.Timeout }
 
 // fail switches to the local budget after a failed Redis call.
 func (s *Store) fail(now time.Duration, err error) {
@@ -286,7 +307,7 @@ func (s *Store) fail(now time.Duration, err error) {
 	if s.pauseUntil > now {
 		fb.Pause(now, s.pauseUntil)
 	}
-	s.fb, s.spent, s.ticket = fb, throttle.Cost{}, 0
+	s.fb, s.spent, s.ticket, s.switchAt = fb, throttle.Cost{}, 0, 0
 }
 
 func (s *Store) setSynced(v int64) { s.synced, s.knowSynced = v == 1, true }
@@ -339,8 +360,8 @@ func (s *Store) Give(now time.Duration, c throttle.Cost) {
 // only ever lowered, whatever raise says. The target a Throttle computes
 // subtracts only its own calls in flight; raising the shared level to it
 // would hand out again the tokens that other processes' calls in flight
-// hold. One Redis round trip. In fallback the local level is lowered to
-// Share × target.
+// hold. One Redis round trip. In fallback the local level is set to
+// Share × target by the memory store's rule (raise included).
 func (s *Store) Resync(now time.Duration, k headers.Kind, w headers.Window, target int64, raise bool) (before, after float64, found bool) {
 	i := s.index(k, w)
 	if i < 0 {
@@ -360,7 +381,7 @@ func (s *Store) Resync(now time.Duration, k headers.Kind, w headers.Window, targ
 	if target > 0 {
 		target = int64(math.Floor(float64(target) * s.opts.Share))
 	}
-	return s.fb.Resync(now, k, w, target, false)
+	return s.fb.Resync(now, k, w, target, raise)
 }
 
 func (s *Store) index(k headers.Kind, w headers.Window) int {
