@@ -33,6 +33,10 @@ const (
 	minRetry   = time.Millisecond
 )
 
+// firstTimeout bounds a Store's calls until Redis has answered one: the
+// first opens a connection and may have to load its script.
+const firstTimeout = time.Second
+
 // maxDebt is how many capacities below zero a level may go, as in throttle.
 const maxDebt = 4
 
@@ -47,7 +51,9 @@ type Options struct {
 	// are cut off, together they cannot outspend the server. Required.
 	Share float64
 	// Timeout bounds each Redis call; past it the store falls back to its
-	// local budget. Zero means DefaultTimeout (50 ms).
+	// local budget. Zero means DefaultTimeout (50 ms). Until Redis has
+	// answered a first call (which opens a connection and may load a
+	// script), the bound is at least 1 s; Preload does that early.
 	Timeout time.Duration
 	// ProbeInterval is how often, at most, a store in fallback tries Redis
 	// again (on its next call; there is no background goroutine). Zero
@@ -205,6 +211,19 @@ func (s *Store) Stats() Stats {
 	return st
 }
 
+// Preload loads the store's scripts into Redis (and so opens a connection),
+// within ctx: call it at start-up so that the first reservation does not pay
+// for it. An error is only informative: the store works without it, falling
+// back as usual if Redis does not answer.
+func (s *Store) Preload(ctx context.Context) error {
+	for _, sc := range []*redis.Script{takeScript, giveScript, returnScript, resyncScript, pauseScript, markSyncedScript, stateScript} {
+		if err := sc.Load(ctx, s.client).Err(); err != nil {
+			return fmt.Errorf("redisstore: loading scripts: %w", err)
+		}
+	}
+	return nil
+}
+
 // LocalPolicy returns the policy of the local budget used while Redis is out
 // of reach: every bucket's rate scaled by Options.Share, its capacity too
 // (but never below the largest cost of a call).
@@ -223,7 +242,11 @@ func (s *Store) vector(c throttle.Cost) []any {
 // returns its integer reply. It never waits longer than Options.Timeout,
 // even if the client ignores context deadlines.
 func (s *Store) call(sc *redis.Script, args ...any) ([]int64, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.opts.Timeout)
+	timeout := s.opts.Timeout
+	if s.stats.Calls == 0 {
+		timeout = max(timeout, firstTimeout) // a connection to open, scripts to load
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	all := append(append(make([]any, 0, len(s.common)+len(args)), s.common...), args...)
 	type result struct {
@@ -245,7 +268,7 @@ func (s *Store) call(sc *redis.Script, args ...any) ([]int64, error) {
 		return r.v, nil
 	case <-ctx.Done():
 		s.stats.Errors++
-		return nil, fmt.Errorf("redisstore: no answer from Redis within %s", s.opts.Timeout)
+		return nil, fmt.Errorf("redisstore: no answer from Redis within %s", timeout)
 	}
 }
 
@@ -297,7 +320,7 @@ func (s *Store) fail(now time.Duration, err error) {
 		err = errors.New("unexpected nil reply")
 	}
 	s.log.Warn("redisstore: Redis is out of reach; spending a local share of the budget until it answers",
-		"key", s.keys[0], "share", s.opts.Share, "err", err)
+		"key", s.keys[0], "share", s.opts.Share, "calls_answered_before", s.stats.Calls, "err", err)
 	s.stats.Fallbacks++
 	s.lastProbe = now
 	fb := throttle.NewMemoryStore(s.local)
