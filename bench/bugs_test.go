@@ -50,6 +50,13 @@ func minuteStatus(req, cpx int64) http.Header {
 // Here: A and B are admitted in that order; the server processes B (98
 // left), then A (97 left); A's response arrives first, then B's. The server
 // holds 97 tokens; the throttle ends with 98.
+//
+// A fix for the owner to weigh: when a response raises a level, subtract
+// also the cost of the calls that completed while its call was in flight
+// (the server may have counted them after it): keep a running total of
+// completed cost, note it in the ticket at admission, and at Done use
+// target = Remaining − (others in flight) − (completed since admission).
+// Here B's target becomes 98 − 0 − 1 = 97.
 func TestBugThrottleResyncReordered(t *testing.T) {
 	skipBug(t, "throttle: Done raises a level from a response the server processed before already-applied ones (see doc comment)")
 	synctest.Test(t, func(t *testing.T) {
