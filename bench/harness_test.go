@@ -230,7 +230,7 @@ type outcome struct {
 	acked     map[string]string
 }
 
-func (o *outcome) record(t task, c throttle.Cost, err error) bool {
+func (o *outcome) record(c throttle.Cost, err error) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.calls++
@@ -353,31 +353,31 @@ func drain(t *testing.T, srv *mock.Server, n int) {
 func do(ctx context.Context, a api, t task, o *outcome) {
 	switch t.kind {
 	case taskMemIt:
-		if !o.record(t, costMemIt, a.memIt(ctx, t.content)) {
+		if !o.record(costMemIt, a.memIt(ctx, t.content)) {
 			o.fail(t.content)
 		}
 	case taskCreate:
 		_, err := a.create(ctx, t.id, t.content)
-		if o.record(t, costOne, err) {
+		if o.record(costOne, err) {
 			o.ack(t.id, t.content)
 		} else {
 			o.fail(t.id)
 		}
 	case taskChain:
 		v, err := a.create(ctx, t.id, t.content)
-		if o.record(t, costOne, err) {
+		if o.record(costOne, err) {
 			o.ack(t.id, t.content)
 		} else {
 			o.fail(t.id)
 		}
-		o.record(t, costOne, a.get(ctx, t.id))
+		o.record(costOne, a.get(ctx, t.id))
 		err = a.update(ctx, t.id, t.updated, v)
-		if o.record(t, costOne, err) {
+		if o.record(costOne, err) {
 			o.ack(t.id, t.updated)
 		} else {
 			o.fail(t.id)
 		}
-		o.record(t, costOne, a.list(ctx))
+		o.record(costOne, a.list(ctx))
 	}
 }
 
