@@ -33,6 +33,7 @@ type fault struct {
 var faultRows = []fault{
 	{name: "none", faults: mock.Faults{}},
 	{name: "latency 100 ms + jitter 0–100 ms", faults: mock.Faults{Latency: 100 * time.Millisecond, LatencyJitter: 100 * time.Millisecond}},
+	{name: "latency 2 s + jitter 0–2 s", faults: mock.Faults{Latency: 2 * time.Second, LatencyJitter: 2 * time.Second}},
 	{name: "5xx at 5%", faults: mock.Faults{ErrorRate: 0.05}},
 	{name: "connection resets 5%", faults: mock.Faults{ResetRate: 0.05}},
 	{name: "responses lost after the write 5%", faults: mock.Faults{LostRate: 0.05}},
