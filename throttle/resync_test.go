@@ -111,3 +111,25 @@ func TestTransportPassesBodiesThrough(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestResyncReorderedArrivalDoesNotRaiseTooFar: calls admitted in one order
+// can reach the server in another. A and B are admitted in that order; the
+// server counts B (98 left), then A (97 left); A's answer arrives first. B's
+// answer, the newer call, says 98, but A has been counted since: the server
+// holds 97, and the mirror must not believe more.
+func TestResyncReorderedArrivalDoesNotRaiseTooFar(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		th, err := New(DefaultPolicy())
+		require.NoError(t, err)
+		probe, err := th.Wait(t.Context(), plain)
+		require.NoError(t, err)
+		th.Done(probe, Outcome{Responded: true, StatusCode: 200, Header: rateHeader(99)})
+		a, err := th.Wait(t.Context(), plain)
+		require.NoError(t, err)
+		b, err := th.Wait(t.Context(), plain)
+		require.NoError(t, err)
+		th.Done(a, Outcome{Responded: true, StatusCode: 200, Header: rateHeader(97)})
+		th.Done(b, Outcome{Responded: true, StatusCode: 200, Header: rateHeader(98)})
+		assert.InDelta(t, 97, level(th, headers.Requests, headers.Minute), 1e-9)
+	})
+}

@@ -39,6 +39,7 @@ type Throttle struct {
 	queue       []*waiter // FIFO; queue[0] is the only one that may take
 	inflight    Cost      // admitted, not yet Done
 	inflightN   int
+	completed   Cost      // total cost of the calls Done so far
 	seq         uint64   // sequence number of the last admitted call
 	lastApplied []uint64 // per policy bucket: seq of the newest response applied
 	stats       Stats
@@ -95,8 +96,9 @@ func (t *Throttle) now() time.Duration { return time.Since(t.epoch) }
 // Ticket is an admitted call. Pass it to Done exactly once, when the response
 // (or the failure) is known.
 type Ticket struct {
-	seq  uint64
-	cost Cost
+	seq       uint64
+	cost      Cost
+	completed Cost // the throttle's completed total when this call was admitted
 }
 
 // Cost returns what the ticket's call was charged.
@@ -227,7 +229,7 @@ func (t *Throttle) admit(c Cost) Ticket {
 	t.inflight = t.inflight.Add(c)
 	t.inflightN++
 	t.stats.Admitted++
-	return Ticket{seq: t.seq, cost: c}
+	return Ticket{seq: t.seq, cost: c, completed: t.completed}
 }
 
 func (t *Throttle) wakeHeadLocked() {
@@ -266,8 +268,10 @@ type Outcome struct {
 // window they name: its level becomes the server's Remaining minus the cost
 // of this throttle's other calls still in flight (the server may not have
 // counted them yet), with no refill credited for the time on the wire. A
-// response to a call sent before the last applied one may lower a level,
-// never raise it. A rate-limit 429 gives the call's cost back (the server did
+// level is raised only as far as the least the server can hold (less also
+// the calls that completed while this one was in flight: they may have
+// reached the server after it), and never by a response to a call sent
+// before the last applied one. A rate-limit 429 gives the call's cost back (the server did
 // not charge it), resyncs, and pauses every caller until Retry-After.
 // Malformed headers are ignored and counted in Stats.
 func (t *Throttle) Done(tk Ticket, o Outcome) {
@@ -310,12 +314,20 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 		if i < 0 {
 			continue
 		}
-		others := t.inflight.Of(k) - tk.cost.Of(k)
-		target := ws.Remaining - others
-		raise := tk.seq > t.lastApplied[i]
-		before, after, _ := t.store.Resync(now, k, ws.Window, target, raise)
-		if raise {
+		// Lower to what the server holds less what it may not have
+		// counted yet: this client's other calls in flight.
+		target := ws.Remaining - (t.inflight.Of(k) - tk.cost.Of(k))
+		before, after, _ := t.store.Resync(now, k, ws.Window, target, false)
+		// Raise only as far as the least the server can hold: calls that
+		// completed while this one was in flight may have reached the server
+		// after it (admission order is not arrival order), so their cost may
+		// be missing from this Remaining too. And never from a response to a
+		// call sent before the last applied one.
+		if tk.seq > t.lastApplied[i] {
 			t.lastApplied[i] = tk.seq
+			if floor := target - (t.completed.Of(k) - tk.completed.Of(k)); after < float64(floor) {
+				_, after, _ = t.store.Resync(now, k, ws.Window, floor, true)
+			}
 		}
 		t.store.MarkSynced()
 		switch short := tk.cost.Of(k) - ws.Remaining; {
@@ -344,6 +356,7 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 	}
 	t.inflight = t.inflight.Add(Cost{-tk.cost.Requests, -tk.cost.Complexity})
 	t.inflightN--
+	t.completed = t.completed.Add(tk.cost)
 	t.wakeHeadLocked()
 	t.mu.Unlock()
 
