@@ -39,7 +39,7 @@ type Throttle struct {
 	queue       []*waiter // FIFO; queue[0] is the only one that may take
 	inflight    Cost      // admitted, not yet Done
 	inflightN   int
-	completed   Cost      // total cost of the calls Done so far
+	completed   Cost     // total cost of the calls Done so far
 	seq         uint64   // sequence number of the last admitted call
 	lastApplied []uint64 // per policy bucket: seq of the newest response applied
 	stats       Stats
