@@ -30,6 +30,7 @@ type ResyncEvent struct {
 type Stats struct {
 	Admitted         uint64        // calls let through
 	Waits            uint64        // calls that had to queue first
+	Backfilled       uint64        // queued calls that passed a waiting head (see Throttle.Wait)
 	WaitTime         time.Duration // total time spent queued
 	Cancelled        uint64        // waits ended by their context
 	DeadlineFailures uint64        // waits refused at once: they would pass the deadline

@@ -3,7 +3,8 @@
 //
 // A call reserves its whole cost (request tokens and complexity tokens, in
 // the minute and day windows) at once, all or nothing, waiting in FIFO order
-// when the buckets are short. Every response resynchronises the mirror from
+// when the buckets are short (a later call may pass a waiting head within a
+// bound on the head's delay, so that no bucket idles: see Throttle.Wait). Every response resynchronises the mirror from
 // its X-RateLimit-* and X-Complexity-* headers; a rate-limit 429 pauses every
 // caller until Retry-After has passed. Transport wraps an http.RoundTripper
 // with all of this; Wait and Done are the same steps for other HTTP code.
@@ -49,7 +50,17 @@ type Throttle struct {
 type waiter struct {
 	cost Cost
 	wake chan struct{} // capacity 1: "look again"
+	// latest is, once the waiter is at the head and short of tokens, the
+	// latest admission that calls passing it may push it to (see backfill).
+	latest time.Duration
+	// admitted is set, with ticket, when a call passed the head (backfill).
+	admitted bool
+	ticket   Ticket
 }
+
+// backfillDelay bounds how far calls that pass a waiting head may delay it:
+// to backfillDelay times the wait it had when it reached the head.
+const backfillDelay = 2
 
 // Option configures a Throttle.
 type Option func(*Throttle)
@@ -124,7 +135,12 @@ func (e *DeadlineError) Unwrap() error { return context.DeadlineExceeded }
 // Wait blocks until the buckets hold c, takes it, and returns the admitted
 // call's ticket. It returns at once when the tokens are there and nobody is
 // queued ahead. Callers are served in FIFO order, so a costly call is not
-// starved by a stream of cheap ones. When the estimated wait would pass ctx's
+// starved by a stream of cheap ones, with one exception that keeps every
+// bucket busy: while the head of the line waits for tokens, a later call
+// that fits may pass it, as long as the head is still admitted within
+// backfillDelay (2) times the wait it had (a mem-it waiting 12 s for
+// complexity tokens lets cheap calls use the request tokens meanwhile, and
+// goes at 24 s at the latest). When the estimated wait would pass ctx's
 // deadline, Wait fails at once with a *DeadlineError; when ctx ends while
 // waiting, it returns ctx.Err() and has taken nothing.
 //
@@ -155,6 +171,7 @@ func (t *Throttle) Wait(ctx context.Context, c Cost) (Ticket, error) {
 	}
 	w := &waiter{cost: c, wake: make(chan struct{}, 1)}
 	t.queue = append(t.queue, w)
+	t.wakeHeadLocked() // a waiting head looks whether the newcomer can pass it
 	t.mu.Unlock()
 	return t.waitInQueue(ctx, w)
 }
@@ -170,8 +187,15 @@ func (t *Throttle) waitInQueue(ctx context.Context, w *waiter) (Ticket, error) {
 	for {
 		var timerC <-chan time.Time
 		t.mu.Lock()
-		if t.queue[0] == w && t.mayAdmit() {
-			if d := t.take(t.now(), w.cost); d > 0 {
+		if !w.admitted && t.queue[0] == w && t.mayAdmit() {
+			now := t.now()
+			if d := t.take(now, w.cost); d > 0 {
+				if w.latest == 0 {
+					w.latest = now + backfillDelay*d
+				}
+				if next := t.backfillLocked(now, w); next > 0 {
+					d = min(d, next)
+				}
 				if timer == nil {
 					timer = time.NewTimer(d)
 				} else {
@@ -181,16 +205,18 @@ func (t *Throttle) waitInQueue(ctx context.Context, w *waiter) (Ticket, error) {
 			} else {
 				t.queue = t.queue[1:]
 				t.wakeHeadLocked()
-				tk := t.admit(w.cost)
-				waited := time.Since(start)
-				t.stats.Waits++
-				t.stats.WaitTime += waited
-				t.mu.Unlock()
-				if t.hooks.OnWait != nil {
-					t.hooks.OnWait(w.cost, waited)
-				}
-				return tk, nil
+				w.ticket, w.admitted = t.admit(w.cost), true
 			}
+		}
+		if w.admitted {
+			waited := time.Since(start)
+			t.stats.Waits++
+			t.stats.WaitTime += waited
+			t.mu.Unlock()
+			if t.hooks.OnWait != nil {
+				t.hooks.OnWait(w.cost, waited)
+			}
+			return w.ticket, nil
 		}
 		t.mu.Unlock()
 		select {
@@ -198,6 +224,13 @@ func (t *Throttle) waitInQueue(ctx context.Context, w *waiter) (Ticket, error) {
 		case <-timerC:
 		case <-ctx.Done():
 			t.mu.Lock()
+			if w.admitted { // passed the head just now: undo, as if never admitted
+				t.store.Give(t.now(), w.cost)
+				t.inflight = t.inflight.Add(Cost{-w.cost.Requests, -w.cost.Complexity})
+				t.inflightN--
+				t.stats.Admitted--
+				t.stats.Backfilled--
+			}
 			t.queue = slices.DeleteFunc(t.queue, func(x *waiter) bool { return x == w })
 			t.stats.Cancelled++
 			t.wakeHeadLocked() // the next in line may be able to go now
@@ -205,6 +238,46 @@ func (t *Throttle) waitInQueue(ctx context.Context, w *waiter) (Ticket, error) {
 			return Ticket{}, ctx.Err()
 		}
 	}
+}
+
+// backfillLocked lets calls queued behind a waiting head pass it, in queue
+// order, when they fit now and the head, short of tokens, is still admitted
+// by its latest time. Strict FIFO would leave a bucket idle while the head
+// waits on another: a mem-it waits for complexity tokens while request
+// tokens pile up at the cap, unused. The bound keeps FIFO's promise that the
+// head is not starved: it waits at most backfillDelay times what it would
+// have. A queued call that does not fit yet is passed over (it is protected
+// in turn when it reaches the head). It returns how long until the first
+// passed-over call would fit (0: none).
+func (t *Throttle) backfillLocked(now time.Duration, head *waiter) time.Duration {
+	var next time.Duration
+	for i := 1; i < len(t.queue); {
+		x := t.queue[i]
+		if d := t.take(now, x.cost); d > 0 {
+			if next == 0 || d < next {
+				next = d
+			}
+			i++
+			continue
+		}
+		// Taking x lowered the levels, so the head still cannot go now;
+		// this asks how long it must wait after x (charging nothing).
+		if hd := t.take(now, head.cost); hd == 0 || now+hd > head.latest {
+			if hd == 0 { // cannot happen; never keep a charge nobody holds
+				t.store.Give(now, head.cost)
+			}
+			t.store.Give(now, x.cost)
+			return 0 // x would delay the head too much: the rest go after it
+		}
+		t.queue = slices.Delete(t.queue, i, i+1)
+		x.ticket, x.admitted = t.admit(x.cost), true
+		t.stats.Backfilled++
+		select {
+		case x.wake <- struct{}{}:
+		default:
+		}
+	}
+	return next
 }
 
 // take charges c when the buckets hold c plus the drift reserve (see drift):

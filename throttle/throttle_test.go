@@ -344,6 +344,8 @@ func TestCancelledWaitGivesItsPlaceBack(t *testing.T) {
 // TestFIFOMemItNotStarved: with the complexity minute bucket empty, a mem-it
 // queues for 40 tokens while cheap calls keep arriving. Without FIFO each
 // refilled token would go to a cheap call and the mem-it would never pass.
+// Cheap calls may pass it (backfill) only while it still goes within
+// backfillDelay times its own wait: at 24 s, not 12 s, and never later.
 func TestFIFOMemItNotStarved(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t)
@@ -372,7 +374,7 @@ func TestFIFOMemItNotStarved(t *testing.T) {
 				})
 			}
 		}
-		assert.Equal(t, 12*time.Second, <-memItDone)
+		assert.Equal(t, backfillDelay*12*time.Second, <-memItDone)
 		wg.Wait()
 		assert.Zero(t, r.server.count(http.StatusTooManyRequests))
 	})
@@ -489,5 +491,50 @@ func TestNoisyNeighbour(t *testing.T) {
 			workers*perWorker, rejected, 100*float64(rejected)/float64(len(entries)), took, best, best.Seconds()/took.Seconds(), r.th.Snapshot().Stats)
 		assert.LessOrEqual(t, float64(rejected), 0.02*float64(len(entries)), "429s stay rare")
 		assert.GreaterOrEqual(t, best.Seconds()/took.Seconds(), 0.95)
+	})
+}
+
+// TestBackfillKeepsBothKindsBusy: 20 mem-it calls queued before 600 cheap
+// ones. Strict FIFO would serve the mem-its first (the request bucket idles
+// at its cap while they wait for complexity), then the cheap calls one per
+// 0.6 s: 480 s. Letting cheap calls pass a waiting mem-it keeps the
+// complexity bucket, the binding one, busy throughout: its bound is
+// (20·40 + 600 − 200) / (200/min) = 360 s.
+func TestBackfillKeepsBothKindsBusy(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t)
+		_, err := r.call(t.Context(), plain) // sync first: no probe
+		require.NoError(t, err)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				code, err := r.call(t.Context(), memIt)
+				assert.NoError(t, err)
+				assert.Equal(t, http.StatusOK, code)
+			})
+		}
+		synctest.Wait() // the mem-its are queued first
+		jobs := make(chan struct{})
+		for range 32 {
+			wg.Go(func() {
+				for range jobs {
+					code, err := r.call(t.Context(), plain)
+					assert.NoError(t, err)
+					assert.Equal(t, http.StatusOK, code)
+				}
+			})
+		}
+		for range 600 {
+			jobs <- struct{}{}
+		}
+		close(jobs)
+		wg.Wait()
+		took := time.Since(start)
+		bound := time.Duration(float64(20*40+600+1-200) / (200.0 / 60) * float64(time.Second))
+		s := r.th.Snapshot().Stats
+		t.Logf("took %s, bound %s, efficiency %.3f, backfilled %d", took, bound, bound.Seconds()/took.Seconds(), s.Backfilled)
+		assert.Zero(t, r.server.count(http.StatusTooManyRequests))
+		assert.GreaterOrEqual(t, bound.Seconds()/took.Seconds(), 0.95)
 	})
 }
