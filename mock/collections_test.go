@@ -33,6 +33,9 @@ func TestCollectionsCRUD(t *testing.T) {
 		m = tc.ok("PATCH", "/v2/collections/"+id, map[string]any{"title": "Work 2", "description": nil})
 		assert.Equal(t, "Work 2", m["title"])
 		assert.Nil(t, m["description"])
+		tc.ok("PATCH", "/v2/collections/"+id, map[string]any{"description": "again"})
+		m = tc.ok("PATCH", "/v2/collections/"+id, map[string]any{"description": ""})
+		assert.Nil(t, m["description"], "the spec: an empty string clears the description")
 		m = tc.ok("PATCH", "/v2/collections/"+id, map[string]any{})
 		assert.Equal(t, "Work 2", m["title"])
 

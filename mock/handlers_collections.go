@@ -185,10 +185,10 @@ func updateCollection(c *call) (any, *apiError) {
 		col.title = in.Title.v
 	}
 	switch {
-	case in.Description.has():
+	case in.Description.has() && in.Description.v != "":
 		d := in.Description.v
 		col.description = &d
-	case in.Description.null:
+	case in.Description.has(), in.Description.null: // the spec: "" clears it
 		col.description = nil
 	}
 	col.updated = updated
