@@ -56,8 +56,10 @@
 //     little below the server's (a call reserved that never reached the
 //     server) until the bucket refills to full.
 //   - A rate-limit 429 seen by any process pauses every process until
-//     Retry-After; the first response with rate headers ends the cold start
-//     for every process.
+//     Retry-After. Cold start is global: while no response with rate
+//     headers has told the levels, one call passes on the whole key (and
+//     another only 2 s later, if that call brought no headers); the first
+//     such response ends the cold start for every process.
 //   - Cost: a reservation is one round trip (about 0.1 ms on loopback; see
 //     the benchmark), and a response one round trip per rate-header kind it
 //     carries (usually two). They run under the Throttle's lock, so one
@@ -66,8 +68,9 @@
 //
 // # What happens when Redis does not answer
 //
-// No Store method waits on Redis longer than Options.Timeout (50 ms by
-// default), even if the client ignores context deadlines. The first call
+// No Store method waits on Redis longer than Options.Timeout (100 ms by
+// default; 1 s until Redis has answered a first call, see Preload), even if
+// the client ignores context deadlines. The first call
 // that fails or times out switches the Store to a local budget and logs one
 // warning; later calls do not touch Redis, except one probe per
 // Options.ProbeInterval (1 s), which costs at most one Timeout.

@@ -80,6 +80,7 @@ type importerSummary struct {
 	Fallbacks   uint64  `json:"fallbacks"`
 	Returns     uint64  `json:"returns"`
 	RedisErrors uint64  `json:"redis_errors"`
+	SlowestMS   float64 `json:"slowest_ms"`
 	Seconds     float64 `json:"seconds"`
 }
 
@@ -178,6 +179,13 @@ func runImport(t *testing.T, rs *redisServer, r importRun) importResult {
 		admitted++
 	}
 	res.count429 = srv.Count429()
+	if res.count429 > 0 { // say when: the first calls (cold start), a fallback, or steady state
+		for _, e := range srv.Journal() {
+			if e.Status == 429 {
+				t.Logf("429 at %s into the run", e.Time.Sub(first).Round(time.Millisecond))
+			}
+		}
+	}
 	res.span = last.Sub(first)
 	res.optimum = fastPolicy().Optimum(throttle.Calls{N: admitted, Cost: throttle.Cost{Requests: 1, Complexity: 1}})
 	if res.span > 0 {

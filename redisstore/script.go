@@ -30,11 +30,11 @@ local base = 4 + 3*n
 local function I(x) return string.format('%d', x) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local fields = {'pol', 'synced', 'pause', 'seq', 'rec'}
+local fields = {'pol', 'synced', 'pause', 'seq', 'rec', 'probe'}
 for i = 1, n do fields[#fields + 1] = 's' .. i; fields[#fields + 1] = 'a' .. i end
 local v = redis.call('HMGET', KEYS[1], unpack(fields))
 local fresh = 0
-local synced, pause, seq, rec = 0, 0, 0, 0
+local synced, pause, seq, rec, probe = 0, 0, 0, 0, 0
 local S, A = {}, {}
 if not v[1] then
   fresh = 1
@@ -44,7 +44,8 @@ else
     return redis.error_reply('MEMPOLICY the key holds state for another policy (' .. v[1] .. ')')
   end
   synced = tonumber(v[2]); pause = tonumber(v[3]); seq = tonumber(v[4]); rec = tonumber(v[5] or 0)
-  for i = 1, n do S[i] = tonumber(v[4 + 2*i]); A[i] = tonumber(v[5 + 2*i]) end
+  probe = tonumber(v[6] or 0)
+  for i = 1, n do S[i] = tonumber(v[5 + 2*i]); A[i] = tonumber(v[6 + 2*i]) end
 end
 -- adv credits bucket i of (s, a) with the refill up to x, capped at full.
 local function adv(s, a, i, x)
@@ -64,7 +65,7 @@ end
 for i = 1, n do adv(S, A, i, now) end
 local function save()
   if fresh == 1 then redis.call('DEL', KEYS[2], KEYS[3]) end
-  local kv = {'pol', pol, 'synced', I(synced), 'pause', I(pause), 'seq', I(seq), 'rec', I(rec)}
+  local kv = {'pol', pol, 'synced', I(synced), 'pause', I(pause), 'seq', I(seq), 'rec', I(rec), 'probe', I(probe)}
   for i = 1, n do
     kv[#kv + 1] = 's' .. i; kv[#kv + 1] = I(S[i])
     kv[#kv + 1] = 'a' .. i; kv[#kv + 1] = I(A[i])
@@ -82,14 +83,17 @@ end
 // takeScript reserves a cost vector in every bucket, all or nothing, in the
 // order of the shared queue. ARGV[base..base+n-1] is the cost per bucket,
 // then the caller's ticket (0 for none), the grace a waiter's slot survives
-// past its expected wake-up, and the least wait to return to a caller that
-// has someone ahead (all in µs). It returns {wait µs, synced, ticket,
+// past its expected wake-up, the least wait to return to a caller that has
+// someone ahead, and how long a cold-start probe holds the key (all in µs):
+// while the key is in cold start, one reservation passes, and the next only
+// when a response has ended the cold start or the hold has passed. It returns {wait µs, synced, ticket,
 // pause left µs}: wait 0 means the cost was taken and the ticket retired.
 var takeScript = redis.NewScript(prelude + `
 local C = costs(base)
 local tk = tonumber(ARGV[base + n])
 local grace = tonumber(ARGV[base + n + 1])
 local minretry = tonumber(ARGV[base + n + 2])
+local probehold = tonumber(ARGV[base + n + 3])
 local ahead, mine = {}, false
 if fresh == 0 then
   for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
@@ -108,11 +112,15 @@ if fresh == 0 then
   end
 end
 local paused = math.max(0, pause - now, rec - now)
+-- Cold start is global: one call on the key until a response has told the
+-- levels (or the probe's hold has passed without one).
+if synced == 0 and probe > now then paused = math.max(paused, math.min(probe - now, 5 * minretry)) end
 local wait = paused
 if #ahead == 0 then
   for i = 1, n do wait = math.max(wait, need(S, i, C[i])) end
   if wait == 0 then
     for i = 1, n do S[i] = S[i] - C[i] * Q[i] end
+    if synced == 0 then probe = now + probehold end
     if mine then redis.call('ZREM', KEYS[2], I(tk)); redis.call('HDEL', KEYS[3], I(tk)) end
     save()
     return {0, synced, 0, 0}

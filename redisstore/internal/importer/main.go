@@ -40,6 +40,7 @@ type Summary struct {
 	Fallbacks   uint64  `json:"fallbacks"`
 	Returns     uint64  `json:"returns"`
 	RedisErrors uint64  `json:"redis_errors"`
+	SlowestMS   float64 `json:"slowest_ms"` // slowest answered Redis call
 	Seconds     float64 `json:"seconds"`
 }
 
@@ -128,6 +129,7 @@ func main() {
 	sum.RateLimited = th.Snapshot().Stats.RateLimited
 	st := store.Stats()
 	sum.Fallbacks, sum.Returns, sum.RedisErrors = st.Fallbacks, st.Returns, st.Errors
+	sum.SlowestMS = float64(st.Slowest) / float64(time.Millisecond)
 	check(json.NewEncoder(os.Stdout).Encode(sum))
 }
 
