@@ -30,22 +30,23 @@ local base = 4 + 3*n
 local function I(x) return string.format('%d', x) end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local fields = {'pol', 'synced', 'pause', 'seq', 'rec', 'probe'}
+local fields = {'pol', 'synced', 'pause', 'seq', 'rec', 'probe', 'gen'}
 for i = 1, n do fields[#fields + 1] = 's' .. i; fields[#fields + 1] = 'a' .. i end
 local v = redis.call('HMGET', KEYS[1], unpack(fields))
 local fresh = 0
-local synced, pause, seq, rec, probe = 0, 0, 0, 0, 0
+local synced, pause, seq, rec, probe, gen = 0, 0, 0, 0, 0, 0
 local S, A = {}, {}
 if not v[1] then
   fresh = 1
+  gen = now -- tells this state from one that was lost and made anew
   for i = 1, n do S[i] = F[i]; A[i] = now end
 else
   if v[1] ~= pol then
     return redis.error_reply('MEMPOLICY the key holds state for another policy (' .. v[1] .. ')')
   end
   synced = tonumber(v[2]); pause = tonumber(v[3]); seq = tonumber(v[4]); rec = tonumber(v[5] or 0)
-  probe = tonumber(v[6] or 0)
-  for i = 1, n do S[i] = tonumber(v[5 + 2*i]); A[i] = tonumber(v[6 + 2*i]) end
+  probe = tonumber(v[6] or 0); gen = tonumber(v[7] or 0)
+  for i = 1, n do S[i] = tonumber(v[6 + 2*i]); A[i] = tonumber(v[7 + 2*i]) end
 end
 -- adv credits bucket i of (s, a) with the refill up to x, capped at full.
 local function adv(s, a, i, x)
@@ -65,7 +66,7 @@ end
 for i = 1, n do adv(S, A, i, now) end
 local function save()
   if fresh == 1 then redis.call('DEL', KEYS[2], KEYS[3]) end
-  local kv = {'pol', pol, 'synced', I(synced), 'pause', I(pause), 'seq', I(seq), 'rec', I(rec), 'probe', I(probe)}
+  local kv = {'pol', pol, 'synced', I(synced), 'pause', I(pause), 'seq', I(seq), 'rec', I(rec), 'probe', I(probe), 'gen', I(gen)}
   for i = 1, n do
     kv[#kv + 1] = 's' .. i; kv[#kv + 1] = I(S[i])
     kv[#kv + 1] = 'a' .. i; kv[#kv + 1] = I(A[i])
@@ -86,8 +87,9 @@ end
 // past its expected wake-up, the least wait to return to a caller that has
 // someone ahead, and how long a cold-start probe holds the key (all in µs):
 // while the key is in cold start, one reservation passes, and the next only
-// when a response has ended the cold start or the hold has passed. It returns {wait µs, synced, ticket,
-// pause left µs}: wait 0 means the cost was taken and the ticket retired.
+// when a response has ended the cold start or the hold has passed. It
+// returns {wait µs, synced, ticket, pause left µs, generation}: wait 0
+// means the cost was taken and the ticket retired.
 var takeScript = redis.NewScript(prelude + `
 local C = costs(base)
 local tk = tonumber(ARGV[base + n])
@@ -123,7 +125,7 @@ if #ahead == 0 then
     if synced == 0 then probe = now + probehold end
     if mine then redis.call('ZREM', KEYS[2], I(tk)); redis.call('HDEL', KEYS[3], I(tk)) end
     save()
-    return {0, synced, 0, 0}
+    return {0, synced, 0, 0, gen}
   end
 else
   -- Those ahead take in order, each as soon as its cost is there; then us.
@@ -152,7 +154,7 @@ for i = 1, n do wrec[#wrec + 1] = I(C[i]) end
 redis.call('HSET', KEYS[3], I(tk), table.concat(wrec, ' '))
 redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('PEXPIRE', KEYS[3], ttl)
-return {wait, synced, tk, paused}
+return {wait, synced, tk, paused, gen}
 `)
 
 // giveScript returns a cost vector (ARGV[base..]) to the buckets, never
@@ -171,17 +173,18 @@ return {synced}
 // all of them, probing at least once a window, come back at its end.
 // Phase 1, at the window's end, charges the cost vector ARGV[base..] (what
 // the process spent locally) whatever the levels, down to maxDebt
-// capacities below zero, unless the key is in cold start (its state was
-// lost: the levels are unknown, full until the first response lowers them,
-// and a debt would only keep them below the server's for good, since
-// shared levels are never raised). It returns {synced, fresh (the state had
-// been lost), µs left in the window}.
+// capacities below zero, but only if the state is the one the process knew
+// before it was cut off (ARGV[base+n+2] is that state's generation). A
+// state made anew after a loss starts full in cold start: its levels are
+// unknown until the first response lowers them, and a debt would keep them
+// below the server's for good, since shared levels are never raised. It
+// returns {synced, fresh, µs left in the window}.
 var returnScript = redis.NewScript(prelude + `
 local C = costs(base)
 local window = tonumber(ARGV[base + n])
 if tonumber(ARGV[base + n + 1]) == 0 then
   if rec <= now then rec = now + window end
-elseif synced == 1 then
+elseif tonumber(ARGV[base + n + 2]) == gen then
   for i = 1, n do S[i] = math.max(-4 * F[i], S[i] - C[i] * Q[i]) end
 end
 save()

@@ -110,6 +110,7 @@ type Store struct {
 	spent      throttle.Cost // charged to fb, not yet to Redis
 	lastProbe  time.Duration
 	switchAt   time.Duration // when Redis answered a probe: when to return to it
+	gen        int64         // generation of the shared state last seen (changes when it is lost)
 	stats      Stats
 }
 
@@ -296,7 +297,7 @@ func (s *Store) onRedis(now time.Duration) bool {
 		if now < s.switchAt {
 			return false
 		}
-		v, err := s.call(returnScript, append(s.vector(s.spent), s.window().Microseconds(), 1)...)
+		v, err := s.call(returnScript, append(s.vector(s.spent), s.window().Microseconds(), 1, s.gen)...)
 		if err != nil {
 			s.switchAt, s.lastProbe = 0, now
 			return false
@@ -311,7 +312,7 @@ func (s *Store) onRedis(now time.Duration) bool {
 		return false
 	}
 	s.lastProbe = now
-	v, err := s.call(returnScript, append(zero, s.window().Microseconds(), 0)...)
+	v, err := s.call(returnScript, append(zero, s.window().Microseconds(), 0, 0)...)
 	if err != nil {
 		return false
 	}
@@ -357,7 +358,7 @@ func (s *Store) Take(now time.Duration, c throttle.Cost) time.Duration {
 		v, err := s.call(takeScript, args...)
 		if err == nil {
 			s.setSynced(v[1])
-			s.ticket = v[2]
+			s.ticket, s.gen = v[2], v[4]
 			if v[3] > 0 {
 				s.pauseUntil = max(s.pauseUntil, now+time.Duration(v[3])*time.Microsecond)
 			}
