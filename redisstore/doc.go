@@ -102,8 +102,13 @@
 // were cut off keep spending their local shares: so those still cut off,
 // which probe within the window, never overlap with processes spending the
 // shared budget at full rate. At its end each process charges Redis with
-// what it spent locally (so the shared levels count it), logs one info
-// line, and uses Redis again. (go-redis itself may refuse to dial for up to
+// what it spent locally (so the shared levels count it), but not below
+// zero: while nobody reserved from Redis its buckets refilled only up to
+// full, while the server's refill went on being spent, so a debt would
+// count spending twice; and a local budget, which starts empty and spends
+// no more than its share of the refill, leaves the server at least zero.
+// Then it logs one info line and uses Redis again. (The 1.15 s window is
+// open even for processes that were never cut off.) (go-redis itself may refuse to dial for up to
 // a second after repeated dial errors, which delays the probe that long.)
 //
 // If Redis lost the state (restarted without persistence, flushed, or the

@@ -256,3 +256,29 @@ func TestMultiProcessImportSurvivesARedisRestart(t *testing.T) {
 	assert.GreaterOrEqual(t, fallbacks, uint64(1), "some process noticed")
 	assert.GreaterOrEqual(t, returns, uint64(1), "and returned to Redis (a process may finish before its next probe)")
 }
+
+// Redis stops answering (SIGSTOP) in the middle of an import and resumes a
+// second later with its state intact: the processes spend their local
+// shares meanwhile, then charge Redis with them, and the import finishes
+// with every note, none twice, and the server's limits kept.
+func TestMultiProcessImportSurvivesAStalledRedis(t *testing.T) {
+	rs := startRedis(t)
+	res := runImport(t, rs, importRun{procs: 4, perProc: 150, conc: 4, during: func() {
+		time.Sleep(1500 * time.Millisecond)
+		rs.mu.Lock()
+		proc := rs.cmd.Process
+		rs.mu.Unlock()
+		require.NoError(t, proc.Signal(sigStop))
+		time.Sleep(time.Second)
+		require.NoError(t, proc.Signal(sigCont))
+	}})
+	assert.Zero(t, res.count429, "no 429 from the server")
+	var fallbacks, returns uint64
+	for _, s := range res.summaries {
+		assert.Zero(t, s.Failures)
+		fallbacks += s.Fallbacks
+		returns += s.Returns
+	}
+	assert.GreaterOrEqual(t, fallbacks, uint64(1), "some process noticed")
+	assert.GreaterOrEqual(t, returns, uint64(1), "and returned to Redis")
+}

@@ -172,20 +172,26 @@ return {synced}
 // (as in a pause): processes still cut off spend their local shares, and
 // all of them, probing at least once a window, come back at its end.
 // Phase 1, at the window's end, charges the cost vector ARGV[base..] (what
-// the process spent locally) whatever the levels, down to maxDebt
-// capacities below zero, but only if the state is the one the process knew
-// before it was cut off (ARGV[base+n+2] is that state's generation). A
-// state made anew after a loss starts full in cold start: its levels are
-// unknown until the first response lowers them, and a debt would keep them
-// below the server's for good, since shared levels are never raised. It
-// returns {synced, fresh, µs left in the window}.
+// the process spent locally), but only if the state is the one the process
+// knew before it was cut off (ARGV[base+n+2] is that state's generation),
+// and not below zero (nor below the level, if it is already lower). Below
+// zero it would be wrong in the common case: while nobody reserved from
+// Redis, its buckets refilled up to full and no further, while the
+// processes spent on the server all the refill; the charge then counts the
+// spending that the capped refill never covered. A level of zero is safe
+// there: a process's local budget starts empty and never spends more than
+// its share of the refill, so the server keeps at least what they left.
+// A state made anew after a loss is not charged at all: it starts full in
+// cold start and the first response lowers it (a debt would keep it below
+// the server's for good, since shared levels are never raised). It returns
+// {synced, fresh, µs left in the window}.
 var returnScript = redis.NewScript(prelude + `
 local C = costs(base)
 local window = tonumber(ARGV[base + n])
 if tonumber(ARGV[base + n + 1]) == 0 then
   if rec <= now then rec = now + window end
 elseif tonumber(ARGV[base + n + 2]) == gen then
-  for i = 1, n do S[i] = math.max(-4 * F[i], S[i] - C[i] * Q[i]) end
+  for i = 1, n do S[i] = math.max(math.min(S[i], 0), S[i] - C[i] * Q[i]) end
 end
 save()
 return {synced, fresh, math.max(0, rec - now)}
