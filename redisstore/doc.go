@@ -101,8 +101,9 @@
 // reservation through Redis waits (as under a pause) and the processes that
 // were cut off keep spending their local shares: so those still cut off,
 // which probe within the window, never overlap with processes spending the
-// shared budget at full rate. At its end each process charges Redis with
-// what it spent locally (so the shared levels count it), but not below
+// shared budget at full rate. Shortly before it closes (a Timeout and
+// 50 ms), each process charges Redis with what it spent locally (so the
+// shared levels count it, before anyone reserves again), but not below
 // zero: while nobody reserved from Redis its buckets refilled only up to
 // full, while the server's refill went on being spent, so a debt would
 // count spending twice; and a local budget, which starts empty and spends
@@ -121,7 +122,17 @@
 // truth by those calls.
 //
 // With static shares, a process that has finished (or is idle) leaves its
-// share of the budget unused while the others are cut off.
+// share of the budget unused while the others are cut off. A process that
+// exits while cut off never charges Redis with what it spent; if Redis kept
+// its state, the shared levels are too high by that much (less the floor
+// at zero) until responses lower them.
+//
+// A shared level is never raised by a response, so tokens that Redis
+// counts as spent but the server never saw (a call reserved that did not
+// reach the server, a reservation that Redis executed after the store had
+// given up waiting for it) are lost until the bucket refills to full.
+// Throttle's drift reserve, which reads lowerings as another consumer's
+// spending, sees only lowerings from a shared store.
 //
 // In the test that kills Redis in the middle of a 4-process import and
 // restarts it a second later, every run so far finished with every note,

@@ -28,6 +28,10 @@ const (
 // queueGrace is how long past its expected wake-up a waiter keeps its place
 // in the shared queue; minRetry is the least wait returned to a caller that
 // has someone ahead of it (the one ahead is due, but has not taken yet).
+// switchMargin (plus a Timeout) is how long before the recovery window
+// closes a store charges Redis with its local spending and returns.
+const switchMargin = 50 * time.Millisecond
+
 // probeHold is how long a cold-start call holds the key before another may
 // go, if no response with rate headers has ended the cold start.
 const (
@@ -316,7 +320,9 @@ func (s *Store) onRedis(now time.Duration) bool {
 	if err != nil {
 		return false
 	}
-	s.switchAt = now + max(time.Microsecond, time.Duration(v[2])*time.Microsecond)
+	// Charge Redis a little before the window closes, so that every active
+	// process's charge is in before anyone reserves from Redis again.
+	s.switchAt = now + max(time.Microsecond, time.Duration(v[2])*time.Microsecond-s.opts.Timeout-switchMargin)
 	return false
 }
 
