@@ -78,14 +78,18 @@
 //   - The local budget is a throttle memory store whose buckets refill at
 //     Share of each limit's rate and hold Share of its capacity (but never
 //     less than the largest cost of a call, so a mem-it can pass). It
-//     starts empty (the server's levels are unknown), in cold start (one
-//     call at a time until a response tells the levels), with the last
-//     pause this process knew. Responses set it to Share of the server's
-//     Remaining (less this process's calls in flight), by the memory
-//     store's rule: an older response may lower it, a newer one raise it.
+//     starts from Share of the levels that this process's last reservation
+//     saw in Redis (empty if none did), in cold start (one call at a time
+//     until a response tells the levels), with the last pause this process
+//     knew. Responses lower it, never raise it, to Share of the server's
+//     Remaining less this process's other calls in flight. (Raising would
+//     discount only Share of those calls: four processes at a quarter each
+//     overshot by a few calls and met 429s.)
 //   - So when every process on the key is cut off, and their shares add up
 //     to at most 1, together they spend no faster than the server refills,
-//     from empty: no limit is exceeded. (Where a share of a capacity is
+//     from no more than the shared levels held: no limit is exceeded (up
+//     to the reservations made between the last levels a process saw and
+//     the moment it was cut off, at most a few calls). (Where a share of a capacity is
 //     below the largest cost, a process idle for a long time may burst
 //     that one cost.)
 //   - When only some processes are cut off, the others, still on Redis,
@@ -106,11 +110,12 @@
 // shared levels count it, before anyone reserves again), but not below
 // zero: while nobody reserved from Redis its buckets refilled only up to
 // full, while the server's refill went on being spent, so a debt would
-// count spending twice; and a local budget, which starts empty and spends
-// no more than its share of the refill, leaves the server at least zero.
-// Then it logs one info line and uses Redis again. (The 1.15 s window is
-// open even for processes that were never cut off.) (go-redis itself may refuse to dial for up to
-// a second after repeated dial errors, which delays the probe that long.)
+// count spending twice; and the local budgets, which start from their
+// shares of the shared levels and spend no more than that plus their
+// shares of the refill, leave the server at least zero. Then it logs one
+// info line and uses Redis again. The window holds even the processes that
+// were never cut off. (go-redis itself may refuse to dial for up to a
+// second after repeated dial errors, which delays the probe that long.)
 //
 // If Redis lost the state (restarted without persistence, flushed, or the
 // keys expired), the state is made anew, with full buckets, in cold start,

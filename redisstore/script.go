@@ -88,8 +88,9 @@ end
 // someone ahead, and how long a cold-start probe holds the key (all in µs):
 // while the key is in cold start, one reservation passes, and the next only
 // when a response has ended the cold start or the hold has passed. It
-// returns {wait µs, synced, ticket, pause left µs, generation}: wait 0
-// means the cost was taken and the ticket retired.
+// returns {wait µs, synced, ticket, pause left µs, generation, then each
+// bucket's level in units}: wait 0 means the cost was taken and the ticket
+// retired.
 var takeScript = redis.NewScript(prelude + `
 local C = costs(base)
 local tk = tonumber(ARGV[base + n])
@@ -125,7 +126,9 @@ if #ahead == 0 then
     if synced == 0 then probe = now + probehold end
     if mine then redis.call('ZREM', KEYS[2], I(tk)); redis.call('HDEL', KEYS[3], I(tk)) end
     save()
-    return {0, synced, 0, 0, gen}
+    local out = {0, synced, 0, 0, gen}
+    for i = 1, n do out[#out + 1] = S[i] end
+    return out
   end
 else
   -- Those ahead take in order, each as soon as its cost is there; then us.
@@ -154,7 +157,9 @@ for i = 1, n do wrec[#wrec + 1] = I(C[i]) end
 redis.call('HSET', KEYS[3], I(tk), table.concat(wrec, ' '))
 redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('PEXPIRE', KEYS[3], ttl)
-return {wait, synced, tk, paused, gen}
+local out = {wait, synced, tk, paused, gen}
+for i = 1, n do out[#out + 1] = S[i] end
+return out
 `)
 
 // giveScript returns a cost vector (ARGV[base..]) to the buckets, never

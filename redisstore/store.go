@@ -115,6 +115,8 @@ type Store struct {
 	lastProbe  time.Duration
 	switchAt   time.Duration // when Redis answered a probe: when to return to it
 	gen        int64         // generation of the shared state last seen (changes when it is lost)
+	lastLevel  []int64       // per bucket: whole tokens at the last reservation's reply
+	knowLevels bool
 	stats      Stats
 }
 
@@ -155,6 +157,7 @@ func New(client redis.Scripter, apiKey string, p throttle.Policy, o Options) (*S
 		o.ProbeInterval = DefaultProbeInterval
 	}
 	s := &Store{client: client, opts: o, log: o.Logger, defs: append([]throttle.Bucket(nil), p.Buckets...)}
+	s.lastLevel = make([]int64, len(p.Buckets))
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -340,9 +343,16 @@ func (s *Store) fail(now time.Duration, err error) {
 		"key", s.keys[0], "share", s.opts.Share, "calls_answered_before", s.stats.Calls, "err", err)
 	s.stats.Fallbacks++
 	s.lastProbe = now
+	// Start from Share of the levels the last reservation saw (empty if none
+	// did): if every process falls back, together they hold no more than
+	// the shared budget held.
 	fb := throttle.NewMemoryStore(s.local)
-	for _, b := range s.local.Buckets {
-		fb.Resync(now, b.Kind, b.Window, 0, false) // start empty: the server's levels are unknown
+	for i, b := range s.local.Buckets {
+		var start int64
+		if s.knowLevels && s.lastLevel[i] > 0 {
+			start = int64(math.Floor(float64(s.lastLevel[i]) * s.opts.Share))
+		}
+		fb.Resync(now, b.Kind, b.Window, start, false)
 	}
 	if s.pauseUntil > now {
 		fb.Pause(now, s.pauseUntil)
@@ -365,6 +375,10 @@ func (s *Store) Take(now time.Duration, c throttle.Cost) time.Duration {
 		if err == nil {
 			s.setSynced(v[1])
 			s.ticket, s.gen = v[2], v[4]
+			for i := range s.defs {
+				s.lastLevel[i] = v[5+i] / s.q[i]
+			}
+			s.knowLevels = true
 			if v[3] > 0 {
 				s.pauseUntil = max(s.pauseUntil, now+time.Duration(v[3])*time.Microsecond)
 			}
@@ -400,8 +414,9 @@ func (s *Store) Give(now time.Duration, c throttle.Cost) {
 // only ever lowered, whatever raise says. The target a Throttle computes
 // subtracts only its own calls in flight; raising the shared level to it
 // would hand out again the tokens that other processes' calls in flight
-// hold. One Redis round trip. In fallback the local level is set to
-// Share × target by the memory store's rule (raise included).
+// hold. One Redis round trip. In fallback the local level is lowered (never
+// raised) to Share × target: a target discounts this process's calls in
+// flight, and Share × target would discount only Share of them.
 func (s *Store) Resync(now time.Duration, k headers.Kind, w headers.Window, target int64, raise bool) (before, after float64, found bool) {
 	i := s.index(k, w)
 	if i < 0 {
@@ -421,7 +436,7 @@ func (s *Store) Resync(now time.Duration, k headers.Kind, w headers.Window, targ
 	if target > 0 {
 		target = int64(math.Floor(float64(target) * s.opts.Share))
 	}
-	return s.fb.Resync(now, k, w, target, raise)
+	return s.fb.Resync(now, k, w, target, false)
 }
 
 func (s *Store) index(k headers.Kind, w headers.Window) int {
