@@ -218,7 +218,8 @@ func scaled(p throttle.Policy, share float64) (throttle.Policy, error) {
 	return out, nil
 }
 
-// Stats returns the store's counters and whether it is on Redis now.
+// Stats returns the store's counters and whether it is on Redis now. It
+// makes no Redis call and is safe for concurrent use.
 func (s *Store) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
