@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 type collectionResp struct {
@@ -75,26 +73,9 @@ func createCollection(c *call) (any, *apiError) {
 	if e := checkLen("description", in.Description.v, maxCollDesc, maxCollDesc); e != nil {
 		return nil, e
 	}
-	id := uuid.NewString()
-	if in.ID.has() {
-		var e *apiError
-		if id, e = parseUUID("id", in.ID.v); e != nil {
-			return nil, e
-		}
-	}
-	created, hasCreated, e := optTime("created_at", in.CreatedAt, c.now)
+	id, created, updated, e := c.createFields(in.ID, in.CreatedAt, in.UpdatedAt)
 	if e != nil {
 		return nil, e
-	}
-	updated, hasUpdated, e := optTime("updated_at", in.UpdatedAt, c.now)
-	if e != nil {
-		return nil, e
-	}
-	if !hasUpdated {
-		updated = c.now.UTC().Truncate(time.Millisecond)
-	}
-	if !hasCreated {
-		created = updated
 	}
 	if _, dup := c.ks.colls[id]; dup {
 		return nil, conflict("a collection with id %s already exists", id).with("id", id).with("reason", "duplicate_id")

@@ -187,6 +187,34 @@ func memIt(c *call) (any, *apiError) {
 	return requestIDOnly{c.reqID}, nil
 }
 
+// createFields validates what a create of a note or a collection shares: the
+// optional caller-provided id (a new one when absent) and the optional
+// timestamps (updated_at defaults to now, created_at to updated_at).
+func (c *call) createFields(id, createdAt, updatedAt opt[string]) (string, time.Time, time.Time, *apiError) {
+	newID := uuid.NewString()
+	if id.has() {
+		var e *apiError
+		if newID, e = parseUUID("id", id.v); e != nil {
+			return "", time.Time{}, time.Time{}, e
+		}
+	}
+	created, hasCreated, e := optTime("created_at", createdAt, c.now)
+	if e != nil {
+		return "", time.Time{}, time.Time{}, e
+	}
+	updated, hasUpdated, e := optTime("updated_at", updatedAt, c.now)
+	if e != nil {
+		return "", time.Time{}, time.Time{}, e
+	}
+	if !hasUpdated {
+		updated = c.now.UTC().Truncate(time.Millisecond)
+	}
+	if !hasCreated {
+		created = updated
+	}
+	return newID, created, updated, nil
+}
+
 func createNote(c *call) (any, *apiError) {
 	var in struct {
 		Content          opt[string]   `json:"content"`
@@ -205,12 +233,9 @@ func createNote(c *call) (any, *apiError) {
 	if e := checkLen("content", in.Content.v, maxNoteContent, maxNoteContent); e != nil {
 		return nil, e
 	}
-	id := uuid.NewString()
-	if in.ID.has() {
-		var e *apiError
-		if id, e = parseUUID("id", in.ID.v); e != nil {
-			return nil, e
-		}
+	id, created, updated, e := c.createFields(in.ID, in.CreatedAt, in.UpdatedAt)
+	if e != nil {
+		return nil, e
 	}
 	var colls []*collection
 	for _, cid := range in.CollectionIDs.v {
@@ -234,21 +259,6 @@ func createNote(c *call) (any, *apiError) {
 			}
 			colls = append(colls, byTitle[strings.ToLower(t)]...)
 		}
-	}
-	created, hasCreated, e := optTime("created_at", in.CreatedAt, c.now)
-	if e != nil {
-		return nil, e
-	}
-	updated, hasUpdated, e := optTime("updated_at", in.UpdatedAt, c.now)
-	if e != nil {
-		return nil, e
-	}
-	now := c.now.UTC().Truncate(time.Millisecond)
-	if !hasUpdated {
-		updated = now
-	}
-	if !hasCreated {
-		created = updated
 	}
 	if _, dup := c.ks.notes[id]; dup {
 		return nil, conflict("a note with id %s already exists", id).with("id", id).with("reason", "duplicate_id")
