@@ -283,6 +283,9 @@ func (t *Throttle) backfillLocked(now time.Duration, head *waiter) time.Duration
 // take charges c when the buckets hold c plus the drift reserve (see drift):
 // the reserve is required, not spent, so it is taken and given back.
 func (t *Throttle) take(now time.Duration, c Cost) time.Duration {
+	if !t.drift.active { // alone on the key: the fast path
+		return t.store.Take(now, c)
+	}
 	r := t.drift.reserve(now)
 	if r == (Cost{}) {
 		return t.store.Take(now, c)
