@@ -1,0 +1,15 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/memsdk/mem-go/examples/internal/demotest"
+	"github.com/stretchr/testify/assert"
+)
+
+func TestExampleRuns(t *testing.T) {
+	out := demotest.Run(t, main, "../docs")
+	assert.Contains(t, out, "25 files;") // the .md and .txt samples
+	assert.Contains(t, out, "created 25, already there 0, failed 0")
+	assert.Contains(t, out, "429s 0")
+}

@@ -1,0 +1,16 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/memsdk/mem-go/examples/internal/demotest"
+	"github.com/stretchr/testify/assert"
+)
+
+func TestExampleRuns(t *testing.T) {
+	out := demotest.Run(t, main)
+	assert.Contains(t, out, `created "Quick start"`)
+	assert.Contains(t, out, `read back: "Quick start\n\nCreated by the mem-go quick start example."`)
+	assert.Contains(t, out, "search hit:")
+	assert.Contains(t, out, "1 notes in all")
+}
