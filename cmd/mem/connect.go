@@ -28,10 +28,10 @@ func addConnFlags(fs *flag.FlagSet) *connFlags {
 	return cf
 }
 
-// connect builds the throttle (with hooks) and a client on it. With --mock
-// the client talks to an in-process mock server (env.mock, or a new one).
-func (cf *connFlags) connect(env *cliEnv, hooks throttle.Hooks) (*memclient.Client, *throttle.Throttle, error) {
-	th, err := throttle.New(throttle.DefaultPolicy(), throttle.WithHooks(hooks))
+// connect builds the throttle and a client on it. With --mock the client
+// talks to an in-process mock server (env.mock, or a new one).
+func (cf *connFlags) connect(env *cliEnv) (*memclient.Client, *throttle.Throttle, error) {
+	th, err := throttle.New(throttle.DefaultPolicy())
 	if err != nil {
 		return nil, nil, err
 	}

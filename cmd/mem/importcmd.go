@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/memsdk/mem-go/throttle"
 )
 
 // stringList is a repeatable string flag.
@@ -103,8 +101,7 @@ func runImport(env *cliEnv, args []string) int {
 	}
 	defer jr.Close()
 
-	var prog *progress
-	c, th, err := cf.connect(env, throttle.Hooks{})
+	c, th, err := cf.connect(env)
 	if err != nil {
 		return report(env.stderr, err)
 	}
@@ -135,9 +132,13 @@ func runImport(env *cliEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "--stop-at-day-limit: this run stops after %d calls.\n", pl.DayBound)
 	}
 
-	prog = newProgress(env.stderr, th, len(todo), callCost(th.Policy(), *via))
+	attempts := len(todo)
+	if im.limit >= 0 {
+		attempts = min(attempts, im.limit)
+	}
+	prog := newProgress(env.stderr, th, attempts, callCost(th.Policy(), *via))
 	im.progress = prog.update
-	s, err := im.run(env.ctx, items)
+	s, err := im.run(env.ctx, todo, settled)
 	prog.finish()
 	if err != nil {
 		fmt.Fprintf(env.stderr, "mem: %v\n", err)

@@ -114,13 +114,11 @@ func (im *importer) pending(items []item, s *summary) []item {
 	return todo
 }
 
-// run imports the items the journal does not mark done, with im.concurrency
-// workers. When ctx ends, no new item starts; what was not attempted stays
-// retryable.
-func (im *importer) run(ctx context.Context, items []item) (summary, error) {
+// run imports todo (what pending left to send) with im.concurrency workers,
+// adding to s (what pending counted). When ctx ends, no new item starts;
+// what was not attempted stays retryable.
+func (im *importer) run(ctx context.Context, todo []item, s summary) (summary, error) {
 	start := time.Now()
-	var s summary
-	todo := im.pending(items, &s)
 	if len(todo) == 0 {
 		s.Elapsed = time.Since(start)
 		return s, nil

@@ -40,7 +40,7 @@ func runLimits(env *cliEnv, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	c, th, err := cf.connect(env, throttle.Hooks{})
+	c, th, err := cf.connect(env)
 	if err != nil {
 		return err
 	}
@@ -96,7 +96,7 @@ func runMemIt(env *cliEnv, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, _, err := cf.connect(env, throttle.Hooks{})
+	c, _, err := cf.connect(env)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func runNotes(env *cliEnv, args []string) error {
 		if err := parse(fs, args[1:]); err != nil {
 			return err
 		}
-		c, _, err := cf.connect(env, throttle.Hooks{})
+		c, _, err := cf.connect(env)
 		if err != nil {
 			return err
 		}
@@ -142,7 +142,7 @@ func runNotes(env *cliEnv, args []string) error {
 		if fs.NArg() != 1 {
 			return usagef("notes get: name one note id")
 		}
-		c, _, err := cf.connect(env, throttle.Hooks{})
+		c, _, err := cf.connect(env)
 		if err != nil {
 			return err
 		}
@@ -165,7 +165,7 @@ func runNotes(env *cliEnv, args []string) error {
 		if fs.NArg() == 0 {
 			return usagef("notes search: give a query")
 		}
-		c, _, err := cf.connect(env, throttle.Hooks{})
+		c, _, err := cf.connect(env)
 		if err != nil {
 			return err
 		}
@@ -215,7 +215,7 @@ func runCollections(env *cliEnv, args []string) error {
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	c, _, err := cf.connect(env, throttle.Hooks{})
+	c, _, err := cf.connect(env)
 	if err != nil {
 		return err
 	}
