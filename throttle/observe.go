@@ -93,8 +93,7 @@ type Calls struct {
 func (t *Throttle) Estimate(plan ...Calls) time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	costs := t.queuedCosts(Cost{})
-	return t.estimateLocked(costs[:len(costs)-1], plan...)
+	return t.estimateLocked(t.queuedCosts(), plan...)
 }
 
 func (t *Throttle) estimateLocked(queued []Cost, plan ...Calls) time.Duration {

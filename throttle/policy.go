@@ -33,6 +33,11 @@ func (c Cost) Add(d Cost) Cost {
 	return Cost{Requests: c.Requests + d.Requests, Complexity: c.Complexity + d.Complexity}
 }
 
+// Sub returns c − d.
+func (c Cost) Sub(d Cost) Cost {
+	return Cost{Requests: c.Requests - d.Requests, Complexity: c.Complexity - d.Complexity}
+}
+
 // Bucket describes one leaky bucket: Limit tokens of Kind that refill
 // continuously at Limit/Period, so a full bucket allows a burst of Limit.
 type Bucket struct {

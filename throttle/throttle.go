@@ -226,7 +226,7 @@ func (t *Throttle) waitInQueue(ctx context.Context, w *waiter) (Ticket, error) {
 			t.mu.Lock()
 			if w.admitted { // passed the head just now: undo, as if never admitted
 				t.store.Give(t.now(), w.cost)
-				t.inflight = t.inflight.Add(Cost{-w.cost.Requests, -w.cost.Complexity})
+				t.inflight = t.inflight.Sub(w.cost)
 				t.inflightN--
 				t.stats.Admitted--
 				t.stats.Backfilled--
@@ -317,13 +317,13 @@ func (t *Throttle) wakeHeadLocked() {
 	}
 }
 
-// queuedCosts lists the costs of everyone queued, then c.
-func (t *Throttle) queuedCosts(c Cost) []Cost {
-	costs := make([]Cost, 0, len(t.queue)+1)
+// queuedCosts lists the costs of everyone queued, then those of more.
+func (t *Throttle) queuedCosts(more ...Cost) []Cost {
+	costs := make([]Cost, 0, len(t.queue)+len(more))
 	for _, w := range t.queue {
 		costs = append(costs, w.cost)
 	}
-	return append(costs, c)
+	return append(costs, more...)
 }
 
 // Outcome is what came back for an admitted call.
@@ -430,7 +430,7 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 		pausedUntil = wallNow.Add(retryAfter)
 		t.stats.Pauses++
 	}
-	t.inflight = t.inflight.Add(Cost{-tk.cost.Requests, -tk.cost.Complexity})
+	t.inflight = t.inflight.Sub(tk.cost)
 	t.inflightN--
 	t.completed = t.completed.Add(tk.cost)
 	t.wakeHeadLocked()
