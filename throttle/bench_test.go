@@ -19,23 +19,10 @@ func roomyPolicy() Policy {
 	return p
 }
 
-func syncedThrottle(b *testing.B) *Throttle {
-	th, err := New(roomyPolicy())
-	if err != nil {
-		b.Fatal(err)
-	}
-	tk, err := th.Wait(context.Background(), plain)
-	if err != nil {
-		b.Fatal(err)
-	}
-	th.Done(tk, Outcome{Responded: true, StatusCode: 200, Header: rateHeader(99)})
-	return th
-}
-
 // BenchmarkReserve is one reservation of a call's whole cost (four buckets)
 // on the uncontended fast path: the same work as BenchmarkReserveXTimeRate.
 func BenchmarkReserve(b *testing.B) {
-	th := syncedThrottle(b)
+	th := newSynced(b, roomyPolicy())
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -48,7 +35,7 @@ func BenchmarkReserve(b *testing.B) {
 // BenchmarkReserveAndDone is a reservation and its completion without a
 // response (the throttle's whole cost per call, headers apart).
 func BenchmarkReserveAndDone(b *testing.B) {
-	th := syncedThrottle(b)
+	th := newSynced(b, roomyPolicy())
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -77,7 +64,7 @@ func BenchmarkReserveXTimeRate(b *testing.B) {
 }
 
 func BenchmarkReserveParallel(b *testing.B) {
-	th := syncedThrottle(b)
+	th := newSynced(b, roomyPolicy())
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
@@ -112,7 +99,7 @@ func fourLimiters() []*rate.Limiter {
 
 // BenchmarkDoneWithHeaders is the response side: parse the headers, resync.
 func BenchmarkDoneWithHeaders(b *testing.B) {
-	th := syncedThrottle(b)
+	th := newSynced(b, roomyPolicy())
 	ctx := context.Background()
 	h := rateHeader(99)
 	headers.Status{Complexity: headers.WindowState{Window: headers.Minute, Limit: 200, Remaining: 150}}.Write(h)

@@ -1,6 +1,7 @@
 package throttle
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -13,6 +14,23 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// newSynced returns a throttle for p past its cold start: one call was
+// answered with 99 requests left in the minute window.
+func newSynced(tb testing.TB, p Policy) *Throttle {
+	tb.Helper()
+	th, err := New(p)
+	require.NoError(tb, err)
+	probe, err := th.Wait(context.Background(), plain)
+	require.NoError(tb, err)
+	answer(th, probe, 99)
+	return th
+}
+
+// answer completes tk with a 200 reporting remaining requests in the minute window.
+func answer(th *Throttle, tk Ticket, remaining int64) {
+	th.Done(tk, Outcome{Responded: true, StatusCode: 200, Header: rateHeader(remaining)})
+}
+
 func rateHeader(remaining int64) http.Header {
 	h := http.Header{}
 	headers.Status{Requests: headers.WindowState{Window: headers.Minute, Limit: 100, Remaining: remaining}}.Write(h)
@@ -21,11 +39,7 @@ func rateHeader(remaining int64) http.Header {
 
 func TestResyncOutOfOrderMayLowerNeverRaise(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		th, err := New(DefaultPolicy())
-		require.NoError(t, err)
-		probe, err := th.Wait(t.Context(), plain)
-		require.NoError(t, err)
-		th.Done(probe, Outcome{Responded: true, StatusCode: 200, Header: rateHeader(99)})
+		th := newSynced(t, DefaultPolicy())
 
 		older, err := th.Wait(t.Context(), plain)
 		require.NoError(t, err)
@@ -33,22 +47,22 @@ func TestResyncOutOfOrderMayLowerNeverRaise(t *testing.T) {
 		require.NoError(t, err)
 		require.InDelta(t, 97, level(th, headers.Requests, headers.Minute), 1e-9)
 
-		th.Done(newer, Outcome{Responded: true, StatusCode: 200, Header: rateHeader(50)})
+		answer(th, newer, 50)
 		assert.InDelta(t, 49, level(th, headers.Requests, headers.Minute), 1e-9, "50 minus the older call still in flight")
-		th.Done(older, Outcome{Responded: true, StatusCode: 200, Header: rateHeader(90)})
+		answer(th, older, 90)
 		assert.InDelta(t, 49, level(th, headers.Requests, headers.Minute), 1e-9, "an older response does not raise")
 
 		third, err := th.Wait(t.Context(), plain)
 		require.NoError(t, err)
 		fourth, err := th.Wait(t.Context(), plain)
 		require.NoError(t, err)
-		th.Done(fourth, Outcome{Responded: true, StatusCode: 200, Header: rateHeader(40)})
-		th.Done(third, Outcome{Responded: true, StatusCode: 200, Header: rateHeader(30)})
+		answer(th, fourth, 40)
+		answer(th, third, 30)
 		assert.InDelta(t, 30, level(th, headers.Requests, headers.Minute), 1e-9, "an older response may lower")
 
 		fifth, err := th.Wait(t.Context(), plain)
 		require.NoError(t, err)
-		th.Done(fifth, Outcome{Responded: true, StatusCode: 200, Header: rateHeader(80)})
+		answer(th, fifth, 80)
 		assert.InDelta(t, 80, level(th, headers.Requests, headers.Minute), 1e-9, "a newer one raises")
 		s := th.Snapshot()
 		assert.Equal(t, uint64(3), s.Stats.Lowered)
@@ -63,12 +77,12 @@ func TestResyncKeepsTheFractionWithinOneToken(t *testing.T) {
 		for range 10 {
 			tk, err := th.Wait(t.Context(), plain)
 			require.NoError(t, err)
-			th.Done(tk, Outcome{Responded: true, StatusCode: 200, Header: rateHeader(90)})
+			answer(th, tk, 90)
 		}
 		time.Sleep(300 * time.Millisecond) // half a token
 		tk, err := th.Wait(t.Context(), plain)
 		require.NoError(t, err)
-		th.Done(tk, Outcome{Responded: true, StatusCode: 200, Header: rateHeader(89)})
+		answer(th, tk, 89)
 		assert.InDelta(t, 89.5, level(th, headers.Requests, headers.Minute), 1e-9, "89.5 agrees with 89: kept")
 	})
 }
@@ -119,17 +133,13 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 // holds 97, and the mirror must not believe more.
 func TestResyncReorderedArrivalDoesNotRaiseTooFar(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		th, err := New(DefaultPolicy())
-		require.NoError(t, err)
-		probe, err := th.Wait(t.Context(), plain)
-		require.NoError(t, err)
-		th.Done(probe, Outcome{Responded: true, StatusCode: 200, Header: rateHeader(99)})
+		th := newSynced(t, DefaultPolicy())
 		a, err := th.Wait(t.Context(), plain)
 		require.NoError(t, err)
 		b, err := th.Wait(t.Context(), plain)
 		require.NoError(t, err)
-		th.Done(a, Outcome{Responded: true, StatusCode: 200, Header: rateHeader(97)})
-		th.Done(b, Outcome{Responded: true, StatusCode: 200, Header: rateHeader(98)})
+		answer(th, a, 97)
+		answer(th, b, 98)
 		assert.InDelta(t, 97, level(th, headers.Requests, headers.Minute), 1e-9)
 	})
 }
