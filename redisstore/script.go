@@ -202,17 +202,35 @@ save()
 return {synced, fresh, math.max(0, rec - now)}
 `)
 
-// resyncScript sets bucket ARGV[base] (1-based) to ARGV[base+1] tokens with
-// the memory store's rule: keep a level in [target, target+1); lower one
-// above; raise one below only when ARGV[base+2] is 1. The level is bounded
-// to [-4 L, L]. It returns {before, after (units), synced}.
+// settleScript takes a call out of flight (throttle.Store.Settle): every
+// bucket is held to at most its limit less the tokens this process had in
+// flight (ARGV[base+n..base+2n-1]), then, if ARGV[base+2n] is 1, the call's
+// cost vector (ARGV[base..]) is given back. It returns {synced}.
+var settleScript = redis.NewScript(prelude + `
+local C = costs(base)
+local H = costs(base + n)
+local refund = tonumber(ARGV[base + 2*n])
+for i = 1, n do
+  S[i] = math.min(S[i], (L[i] - H[i]) * Q[i])
+  if refund == 1 then S[i] = math.min(F[i], S[i] + C[i] * Q[i]) end
+end
+save()
+return {synced}
+`)
+
+// resyncScript lowers bucket ARGV[base] (1-based) to ARGV[base+1] tokens
+// when its level is at least ARGV[base+2] tokens plus the refill over
+// ARGV[base+3] µs (a response proved the server holds less: see
+// throttle.Reading), within [-4 L, L]; it never raises a shared level. It
+// returns {before, after (units), synced}.
 var resyncScript = redis.NewScript(prelude + `
 local i = tonumber(ARGV[base])
-local target = tonumber(ARGV[base + 1])
-local raise = tonumber(ARGV[base + 2])
+local floor = tonumber(ARGV[base + 1])
+local ceil = tonumber(ARGV[base + 2]) * Q[i]
+local slack = math.max(0, tonumber(ARGV[base + 3]))
 local before = S[i]
-if S[i] >= (target + 1) * Q[i] or (S[i] < target * Q[i] and raise == 1) then
-  S[i] = math.max(-4 * L[i], math.min(L[i], target)) * Q[i]
+if ceil < F[i] and slack < math.ceil((F[i] - ceil) / R[i]) and S[i] >= ceil + slack * R[i] then
+  S[i] = math.max(-4 * L[i], math.min(L[i], floor)) * Q[i]
 end
 save()
 return {before, S[i], synced}

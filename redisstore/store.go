@@ -353,7 +353,7 @@ func (s *Store) fail(now time.Duration, err error) {
 		if s.knowLevels && s.lastLevel[i] > 0 {
 			start = int64(math.Floor(float64(s.lastLevel[i]) * s.opts.Share))
 		}
-		fb.Resync(now, b.Kind, b.Window, start, false)
+		fb.Resync(now, b.Kind, b.Window, throttle.Reading{Floor: start, Ceil: start})
 	}
 	if s.pauseUntil > now {
 		fb.Pause(now, s.pauseUntil)
@@ -411,14 +411,38 @@ func (s *Store) Give(now time.Duration, c throttle.Cost) {
 	s.spent = throttle.Cost{Requests: max(0, s.spent.Requests-c.Requests), Complexity: max(0, s.spent.Complexity-c.Complexity)}
 }
 
+// Settle implements throttle.Store: one Redis round trip. The limit is
+// lowered by this process's calls in flight only: other processes' calls
+// in flight are not known here (see the package doc).
+func (s *Store) Settle(now time.Duration, c, inflight throttle.Cost, refund bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.onRedis(now) {
+		flag := 0
+		if refund {
+			flag = 1
+		}
+		args := append(append(s.vector(c), s.vector(inflight)...), flag)
+		v, err := s.call(settleScript, args...)
+		if err == nil {
+			s.setSynced(v[0])
+			return
+		}
+		s.fail(now, err)
+	}
+	s.fb.Settle(now, c, inflight, refund)
+	if refund {
+		s.spent = throttle.Cost{Requests: max(0, s.spent.Requests-c.Requests), Complexity: max(0, s.spent.Complexity-c.Complexity)}
+	}
+}
+
 // Resync implements throttle.Store, with one difference: a shared level is
-// only ever lowered, whatever raise says. The target a Throttle computes
-// subtracts only its own calls in flight; raising the shared level to it
-// would hand out again the tokens that other processes' calls in flight
-// hold. One Redis round trip. In fallback the local level is lowered (never
-// raised) to Share × target: a target discounts this process's calls in
-// flight, and Share × target would discount only Share of them.
-func (s *Store) Resync(now time.Duration, k headers.Kind, w headers.Window, target int64, raise bool) (before, after float64, found bool) {
+// only ever lowered, whatever r.Raise says. r.Floor subtracts only this
+// process's calls in flight; raising the shared level to it would hand out
+// again the tokens that other processes' calls in flight hold. One Redis
+// round trip. In fallback the local level, a share of the budget, is
+// compared with Share of the reading, and likewise only lowered.
+func (s *Store) Resync(now time.Duration, k headers.Kind, w headers.Window, r throttle.Reading) (before, after float64, found bool) {
 	i := s.index(k, w)
 	if i < 0 {
 		return 0, 0, false
@@ -426,7 +450,7 @@ func (s *Store) Resync(now time.Duration, k headers.Kind, w headers.Window, targ
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.onRedis(now) {
-		v, err := s.call(resyncScript, i+1, target, 0)
+		v, err := s.call(resyncScript, i+1, r.Floor, r.Ceil, r.Slack.Microseconds())
 		if err == nil {
 			s.setSynced(v[2])
 			q := float64(s.q[i])
@@ -434,10 +458,12 @@ func (s *Store) Resync(now time.Duration, k headers.Kind, w headers.Window, targ
 		}
 		s.fail(now, err)
 	}
-	if target > 0 {
-		target = int64(math.Floor(float64(target) * s.opts.Share))
+	share := s.opts.Share
+	local := throttle.Reading{Floor: int64(math.Floor(float64(r.Floor) * share)), Ceil: int64(math.Ceil(float64(r.Ceil) * share)), Slack: r.Slack}
+	if r.Floor <= 0 {
+		local.Floor = r.Floor
 	}
-	return s.fb.Resync(now, k, w, target, false)
+	return s.fb.Resync(now, k, w, local)
 }
 
 func (s *Store) index(k headers.Kind, w headers.Window) int {

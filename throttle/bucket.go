@@ -77,6 +77,21 @@ func (b *bucket) give(n int64) { b.scaled = min(b.full(), b.scaled+n*b.q) }
 // a debt of more than a few capacities tells nothing more and could overflow.
 func (b *bucket) set(n int64) { b.scaled = max(-maxDebt*b.limit, min(b.limit, n)) * b.q }
 
+// clamp holds the level to at most n tokens (after advance).
+func (b *bucket) clamp(n int64) { b.scaled = min(b.scaled, n*b.q) }
+
+// above reports whether the level (after advance) is at least n tokens plus
+// the refill over d: more than a bucket that held fewer than n tokens d ago
+// can hold now. No level is above a ceiling that the refill takes to full.
+func (b *bucket) above(n int64, d time.Duration) bool {
+	ceil := n * b.q
+	room := b.full() - ceil
+	if room <= 0 || int64(max(0, d)) >= (room+b.r-1)/b.r {
+		return false
+	}
+	return b.scaled >= ceil+int64(max(0, d))*b.r
+}
+
 // maxDebt bounds how many capacities below zero a level may be set.
 const maxDebt = 4
 

@@ -16,19 +16,20 @@ import (
 //
 // The estimate of each kind is a rate ρ (tokens per nanosecond): an
 // exponentially weighted average, with time constant τ (the kind's shortest
-// window), of the amounts by which resyncs moved a level, lowering counted
-// positive and raising negative, and by which 429s found the server short of
-// a call's cost; ρ is never below 0. Counting raises matters: with calls in
-// flight, a response often lowers a level for calls the server had already
-// counted, and a later response raises it back; those cancel out. A call then needs, on top of its
-// cost, the reserve ρ(t)·(t − t₀): what the other consumer has probably spent
-// since the last resync at t₀, with ρ decaying meanwhile (ρ(t) = ρ·e^−(t−t₀)/τ,
-// so the reserve never exceeds ρτ/e). The reserve is required, never spent.
-// A client alone on its key sees lowerings only for calls in flight, which
-// later raises cancel, so ρ stays near 0 and the reserve costs next to
-// nothing. The first response, which tells what others spent before this
-// client started, is not drift. The reserve never exceeds a quarter of the
-// kind's smallest bucket.
+// window), of what responses prove others spent: the amount by which the
+// mirror's level stood above the most the server could hold (see Reading),
+// or by which a 429 found the server short of a call's cost. Every response
+// is an observation (most prove nothing: zero), so ρ decays while nobody
+// else spends. Only proof counts, never a mere difference: with calls in
+// flight and answers out of order, a response's Remaining often lies below
+// the mirror's level without anyone else spending, and a client alone on
+// its key must pay nothing for the estimate. A call then needs, on top of
+// its cost, the reserve ρ(t)·(t − t₀): what the other consumer has probably
+// spent since the last response at t₀, with ρ decaying meanwhile (ρ(t) =
+// ρ·e^−(t−t₀)/τ, so the reserve never exceeds ρτ/e). The reserve is
+// required, never spent. The first response, which tells what others spent
+// before this client started, is not drift. The reserve never exceeds a
+// quarter of the kind's smallest bucket.
 type drift struct {
 	rate   [2]float64       // ρ per kind, tokens per ns, as of at
 	at     [2]time.Duration // time of the last observation
@@ -83,4 +84,13 @@ func (d *drift) reserve(now time.Duration) Cost {
 		}
 	}
 	return Cost{Requests: r[headers.Requests], Complexity: r[headers.Complexity]}
+}
+
+// over returns the whole tokens of kind k that others probably spent over
+// the d before now, at the rate estimated at now, within the reserve's cap.
+func (d *drift) over(k headers.Kind, now, dur time.Duration) int64 {
+	if !d.active || dur <= 0 {
+		return 0
+	}
+	return int64(math.Ceil(min(d.limit[k], d.decayed(k, now)*float64(dur))))
 }

@@ -17,6 +17,7 @@ import (
 type lawServer struct {
 	mu       sync.Mutex
 	buckets  []lawBucket
+	uplink   time.Duration // time between send and arrival (charged)
 	latency  time.Duration // time between arrival (charged) and response
 	log      []lawEntry    // every request, in arrival order
 	inflight int           // requests being handled now
@@ -104,6 +105,12 @@ func (s *lawServer) count(status int) int {
 
 func (s *lawServer) RoundTrip(req *http.Request) (*http.Response, error) {
 	c := MemCost(req.Method, req.URL.Path)
+	s.mu.Lock()
+	uplink := s.uplink
+	s.mu.Unlock()
+	if uplink > 0 {
+		time.Sleep(uplink)
+	}
 	s.mu.Lock()
 	now := time.Now()
 	if s.failNext > 0 {

@@ -38,6 +38,11 @@ func (c Cost) Sub(d Cost) Cost {
 	return Cost{Requests: c.Requests - d.Requests, Complexity: c.Complexity - d.Complexity}
 }
 
+// Within reports whether c is at most limit in each kind.
+func (c Cost) Within(limit Cost) bool {
+	return c.Requests <= limit.Requests && c.Complexity <= limit.Complexity
+}
+
 // Bucket describes one leaky bucket: Limit tokens of Kind that refill
 // continuously at Limit/Period, so a full bucket allows a burst of Limit.
 type Bucket struct {
@@ -159,6 +164,20 @@ func (p Policy) Validate() error {
 		}
 	}
 	return nil
+}
+
+// capacity returns, per kind, the limit of its smallest bucket (no limit
+// for a kind without buckets).
+func (p Policy) capacity() Cost {
+	c := Cost{Requests: math.MaxInt64, Complexity: math.MaxInt64}
+	for _, b := range p.Buckets {
+		if b.Kind == headers.Complexity {
+			c.Complexity = min(c.Complexity, b.Limit)
+		} else {
+			c.Requests = min(c.Requests, b.Limit)
+		}
+	}
+	return c
 }
 
 func unitsPerToken(b Bucket) int64 { q, _ := units(b); return q }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -37,7 +38,79 @@ func rateHeader(remaining int64) http.Header {
 	return h
 }
 
-func TestResyncOutOfOrderMayLowerNeverRaise(t *testing.T) {
+// TestResyncAnswersOutOfOrderAloneOnTheKey: the server metered a burst as
+// Remaining 120, 80, 40, 0 and the answers came back as 80, 120, 0, 40.
+// Alone on the key, no answer proves anyone else spent, so nothing is
+// lowered below what the server holds and no token is lost: the next
+// mem-it goes exactly when the server has its 40 again.
+func TestResyncAnswersOutOfOrderAloneOnTheKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		th, err := New(DefaultPolicy())
+		require.NoError(t, err)
+		probe, err := th.Wait(t.Context(), memIt)
+		require.NoError(t, err)
+		answerComplexity(th, probe, 160)
+
+		burst := make([]Ticket, 4)
+		for i := range burst {
+			burst[i], err = th.Wait(t.Context(), memIt)
+			require.NoError(t, err)
+		}
+		for _, i := range []int{1, 0, 3, 2} { // metered in order 0..3, answered out of order
+			answerComplexity(th, burst[i], 120-40*int64(i))
+			assert.GreaterOrEqual(t, level(th, headers.Complexity, headers.Minute), 0.0, "never below what the server holds")
+		}
+		assert.InDelta(t, 0, level(th, headers.Complexity, headers.Minute), 1e-9)
+		s := th.Snapshot()
+		assert.Zero(t, s.Stats.Lowered, "no answer proves another consumer")
+		assert.Equal(t, Cost{}, s.Reserve, "no drift reserve")
+
+		start := time.Now()
+		_, err = th.Wait(t.Context(), memIt)
+		require.NoError(t, err)
+		assert.Equal(t, 12*time.Second, time.Since(start), "the next mem-it when 40 tokens are back")
+	})
+}
+
+// TestResyncChargedLateNeverTrips: the server charges a call when it
+// arrives, after the uplink's latency, and its full bucket earns no refill
+// until then. A mirror that charged at admission and refilled from then would
+// admit the 6th mem-it 12 s after the burst's admission, 20 ms before the
+// server has the tokens: a 429.
+func TestResyncChargedLateNeverTrips(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t)
+		r.server.uplink, r.server.latency = 20*time.Millisecond, 30*time.Millisecond
+		code, err := r.call(t.Context(), plain) // the cold-start probe
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, code)
+		time.Sleep(time.Second) // both full again
+
+		var wg sync.WaitGroup
+		for range 7 {
+			wg.Go(func() {
+				code, err := r.call(t.Context(), memIt)
+				assert.NoError(t, err)
+				assert.Equal(t, http.StatusOK, code)
+			})
+		}
+		wg.Wait()
+		assert.Zero(t, r.server.count(http.StatusTooManyRequests))
+		got := r.arrivals()
+		first := got[1]
+		// The server's bucket left full when the burst arrived; the mirror
+		// learns it only from the answers, 30 ms later: that is all it loses.
+		assert.GreaterOrEqual(t, got[6]-first, 12*time.Second)
+		assert.LessOrEqual(t, got[6]-first, 12*time.Second+50*time.Millisecond)
+		assert.LessOrEqual(t, got[7]-got[6], 12*time.Second+50*time.Millisecond)
+	})
+}
+
+// TestResyncAfterAnotherConsumerSpent: a response that proves another
+// consumer spent lowers the level; an answer to a call sent before it may
+// predate that spending and raises nothing (it may still lower); an answer
+// to a call sent after it raises.
+func TestResyncAfterAnotherConsumerSpent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		th := newSynced(t, DefaultPolicy())
 
@@ -50,7 +123,7 @@ func TestResyncOutOfOrderMayLowerNeverRaise(t *testing.T) {
 		answer(th, newer, 50)
 		assert.InDelta(t, 49, level(th, headers.Requests, headers.Minute), 1e-9, "50 minus the older call still in flight")
 		answer(th, older, 90)
-		assert.InDelta(t, 49, level(th, headers.Requests, headers.Minute), 1e-9, "an older response does not raise")
+		assert.InDelta(t, 49, level(th, headers.Requests, headers.Minute), 1e-9, "sent before the proof: does not raise")
 
 		third, err := th.Wait(t.Context(), plain)
 		require.NoError(t, err)
@@ -58,16 +131,22 @@ func TestResyncOutOfOrderMayLowerNeverRaise(t *testing.T) {
 		require.NoError(t, err)
 		answer(th, fourth, 40)
 		answer(th, third, 30)
-		assert.InDelta(t, 30, level(th, headers.Requests, headers.Minute), 1e-9, "an older response may lower")
+		assert.InDelta(t, 29, level(th, headers.Requests, headers.Minute), 1e-9, "may lower: 30 less the fourth call, answered since")
 
 		fifth, err := th.Wait(t.Context(), plain)
 		require.NoError(t, err)
 		answer(th, fifth, 80)
-		assert.InDelta(t, 80, level(th, headers.Requests, headers.Minute), 1e-9, "a newer one raises")
+		assert.InDelta(t, 80, level(th, headers.Requests, headers.Minute), 1e-9, "sent after the last proof: raises")
 		s := th.Snapshot()
 		assert.Equal(t, uint64(3), s.Stats.Lowered)
 		assert.Equal(t, uint64(1), s.Stats.Raised)
 	})
+}
+
+func answerComplexity(th *Throttle, tk Ticket, remaining int64) {
+	h := http.Header{}
+	headers.Status{Complexity: headers.WindowState{Window: headers.Minute, Limit: 200, Remaining: remaining}}.Write(h)
+	th.Done(tk, Outcome{Responded: true, StatusCode: 200, Header: h})
 }
 
 func TestResyncKeepsTheFractionWithinOneToken(t *testing.T) {

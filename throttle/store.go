@@ -24,12 +24,23 @@ type Store interface {
 	// Give returns c to every bucket (a reservation that was not used, or a
 	// call the server did not charge).
 	Give(now time.Duration, c Cost)
-	// Resync sets the level of the bucket of kind k and window w to target
-	// tokens, and returns the levels before and after. When the current level
-	// lies in [target, target+1) it is kept: it agrees with the server within
-	// the server's rounding and holds this client's fraction of a token. When
-	// raise is false the level may only go down.
-	Resync(now time.Duration, k headers.Kind, w headers.Window, target int64, raise bool) (before, after float64, found bool)
+	// Settle records that a call of cost c, charged by Take, has its answer
+	// (or its failure) at now; inflight is this client's cost in flight
+	// just before, c included. The server charged the call somewhere
+	// between its send and now, and a bucket it held full earned no refill
+	// until then; so each bucket is first held to at most its limit less
+	// inflight's tokens of its kind (the refill that Take's early charge
+	// credited while the server's bucket sat full is taken back). Then, if
+	// refund is set (the server refused the call and charged nothing), c is
+	// given back.
+	Settle(now time.Duration, c, inflight Cost, refund bool)
+	// Resync narrows the level of the bucket of kind k and window w with
+	// what a response proved (see Reading), and returns the levels before
+	// and after: a level at or above r's ceiling counted on tokens the
+	// server did not have (another consumer spent them) and becomes
+	// r.Floor; a level below r.Floor is raised to it if r.Raise; any other
+	// level is kept, since it is a lower bound the answer agrees with.
+	Resync(now time.Duration, k headers.Kind, w headers.Window, r Reading) (before, after float64, found bool)
 	// Pause holds every Take until at least until.
 	Pause(now, until time.Duration)
 	// Synced reports whether a response has resynchronised the levels;
@@ -38,6 +49,33 @@ type Store interface {
 	MarkSynced()
 	// State returns every bucket's state at now and the pause in force.
 	State(now time.Duration) (buckets []BucketState, pausedUntil time.Duration)
+}
+
+// Reading is what one response proves about one bucket's level, in the
+// terms of a Store's levels (the server's tokens less this client's calls
+// still in flight). A response's Remaining is the floor of the level right
+// after the server metered the call, somewhere between the call's send and
+// its answer, so it bounds the level both ways.
+type Reading struct {
+	// Floor is a level the server holds at least now: Remaining less the
+	// calls it may not have counted yet (this client's calls still in
+	// flight, and those answered since this one was sent).
+	Floor int64
+	// Ceil is what the server held less than when it metered the call
+	// (Remaining + 1), and Slack how long before now that may have been: it
+	// holds less than Ceil plus the refill over Slack now.
+	Ceil  int64
+	Slack time.Duration
+	// Raise allows raising a level below Floor. It is false when the
+	// reading may predate tokens another consumer has taken since: an
+	// answer to a call sent before a response proved such spending.
+	Raise bool
+}
+
+// ceilNow is the most that bucket b of the server can hold now, by r, in
+// tokens: another consumer must have spent what a level held above it.
+func (r Reading) ceilNow(b Bucket) float64 {
+	return float64(r.Ceil) + float64(b.Limit)*float64(max(0, r.Slack))/float64(b.Period)
 }
 
 // BucketState is one bucket as a Snapshot shows it.
@@ -91,7 +129,18 @@ func (s *memoryStore) Give(now time.Duration, c Cost) {
 	}
 }
 
-func (s *memoryStore) Resync(now time.Duration, k headers.Kind, w headers.Window, target int64, raise bool) (before, after float64, found bool) {
+func (s *memoryStore) Settle(now time.Duration, c, inflight Cost, refund bool) {
+	for i := range s.buckets {
+		b := &s.buckets[i]
+		b.advance(now)
+		b.clamp(b.limit - inflight.Of(s.defs[i].Kind))
+		if refund {
+			b.give(c.Of(s.defs[i].Kind))
+		}
+	}
+}
+
+func (s *memoryStore) Resync(now time.Duration, k headers.Kind, w headers.Window, r Reading) (before, after float64, found bool) {
 	for i, d := range s.defs {
 		if d.Kind != k || d.Window != w {
 			continue
@@ -99,11 +148,8 @@ func (s *memoryStore) Resync(now time.Duration, k headers.Kind, w headers.Window
 		b := &s.buckets[i]
 		b.advance(now)
 		before = b.level()
-		switch {
-		case b.has(target + 1): // above the server's reading by a token or more: lower
-			b.set(target)
-		case !b.has(target) && raise: // below it: raise
-			b.set(target)
+		if b.above(r.Ceil, r.Slack) || (r.Raise && !b.has(r.Floor)) {
+			b.set(r.Floor)
 		}
 		return before, b.level(), true
 	}

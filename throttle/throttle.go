@@ -35,16 +35,19 @@ type Throttle struct {
 	hooks  Hooks
 	epoch  time.Time // origin of the monotonic clock the store sees
 
-	mu          sync.Mutex
-	store       Store
-	queue       []*waiter // FIFO; queue[0] is the only one that may take
-	inflight    Cost      // admitted, not yet Done
-	inflightN   int
-	completed   Cost     // total cost of the calls Done so far
-	seq         uint64   // sequence number of the last admitted call
-	lastApplied []uint64 // per policy bucket: seq of the newest response applied
-	stats       Stats
-	drift       drift // what others spend on the key, as the resyncs show it
+	mu        sync.Mutex
+	store     Store
+	queue     []*waiter // FIFO; queue[0] is the only one that may take
+	inflight  Cost      // admitted, not yet Done
+	inflightN int
+	capacity  Cost // per kind, the smallest bucket: the most that may be in flight
+	charged   Cost // total cost of the calls Done so far that the server may have charged
+	// lowerings counts the responses that proved another consumer spent
+	// on the key: answers to calls sent before the last one may predate
+	// that spending, and raise nothing.
+	lowerings uint64
+	stats     Stats
+	drift     drift // what others spend on the key, as the resyncs show it
 }
 
 type waiter struct {
@@ -82,10 +85,10 @@ func New(p Policy, opts ...Option) (*Throttle, error) {
 		return nil, err
 	}
 	t := &Throttle{
-		policy:      Policy{Buckets: slices.Clone(p.Buckets), Cost: p.Cost},
-		epoch:       time.Now(),
-		lastApplied: make([]uint64, len(p.Buckets)),
-		drift:       newDrift(p),
+		policy:   Policy{Buckets: slices.Clone(p.Buckets), Cost: p.Cost},
+		epoch:    time.Now(),
+		capacity: p.capacity(),
+		drift:    newDrift(p),
 	}
 	for _, o := range opts {
 		o(t)
@@ -96,8 +99,10 @@ func New(p Policy, opts ...Option) (*Throttle, error) {
 	return t, nil
 }
 
-// Policy returns the throttle's policy.
-func (t *Throttle) Policy() Policy { return t.policy }
+// Policy returns the throttle's policy (a copy: changing it changes nothing).
+func (t *Throttle) Policy() Policy {
+	return Policy{Buckets: slices.Clone(t.policy.Buckets), Cost: t.policy.Cost}
+}
 
 // Cost prices a request by method and URL path with the policy's cost function.
 func (t *Throttle) Cost(method, urlPath string) Cost { return t.policy.Cost(method, urlPath) }
@@ -107,9 +112,10 @@ func (t *Throttle) now() time.Duration { return time.Since(t.epoch) }
 // Ticket is an admitted call. Pass it to Done exactly once, when the response
 // (or the failure) is known.
 type Ticket struct {
-	seq       uint64
 	cost      Cost
-	completed Cost // the throttle's completed total when this call was admitted
+	at        time.Duration // when the call was admitted, on the throttle's clock
+	charged   Cost          // the throttle's charged total then
+	lowerings uint64        // and its lowerings count
 }
 
 // Cost returns what the ticket's call was charged.
@@ -149,8 +155,8 @@ func (e *DeadlineError) Unwrap() error { return context.DeadlineExceeded }
 func (t *Throttle) Wait(ctx context.Context, c Cost) (Ticket, error) {
 	t.mu.Lock()
 	if len(t.queue) == 0 && t.mayAdmit() {
-		if t.take(t.now(), c) == 0 {
-			tk := t.admit(c)
+		if now := t.now(); t.take(now, c) == 0 {
+			tk := t.admit(now, c)
 			t.mu.Unlock()
 			return tk, nil
 		}
@@ -205,7 +211,7 @@ func (t *Throttle) waitInQueue(ctx context.Context, w *waiter) (Ticket, error) {
 			} else {
 				t.queue = t.queue[1:]
 				t.wakeHeadLocked()
-				w.ticket, w.admitted = t.admit(w.cost), true
+				w.ticket, w.admitted = t.admit(now, w.cost), true
 			}
 		}
 		if w.admitted {
@@ -270,7 +276,7 @@ func (t *Throttle) backfillLocked(now time.Duration, head *waiter) time.Duration
 			return 0 // x would delay the head too much: the rest go after it
 		}
 		t.queue = slices.Delete(t.queue, i, i+1)
-		x.ticket, x.admitted = t.admit(x.cost), true
+		x.ticket, x.admitted = t.admit(now, x.cost), true
 		t.stats.Backfilled++
 		select {
 		case x.wake <- struct{}{}:
@@ -281,8 +287,13 @@ func (t *Throttle) backfillLocked(now time.Duration, head *waiter) time.Duration
 }
 
 // take charges c when the buckets hold c plus the drift reserve (see drift):
-// the reserve is required, not spent, so it is taken and given back.
+// the reserve is required, not spent, so it is taken and given back. It
+// also keeps what is in flight within the smallest bucket of each kind: the
+// server may meter every call in flight at once, when its bucket is full.
 func (t *Throttle) take(now time.Duration, c Cost) time.Duration {
+	if !t.inflight.Add(c).Within(t.capacity) {
+		return answerWait
+	}
 	if !t.drift.active { // alone on the key: the fast path
 		return t.store.Take(now, c)
 	}
@@ -300,12 +311,15 @@ func (t *Throttle) take(now time.Duration, c Cost) time.Duration {
 // mayAdmit applies the cold-start rule: before the first resync, one call in flight at most.
 func (t *Throttle) mayAdmit() bool { return t.inflightN == 0 || t.store.Synced() }
 
-func (t *Throttle) admit(c Cost) Ticket {
-	t.seq++
+// answerWait is how long a call waits, at most, when the calls in flight
+// already fill a bucket's capacity: an answer (Done) wakes it sooner.
+const answerWait = 100 * time.Millisecond
+
+func (t *Throttle) admit(now time.Duration, c Cost) Ticket {
 	t.inflight = t.inflight.Add(c)
 	t.inflightN++
 	t.stats.Admitted++
-	return Ticket{seq: t.seq, cost: c, completed: t.completed}
+	return Ticket{cost: c, at: now, charged: t.charged, lowerings: t.lowerings}
 }
 
 func (t *Throttle) wakeHeadLocked() {
@@ -340,108 +354,154 @@ type Outcome struct {
 	QuotaExceeded bool
 }
 
-// Done completes the call tk admitted. A response's rate headers resync the
-// window they name: its level becomes the server's Remaining minus the cost
-// of this throttle's other calls still in flight (the server may not have
-// counted them yet), with no refill credited for the time on the wire. A
-// level is raised only as far as the least the server can hold (less also
-// the calls that completed while this one was in flight: they may have
-// reached the server after it), and never by a response to a call sent
-// before the last applied one. A rate-limit 429 gives the call's cost back (the server did
-// not charge it), resyncs, and pauses every caller until Retry-After.
-// Malformed headers are ignored and counted in Stats.
+// Done completes the call tk admitted. It reads what the response proves
+// about the server's buckets, assuming only this of the network: the server
+// charged the call somewhere between its send and now, metered calls in any
+// order, and the Remaining it reports is the floor of the level just after
+// it metered this call, counting every call metered before it.
+//
+//   - Settle: a bucket the server held full earned no refill before the
+//     call reached it, so the refill the mirror credited since admission is
+//     taken back where it would pass the limit (see Store.Settle); a
+//     rate-limit 429 gives the call's cost back, since the server did not
+//     charge it.
+//   - Resync each window a response names (see Reading): the level is at
+//     least Remaining less what the server may not have counted yet (this
+//     client's calls still in flight and those answered since this one was
+//     sent), and was less than Remaining + 1 when the call was metered. A
+//     level the answer proves too high was counting on tokens another
+//     consumer took: it is lowered, and the drift estimate learns the
+//     excess; a level below what the answer proves is raised. Nothing
+//     depends on the order in which answers come back.
+//   - Pause: a rate-limit 429 holds every caller until Retry-After.
+//
+// Malformed headers are ignored and counted in Stats. Hooks run after the
+// lock is released.
 func (t *Throttle) Done(tk Ticket, o Outcome) {
 	wallNow := time.Now()
-	var status headers.Status
-	var headerErr, retryErr error
-	var retryAfter time.Duration
-	var hasRetryAfter bool
-	rateLimited := o.Responded && o.StatusCode == http.StatusTooManyRequests && !o.QuotaExceeded
-	if o.Responded {
-		status, headerErr = headers.Parse(o.Header)
-		if rateLimited {
-			retryAfter, hasRetryAfter, retryErr = headers.ParseRetryAfter(o.Header, wallNow)
-		}
-	}
+	r := readOutcome(o, wallNow)
 
-	var events []ResyncEvent
-	var pausedUntil time.Time
 	t.mu.Lock()
 	now := wallNow.Sub(t.epoch)
-	// The first response tells the levels others left before this client
-	// started: knowledge, not drift.
+	t.count(r)
 	wasSynced := t.store.Synced()
-	if headerErr != nil || retryErr != nil {
-		t.stats.MalformedHeaders++
-	}
-	if rateLimited {
-		t.stats.RateLimited++
-		t.store.Give(now, tk.cost)
-	}
-	if o.QuotaExceeded {
-		t.stats.QuotaExceeded++
-	}
+	t.settle(now, tk, r.rateLimited)
+	var events [2]ResyncEvent
+	n := 0
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
-		ws := status.Of(k)
-		if !ws.Present() {
-			continue
-		}
-		i := t.bucketIndex(k, ws.Window)
-		if i < 0 {
-			continue
-		}
-		// Lower to what the server holds less what it may not have
-		// counted yet: this client's other calls in flight.
-		target := ws.Remaining - (t.inflight.Of(k) - tk.cost.Of(k))
-		before, after, _ := t.store.Resync(now, k, ws.Window, target, false)
-		// Raise only as far as the least the server can hold: calls that
-		// completed while this one was in flight may have reached the server
-		// after it (admission order is not arrival order), so their cost may
-		// be missing from this Remaining too. And never from a response to a
-		// call sent before the last applied one.
-		if tk.seq > t.lastApplied[i] {
-			t.lastApplied[i] = tk.seq
-			if floor := target - (t.completed.Of(k) - tk.completed.Of(k)); after < float64(floor) {
-				_, after, _ = t.store.Resync(now, k, ws.Window, floor, true)
-			}
-		}
-		t.store.MarkSynced()
-		switch short := tk.cost.Of(k) - ws.Remaining; {
-		case !wasSynced:
-		case rateLimited && short > 0:
-			t.drift.observe(k, float64(short), now) // the server had less than the call needed
-		default:
-			t.drift.observe(k, before-after, now) // lowered: spent by others; raised: we were pessimistic
-		}
-		if after != before {
-			if after < before {
-				t.stats.Lowered++
-			} else {
-				t.stats.Raised++
-			}
-			events = append(events, ResyncEvent{Kind: k, Window: ws.Window, Remaining: ws.Remaining, Before: before, After: after})
+		if e, moved := t.resyncKind(now, tk, r, k, wasSynced); moved {
+			events[n], n = e, n+1
 		}
 	}
-	if rateLimited {
-		if !hasRetryAfter || retryErr != nil {
-			retryAfter = fallbackPause
-		}
-		t.store.Pause(now, now+retryAfter)
-		pausedUntil = wallNow.Add(retryAfter)
+	if !r.rateLimited {
+		t.charged = t.charged.Add(tk.cost)
+	}
+	var pausedUntil time.Time
+	if r.rateLimited {
+		pausedUntil = wallNow.Add(r.retryAfter)
+		t.store.Pause(now, now+r.retryAfter)
 		t.stats.Pauses++
 	}
-	t.inflight = t.inflight.Sub(tk.cost)
-	t.inflightN--
-	t.completed = t.completed.Add(tk.cost)
 	t.wakeHeadLocked()
 	t.mu.Unlock()
 
+	t.notify(events[:n], pausedUntil)
+}
+
+// response is what Done reads from an Outcome before taking the lock.
+type response struct {
+	status      headers.Status
+	rateLimited bool          // a rate-limit 429: not charged, pauses callers
+	quota       bool          // a quota 429
+	retryAfter  time.Duration // the pause, when rateLimited
+	malformed   bool          // rate headers or Retry-After unusable
+}
+
+func readOutcome(o Outcome, wallNow time.Time) response {
+	if !o.Responded {
+		return response{}
+	}
+	r := response{quota: o.QuotaExceeded}
+	var err error
+	r.status, err = headers.Parse(o.Header)
+	r.malformed = err != nil
+	if o.StatusCode == http.StatusTooManyRequests && !o.QuotaExceeded {
+		r.rateLimited = true
+		wait, ok, err := headers.ParseRetryAfter(o.Header, wallNow)
+		r.malformed = r.malformed || err != nil
+		r.retryAfter = wait
+		if !ok || err != nil {
+			r.retryAfter = fallbackPause
+		}
+	}
+	return r
+}
+
+func (t *Throttle) count(r response) {
+	if r.malformed {
+		t.stats.MalformedHeaders++
+	}
+	if r.rateLimited {
+		t.stats.RateLimited++
+	}
+	if r.quota {
+		t.stats.QuotaExceeded++
+	}
+}
+
+// settle takes tk's call out of flight (see Store.Settle).
+func (t *Throttle) settle(now time.Duration, tk Ticket, refused bool) {
+	t.store.Settle(now, tk.cost, t.inflight, refused)
+	t.inflight = t.inflight.Sub(tk.cost)
+	t.inflightN--
+}
+
+// resyncKind narrows the window of kind k that the response names, and
+// reports the move when the level changed.
+func (t *Throttle) resyncKind(now time.Duration, tk Ticket, r response, k headers.Kind, wasSynced bool) (ResyncEvent, bool) {
+	ws := r.status.Of(k)
+	i := -1
+	if ws.Present() {
+		i = t.bucketIndex(k, ws.Window)
+	}
+	if i < 0 {
+		return ResyncEvent{}, false
+	}
+	flight := now - tk.at
+	// Answered since tk was sent, they may have been metered after it; and
+	// others may have spent over the flight, at the rate drift estimates.
+	unseen := t.inflight.Of(k) + t.charged.Of(k) - tk.charged.Of(k) + t.drift.over(k, now, flight)
+	reading := Reading{Floor: ws.Remaining - unseen, Ceil: ws.Remaining + 1, Slack: flight, Raise: tk.lowerings == t.lowerings}
+	before, after, _ := t.store.Resync(now, k, ws.Window, reading)
+	if after < before {
+		t.lowerings++
+	}
+	t.store.MarkSynced()
+	if wasSynced { // the first answer tells what others left before this client started: not drift
+		spent := before - reading.ceilNow(t.policy.Buckets[i])
+		if r.rateLimited { // the server had less than the call needed
+			spent = max(spent, float64(tk.cost.Of(k)-ws.Remaining))
+		}
+		t.drift.observe(k, max(0, spent), now) // the reserve counts from this response on
+	}
+	if after == before {
+		return ResyncEvent{}, false
+	}
+	if after < before {
+		t.stats.Lowered++
+	} else {
+		t.stats.Raised++
+	}
+	return ResyncEvent{Kind: k, Window: ws.Window, Remaining: ws.Remaining, Before: before, After: after}, true
+}
+
+func (t *Throttle) notify(events []ResyncEvent, pausedUntil time.Time) {
 	if t.hooks.OnResync != nil {
 		for _, e := range events {
 			t.hooks.OnResync(e)
 		}
 	}
-	if rateLimited && t.hooks.OnPause != nil {
+	if !pausedUntil.IsZero() && t.hooks.OnPause != nil {
 		t.hooks.OnPause(pausedUntil)
 	}
 }
