@@ -14,32 +14,48 @@ import (
 // mirror says the tokens are there would then meet a 429 whenever the other
 // consumer took them first.
 //
-// The estimate of each kind is a rate ρ (tokens per nanosecond): an
-// exponentially weighted average, with time constant τ (the kind's shortest
-// window), of what responses prove others spent: the amount by which the
-// mirror's level stood above the most the server could hold (see Reading),
-// or by which a 429 found the server short of a call's cost. Every response
-// is an observation (most prove nothing: zero), so ρ decays while nobody
-// else spends. Only proof counts, never a mere difference: with calls in
-// flight and answers out of order, a response's Remaining often lies below
-// the mirror's level without anyone else spending, and a client alone on
-// its key must pay nothing for the estimate. A call then needs, on top of
-// its cost, the reserve ρ(t)·(t − t₀): what the other consumer has probably
-// spent since the last response at t₀, with ρ decaying meanwhile (ρ(t) =
-// ρ·e^−(t−t₀)/τ, so the reserve never exceeds ρτ/e). The reserve is
-// required, never spent. The first response, which tells what others spent
-// before this client started, is not drift. The reserve never exceeds a
-// quarter of the kind's smallest bucket.
+// Each response is an observation of what the mirror's level did: lowered
+// (only ever when the answer proves another consumer spent: see Reading),
+// raised (an earlier lowering went below what the server held), or nothing;
+// a rate-limit 429 also tells what the call found missing. The estimate of
+// each kind is a rate ρ (tokens per nanosecond): an exponentially weighted
+// sum, with time constant τ (the kind's shortest window), of those moves,
+// lowerings counted positive and raises negative, so that what a pessimistic
+// lowering took too much is given back; ρ is never below 0. And a burst β:
+// the largest single spending seen, decaying burstDecay times faster, since
+// another consumer spends in calls, not in a smooth flow.
+//
+// A call then needs, on top of its cost, the reserve ρ·(t − s) + β, where s
+// is when the newest call whose answer was observed was sent: the other
+// consumer's spending since then is in no answer yet. ρ does not decay over
+// that gap (no news is not evidence that the other consumer stopped); it
+// decays with each observation. The reserve is required, never spent, so
+// it delays calls once, by its size, rather than each call. It never
+// exceeds a quarter of the kind's smallest bucket. A client alone on its key
+// sees no proof, so ρ and β stay 0 and the reserve costs nothing. The first
+// response, which tells what others spent before this client started, is
+// not drift.
 type drift struct {
 	rate   [2]float64       // ρ per kind, tokens per ns, as of at
+	burst  [2]float64       // β per kind, tokens, as of at
 	at     [2]time.Duration // time of the last observation
+	seen   [2]time.Duration // send time of the newest call observed
 	tau    [2]float64       // τ per kind, ns
 	limit  [2]float64       // the reserve's cap per kind: a quarter of the smallest bucket
-	active bool             // some rate is non-zero
+	active bool             // some rate or burst is non-zero
 }
 
-// negligibleRate is the rate below which it is dropped (a token a week).
-const negligibleRate = 1.0 / float64(7*24*time.Hour)
+// burstDecay is how much faster β decays than ρ: a single large spending
+// (another process's start-up, say) should hold back tokens for seconds,
+// not for the minute a recurring one is remembered.
+const burstDecay = 6
+
+// negligibleRate is the rate below which it is dropped (a token a week), and
+// negligibleBurst the burst.
+const (
+	negligibleRate  = 1.0 / float64(7*24*time.Hour)
+	negligibleBurst = 0.01
+)
 
 func newDrift(p Policy) drift {
 	var d drift
@@ -53,22 +69,24 @@ func newDrift(p Policy) drift {
 	return d
 }
 
-// observe records, at now, that a response of kind k moved the level down by
-// tokens (negative: up).
-func (d *drift) observe(k headers.Kind, tokens float64, now time.Duration) {
-	d.rate[k] = d.decayed(k, now) + tokens/d.tau[k]
+// observe records, at now, that the answer to a call sent at sent moved the
+// level of kind k down by tokens (negative: up).
+func (d *drift) observe(k headers.Kind, tokens float64, sent, now time.Duration) {
+	decay := 1.0
+	if now > d.at[k] {
+		decay = math.Exp(-float64(now-d.at[k]) / d.tau[k])
+	}
+	d.rate[k] = max(0, d.rate[k]*decay+tokens/d.tau[k])
 	if d.rate[k] < negligibleRate {
 		d.rate[k] = 0
 	}
-	d.at[k] = now
-	d.active = d.rate[0] > 0 || d.rate[1] > 0
-}
-
-func (d *drift) decayed(k headers.Kind, now time.Duration) float64 {
-	if d.rate[k] == 0 || now <= d.at[k] {
-		return d.rate[k]
+	d.burst[k] = max(d.burst[k]*math.Pow(decay, burstDecay), tokens)
+	if d.burst[k] < negligibleBurst {
+		d.burst[k] = 0
 	}
-	return d.rate[k] * math.Exp(-float64(now-d.at[k])/d.tau[k])
+	d.at[k] = max(d.at[k], now)
+	d.seen[k] = max(d.seen[k], sent)
+	d.active = d.rate[0] > 0 || d.rate[1] > 0 || d.burst[0] > 0 || d.burst[1] > 0
 }
 
 // reserve returns the whole tokens of each kind to require on top of a
@@ -79,18 +97,20 @@ func (d *drift) reserve(now time.Duration) Cost {
 	}
 	var r [2]int64
 	for k := range 2 {
-		if elapsed := now - d.at[k]; elapsed > 0 && d.rate[k] > 0 {
-			r[k] = int64(math.Ceil(min(d.limit[k], d.decayed(headers.Kind(k), now)*float64(elapsed))))
+		if d.rate[k] > 0 || d.burst[k] > 0 {
+			gap := float64(max(0, now-d.seen[k]))
+			burst := min(d.burst[k], d.rate[k]*d.tau[k]/burstDecay) // a recurring spender's, not a one-off's
+			r[k] = int64(math.Ceil(min(d.limit[k], d.rate[k]*gap+burst)))
 		}
 	}
 	return Cost{Requests: r[headers.Requests], Complexity: r[headers.Complexity]}
 }
 
 // over returns the whole tokens of kind k that others probably spent over
-// the d before now, at the rate estimated at now, within the reserve's cap.
-func (d *drift) over(k headers.Kind, now, dur time.Duration) int64 {
+// the dur before now, at the estimated rate, within the reserve's cap.
+func (d *drift) over(k headers.Kind, dur time.Duration) int64 {
 	if !d.active || dur <= 0 {
 		return 0
 	}
-	return int64(math.Ceil(min(d.limit[k], d.decayed(k, now)*float64(dur))))
+	return int64(math.Ceil(min(d.limit[k], d.rate[k]*float64(dur))))
 }

@@ -470,7 +470,7 @@ func (t *Throttle) resyncKind(now time.Duration, tk Ticket, r response, k header
 	flight := now - tk.at
 	// Answered since tk was sent, they may have been metered after it; and
 	// others may have spent over the flight, at the rate drift estimates.
-	unseen := t.inflight.Of(k) + t.charged.Of(k) - tk.charged.Of(k) + t.drift.over(k, now, flight)
+	unseen := t.inflight.Of(k) + t.charged.Of(k) - tk.charged.Of(k) + t.drift.over(k, flight)
 	reading := Reading{Floor: ws.Remaining - unseen, Ceil: ws.Remaining + 1, Slack: flight, Raise: tk.lowerings == t.lowerings}
 	before, after, _ := t.store.Resync(now, k, ws.Window, reading)
 	if after < before {
@@ -478,11 +478,11 @@ func (t *Throttle) resyncKind(now time.Duration, tk Ticket, r response, k header
 	}
 	t.store.MarkSynced()
 	if wasSynced { // the first answer tells what others left before this client started: not drift
-		spent := before - reading.ceilNow(t.policy.Buckets[i])
-		if r.rateLimited { // the server had less than the call needed
+		spent := before - after // proven: only a proof lowers; raises give back the proofs' pessimism
+		if r.rateLimited {      // the server had less than the call needed
 			spent = max(spent, float64(tk.cost.Of(k)-ws.Remaining))
 		}
-		t.drift.observe(k, max(0, spent), now) // the reserve counts from this response on
+		t.drift.observe(k, spent, tk.at, now)
 	}
 	if after == before {
 		return ResyncEvent{}, false
