@@ -186,7 +186,8 @@ func (s *lawServer) wait(c Cost) time.Duration {
 }
 
 // writeHeaders reports, per kind, the window with fewer whole tokens left
-// (the day on a tie), as RATE-LIMITS.md decides.
+// (the day on a tie): the header then tells one window exactly and the
+// other only that it holds at least as much.
 func (s *lawServer) writeHeaders(h http.Header) {
 	if s.withoutHeaders {
 		return

@@ -69,8 +69,8 @@ type Policy struct {
 	Cost    CostFunc
 }
 
-// Mem's published limits (RATE-LIMITS.md). They are defaults: nothing in
-// this package depends on them beyond DefaultPolicy.
+// Mem's published limits (its rate-limit documentation). They are defaults:
+// nothing in this package depends on them beyond DefaultPolicy.
 const (
 	RequestsPerMinute   = 100
 	RequestsPerDay      = 4000

@@ -9,8 +9,8 @@ import (
 // Store holds the state a throttle mirrors for one API key: the buckets'
 // levels, the pause that a 429 imposes, and whether any response has told
 // the real levels yet. The in-memory store is the default; a store shared by
-// several processes (issue 7: Redis) implements the same interface, so
-// callers of Throttle do not change.
+// several processes (the redisstore module's, in Redis) implements the same
+// interface, so callers of Throttle do not change.
 //
 // A Throttle calls its store with its own lock held, so an implementation
 // need not lock for one Throttle; now is the throttle's monotonic clock, which

@@ -4,16 +4,35 @@
 // A call reserves its whole cost (request tokens and complexity tokens, in
 // the minute and day windows) at once, all or nothing, waiting in FIFO order
 // when the buckets are short (a later call may pass a waiting head within a
-// bound on the head's delay, so that no bucket idles: see Throttle.Wait). Every response resynchronises the mirror from
-// its X-RateLimit-* and X-Complexity-* headers; a rate-limit 429 pauses every
-// caller until Retry-After has passed. Transport wraps an http.RoundTripper
-// with all of this; Wait and Done are the same steps for other HTTP code.
+// bound on the head's delay, so that no bucket idles: see Throttle.Wait).
+// Every response resynchronises the mirror from its X-RateLimit-* and
+// X-Complexity-* headers; a rate-limit 429 pauses every caller until
+// Retry-After has passed. Transport wraps an http.RoundTripper with all of
+// this; Wait and Done are the same steps for other HTTP code.
 //
 // The bucket math: a bucket of Limit tokens refills continuously at
 // Limit/Period and never holds more than Limit. A call of cost c passes when
 // every bucket holds at least its c, and takes c from each. From full
 // buckets, N calls of cost c in a bucket of limit L therefore take
 // max(0, N−⌊L/c⌋)·c·Period/L: 5 mem-it calls at once then one every 12 s.
+//
+// # What the mirror assumes of the network
+//
+// Only this: the server charges a call at some moment between its send and
+// its answer (a bucket it holds full earns no refill until then); it may
+// meter calls in another order than they were sent, and answers may come
+// back in another order than they were metered; a response's Remaining is
+// the floor of the level right after its call was metered, counting every
+// call metered before it. So the mirror keeps a level that is at most the
+// server's whatever the order and the latencies: a call is charged at
+// admission, but a bucket's refill is not credited past its limit less the
+// calls still in flight; no more than a bucket's capacity is ever in flight;
+// and each answer narrows the level with what it proves (see Done and
+// Reading), lowering it only on proof that someone else spent. Alone on its
+// key, a client therefore never meets a rate-limit 429 and loses, per burst
+// that takes a full bucket below its limit, at most the refill of one
+// answer's latency. With other consumers on the key that do not share a
+// Store, the drift reserve makes 429s rare, not impossible.
 package throttle
 
 import (
