@@ -447,6 +447,9 @@ func (s *Store) Resync(now time.Duration, k headers.Kind, w headers.Window, r th
 	if i < 0 {
 		return 0, 0, false
 	}
+	if r.Ceil >= s.defs[i].Limit { // it can only raise, which a shared level never is: no round trip
+		return 0, 0, true
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.onRedis(now) {
@@ -464,6 +467,14 @@ func (s *Store) Resync(now time.Duration, k headers.Kind, w headers.Window, r th
 		local.Floor = r.Floor
 	}
 	return s.fb.Resync(now, k, w, local)
+}
+
+// Adopt implements throttle.Store: it reports false, so the throttle keeps
+// the policy's limits. The shared state is keyed on the policy (every
+// process must agree on it), so a limit the server reports is not adopted
+// here; build every process with the new policy instead.
+func (s *Store) Adopt(now time.Duration, k headers.Kind, w headers.Window, limit int64) bool {
+	return false
 }
 
 func (s *Store) index(k headers.Kind, w headers.Window) int {

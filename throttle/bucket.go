@@ -84,6 +84,9 @@ func (b *bucket) clamp(n int64) { b.scaled = min(b.scaled, n*b.q) }
 // the refill over d: more than a bucket that held fewer than n tokens d ago
 // can hold now. No level is above a ceiling that the refill takes to full.
 func (b *bucket) above(n int64, d time.Duration) bool {
+	if n >= b.limit {
+		return false
+	}
 	ceil := n * b.q
 	room := b.full() - ceil
 	if room <= 0 || int64(max(0, d)) >= (room+b.r-1)/b.r {

@@ -228,3 +228,17 @@ func (s *lawServer) writeHeaders(h http.Header) {
 	}
 	st.Write(h)
 }
+
+// setLimit changes the limit of the bucket of kind k and window w, keeping
+// its level (at most the new limit): the server changed the plan.
+func (s *lawServer) setLimit(k headers.Kind, w headers.Window, limit int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refill(time.Now())
+	for i := range s.buckets {
+		if b := &s.buckets[i]; b.Kind == k && b.Window == w {
+			b.Limit = limit
+			b.level = min(b.level, float64(limit))
+		}
+	}
+}

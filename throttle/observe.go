@@ -40,6 +40,7 @@ type Stats struct {
 	RateLimited      uint64        // rate-limit 429s seen
 	Pauses           uint64        // pauses those 429s imposed
 	QuotaExceeded    uint64        // quota 429s seen (no pause)
+	LimitsAdopted    uint64        // bucket limits changed to what a response reported
 }
 
 // Snapshot is the throttle's state at one instant.

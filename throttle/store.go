@@ -1,6 +1,7 @@
 package throttle
 
 import (
+	"math"
 	"time"
 
 	"github.com/memsdk/mem-go/headers"
@@ -41,6 +42,12 @@ type Store interface {
 	// r.Floor; a level below r.Floor is raised to it if r.Raise; any other
 	// level is kept, since it is a lower bound the answer agrees with.
 	Resync(now time.Duration, k headers.Kind, w headers.Window, r Reading) (before, after float64, found bool)
+	// Adopt changes the limit of the bucket of kind k and window w to limit
+	// tokens per the same period (a response reported another capacity),
+	// keeping its level in tokens, at most the new limit. It reports false
+	// when the store has no such bucket or cannot change it (a shared store
+	// keyed on the policy).
+	Adopt(now time.Duration, k headers.Kind, w headers.Window, limit int64) bool
 	// Pause holds every Take until at least until.
 	Pause(now, until time.Duration)
 	// Synced reports whether a response has resynchronised the levels;
@@ -154,6 +161,23 @@ func (s *memoryStore) Resync(now time.Duration, k headers.Kind, w headers.Window
 		return before, b.level(), true
 	}
 	return 0, 0, false
+}
+
+func (s *memoryStore) Adopt(now time.Duration, k headers.Kind, w headers.Window, limit int64) bool {
+	for i, d := range s.defs {
+		if d.Kind != k || d.Window != w {
+			continue
+		}
+		old := &s.buckets[i]
+		old.advance(now)
+		s.defs[i].Limit = limit
+		b := newBucket(s.defs[i], now)
+		tokens := math.Floor(float64(old.scaled) / float64(old.q) * float64(b.q)) // rounded down: never more than held
+		b.scaled = max(-maxDebt*b.full(), min(b.full(), int64(tokens)))
+		s.buckets[i] = b
+		return true
+	}
+	return false
 }
 
 func (s *memoryStore) Pause(now, until time.Duration) { s.paused = max(s.paused, until) }

@@ -38,6 +38,7 @@ package throttle
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"sync"
@@ -157,6 +158,19 @@ func (e *DeadlineError) Error() string {
 // Unwrap returns context.DeadlineExceeded, so errors.Is works as for a timeout.
 func (e *DeadlineError) Unwrap() error { return context.DeadlineExceeded }
 
+// CostError is returned by Wait for a call that costs more than a bucket
+// holds: it could never pass (the server would refuse it too).
+type CostError struct {
+	Cost     Cost
+	Capacity Cost // per kind, the smallest bucket's limit
+}
+
+// Error says what the call costs and what the buckets hold.
+func (e *CostError) Error() string {
+	return fmt.Sprintf("throttle: a call costing %d request and %d complexity tokens exceeds the buckets' capacity (%d and %d)",
+		e.Cost.Requests, e.Cost.Complexity, e.Capacity.Requests, e.Capacity.Complexity)
+}
+
 // Wait blocks until the buckets hold c, takes it, and returns the admitted
 // call's ticket. It returns at once when the tokens are there and nobody is
 // queued ahead. Callers are served in FIFO order, so a costly call is not
@@ -165,7 +179,8 @@ func (e *DeadlineError) Unwrap() error { return context.DeadlineExceeded }
 // that fits may pass it, as long as the head is still admitted within
 // backfillDelay (2) times the wait it had (a mem-it waiting 12 s for
 // complexity tokens lets cheap calls use the request tokens meanwhile, and
-// goes at 24 s at the latest). When the estimated wait would pass ctx's
+// goes at 24 s at the latest). A call that costs more than a bucket holds
+// fails at once with a *CostError. When the estimated wait would pass ctx's
 // deadline, Wait fails at once with a *DeadlineError; when ctx ends while
 // waiting, it returns ctx.Err() and has taken nothing.
 //
@@ -173,6 +188,11 @@ func (e *DeadlineError) Unwrap() error { return context.DeadlineExceeded }
 // not allocate.
 func (t *Throttle) Wait(ctx context.Context, c Cost) (Ticket, error) {
 	t.mu.Lock()
+	if !c.Within(t.capacity) {
+		limit := t.capacity
+		t.mu.Unlock()
+		return Ticket{}, &CostError{Cost: c, Capacity: limit}
+	}
 	if len(t.queue) == 0 && t.mayAdmit() {
 		if now := t.now(); t.take(now, c) == 0 {
 			tk := t.admit(now, c)
@@ -212,6 +232,13 @@ func (t *Throttle) waitInQueue(ctx context.Context, w *waiter) (Ticket, error) {
 	for {
 		var timerC <-chan time.Time
 		t.mu.Lock()
+		if !w.admitted && t.queue[0] == w && !w.cost.Within(t.capacity) { // a limit fell below the cost
+			t.queue = t.queue[1:]
+			t.wakeHeadLocked()
+			err := &CostError{Cost: w.cost, Capacity: t.capacity}
+			t.mu.Unlock()
+			return Ticket{}, err
+		}
 		if !w.admitted && t.queue[0] == w && t.mayAdmit() {
 			now := t.now()
 			if d := t.take(now, w.cost); d > 0 {
@@ -405,12 +432,10 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 	t.count(r)
 	wasSynced := t.store.Synced()
 	t.settle(now, tk, r.rateLimited)
-	var events [2]ResyncEvent
-	n := 0
+	var moves [4]ResyncEvent // at most two windows a kind: no allocation
+	events := moves[:0]
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
-		if e, moved := t.resyncKind(now, tk, r, k, wasSynced); moved {
-			events[n], n = e, n+1
-		}
+		events = t.resyncKind(now, tk, r, k, wasSynced, events)
 	}
 	if !r.rateLimited {
 		t.charged = t.charged.Add(tk.cost)
@@ -424,7 +449,7 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 	t.wakeHeadLocked()
 	t.mu.Unlock()
 
-	t.notify(events[:n], pausedUntil)
+	t.notify(events, pausedUntil)
 }
 
 // response is what Done reads from an Outcome before taking the lock.
@@ -475,16 +500,22 @@ func (t *Throttle) settle(now time.Duration, tk Ticket, refused bool) {
 	t.inflightN--
 }
 
-// resyncKind narrows the window of kind k that the response names, and
-// reports the move when the level changed.
-func (t *Throttle) resyncKind(now time.Duration, tk Ticket, r response, k headers.Kind, wasSynced bool) (ResyncEvent, bool) {
+// resyncKind learns what the response says of kind k: a limit that differs
+// from the policy's for the window it names, then that window's level (see
+// Reading), then the other window of the kind, which holds at least as many
+// tokens as the one shown (the headers show the most constrained). It
+// appends the moves to events.
+func (t *Throttle) resyncKind(now time.Duration, tk Ticket, r response, k headers.Kind, wasSynced bool, events []ResyncEvent) []ResyncEvent {
 	ws := r.status.Of(k)
-	i := -1
-	if ws.Present() {
-		i = t.bucketIndex(k, ws.Window)
+	if !ws.Present() {
+		return events
 	}
+	i := t.bucketIndex(k, ws.Window)
 	if i < 0 {
-		return ResyncEvent{}, false
+		return events
+	}
+	if ws.Limit != t.policy.Buckets[i].Limit {
+		t.adoptLimit(now, i, ws.Limit)
 	}
 	flight := now - tk.at
 	// Answered since tk was sent, they may have been metered after it; and
@@ -503,15 +534,60 @@ func (t *Throttle) resyncKind(now time.Duration, tk Ticket, r response, k header
 		}
 		t.drift.observe(k, spent, tk.at, now)
 	}
+	events = t.moved(events, k, ws, before, after)
+	return t.raiseHidden(now, k, ws, reading, events)
+}
+
+// raiseHidden raises the window of kind k that ws does not show to at least
+// the shown window's floor (its limit with it, when that is the larger): it
+// holds at least as many tokens as the shown one. It never lowers it.
+func (t *Throttle) raiseHidden(now time.Duration, k headers.Kind, ws headers.WindowState, shown Reading, events []ResyncEvent) []ResyncEvent {
+	for j, b := range t.policy.Buckets {
+		if b.Kind != k || b.Window == ws.Window {
+			continue
+		}
+		if ws.Remaining > b.Limit {
+			t.adoptLimit(now, j, ws.Remaining)
+		}
+		hidden := Reading{Floor: shown.Floor, Ceil: math.MaxInt64, Raise: shown.Raise}
+		before, after, _ := t.store.Resync(now, k, b.Window, hidden)
+		events = t.moved(events, k, headers.WindowState{Window: b.Window, Limit: b.Limit, Remaining: ws.Remaining}, before, after)
+	}
+	return events
+}
+
+// moved counts a resync that moved a level and appends its event.
+func (t *Throttle) moved(events []ResyncEvent, k headers.Kind, ws headers.WindowState, before, after float64) []ResyncEvent {
 	if after == before {
-		return ResyncEvent{}, false
+		return events
 	}
 	if after < before {
 		t.stats.Lowered++
 	} else {
 		t.stats.Raised++
 	}
-	return ResyncEvent{Kind: k, Window: ws.Window, Remaining: ws.Remaining, Before: before, After: after}, true
+	return append(events, ResyncEvent{Kind: k, Window: ws.Window, Remaining: ws.Remaining, Before: before, After: after})
+}
+
+// adoptLimit makes limit the capacity of policy bucket i, when it is one the
+// bucket math can hold and the store can change (see Store.Adopt): the
+// server is authoritative, whether it lowers a limit or raises it. A limit
+// below 1, or too large for the bucket's period, is ignored and counted as
+// malformed.
+func (t *Throttle) adoptLimit(now time.Duration, i int, limit int64) {
+	b := t.policy.Buckets[i]
+	b.Limit = limit
+	if limit < 1 || limit > maxScaled/unitsPerToken(b) {
+		t.stats.MalformedHeaders++
+		return
+	}
+	if !t.store.Adopt(now, b.Kind, b.Window, limit) {
+		return
+	}
+	t.policy.Buckets[i] = b
+	t.capacity = t.policy.capacity()
+	t.drift.limit[b.Kind] = float64(t.capacity.Of(b.Kind)) / 4
+	t.stats.LimitsAdopted++
 }
 
 func (t *Throttle) notify(events []ResyncEvent, pausedUntil time.Time) {

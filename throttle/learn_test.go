@@ -1,0 +1,146 @@
+package throttle
+
+import (
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/memsdk/mem-go/headers"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// burst sends n calls of cost c from 8 goroutines and waits for them all.
+func (r *rig) burst(n int, c Cost) {
+	var wg sync.WaitGroup
+	jobs := make(chan struct{}, n)
+	for range n {
+		jobs <- struct{}{}
+	}
+	close(jobs)
+	for range 8 {
+		wg.Go(func() {
+			for range jobs {
+				_, err := r.call(r.t.Context(), c)
+				assert.NoError(r.t, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// lastAfter returns how long after from the server metered its last call.
+func (r *rig) lastAfter(from time.Time) time.Duration {
+	got := r.server.entries()
+	return got[len(got)-1].At.Sub(from)
+}
+
+// TestLearnsALoweredLimit: the server halves the request limit mid-run.
+// The first answer that reports it changes the bucket: at most one 429, then
+// the pace of the new limit.
+func TestLearnsALoweredLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t)
+		r.burst(100, plain) // drains the minute's 100 requests
+		r.server.setLimit(headers.Requests, headers.Minute, 50)
+		from := time.Now()
+		r.burst(60, plain)
+
+		assert.LessOrEqual(t, r.server.count(http.StatusTooManyRequests), 1)
+		optimum := 60 * (time.Minute / 50)
+		took := r.lastAfter(from)
+		t.Logf("60 calls at 50 a minute: %s, optimum %s, efficiency %.3f", took, optimum, optimum.Seconds()/took.Seconds())
+		assert.GreaterOrEqual(t, optimum.Seconds()/took.Seconds(), 0.98)
+		assert.Equal(t, int64(50), bucketOf(r.th, headers.Requests, headers.Minute).Limit, "the policy shows the learned limit")
+		assert.Equal(t, uint64(1), r.th.Snapshot().Stats.LimitsAdopted)
+		// The plan knows it: 50 more calls from an empty bucket take a minute, not 30 s.
+		assert.InDelta(t, time.Minute.Seconds(), r.th.Estimate(Calls{N: 50, Cost: plain}).Seconds(), 1.3)
+	})
+}
+
+// TestLearnsARaisedLimit: the plan goes from 100 to 300 requests a minute;
+// the first answer that says so lets the throttle use it.
+func TestLearnsARaisedLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t)
+		r.burst(100, plain)
+		r.server.setLimit(headers.Requests, headers.Minute, 300)
+		r.server.setLimit(headers.Complexity, headers.Minute, 600)
+		from := time.Now()
+		r.burst(200, plain)
+
+		assert.Zero(t, r.server.count(http.StatusTooManyRequests))
+		optimum := 200 * (time.Minute / 300)
+		took := r.lastAfter(from)
+		t.Logf("200 calls at 300 a minute: %s, optimum %s, efficiency %.3f", took, optimum, optimum.Seconds()/took.Seconds())
+		assert.GreaterOrEqual(t, optimum.Seconds()/took.Seconds(), 0.98)
+		// 300 more calls from an empty bucket take a minute at the new limit, not three.
+		assert.InDelta(t, time.Minute.Seconds(), r.th.Estimate(Calls{N: 300, Cost: plain}).Seconds(), 0.5)
+	})
+}
+
+// TestHiddenWindowHoldsAtLeastTheShownOne: with a minute limit far above
+// the day's, the headers always name the day; the minute window, never
+// shown, holds at least what the day shows, so it does not pace the calls.
+func TestHiddenWindowHoldsAtLeastTheShownOne(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t)
+		r.server.setLimit(headers.Requests, headers.Minute, 1_000_000_000)
+		r.server.setLimit(headers.Complexity, headers.Minute, 1_000_000_000)
+		from := time.Now()
+		r.burst(1000, plain)
+
+		assert.Zero(t, r.server.count(http.StatusTooManyRequests))
+		assert.Less(t, r.lastAfter(from), time.Second, "1000 calls at once: the day holds 4000")
+	})
+}
+
+// TestGarbageLimitsNeverStallNorExceed: limits that no bucket can be (0,
+// absurdly large) are ignored and counted; limits that flap every response
+// are adopted, and the levels still come from Remaining, so nothing trips.
+func TestGarbageLimitsNeverStallNorExceed(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		limit func(i int) int64
+	}{
+		{"zero", func(int) int64 { return 0 }},
+		{"absurd", func(int) int64 { return 1 << 62 }},
+		{"flapping", func(i int) int64 { return []int64{100, 1_000_000, 5}[i%3] }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				th, err := New(DefaultPolicy())
+				require.NoError(t, err)
+				start := time.Now()
+				for i := range 300 {
+					tk, err := th.Wait(t.Context(), plain)
+					require.NoError(t, err)
+					h := http.Header{}
+					h.Set(headers.RateLimitBucket, "minute")
+					h.Set(headers.RateLimitLimit, strconv.FormatInt(tc.limit(i), 10))
+					h.Set(headers.RateLimitRemaining, "0")
+					h.Set(headers.RateLimitReset, "1")
+					th.Done(tk, Outcome{Responded: true, StatusCode: 200, Header: h})
+				}
+				b := bucketOf(th, headers.Requests, headers.Minute)
+				assert.GreaterOrEqual(t, b.Limit, int64(1))
+				assert.LessOrEqual(t, b.Level, float64(b.Limit))
+				// No stall: with Remaining 0 every call waits for one token,
+				// at worst at the slowest limit reported (5 a minute).
+				assert.LessOrEqual(t, time.Since(start), 300*(time.Minute/5))
+			})
+		})
+	}
+}
+
+func bucketOf(th *Throttle, k headers.Kind, w headers.Window) BucketState {
+	for _, b := range th.Snapshot().Buckets {
+		if b.Kind == k && b.Window == w {
+			return b
+		}
+	}
+	return BucketState{}
+}
