@@ -114,3 +114,14 @@ func (d *drift) over(k headers.Kind, dur time.Duration) int64 {
 	}
 	return int64(math.Ceil(min(d.limit[k], d.rate[k]*float64(dur))))
 }
+
+// horizon is how long drift remembers: the longest τ of a kind with buckets.
+func (d *drift) horizon() time.Duration {
+	var h float64
+	for _, tau := range d.tau {
+		if !math.IsInf(tau, 1) {
+			h = max(h, tau)
+		}
+	}
+	return time.Duration(h)
+}

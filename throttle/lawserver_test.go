@@ -34,6 +34,10 @@ type lawServer struct {
 	garbleHeaders  bool   // send malformed rate headers
 	withoutHeaders bool   // send no rate headers
 
+	// prices overrides MemCost for some routes ("METHOD /path"): the
+	// server changed its price list.
+	prices map[string]Cost
+
 	// neighbour is another consumer on the key, spending this many tokens
 	// of each kind per second, steadily (as far as the buckets hold them).
 	neighbour [2]float64
@@ -106,6 +110,9 @@ func (s *lawServer) count(status int) int {
 func (s *lawServer) RoundTrip(req *http.Request) (*http.Response, error) {
 	c := MemCost(req.Method, req.URL.Path)
 	s.mu.Lock()
+	if p, ok := s.prices[req.Method+" "+req.URL.Path]; ok {
+		c = p
+	}
 	uplink := s.uplink
 	s.mu.Unlock()
 	if uplink > 0 {

@@ -144,3 +144,112 @@ func bucketOf(th *Throttle, k headers.Kind, w headers.Window) BucketState {
 	}
 	return BucketState{}
 }
+
+// do sends one request and returns its status.
+func (r *rig) do(method, path string) int {
+	req, err := http.NewRequestWithContext(r.t.Context(), method, "https://api.mem.ai"+path, nil)
+	require.NoError(r.t, err)
+	resp, err := r.client.Do(req)
+	require.NoError(r.t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestLearnsAPriceRise: mem-it goes from 40 to 60 complexity tokens. The
+// first call the server refuses for it proves the rise: one 429 at most,
+// then mem-its at the pace of the new price, and the measured price.
+func TestLearnsAPriceRise(t *testing.T) {
+	for _, goroutines := range []int{1, 8} {
+		t.Run(strconv.Itoa(goroutines), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := newRig(t)
+				r.server.prices = map[string]Cost{"POST /v2/mem-it": {Requests: 1, Complexity: 60}}
+				jobs := make(chan struct{}, 12)
+				for range 12 {
+					jobs <- struct{}{}
+				}
+				close(jobs)
+				var wg sync.WaitGroup
+				for range goroutines {
+					wg.Go(func() {
+						for range jobs {
+							for r.do(http.MethodPost, "/v2/mem-it") == http.StatusTooManyRequests {
+							}
+						}
+					})
+				}
+				wg.Wait()
+				assert.LessOrEqual(t, r.server.count(http.StatusTooManyRequests), 1)
+				// From full: 3 at once (180 of 200), the 4th when 40 more are
+				// back (12 s), then one per 60 tokens (18 s).
+				optimum := 12*time.Second + 8*18*time.Second
+				took := r.lastAfter(r.start)
+				t.Logf("12 mem-its at 60: %s, optimum %s, efficiency %.3f; cost now %+v", took, optimum, optimum.Seconds()/took.Seconds(), r.th.Cost(http.MethodPost, "/v2/mem-it"))
+				assert.GreaterOrEqual(t, optimum.Seconds()/took.Seconds(), 0.98)
+				// Never below the price; above it by the 429's bound at most,
+				// and, measured alone in flight, by Remaining's rounding.
+				got := r.th.Cost(http.MethodPost, "/v2/mem-it").Complexity
+				assert.GreaterOrEqual(t, got, int64(60))
+				if goroutines == 1 {
+					assert.LessOrEqual(t, got, int64(61))
+				}
+			})
+		})
+	}
+}
+
+// TestLearnsPricesByMeasurement: search goes from 1 to 5 complexity tokens
+// and an endpoint the policy does not know costs 10; neither trips a limit
+// (the buckets have room), so only measurements tell. A few calls each.
+func TestLearnsPricesByMeasurement(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t)
+		r.server.prices = map[string]Cost{
+			"POST /v2/notes/search": {Requests: 1, Complexity: 5},
+			"GET /v2/tasks":         {Requests: 1, Complexity: 10},
+		}
+		for range 4 {
+			require.Equal(t, http.StatusOK, r.do(http.MethodPost, "/v2/notes/search"))
+			require.Equal(t, http.StatusOK, r.do(http.MethodGet, "/v2/tasks"))
+			require.Equal(t, http.StatusOK, r.do(http.MethodGet, "/v2/notes/0e6f3f9c-8d2a-4b7e-9a51-6f1f2a3b4c5d"))
+		}
+		for path, price := range map[string]int64{"/v2/notes/search": 5, "/v2/tasks": 10} {
+			method := http.MethodGet
+			if path == "/v2/notes/search" {
+				method = http.MethodPost
+			}
+			got := r.th.Cost(method, path)
+			assert.Equal(t, int64(1), got.Requests, path)
+			assert.Contains(t, []int64{price, price + 1}, got.Complexity, "%s: the price, or one more (Remaining's rounding)", path)
+		}
+		assert.Equal(t, Cost{Requests: 1, Complexity: 1}, r.th.Cost(http.MethodGet, "/v2/notes/5b0c1d2e-3f40-4152-8a6b-7c8d9e0f1a2b"), "every note's GET is one route")
+		assert.Equal(t, MemCost(http.MethodPost, "/v2/mem-it"), r.th.Cost(http.MethodPost, "/v2/mem-it"), "not measured: as documented")
+		assert.Zero(t, r.server.count(http.StatusTooManyRequests))
+	})
+}
+
+// TestNothingChangedNothingLearned: with the documented prices, a mixed
+// sequential load measures every route at its documented price.
+func TestNothingChangedNothingLearned(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t)
+		for range 20 {
+			require.Equal(t, http.StatusOK, r.do(http.MethodPost, "/v2/mem-it"))
+			require.Equal(t, http.StatusOK, r.do(http.MethodGet, "/v2/notes"))
+		}
+		assert.Equal(t, MemCost(http.MethodPost, "/v2/mem-it"), r.th.Cost(http.MethodPost, "/v2/mem-it"))
+		assert.Equal(t, MemCost(http.MethodGet, "/v2/notes"), r.th.Cost(http.MethodGet, "/v2/notes"))
+		assert.Zero(t, r.server.count(http.StatusTooManyRequests))
+		assert.Equal(t, Cost{}, r.th.Snapshot().Reserve)
+	})
+}
+
+func TestRouteKeyCountsIDsAsOneRoute(t *testing.T) {
+	a := routeKey("GET", "/v2/notes/0e6f3f9c-8d2a-4b7e-9a51-6f1f2a3b4c5d")
+	assert.Equal(t, a, routeKey("GET", "/v2/notes/5b0c1d2e-3f40-4152-8a6b-7c8d9e0f1a2b/"))
+	assert.NotEqual(t, a, routeKey("DELETE", "/v2/notes/5b0c1d2e-3f40-4152-8a6b-7c8d9e0f1a2b"))
+	assert.NotEqual(t, a, routeKey("GET", "/v2/notes/search"))
+	assert.NotEqual(t, routeKey("GET", "/v2/notes"), routeKey("GET", "/v2/collections"))
+	assert.NotZero(t, routeKey("", ""))
+	assert.Zero(t, testing.AllocsPerRun(100, func() { routeKey("GET", "/v2/notes/0e6f3f9c-8d2a-4b7e-9a51-6f1f2a3b4c5d") }))
+}

@@ -23,7 +23,10 @@ func newSynced(tb testing.TB, p Policy) *Throttle {
 	require.NoError(tb, err)
 	probe, err := th.Wait(context.Background(), plain)
 	require.NoError(tb, err)
-	answer(th, probe, 99)
+	limit := p.Buckets[0].Limit // requests/minute, as reported: the policy's own
+	h := http.Header{}
+	headers.Status{Requests: headers.WindowState{Window: headers.Minute, Limit: limit, Remaining: min(99, limit-1)}}.Write(h)
+	th.Done(probe, Outcome{Responded: true, StatusCode: 200, Header: h})
 	return th
 }
 

@@ -67,12 +67,19 @@ type Throttle struct {
 	// that spending, and raise nothing.
 	lowerings uint64
 	stats     Stats
-	drift     drift // what others spend on the key, as the resyncs show it
+	drift     drift  // what others spend on the key, as the resyncs show it
+	seq       uint64 // admissions so far
+	// othersSeen is when an answer to a call that was not alone in flight
+	// last proved another consumer: such a proof cannot be a price change
+	// of one route, so measurements of prices wait (see costBook).
+	othersSeen time.Duration
+	costs      costBook // what each route costs, as the headers show it
 }
 
 type waiter struct {
-	cost Cost
-	wake chan struct{} // capacity 1: "look again"
+	cost  Cost
+	route uint64        // the cost book's key of the call, 0 if unknown
+	wake  chan struct{} // capacity 1: "look again"
 	// latest is, once the waiter is at the head and short of tokens, the
 	// latest admission that calls passing it may push it to (see backfill).
 	latest time.Duration
@@ -124,8 +131,14 @@ func (t *Throttle) Policy() Policy {
 	return Policy{Buckets: slices.Clone(t.policy.Buckets), Cost: t.policy.Cost}
 }
 
-// Cost prices a request by method and URL path with the policy's cost function.
-func (t *Throttle) Cost(method, urlPath string) Cost { return t.policy.Cost(method, urlPath) }
+// Cost prices a request by method and URL path: what the headers have shown
+// that route to cost (see Transport), or else the policy's cost function.
+func (t *Throttle) Cost(method, urlPath string) Cost {
+	route := routeKey(method, urlPath)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.costs.costOf(route, t.policy.Cost(method, urlPath))
+}
 
 func (t *Throttle) now() time.Duration { return time.Since(t.epoch) }
 
@@ -136,6 +149,9 @@ type Ticket struct {
 	at        time.Duration // when the call was admitted, on the throttle's clock
 	charged   Cost          // the throttle's charged total then
 	lowerings uint64        // and its lowerings count
+	seq       uint64        // the admission's number
+	route     uint64        // the cost book's key, 0 if unknown
+	alone     bool          // nothing else was in flight
 }
 
 // Cost returns what the ticket's call was charged.
@@ -188,6 +204,19 @@ func (e *CostError) Error() string {
 // not allocate.
 func (t *Throttle) Wait(ctx context.Context, c Cost) (Ticket, error) {
 	t.mu.Lock()
+	return t.waitLocked(ctx, c, 0)
+}
+
+// waitRoute is Wait for a request: it prices it by what its route has been
+// seen to cost, and lets the answer measure it (see costBook).
+func (t *Throttle) waitRoute(ctx context.Context, method, urlPath string) (Ticket, error) {
+	route := routeKey(method, urlPath)
+	t.mu.Lock()
+	return t.waitLocked(ctx, t.costs.costOf(route, t.policy.Cost(method, urlPath)), route)
+}
+
+// waitLocked is Wait with t.mu held; it releases it.
+func (t *Throttle) waitLocked(ctx context.Context, c Cost, route uint64) (Ticket, error) {
 	if !c.Within(t.capacity) {
 		limit := t.capacity
 		t.mu.Unlock()
@@ -195,7 +224,7 @@ func (t *Throttle) Wait(ctx context.Context, c Cost) (Ticket, error) {
 	}
 	if len(t.queue) == 0 && t.mayAdmit() {
 		if now := t.now(); t.take(now, c) == 0 {
-			tk := t.admit(now, c)
+			tk := t.admit(now, c, route)
 			t.mu.Unlock()
 			return tk, nil
 		}
@@ -214,7 +243,7 @@ func (t *Throttle) Wait(ctx context.Context, c Cost) (Ticket, error) {
 			return Ticket{}, &DeadlineError{Cost: c, Wait: est}
 		}
 	}
-	w := &waiter{cost: c, wake: make(chan struct{}, 1)}
+	w := &waiter{cost: c, route: route, wake: make(chan struct{}, 1)}
 	t.queue = append(t.queue, w)
 	t.wakeHeadLocked() // a waiting head looks whether the newcomer can pass it
 	t.mu.Unlock()
@@ -257,7 +286,7 @@ func (t *Throttle) waitInQueue(ctx context.Context, w *waiter) (Ticket, error) {
 			} else {
 				t.queue = t.queue[1:]
 				t.wakeHeadLocked()
-				w.ticket, w.admitted = t.admit(now, w.cost), true
+				w.ticket, w.admitted = t.admit(now, w.cost, w.route), true
 			}
 		}
 		if w.admitted {
@@ -322,7 +351,7 @@ func (t *Throttle) backfillLocked(now time.Duration, head *waiter) time.Duration
 			return 0 // x would delay the head too much: the rest go after it
 		}
 		t.queue = slices.Delete(t.queue, i, i+1)
-		x.ticket, x.admitted = t.admit(now, x.cost), true
+		x.ticket, x.admitted = t.admit(now, x.cost, x.route), true
 		t.stats.Backfilled++
 		select {
 		case x.wake <- struct{}{}:
@@ -361,11 +390,13 @@ func (t *Throttle) mayAdmit() bool { return t.inflightN == 0 || t.store.Synced()
 // already fill a bucket's capacity: an answer (Done) wakes it sooner.
 const answerWait = 100 * time.Millisecond
 
-func (t *Throttle) admit(now time.Duration, c Cost) Ticket {
+func (t *Throttle) admit(now time.Duration, c Cost, route uint64) Ticket {
+	alone := t.inflightN == 0
+	t.seq++
 	t.inflight = t.inflight.Add(c)
 	t.inflightN++
 	t.stats.Admitted++
-	return Ticket{cost: c, at: now, charged: t.charged, lowerings: t.lowerings}
+	return Ticket{cost: c, at: now, charged: t.charged, lowerings: t.lowerings, seq: t.seq, route: route, alone: alone}
 }
 
 func (t *Throttle) wakeHeadLocked() {
@@ -431,11 +462,21 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 	now := wallNow.Sub(t.epoch)
 	t.count(r)
 	wasSynced := t.store.Synced()
+	// A clean measurement of the call's cost: alone in flight from send to
+	// answer, and no recent proof of another consumer that a price change
+	// cannot explain (one from an answer to a call that was not alone).
+	alone := tk.alone && t.seq == tk.seq
+	clean := alone && (t.othersSeen == 0 || now-t.othersSeen > t.drift.horizon())
 	t.settle(now, tk, r.rateLimited)
+	lowerings := t.lowerings
 	var moves [4]ResyncEvent // at most two windows a kind: no allocation
 	events := moves[:0]
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
 		events = t.resyncKind(now, tk, r, k, wasSynced, events)
+	}
+	t.learnCost(now, tk, r, clean)
+	if t.lowerings != lowerings && !alone {
+		t.othersSeen = now
 	}
 	if !r.rateLimited {
 		t.charged = t.charged.Add(tk.cost)
@@ -536,6 +577,29 @@ func (t *Throttle) resyncKind(now time.Duration, tk Ticket, r response, k header
 	}
 	events = t.moved(events, k, ws, before, after)
 	return t.raiseHidden(now, k, ws, reading, events)
+}
+
+// learnCost gives the cost book what the response tells of tk's price.
+func (t *Throttle) learnCost(now time.Duration, tk Ticket, r response, clean bool) {
+	var rate [2]float64
+	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
+		ws := r.status.Of(k)
+		i := -1
+		if ws.Present() {
+			i = t.bucketIndex(k, ws.Window)
+		}
+		if i < 0 {
+			continue
+		}
+		b := t.policy.Buckets[i]
+		rate[k] = float64(b.Limit) / float64(b.Period)
+		if !r.rateLimited {
+			t.costs.measure(k, measurement{tk: tk, ws: ws, clean: clean, rate: rate[k], now: now})
+		}
+	}
+	if r.rateLimited {
+		t.costs.refused(tk, r.status, r.retryAfter, rate, t.capacity)
+	}
 }
 
 // raiseHidden raises the window of kind k that ws does not show to at least

@@ -29,7 +29,7 @@ func NewTransport(t *Throttle, base http.RoundTripper) *Transport {
 // (the context ended, or the deadline would pass: *DeadlineError) it returns
 // that error without sending anything.
 func (tr *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	tk, err := tr.Throttle.Wait(req.Context(), tr.Throttle.Cost(req.Method, req.URL.Path))
+	tk, err := tr.Throttle.waitRoute(req.Context(), req.Method, req.URL.Path)
 	if err != nil {
 		if req.Body != nil {
 			req.Body.Close() // a RoundTripper closes the body, even on error

@@ -1,0 +1,232 @@
+package throttle
+
+import (
+	"math"
+	"time"
+
+	"github.com/memsdk/mem-go/headers"
+)
+
+// costBook learns what each route costs from the headers, so that a change
+// of Mem's price list needs no new release. The policy's cost function is
+// the starting point: a route keeps it until measured.
+//
+// A measurement is the change of Remaining between two answers, corrected
+// for the refill between the two meterings, taken only when it is clean:
+// the call was sent after the previous answer and was alone in flight until
+// its own answer, both answers name the same window, nobody else is known
+// to spend on the key, and the bucket cannot have reached its limit
+// meanwhile. Remaining is a floor and the meterings happened somewhere
+// within each call's flight, so one measurement bounds the cost to an open
+// interval two tokens wide and more; the intersection of successive
+// measurements of a route pins it, and a cost is adopted once at least two
+// agree on exactly one integer. A measurement that contradicts the
+// interval so far starts it anew.
+//
+// A rate-limit 429 to a call that the shown windows had tokens for (every
+// kind's Remaining at least the call's cost) proves that the call costs
+// more than believed, in the kind whose Remaining is smallest against its
+// cost, unless that would make it more than maxRise times dearer. Retry-After, the server's time until the call fits, bounds it from
+// above: the cost becomes that bound at once, so a price rise costs at most
+// one 429 per route, and later measurements bring it down to the exact
+// figure.
+type costBook struct {
+	learned map[uint64]learnedCost
+	pending map[uint64]*[2]interval
+	last    [2]answerMark // per kind: the previous answer
+}
+
+// learnedCost is a route's cost in the kinds that have been learned.
+type learnedCost struct {
+	cost  Cost
+	known [2]bool
+}
+
+// interval is an open interval (lo, hi) of costs and how many measurements
+// it intersects.
+type interval struct {
+	lo, hi float64
+	n      int
+}
+
+// answerMark is what the next measurement needs of an answer.
+type answerMark struct {
+	ok        bool // a 200 with this kind's headers
+	window    headers.Window
+	remaining int64
+	seq       uint64
+	sent      time.Duration
+	answered  time.Duration
+}
+
+// maxRoutes bounds the routes a costBook remembers.
+const maxRoutes = 256
+
+// costOf returns the learned cost of route, or def where not learned.
+func (b *costBook) costOf(route uint64, def Cost) Cost {
+	l, ok := b.learned[route]
+	if !ok {
+		return def
+	}
+	if l.known[headers.Requests] {
+		def.Requests = l.cost.Requests
+	}
+	if l.known[headers.Complexity] {
+		def.Complexity = l.cost.Complexity
+	}
+	return def
+}
+
+// measurement describes one answer of kind k for measure.
+type measurement struct {
+	tk    Ticket
+	ws    headers.WindowState
+	clean bool    // alone in flight
+	rate  float64 // refill of the shown bucket, tokens per ns
+	now   time.Duration
+}
+
+// measure takes one answer of kind k: a measurement of its route's cost
+// when clean, and in any case the reference for the next one.
+func (b *costBook) measure(k headers.Kind, m measurement) {
+	prev := b.last[k]
+	b.last[k] = answerMark{ok: true, window: m.ws.Window, remaining: m.ws.Remaining, seq: m.tk.seq, sent: m.tk.at, answered: m.now}
+	if !m.clean || m.tk.route == 0 || !prev.ok || prev.window != m.ws.Window || m.tk.seq != prev.seq+1 {
+		return
+	}
+	minGap, maxGap := float64(m.tk.at-prev.answered), float64(m.now-prev.sent)
+	if minGap < 0 || float64(prev.remaining)+1+m.rate*maxGap >= float64(m.ws.Limit) {
+		return // overlapped, or the bucket may have filled up meanwhile
+	}
+	d := float64(prev.remaining - m.ws.Remaining)
+	b.narrow(m.tk.route, k, interval{lo: d + m.rate*minGap - 1, hi: d + m.rate*maxGap + 1, n: 1}, m.tk.cost.Of(k))
+}
+
+// narrow intersects route's interval of kind k with iv. Once two or more
+// measurements agree, a cost they exclude is replaced: by the one integer
+// they allow, or, when Remaining's rounding leaves two, by the larger (a
+// token too many costs a little pace; one too few, a 429).
+func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int64) {
+	if b.pending == nil {
+		b.pending = map[uint64]*[2]interval{}
+	}
+	p := b.pending[route]
+	if p == nil {
+		if len(b.pending) >= maxRoutes {
+			return
+		}
+		p = &[2]interval{}
+		b.pending[route] = p
+	}
+	if cur := p[k]; cur.n > 0 && max(cur.lo, iv.lo) < min(cur.hi, iv.hi) {
+		iv = interval{lo: max(cur.lo, iv.lo), hi: min(cur.hi, iv.hi), n: cur.n + 1}
+	}
+	p[k] = iv
+	if iv.n < 2 || (float64(current) > iv.lo && float64(current) < iv.hi) {
+		return
+	}
+	if c := math.Ceil(iv.hi) - 1; c >= 0 && c > iv.lo { // the largest integer in (lo, hi)
+		b.set(route, k, int64(c))
+	}
+}
+
+// refused takes a rate-limit 429 to tk: when every shown kind had its cost,
+// the call costs more than believed (see costBook).
+func (b *costBook) refused(tk Ticket, st headers.Status, retryAfter time.Duration, rate [2]float64, capacity Cost) {
+	b.last = [2]answerMark{} // a refusal is no reference
+	if tk.route == 0 {
+		return
+	}
+	culprit, ratio := -1, math.Inf(1)
+	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
+		ws := st.Of(k)
+		if !ws.Present() {
+			continue
+		}
+		c := tk.cost.Of(k)
+		if ws.Remaining < c {
+			return // short of tokens, not of the price
+		}
+		if ws.Remaining >= maxRise(c) {
+			continue // a price that many times higher is not believed on one 429
+		}
+		if r := float64(ws.Remaining) / float64(max(c, 1)); r < ratio {
+			culprit, ratio = int(k), r
+		}
+	}
+	if culprit < 0 {
+		return
+	}
+	k := headers.Kind(culprit)
+	ws := st.Of(k)
+	bound := float64(ws.Remaining) + 1 + rate[k]*float64(retryAfter)
+	b.set(tk.route, k, min(capacity.Of(k), int64(bound)))
+}
+
+// maxRise is the least price, from one believed at c, that a single 429 is
+// not taken to prove: a server refuses calls for other reasons too (a limit
+// it does not report), and a spurious 429 on a full bucket must not price
+// a call at the whole bucket. Larger rises are learned by measurement.
+func maxRise(c int64) int64 { return 4*c + 10 }
+
+func (b *costBook) set(route uint64, k headers.Kind, c int64) {
+	if b.learned == nil {
+		b.learned = map[uint64]learnedCost{}
+	}
+	l, ok := b.learned[route]
+	if !ok && len(b.learned) >= maxRoutes {
+		return
+	}
+	if k == headers.Complexity {
+		l.cost.Complexity = c
+	} else {
+		l.cost.Requests = c
+	}
+	l.known[k] = true
+	b.learned[route] = l
+}
+
+// routeKey names a request's route for the cost book: a hash of its method
+// and path in which every segment that looks like an id (16 characters or
+// more, with a digit) counts as the same one, so every note's GET is one
+// route. It does not allocate.
+func routeKey(method, path string) uint64 {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	add := func(s string) {
+		for i := 0; i < len(s); i++ {
+			h = (h ^ uint64(s[i])) * prime
+		}
+		h = (h ^ '/') * prime
+	}
+	add(method)
+	for len(path) > 0 {
+		i := 0
+		for i < len(path) && path[i] != '/' {
+			i++
+		}
+		if seg := path[:i]; seg != "" {
+			if looksLikeID(seg) {
+				seg = "{id}"
+			}
+			add(seg)
+		}
+		if i < len(path) {
+			i++
+		}
+		path = path[i:]
+	}
+	return max(h, 1) // 0 means no route
+}
+
+func looksLikeID(seg string) bool {
+	if len(seg) < 16 {
+		return false
+	}
+	for i := 0; i < len(seg); i++ {
+		if seg[i] >= '0' && seg[i] <= '9' {
+			return true
+		}
+	}
+	return false
+}
