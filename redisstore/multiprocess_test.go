@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"testing"
@@ -57,11 +56,8 @@ func buildImporter(t *testing.T) string {
 			return
 		}
 		importerBin = filepath.Join(dir, "importer")
-		goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(goBin); err != nil {
-			goBin = "go"
-		}
-		out, err := exec.Command(goBin, "build", "-o", importerBin, "./internal/importer").CombinedOutput()
+		// go test puts the go command that runs it first in PATH.
+		out, err := exec.Command("go", "build", "-o", importerBin, "./internal/importer").CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("go build ./internal/importer: %v\n%s", err, out)
 		}
