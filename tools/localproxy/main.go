@@ -8,10 +8,10 @@
 //
 //	localproxy -out DIR -version vX.Y.Z MODULEDIR...
 //
-// Each MODULEDIR (a directory holding a go.mod, in a git work tree) is
-// served at vX.Y.Z, from the files git would commit (tracked and untracked
-// but not ignored) as they are on disk, without nested modules: what the
-// proxy would serve for a tag of that tree. The zip is checked against the
+// Each MODULEDIR (a directory holding a go.mod) is served at vX.Y.Z, from
+// the files git would commit (tracked and untracked but not ignored; every
+// file outside a git work tree) as they are on disk, without nested
+// modules: what the proxy would serve for a tag of that tree. The zip is checked against the
 // module zip rules (file names, sizes) on the way, so a file that would
 // break publishing fails here.
 package main
@@ -76,12 +76,13 @@ func serve(out, version, dir string) error {
 	if err := os.MkdirAll(at, 0o755); err != nil {
 		return err
 	}
-	files, err := gitFiles(dir)
-	if err != nil {
-		return err
-	}
 	var z bytes.Buffer
-	if err := zip.Create(&z, m, files); err != nil {
+	if files, err := gitFiles(dir); err == nil {
+		err = zip.Create(&z, m, files)
+		if err != nil {
+			return err
+		}
+	} else if err := zip.CreateFromDir(&z, m, dir); err != nil { // not a git work tree: every file
 		return err
 	}
 	info, err := json.Marshal(struct {
