@@ -1,4 +1,4 @@
-// Package bench is the efficiency and fault report of issue 6: it replays
+// Package bench is the SDK's efficiency and fault report: it replays
 // workloads W1–W6 (and W3b, W3 with its mem-it calls queued first) against
 // the mock with Mem's published limits, in virtual time (each run in its
 // own testing/synctest bubble over the mock's in-memory RoundTripper), for
@@ -7,7 +7,7 @@
 // and the theoretical optimum of the bucket math (throttle.Policy.Optimum).
 // A second table runs W2 and W3 on the SDK under each of the mock's faults.
 //
-// The package holds only tests. Print both tables at the issue's sizes with
+// The package holds only tests. Print both tables at full size with
 //
 //	MEMBENCH_FULL=1 go test ./bench -run TestReport -v
 //

@@ -224,6 +224,13 @@ type request struct {
 	ambiguous bool // an earlier attempt may have been processed
 }
 
+// repeatable reports whether the request may be sent again after an attempt
+// that may have been processed: idempotent calls, and mem-it with
+// AtLeastOnce.
+func (r *request) repeatable() bool {
+	return r.class == retryIdempotent || r.atLeastOnce
+}
+
 func (r *request) op() string { return r.method + " " + r.path }
 
 // do sends r, with retries, and decodes a 2xx body into out (unless nil).

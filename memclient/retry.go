@@ -62,74 +62,107 @@ func (p *retryPolicy) backoff(_, _ time.Duration, _ int, _ *http.Response) time.
 // the throttle does not count: that is the limits working, not failing.
 // RetryMax 0 disables both.
 func (p *retryPolicy) check(ctx context.Context, resp *http.Response, err error) (bool, error) {
-	r := p.r
-	r.attempts++
+	p.r.attempts++
 	now := time.Now()
 	if err != nil {
-		var de *throttle.DeadlineError
-		if errors.As(err, &de) { // nothing was sent; waiting would pass the deadline
-			return false, &RateLimitError{RetryAfter: de.Wait, RetryAt: now.Add(de.Wait), Err: err}
-		}
-		if ctx.Err() != nil {
-			return false, err
-		}
-		sent := !neverSent(err)
-		if r.class == retryMemIt && sent && !r.atLeastOnce {
-			p.c.log.LogAttrs(ctx, slog.LevelWarn, "mem outcome unknown", slog.String("op", r.op()), slog.String("error", err.Error()))
-			return false, &OutcomeUnknownError{Op: r.op(), Err: err}
-		}
-		if sent {
-			r.ambiguous = true
-		}
-		return p.backoffOr(ctx, now, "connection error", err)
+		return p.checkTransportError(ctx, now, err)
 	}
-	p.c.log.LogAttrs(ctx, slog.LevelDebug, "mem response", slog.String("op", r.op()),
+	p.c.log.LogAttrs(ctx, slog.LevelDebug, "mem response", slog.String("op", p.r.op()),
 		slog.Int("status", resp.StatusCode), slog.String("request_id", resp.Header.Get("X-Request-Id")))
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		if api := p.c.apiError(r, resp, readBody(resp)); api.Type == ErrTypeQuotaExceeded {
-			return false, nil // a plan's allowance: never slept on
-		}
-		// A rate-limit 429 was not processed: safe to retry, mem-it too.
-		ra, ok, perr := headers.ParseRetryAfter(resp.Header, now)
-		if !ok || perr != nil {
-			ra = noRetryAfter
-		}
-		if p.c.retryMax == 0 || p.rateRetries >= maxRateRetries {
-			return false, nil
-		}
-		if ra > p.c.maxRetryWait {
-			p.c.log.LogAttrs(ctx, slog.LevelDebug, "mem retry refused", slog.String("op", r.op()),
-				slog.String("reason", "Retry-After exceeds the max retry wait"), slog.Duration("retry_after", ra))
-			return false, nil
-		}
-		if dl, has := ctx.Deadline(); has && now.Add(ra).After(dl) {
-			p.c.log.LogAttrs(ctx, slog.LevelDebug, "mem retry refused", slog.String("op", r.op()),
-				slog.String("reason", "Retry-After passes the deadline"), slog.Duration("retry_after", ra))
-			return false, nil
-		}
-		p.rateRetries++
-		p.wait = rand.N(rateJitter)
-		p.logRetry(ctx, "rate limited", ra)
-		return true, nil
+		return p.checkTooManyRequests(ctx, now, resp)
 	case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
-		if r.class == retryMemIt && !r.atLeastOnce {
-			api := p.c.apiError(r, resp, readBody(resp))
-			p.c.log.LogAttrs(ctx, slog.LevelWarn, "mem outcome unknown", slog.String("op", r.op()), slog.Int("status", resp.StatusCode))
-			return false, &OutcomeUnknownError{Op: r.op(), Err: api}
-		}
-		r.ambiguous = true
-		ok, err := p.backoffOr(ctx, now, "server error", nil)
-		// A Retry-After on a 5xx (say a 503) is honoured when it fits.
-		if ra, has, perr := headers.ParseRetryAfter(resp.Header, now); ok && has && perr == nil && ra > p.wait {
-			if dl, hasDL := ctx.Deadline(); ra > p.c.maxRetryWait || (hasDL && now.Add(ra).After(dl)) {
-				return false, nil
-			}
-			p.wait = ra
-		}
-		return ok, err
+		return p.checkServerError(ctx, now, resp)
 	}
 	return false, nil
+}
+
+// checkTransportError decides after an attempt that got no response. A
+// throttle that refused to wait past the deadline sent nothing: that is a
+// RateLimitError. A request that may have reached the server is retried
+// only when it is repeatable; otherwise its outcome is unknown.
+func (p *retryPolicy) checkTransportError(ctx context.Context, now time.Time, err error) (bool, error) {
+	var de *throttle.DeadlineError
+	if errors.As(err, &de) { // nothing was sent; waiting would pass the deadline
+		return false, &RateLimitError{RetryAfter: de.Wait, RetryAt: now.Add(de.Wait), Err: err}
+	}
+	if ctx.Err() != nil {
+		return false, err
+	}
+	if sent := !neverSent(err); sent {
+		if !p.r.repeatable() {
+			return false, p.outcomeUnknown(ctx, err, slog.String("error", err.Error()))
+		}
+		p.r.ambiguous = true
+	}
+	return p.backoffOr(ctx, now, "connection error", err)
+}
+
+// checkTooManyRequests decides after a 429. A plan's allowance (quota
+// exceeded) is final. A rate-limit 429 was not processed, so any call, mem-it
+// too, is retried while retries remain and its Retry-After (1 s when absent
+// or malformed) fits in the max retry wait and the context's deadline.
+func (p *retryPolicy) checkTooManyRequests(ctx context.Context, now time.Time, resp *http.Response) (bool, error) {
+	if api := p.c.apiError(p.r, resp, readBody(resp)); api.Type == ErrTypeQuotaExceeded {
+		return false, nil // a plan's allowance: never slept on
+	}
+	ra, ok, perr := headers.ParseRetryAfter(resp.Header, now)
+	if !ok || perr != nil {
+		ra = noRetryAfter
+	}
+	if p.c.retryMax == 0 || p.rateRetries >= maxRateRetries {
+		return false, nil
+	}
+	if reason := p.refuseWait(ctx, now, ra); reason != "" {
+		p.c.log.LogAttrs(ctx, slog.LevelDebug, "mem retry refused", slog.String("op", p.r.op()),
+			slog.String("reason", reason), slog.Duration("retry_after", ra))
+		return false, nil
+	}
+	p.rateRetries++
+	p.wait = rand.N(rateJitter)
+	p.logRetry(ctx, "rate limited", ra)
+	return true, nil
+}
+
+// checkServerError decides after a 5xx other than 501. The call may have
+// been processed: a repeatable one is retried after a backoff, lengthened to
+// the response's Retry-After when that is longer and fits; any other has an
+// unknown outcome.
+func (p *retryPolicy) checkServerError(ctx context.Context, now time.Time, resp *http.Response) (bool, error) {
+	if !p.r.repeatable() {
+		api := p.c.apiError(p.r, resp, readBody(resp))
+		return false, p.outcomeUnknown(ctx, api, slog.Int("status", resp.StatusCode))
+	}
+	p.r.ambiguous = true
+	ok, err := p.backoffOr(ctx, now, "server error", nil)
+	if ra, has, perr := headers.ParseRetryAfter(resp.Header, now); ok && has && perr == nil && ra > p.wait {
+		if p.refuseWait(ctx, now, ra) != "" {
+			return false, nil
+		}
+		p.wait = ra
+	}
+	return ok, err
+}
+
+// refuseWait says why waiting ra from now is refused: it exceeds the
+// client's max retry wait, or it passes the context's deadline. It returns
+// "" when the wait is allowed.
+func (p *retryPolicy) refuseWait(ctx context.Context, now time.Time, ra time.Duration) string {
+	if ra > p.c.maxRetryWait {
+		return "Retry-After exceeds the max retry wait"
+	}
+	if dl, has := ctx.Deadline(); has && now.Add(ra).After(dl) {
+		return "Retry-After passes the deadline"
+	}
+	return ""
+}
+
+// outcomeUnknown logs and returns the error of a call that may have been
+// processed and may not be repeated.
+func (p *retryPolicy) outcomeUnknown(ctx context.Context, cause error, detail slog.Attr) error {
+	p.c.log.LogAttrs(ctx, slog.LevelWarn, "mem outcome unknown", slog.String("op", p.r.op()), detail)
+	return &OutcomeUnknownError{Op: p.r.op(), Err: cause}
 }
 
 // backoffOr schedules another attempt after an exponential backoff, unless

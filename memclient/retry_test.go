@@ -189,9 +189,26 @@ func TestServerErrorBackoff(t *testing.T) {
 		assert.Equal(t, 2, *calls)
 		assert.GreaterOrEqual(t, time.Since(start), 7*time.Second)
 
+		// A Retry-After on a 503 beyond the max retry wait, or past the
+		// deadline, is not waited for: the call fails at once.
+		c, calls = recordedClient(t, 503, http.Header{"Retry-After": {"7"}}, body, WithRetryMax(1), WithMaxRetryWait(5*time.Second))
+		start = time.Now()
+		_, _, err = c.Notes.Get(t.Context(), noteID)
+		require.Error(t, err)
+		assert.Equal(t, 1, *calls)
+		assert.Zero(t, time.Since(start))
+		c, calls = recordedClient(t, 503, http.Header{"Retry-After": {"7"}}, body, WithRetryMax(1))
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		start = time.Now()
+		_, _, err = c.Notes.Get(ctx, noteID)
+		cancel()
+		require.Error(t, err)
+		assert.Equal(t, 1, *calls)
+		assert.Zero(t, time.Since(start))
+
 		// A backoff that would pass the deadline is not waited for.
 		c, calls = recordedClient(t, 500, nil, body)
-		ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+		ctx, cancel = context.WithTimeout(t.Context(), 100*time.Millisecond)
 		defer cancel()
 		start = time.Now()
 		_, _, err = c.Notes.Get(ctx, noteID)

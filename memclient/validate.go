@@ -9,8 +9,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// Size limits of the API (RATE-LIMITS.md, Decision 9), in characters
-// (Unicode code points) unless named bytes.
+// Size limits of the API, as Mem's OpenAPI spec states them, in characters
+// (Unicode code points) unless named bytes. The client checks them before
+// sending, so an oversized request fails without spending a token.
 const (
 	MaxMemItInput        = 1_000_000 // MemItRequest.Input, characters
 	MaxMemItInstructions = 10_000    // MemItRequest.Instructions and Context, characters

@@ -12,7 +12,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// Size limits (RATE-LIMITS.md, Decision 9).
+// Size limits of Mem's OpenAPI spec, in characters (checkLen's second bound
+// limits UTF-8 bytes where the spec does: note content on create, collection
+// titles and descriptions), then the sizes of what searches and lists return.
 const (
 	maxMemItInput   = 1_000_000
 	maxMemItAux     = 10_000 // instructions, context

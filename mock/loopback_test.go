@@ -94,6 +94,7 @@ func TestLoopbackAndAdminAPI(t *testing.T) {
 	assert.True(t, lb.Faults().RetryAfterDate)
 	resp, b, err = loopbackDo(t, c, "GET", lb.URL+"/_mock/faults", "", "")
 	require.NoError(t, err)
+	require.Equal(t, 200, resp.StatusCode, "%s", b)
 	assert.Contains(t, string(b), `"latency":"1ms"`)
 	resp, _, err = loopbackDo(t, c, "PUT", lb.URL+"/_mock/faults", "", `{"error_rate":3}`)
 	require.NoError(t, err)

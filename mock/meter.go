@@ -165,8 +165,8 @@ func (m *meter) charge(now time.Time, rc, cc int64) (ok bool, r refusal) {
 }
 
 // status reports, per type, the most constrained window at now: the one with
-// fewer whole tokens left, the day window on a tie (RATE-LIMITS.md,
-// Decision 2).
+// fewer whole tokens left, the day window on a tie (every call charges both
+// windows of a type alike, so that one blocks first).
 func (m *meter) status(now time.Time) headers.Status {
 	m.advance(now)
 	pick := func(bs *[2]bucket) headers.WindowState {

@@ -109,7 +109,7 @@ func (s *Server) Faults() Faults {
 
 // FailNext makes the next n authenticated calls that match method and path
 // fail with f. method "" matches any method; path is a literal path
-// ("/v2/notes/6f1c…") or a route pattern as ENDPOINTS.md writes it
+// ("/v2/notes/6f1c…") or a route pattern as Mem's API reference writes it
 // ("/v2/notes/{note_id}"). Rules are consumed in the order they were added;
 // one call consumes at most one unit of each matching rule.
 func (s *Server) FailNext(method, path string, n int, f Fault) {

@@ -4,7 +4,7 @@ go 1.25.0
 
 require (
 	github.com/google/uuid v1.6.0
-	github.com/memsdk/mem-go v0.0.0
+	github.com/memsdk/mem-go v0.1.0
 	github.com/redis/go-redis/v9 v9.22.0
 	github.com/stretchr/testify v1.12.1
 )
@@ -18,4 +18,3 @@ require (
 	golang.org/x/sys v0.46.0 // indirect
 )
 
-replace github.com/memsdk/mem-go => ../

@@ -36,6 +36,7 @@ type Summary struct {
 	Created     int64   `json:"created"`
 	Existed     int64   `json:"existed"` // 409: created by an earlier attempt
 	Failures    int64   `json:"failures"`
+	Admitted    uint64  `json:"admitted"`     // calls the throttle let through
 	RateLimited uint64  `json:"rate_limited"` // rate-limit 429s the throttle saw
 	Fallbacks   uint64  `json:"fallbacks"`
 	Returns     uint64  `json:"returns"`
@@ -126,7 +127,8 @@ func main() {
 	wg.Wait()
 	sum.Seconds = time.Since(start).Seconds()
 	sum.Created, sum.Existed, sum.Failures = created.Load(), existed.Load(), failures.Load()
-	sum.RateLimited = th.Snapshot().Stats.RateLimited
+	stats := th.Snapshot().Stats
+	sum.Admitted, sum.RateLimited = stats.Admitted, stats.RateLimited
 	st := store.Stats()
 	sum.Fallbacks, sum.Returns, sum.RedisErrors = st.Fallbacks, st.Returns, st.Errors
 	sum.SlowestMS = float64(st.Slowest) / float64(time.Millisecond)
