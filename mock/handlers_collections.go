@@ -80,52 +80,44 @@ func createCollection(c *call) (any, *apiError) {
 	if _, dup := c.ks.colls[id]; dup {
 		return nil, conflict("a collection with id %s already exists", id).with("id", id).with("reason", "duplicate_id")
 	}
-	col := &collection{id: id, title: in.Title.v, created: created, updated: updated, members: map[string]struct{}{}}
+	col := &collection{id: id, title: in.Title.v, created: created, updated: updated}
 	if in.Description.has() {
 		d := in.Description.v
 		col.description = &d
 	}
-	c.ks.colls[id] = col
+	c.ks.addCollection(col)
 	return c.collResp(col), nil
 }
 
 func listCollections(c *call) (any, *apiError) {
 	q := c.r.URL.Query()
-	limit, e := intParam(q, "limit", 50, 1, 100)
+	pq, e := parseListQuery(q, "limit", "page")
 	if e != nil {
 		return nil, e
-	}
-	orderBy := q.Get("order_by")
-	if orderBy == "" {
-		orderBy = "updated_at"
-	}
-	if orderBy != "updated_at" && orderBy != "created_at" {
-		return nil, invalid("order_by", "order_by must be updated_at or created_at")
 	}
 	tr, e := parseRange(queryGetter(q))
 	if e != nil {
 		return nil, e
 	}
-	var items []pageItem
-	for _, col := range c.ks.colls {
-		if !tr.admits(col.created, col.updated) {
-			continue
-		}
-		t := col.updated
-		if orderBy == "created_at" {
-			t = col.created
-		}
-		items = append(items, pageItem{id: col.id, t: t})
+	rest := pq.bound(tr)
+	colls := c.ks.collsByUpdated
+	if pq.orderBy == "created_at" {
+		colls = c.ks.collsByCreated
 	}
-	page, next, e := paginate(items, orderBy, listFingerprint(q, "limit", "page"), q.Get("page"), limit)
+	var keep func(*collection) bool
+	if !rest.isZero() {
+		keep = func(col *collection) bool { return rest.admits(col.created, col.updated) }
+		pq.counted = c.ks.countOnce("collections " + pq.fingerprint)
+	}
+	page, next, total, e := pageOf(colls, pq, keep)
 	if e != nil {
 		return nil, e
 	}
 	results := make([]collectionCounted, 0, len(page))
-	for _, it := range page {
-		results = append(results, c.counted(c.ks.colls[it.id], ""))
+	for _, col := range page {
+		results = append(results, c.counted(col, ""))
 	}
-	return listResp[collectionCounted]{RequestID: c.reqID, Results: results, Total: len(items), NextPage: next}, nil
+	return listResp[collectionCounted]{RequestID: c.reqID, Results: results, Total: total, NextPage: next}, nil
 }
 
 func getCollection(c *call) (any, *apiError) {
@@ -172,7 +164,7 @@ func updateCollection(c *call) (any, *apiError) {
 	case in.Description.has(), in.Description.null: // the spec: "" clears it
 		col.description = nil
 	}
-	col.updated = updated
+	c.ks.reorderCollection(col, func() { col.updated = updated })
 	return c.collResp(col), nil
 }
 
@@ -181,12 +173,7 @@ func deleteCollection(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	for id := range col.members {
-		if n := c.ks.notes[id]; n != nil {
-			c.ks.removeMember(col, n)
-		}
-	}
-	delete(c.ks.colls, col.id)
+	c.ks.deleteCollection(col)
 	return requestIDOnly{c.reqID}, nil
 }
 
