@@ -106,6 +106,7 @@ func listCollections(c *call) (any, *apiError) {
 	}
 	var keep func(*collection) bool
 	if !rest.isZero() {
+		rest := rest // the closure's own, so that the common case allocates none
 		keep = func(col *collection) bool { return rest.admits(col.created, col.updated) }
 		pq.counted = c.ks.countOnce("collections " + pq.fingerprint)
 	}

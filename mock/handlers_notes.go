@@ -347,17 +347,19 @@ func parseNotesQuery(q url.Values) (notesQuery, *apiError) {
 		return nq, e
 	}
 	nq.rest = nq.page.bound(tr)
+	var cf contentFilter
 	for _, f := range []struct {
 		name string
 		dst  *bool
 	}{
-		{"contains_open_tasks", &nq.cf.openTasks}, {"contains_tasks", &nq.cf.tasks},
-		{"contains_images", &nq.cf.images}, {"contains_files", &nq.cf.files},
+		{"contains_open_tasks", &cf.openTasks}, {"contains_tasks", &cf.tasks},
+		{"contains_images", &cf.images}, {"contains_files", &cf.files},
 	} {
 		if *f.dst, e = boolParam(q, f.name); e != nil {
 			return nq, e
 		}
 	}
+	nq.cf = cf
 	nq.withContent, e = boolParam(q, "include_note_content")
 	return nq, e
 }
@@ -376,7 +378,8 @@ func listNotes(c *call) (any, *apiError) {
 	}
 	var keep func(*note) bool
 	if !nq.rest.isZero() || !nq.cf.none() {
-		keep = func(n *note) bool { return nq.rest.admits(n.created, n.updated) && nq.cf.admits(n) }
+		rest, cf := nq.rest, nq.cf
+		keep = func(n *note) bool { return rest.admits(n.created, n.updated) && cf.admits(n) }
 		nq.page.counted = c.ks.countOnce("notes " + nq.page.fingerprint)
 	}
 	page, next, total, e := pageOf(notes, nq.page, keep)
