@@ -40,9 +40,9 @@ func (c *call) counted(col *collection, reqID string) collectionCounted {
 	}
 }
 
-// collParam resolves a collection id path parameter at index i.
-func (c *call) collParam(i int, field string) (*collection, *apiError) {
-	id, e := parseUUID(field, c.params[i])
+// collParam resolves the collection id path parameter named field.
+func (c *call) collParam(field string) (*collection, *apiError) {
+	id, e := parseUUID(field, c.r.PathValue(field))
 	if e != nil {
 		return nil, e
 	}
@@ -122,7 +122,7 @@ func listCollections(c *call) (any, *apiError) {
 }
 
 func getCollection(c *call) (any, *apiError) {
-	col, e := c.collParam(0, "collection_id")
+	col, e := c.collParam("collection_id")
 	if e != nil {
 		return nil, e
 	}
@@ -130,7 +130,7 @@ func getCollection(c *call) (any, *apiError) {
 }
 
 func updateCollection(c *call) (any, *apiError) {
-	col, e := c.collParam(0, "collection_id")
+	col, e := c.collParam("collection_id")
 	if e != nil {
 		return nil, e
 	}
@@ -170,7 +170,7 @@ func updateCollection(c *call) (any, *apiError) {
 }
 
 func deleteCollection(c *call) (any, *apiError) {
-	col, e := c.collParam(0, "collection_id")
+	col, e := c.collParam("collection_id")
 	if e != nil {
 		return nil, e
 	}
@@ -246,11 +246,11 @@ func searchCollections(c *call) (any, *apiError) {
 
 // membership resolves the collection and note of a membership call.
 func (c *call) membership(collField string) (*collection, *note, *apiError) {
-	col, e := c.collParam(0, collField)
+	col, e := c.collParam(collField)
 	if e != nil {
 		return nil, nil, e
 	}
-	n, e := c.noteParam(1)
+	n, e := c.noteParam()
 	if e != nil {
 		return nil, nil, e
 	}

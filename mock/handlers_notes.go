@@ -101,9 +101,9 @@ func item(n *note, withContent bool) noteItem {
 	return it
 }
 
-// noteParam resolves the {note_id} path parameter at index i.
-func (c *call) noteParam(i int) (*note, *apiError) {
-	id, e := parseUUID("note_id", c.params[i])
+// noteParam resolves the {note_id} path parameter.
+func (c *call) noteParam() (*note, *apiError) {
+	id, e := parseUUID("note_id", c.r.PathValue("note_id"))
 	if e != nil {
 		return nil, e
 	}
@@ -401,7 +401,7 @@ type listResp[T any] struct {
 }
 
 func getNote(c *call) (any, *apiError) {
-	n, e := c.noteParam(0)
+	n, e := c.noteParam()
 	if e != nil {
 		return nil, e
 	}
@@ -409,7 +409,7 @@ func getNote(c *call) (any, *apiError) {
 }
 
 func updateNote(c *call) (any, *apiError) {
-	n, e := c.noteParam(0)
+	n, e := c.noteParam()
 	if e != nil {
 		return nil, e
 	}
@@ -456,7 +456,7 @@ func updateNote(c *call) (any, *apiError) {
 }
 
 func deleteNote(c *call) (any, *apiError) {
-	n, e := c.noteParam(0)
+	n, e := c.noteParam()
 	if e != nil {
 		return nil, e
 	}
@@ -465,7 +465,7 @@ func deleteNote(c *call) (any, *apiError) {
 }
 
 func trashNote(c *call) (any, *apiError) {
-	n, e := c.noteParam(0)
+	n, e := c.noteParam()
 	if e != nil {
 		return nil, e
 	}
@@ -476,7 +476,7 @@ func trashNote(c *call) (any, *apiError) {
 }
 
 func restoreNote(c *call) (any, *apiError) {
-	n, e := c.noteParam(0)
+	n, e := c.noteParam()
 	if e != nil {
 		return nil, e
 	}
@@ -485,7 +485,7 @@ func restoreNote(c *call) (any, *apiError) {
 }
 
 func setNoteCreatedAt(c *call) (any, *apiError) {
-	n, e := c.noteParam(0)
+	n, e := c.noteParam()
 	if e != nil {
 		return nil, e
 	}
