@@ -38,13 +38,14 @@
 //
 // Errors use the envelope {"error":{"type","message","details"},"request_id"}
 // (the ErrType* constants): malformed JSON or a bad page cursor is 400;
-// missing or unknown key 401; unknown note, collection, snapshot or route 404;
-// wrong method 405; duplicate id, stale version, or a write to a trashed note
-// 409; a body over Config.MaxBodyBytes 413 (not read past the cap); wrong
-// types, bad UUIDs, out-of-range parameters, over-size fields, timestamps
-// without an offset or in the future 422; rate limits and the usage quota
-// 429 (the quota body is the spec's UsageQuotaExceededPayload). Input is
-// validated in full before anything is stored.
+// missing or unknown key 401; unknown note, collection, snapshot or route
+// 404; wrong method 405 (with an Allow header); duplicate id, stale version,
+// or a write to a trashed note 409; a body over Config.MaxBodyBytes 413 (not
+// read past the cap); wrong types, bad UUIDs, out-of-range parameters,
+// over-size fields, timestamps without an offset or in the future 422; rate
+// limits and the usage quota 429 (the quota body is the spec's
+// UsageQuotaExceededPayload). Input is validated in full before anything is
+// stored.
 //
 // # Admin API
 //

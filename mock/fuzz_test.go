@@ -12,7 +12,8 @@ import (
 )
 
 // FuzzRequest sends arbitrary bodies, paths and queries to every route: the
-// mock must never panic, and must answer JSON, an error envelope unless 200.
+// mock must never panic, and must answer JSON, an error envelope unless 200,
+// and a 405 with Allow.
 func FuzzRequest(f *testing.F) {
 	noteID := "3b2f9c1e-8f1a-4c39-9d3e-5a0c1d2e3f40"
 	collID := "7c9e6679-7425-40de-944b-e07fc1f90ae7"
@@ -56,6 +57,14 @@ func FuzzRequest(f *testing.F) {
 	f.Add(uint8(1), "/v2/notes", "", []byte(`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`))
 	f.Add(uint8(7), "/v2/notes//trash", "", []byte(nil))
 	f.Add(uint8(12), "/v2/collections", "", []byte(`{"title":"t","description":7}`))
+	// Paths read loosely or strictly, and wrong methods (405 with Allow).
+	f.Add(uint8(4), "/v2/notes/search", "", []byte(nil))
+	f.Add(uint8(3), "//v2/notes/search/", "", []byte(`{"query":"seed"}`))
+	f.Add(uint8(7), "/v2/notes/"+noteID+"/./trash", "", []byte(nil))
+	f.Add(uint8(7), "/v2/notes/../trash", "", []byte(nil))
+	f.Add(uint8(4), "/v2/notes/a b/", "", []byte(nil))
+	f.Add(uint8(0), "/v2/notes/"+noteID, "", []byte(nil))
+	f.Add(uint8(17), "/v2/collections/search", "", []byte(nil))
 
 	f.Fuzz(func(t *testing.T, ri uint8, path, query string, body []byte) {
 		r := routes[int(ri)%len(routes)]
@@ -82,6 +91,9 @@ func FuzzRequest(f *testing.F) {
 		}
 		if resp.StatusCode >= 500 {
 			t.Fatalf("server error: %s", b)
+		}
+		if resp.StatusCode == http.StatusMethodNotAllowed && resp.Header.Get("Allow") == "" {
+			t.Fatalf("405 without Allow: %s", b)
 		}
 	})
 }

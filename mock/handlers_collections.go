@@ -40,9 +40,9 @@ func (c *call) counted(col *collection, reqID string) collectionCounted {
 	}
 }
 
-// collParam resolves a collection id path parameter at index i.
-func (c *call) collParam(i int, field string) (*collection, *apiError) {
-	id, e := parseUUID(field, c.params[i])
+// collParam resolves the collection id path parameter named field.
+func (c *call) collParam(field string) (*collection, *apiError) {
+	id, e := parseUUID(field, c.r.PathValue(field))
 	if e != nil {
 		return nil, e
 	}
@@ -80,56 +80,49 @@ func createCollection(c *call) (any, *apiError) {
 	if _, dup := c.ks.colls[id]; dup {
 		return nil, conflict("a collection with id %s already exists", id).with("id", id).with("reason", "duplicate_id")
 	}
-	col := &collection{id: id, title: in.Title.v, created: created, updated: updated, members: map[string]struct{}{}}
+	col := &collection{id: id, title: in.Title.v, created: created, updated: updated}
 	if in.Description.has() {
 		d := in.Description.v
 		col.description = &d
 	}
-	c.ks.colls[id] = col
+	c.ks.addCollection(col)
 	return c.collResp(col), nil
 }
 
 func listCollections(c *call) (any, *apiError) {
 	q := c.r.URL.Query()
-	limit, e := intParam(q, "limit", 50, 1, 100)
+	pq, e := parseListQuery(q, "limit", "page")
 	if e != nil {
 		return nil, e
-	}
-	orderBy := q.Get("order_by")
-	if orderBy == "" {
-		orderBy = "updated_at"
-	}
-	if orderBy != "updated_at" && orderBy != "created_at" {
-		return nil, invalid("order_by", "order_by must be updated_at or created_at")
 	}
 	tr, e := parseRange(queryGetter(q))
 	if e != nil {
 		return nil, e
 	}
-	var items []pageItem
-	for _, col := range c.ks.colls {
-		if !tr.admits(col.created, col.updated) {
-			continue
-		}
-		t := col.updated
-		if orderBy == "created_at" {
-			t = col.created
-		}
-		items = append(items, pageItem{id: col.id, t: t})
+	rest := pq.bound(tr)
+	colls := c.ks.collsByUpdated
+	if pq.orderBy == "created_at" {
+		colls = c.ks.collsByCreated
 	}
-	page, next, e := paginate(items, orderBy, listFingerprint(q, "limit", "page"), q.Get("page"), limit)
+	var keep func(*collection) bool
+	if !rest.isZero() {
+		rest := rest // the closure's own, so that the common case allocates none
+		keep = func(col *collection) bool { return rest.admits(col.created, col.updated) }
+		pq.counted = c.ks.countOnce("collections " + pq.fingerprint)
+	}
+	page, next, total, e := pageOf(colls, pq, keep)
 	if e != nil {
 		return nil, e
 	}
 	results := make([]collectionCounted, 0, len(page))
-	for _, it := range page {
-		results = append(results, c.counted(c.ks.colls[it.id], ""))
+	for _, col := range page {
+		results = append(results, c.counted(col, ""))
 	}
-	return listResp[collectionCounted]{RequestID: c.reqID, Results: results, Total: len(items), NextPage: next}, nil
+	return listResp[collectionCounted]{RequestID: c.reqID, Results: results, Total: total, NextPage: next}, nil
 }
 
 func getCollection(c *call) (any, *apiError) {
-	col, e := c.collParam(0, "collection_id")
+	col, e := c.collParam("collection_id")
 	if e != nil {
 		return nil, e
 	}
@@ -137,7 +130,7 @@ func getCollection(c *call) (any, *apiError) {
 }
 
 func updateCollection(c *call) (any, *apiError) {
-	col, e := c.collParam(0, "collection_id")
+	col, e := c.collParam("collection_id")
 	if e != nil {
 		return nil, e
 	}
@@ -172,21 +165,16 @@ func updateCollection(c *call) (any, *apiError) {
 	case in.Description.has(), in.Description.null: // the spec: "" clears it
 		col.description = nil
 	}
-	col.updated = updated
+	c.ks.reorderCollection(col, func() { col.updated = updated })
 	return c.collResp(col), nil
 }
 
 func deleteCollection(c *call) (any, *apiError) {
-	col, e := c.collParam(0, "collection_id")
+	col, e := c.collParam("collection_id")
 	if e != nil {
 		return nil, e
 	}
-	for id := range col.members {
-		if n := c.ks.notes[id]; n != nil {
-			c.ks.removeMember(col, n)
-		}
-	}
-	delete(c.ks.colls, col.id)
+	c.ks.deleteCollection(col)
 	return requestIDOnly{c.reqID}, nil
 }
 
@@ -258,11 +246,11 @@ func searchCollections(c *call) (any, *apiError) {
 
 // membership resolves the collection and note of a membership call.
 func (c *call) membership(collField string) (*collection, *note, *apiError) {
-	col, e := c.collParam(0, collField)
+	col, e := c.collParam(collField)
 	if e != nil {
 		return nil, nil, e
 	}
-	n, e := c.noteParam(1)
+	n, e := c.noteParam()
 	if e != nil {
 		return nil, nil, e
 	}

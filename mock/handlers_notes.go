@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -102,9 +103,9 @@ func item(n *note, withContent bool) noteItem {
 	return it
 }
 
-// noteParam resolves the {note_id} path parameter at index i.
-func (c *call) noteParam(i int) (*note, *apiError) {
-	id, e := parseUUID("note_id", c.params[i])
+// noteParam resolves the {note_id} path parameter.
+func (c *call) noteParam() (*note, *apiError) {
+	id, e := parseUUID("note_id", c.r.PathValue("note_id"))
 	if e != nil {
 		return nil, e
 	}
@@ -144,11 +145,9 @@ func (c *call) quotaCheck() *apiError {
 
 // insert stores a new note; the caller has checked its id is free.
 func (c *call) insert(id, content string, created, updated time.Time) *note {
-	n := &note{
-		id: id, content: content, title: titleOf(content),
-		created: created, origCreated: created, updated: updated, version: 1,
-	}
-	c.ks.notes[id] = n
+	n := &note{id: id, created: created, origCreated: created, updated: updated, version: 1}
+	n.setContent(content)
+	c.ks.addNote(n)
 	c.ks.quotaUsed++
 	return n
 }
@@ -316,37 +315,40 @@ func taskFlags(content string) (open, any, images bool) {
 // contentFilter is the OR'd contains_* flags; none set admits every note.
 type contentFilter struct{ openTasks, tasks, images, files bool }
 
+// none reports whether no flag is set.
+func (f contentFilter) none() bool { return !f.openTasks && !f.tasks && !f.images && !f.files }
+
 func (f contentFilter) admits(n *note) bool {
-	if !f.openTasks && !f.tasks && !f.images && !f.files {
-		return true
-	}
-	open, any, images := taskFlags(n.content)
-	return (f.openTasks && open) || (f.tasks && any) || (f.images && images)
+	return f.none() || (f.openTasks && n.openTasks) || (f.tasks && n.tasks) || (f.images && n.images)
 }
 
-func listNotes(c *call) (any, *apiError) {
-	q := c.r.URL.Query()
-	limit, e := intParam(q, "limit", 50, 1, 100)
-	if e != nil {
-		return nil, e
+// notesQuery is a GET /v2/notes request.
+type notesQuery struct {
+	page        pageQuery
+	collID      string // "" for all notes
+	rest        timeRange
+	cf          contentFilter
+	withContent bool
+}
+
+// parseNotesQuery validates a GET /v2/notes query, in the order the
+// parameters are checked.
+func parseNotesQuery(q url.Values) (notesQuery, *apiError) {
+	var nq notesQuery
+	var e *apiError
+	if nq.page, e = parseListQuery(q, "limit", "page", "include_note_content"); e != nil {
+		return nq, e
 	}
-	orderBy := q.Get("order_by")
-	if orderBy == "" {
-		orderBy = "updated_at"
-	}
-	if orderBy != "updated_at" && orderBy != "created_at" {
-		return nil, invalid("order_by", "order_by must be updated_at or created_at")
-	}
-	collID := ""
 	if v := q.Get("collection_id"); v != "" {
-		if collID, e = parseUUID("collection_id", v); e != nil {
-			return nil, e
+		if nq.collID, e = parseUUID("collection_id", v); e != nil {
+			return nq, e
 		}
 	}
 	tr, e := parseRange(queryGetter(q))
 	if e != nil {
-		return nil, e
+		return nq, e
 	}
+	nq.rest = nq.page.bound(tr)
 	var cf contentFilter
 	for _, f := range []struct {
 		name string
@@ -356,36 +358,41 @@ func listNotes(c *call) (any, *apiError) {
 		{"contains_images", &cf.images}, {"contains_files", &cf.files},
 	} {
 		if *f.dst, e = boolParam(q, f.name); e != nil {
-			return nil, e
+			return nq, e
 		}
 	}
-	withContent, e := boolParam(q, "include_note_content")
+	nq.cf = cf
+	nq.withContent, e = boolParam(q, "include_note_content")
+	return nq, e
+}
+
+func listNotes(c *call) (any, *apiError) {
+	nq, e := parseNotesQuery(c.r.URL.Query())
 	if e != nil {
 		return nil, e
 	}
-
-	var items []pageItem
-	for _, n := range c.ks.notes {
-		if !n.active() || (collID != "" && !n.inCollection(collID)) ||
-			!tr.admits(n.created, n.updated) || !cf.admits(n) {
-			continue
+	notes := c.ks.active.by(nq.page.orderBy) // the active notes
+	if nq.collID != "" {
+		notes = noNotes
+		if col := c.ks.colls[nq.collID]; col != nil {
+			notes = col.active.by(nq.page.orderBy)
 		}
-		t := n.updated
-		if orderBy == "created_at" {
-			t = n.created
-		}
-		items = append(items, pageItem{id: n.id, t: t})
 	}
-	fp := listFingerprint(q, "limit", "page", "include_note_content")
-	page, next, e := paginate(items, orderBy, fp, q.Get("page"), limit)
+	var keep func(*note) bool
+	if !nq.rest.isZero() || !nq.cf.none() {
+		rest, cf := nq.rest, nq.cf
+		keep = func(n *note) bool { return rest.admits(n.created, n.updated) && cf.admits(n) }
+		nq.page.counted = c.ks.countOnce("notes " + nq.page.fingerprint)
+	}
+	page, next, total, e := pageOf(notes, nq.page, keep)
 	if e != nil {
 		return nil, e
 	}
 	results := make([]noteItem, 0, len(page))
-	for _, it := range page {
-		results = append(results, item(c.ks.notes[it.id], withContent))
+	for _, n := range page {
+		results = append(results, item(n, nq.withContent))
 	}
-	return listResp[noteItem]{RequestID: c.reqID, Results: results, Total: len(items), NextPage: next}, nil
+	return listResp[noteItem]{RequestID: c.reqID, Results: results, Total: total, NextPage: next}, nil
 }
 
 type listResp[T any] struct {
@@ -396,7 +403,7 @@ type listResp[T any] struct {
 }
 
 func getNote(c *call) (any, *apiError) {
-	n, e := c.noteParam(0)
+	n, e := c.noteParam()
 	if e != nil {
 		return nil, e
 	}
@@ -404,7 +411,7 @@ func getNote(c *call) (any, *apiError) {
 }
 
 func updateNote(c *call) (any, *apiError) {
-	n, e := c.noteParam(0)
+	n, e := c.noteParam()
 	if e != nil {
 		return nil, e
 	}
@@ -442,48 +449,45 @@ func updateNote(c *call) (any, *apiError) {
 		return nil, conflict("version %d is stale; the note is at version %d", in.Version.v, n.version).
 			with("id", n.id).with("reason", "version_conflict").with("current_version", n.version)
 	}
-	n.content, n.title = in.Content.v, titleOf(in.Content.v)
-	n.updated = updated
-	n.version++
+	c.ks.reorder(n, func() {
+		n.setContent(in.Content.v)
+		n.updated = updated
+		n.version++
+	})
 	return c.withTrash(n), nil
 }
 
 func deleteNote(c *call) (any, *apiError) {
-	n, e := c.noteParam(0)
+	n, e := c.noteParam()
 	if e != nil {
 		return nil, e
 	}
-	for _, cid := range n.collections {
-		if col := c.ks.colls[cid]; col != nil {
-			delete(col.members, n.id)
-		}
-	}
-	delete(c.ks.notes, n.id)
+	c.ks.deleteNote(n)
 	return requestIDOnly{c.reqID}, nil
 }
 
 func trashNote(c *call) (any, *apiError) {
-	n, e := c.noteParam(0)
+	n, e := c.noteParam()
 	if e != nil {
 		return nil, e
 	}
 	if n.active() {
-		n.trashed = c.now.UTC().Truncate(time.Millisecond)
+		c.ks.reorder(n, func() { n.trashed = c.now.UTC().Truncate(time.Millisecond) })
 	}
 	return requestIDOnly{c.reqID}, nil
 }
 
 func restoreNote(c *call) (any, *apiError) {
-	n, e := c.noteParam(0)
+	n, e := c.noteParam()
 	if e != nil {
 		return nil, e
 	}
-	n.trashed = time.Time{}
+	c.ks.reorder(n, func() { n.trashed = time.Time{} })
 	return requestIDOnly{c.reqID}, nil
 }
 
 func setNoteCreatedAt(c *call) (any, *apiError) {
-	n, e := c.noteParam(0)
+	n, e := c.noteParam()
 	if e != nil {
 		return nil, e
 	}
@@ -506,7 +510,9 @@ func setNoteCreatedAt(c *call) (any, *apiError) {
 	if !n.active() {
 		return nil, conflict("note %s is in the trash; restore it first", n.id).with("id", n.id).with("reason", "trashed")
 	}
-	n.created = t
-	n.updated = c.now.UTC().Truncate(time.Millisecond)
+	c.ks.reorder(n, func() {
+		n.created = t
+		n.updated = c.now.UTC().Truncate(time.Millisecond)
+	})
 	return c.withTrash(n), nil
 }

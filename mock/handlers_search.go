@@ -245,7 +245,7 @@ func relatedNotes(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	src, e := c.noteParam(0)
+	src, e := c.noteParam()
 	if e != nil {
 		return nil, e
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strconv"
@@ -171,8 +172,7 @@ func validateResponse(t testing.TB, method, path string, status int, body []byte
 	if !specOrSkipAtEnd(t) {
 		return ""
 	}
-	path, _, _ = strings.Cut(path, "?")
-	_, _, pattern, _ := match(method, path)
+	_, _, pattern := findRoute(httptest.NewRequest(method, "http://mem.test"+path, nil))
 	name := responseSchema(method, pattern, status)
 	if name == "" {
 		return ""

@@ -167,13 +167,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // call is one API call in progress.
 type call struct {
-	s      *Server
-	r      *http.Request
-	ks     *keyState
-	now    time.Time
-	reqID  string
-	params []string // path parameters, in pattern order
-	body   []byte
+	s     *Server
+	r     *http.Request
+	ks    *keyState
+	now   time.Time
+	reqID string
+	body  []byte
 }
 
 // serve runs one request through the pipeline: admin or authentication,
@@ -198,7 +197,7 @@ func (s *Server) serve(r *http.Request) *result {
 	}
 	entry.Key = Key(key)
 
-	rt, params, pattern, anyPath := match(r.Method, r.URL.Path)
+	rt, m, pattern := findRoute(r)
 	p, fs := s.decide(r.Method, r.URL.Path, pattern)
 	entry.Fault = p.names()
 
@@ -244,14 +243,14 @@ func (s *Server) serve(r *http.Request) *result {
 			"request body exceeds %d bytes", s.cfg.MaxBodyBytes).with("max_bytes", s.cfg.MaxBodyBytes)
 	case readErr != nil:
 		aerr = badRequest("could not read the request body")
-	case rt == nil && !anyPath:
+	case rt == nil && m.allow == "":
 		aerr = errorf(http.StatusNotFound, ErrTypeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
 	case rt == nil:
-		aerr = errorf(http.StatusMethodNotAllowed, ErrTypeMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path)
+		aerr = methodNotAllowed(r)
 	case p.serverError != 0:
 		aerr = errorf(p.serverError, ErrTypeInternal, "internal error (injected)")
 	default:
-		c := &call{s: s, r: r, ks: ks, now: now, reqID: reqID, params: params, body: body}
+		c := &call{s: s, r: m.req, ks: ks, now: now, reqID: reqID, body: body}
 		v, aerr = rt.h(c)
 	}
 	if admitted {
@@ -261,6 +260,9 @@ func (s *Server) serve(r *http.Request) *result {
 	ks.mu.Unlock()
 
 	res := render(reqID, v, aerr, now, fs.retryAfterDate)
+	if aerr != nil && aerr.status == http.StatusMethodNotAllowed {
+		res.header.Set("Allow", m.allow)
+	}
 	status.Write(res.header)
 	if p.missingHeaders {
 		dropRateHeaders(res.header)
@@ -282,6 +284,28 @@ func (s *Server) serve(r *http.Request) *result {
 		return &result{drop: true, dropErr: &InjectedError{Fault: FaultLost}}
 	}
 	return res
+}
+
+// findRoute finds r's route (nil for none) and the pattern that FailNext rules
+// match: the route's, or for a wrong method that of the first route with
+// r's path ("" for an unknown path).
+func findRoute(r *http.Request) (*route, routeMatch, string) {
+	m := apiRouter.match(r)
+	if m.index >= 0 {
+		return &routes[m.index], m, routes[m.index].pattern
+	}
+	if m.allow != "" {
+		if i := apiRouter.firstWithPath(r, m.allow); i >= 0 {
+			return nil, m, routes[i].pattern
+		}
+	}
+	return nil, m, ""
+}
+
+// methodNotAllowed is the 405 for a known path called with a method none of
+// its routes take.
+func methodNotAllowed(r *http.Request) *apiError {
+	return errorf(http.StatusMethodNotAllowed, ErrTypeMethodNotAllowed, "method %s not allowed on %s", r.Method, r.URL.Path)
 }
 
 // faultSettings are the parts of the faults a call reads after deciding.

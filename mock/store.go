@@ -19,9 +19,43 @@ type note struct {
 	updated     time.Time
 	trashed     time.Time // zero when active
 	version     int64
+
+	// What the content filters ask, worked out when the content is set.
+	openTasks, tasks, images bool
 }
 
 func (n *note) active() bool { return n.trashed.IsZero() }
+
+// setContent sets the note's content and what derives from it: the title
+// and the content filter flags.
+func (n *note) setContent(content string) {
+	n.content, n.title = content, titleOf(content)
+	n.openTasks, n.tasks, n.images = taskFlags(content)
+}
+
+// noteByUpdated and noteByCreated are a note's keys in the two list orders.
+func noteByUpdated(n *note) pageItem { return pageItem{id: n.id, t: n.updated} }
+func noteByCreated(n *note) pageItem { return pageItem{id: n.id, t: n.created} }
+
+// noteOrder holds notes in both list orders.
+type noteOrder struct {
+	byUpdated, byCreated *orderIndex[*note]
+}
+
+func newNoteOrder() noteOrder {
+	return noteOrder{byUpdated: newOrderIndex(noteByUpdated), byCreated: newOrderIndex(noteByCreated)}
+}
+
+func (o noteOrder) insert(n *note) { o.byUpdated.insert(n); o.byCreated.insert(n) }
+func (o noteOrder) remove(n *note) { o.byUpdated.remove(n); o.byCreated.remove(n) }
+
+// by returns the index for orderBy ("updated_at" or "created_at").
+func (o noteOrder) by(orderBy string) *orderIndex[*note] {
+	if orderBy == "created_at" {
+		return o.byCreated
+	}
+	return o.byUpdated
+}
 
 func (n *note) inCollection(id string) bool { return slices.Contains(n.collections, id) }
 
@@ -33,7 +67,11 @@ type collection struct {
 	created     time.Time
 	updated     time.Time
 	members     map[string]struct{} // note ids
+	active      noteOrder           // the active members
 }
+
+func collByUpdated(c *collection) pageItem { return pageItem{id: c.id, t: c.updated} }
+func collByCreated(c *collection) pageItem { return pageItem{id: c.id, t: c.created} }
 
 // searchSnapshot is the frozen result window of a note search.
 type searchSnapshot struct {
@@ -45,12 +83,25 @@ type searchSnapshot struct {
 const maxSnapshots = 100
 
 // keyState is everything one API key owns. mu guards all of it.
+//
+// Besides the maps, the key keeps its active notes and its collections in
+// list order (and each collection its active notes), so a list page is a
+// seek and a walk of the page. Every write that adds, removes, trashes or
+// restores a note or a collection, changes its created or updated time, its
+// content or its memberships, goes through the methods below, which keep
+// these in step and count the write in gen.
 type keyState struct {
-	mu    sync.Mutex
-	key   string
-	meter meter
-	notes map[string]*note
-	colls map[string]*collection
+	mu     sync.Mutex
+	key    string
+	meter  meter
+	notes  map[string]*note
+	colls  map[string]*collection
+	active noteOrder // the active notes
+
+	collsByUpdated, collsByCreated *orderIndex[*collection]
+
+	gen     uint64    // counts the writes to notes and collections
+	counted countMemo // the last filtered list total counted
 
 	snapshots map[string]searchSnapshot
 	snapOrder []string
@@ -74,6 +125,9 @@ func (ks *keyState) reset(l Limits, now time.Time) {
 	ks.meter = newMeter(l, now)
 	ks.notes = map[string]*note{}
 	ks.colls = map[string]*collection{}
+	ks.active = newNoteOrder()
+	ks.collsByUpdated, ks.collsByCreated = newOrderIndex(collByUpdated), newOrderIndex(collByCreated)
+	ks.counted = countMemo{}
 	ks.snapshots = map[string]searchSnapshot{}
 	ks.snapOrder = nil
 	ks.quotaUsed = 0
@@ -125,28 +179,142 @@ func (ks *keyState) saveSnapshot(id string, s searchSnapshot) {
 	}
 }
 
+// countMemo is a filtered list total, as counted at a write generation.
+type countMemo struct {
+	gen   uint64
+	query string // the list and its fingerprint ("" for none)
+	total int
+}
+
+// countOnce returns a counter for pageQuery.counted: it counts the total of
+// query (the list's name and fingerprint) with count, unless it counted the
+// same query since the key's last write. So paging through a filtered list
+// counts its total once, not once a page.
+func (ks *keyState) countOnce(query string) func(count func() int) int {
+	return func(count func() int) int {
+		if ks.counted.query == query && ks.counted.gen == ks.gen {
+			return ks.counted.total
+		}
+		total := count()
+		ks.counted = countMemo{gen: ks.gen, query: query, total: total}
+		return total
+	}
+}
+
 // noteCount is the number of active notes in c.
-func (ks *keyState) noteCount(c *collection) int {
-	n := 0
-	for id := range c.members {
-		if nt := ks.notes[id]; nt != nil && nt.active() {
-			n++
+func (ks *keyState) noteCount(c *collection) int { return c.active.byUpdated.len() }
+
+// addNote stores a new, active note in no collection; its id is free.
+func (ks *keyState) addNote(n *note) {
+	ks.gen++
+	ks.notes[n.id] = n
+	ks.active.insert(n)
+}
+
+// deleteNote forgets note n and its memberships.
+func (ks *keyState) deleteNote(n *note) {
+	ks.gen++
+	ks.unlist(n)
+	for _, cid := range n.collections {
+		if col := ks.colls[cid]; col != nil {
+			delete(col.members, n.id)
 		}
 	}
-	return n
+	delete(ks.notes, n.id)
+}
+
+// unlist takes an active note out of the list orders (the key's and its
+// collections'); a trashed note is in none.
+func (ks *keyState) unlist(n *note) {
+	if !n.active() {
+		return
+	}
+	ks.active.remove(n)
+	for _, cid := range n.collections {
+		if col := ks.colls[cid]; col != nil {
+			col.active.remove(n)
+		}
+	}
+}
+
+// list puts an active note back into the list orders, after unlist.
+func (ks *keyState) list(n *note) {
+	if !n.active() {
+		return
+	}
+	ks.active.insert(n)
+	for _, cid := range n.collections {
+		if col := ks.colls[cid]; col != nil {
+			col.active.insert(n)
+		}
+	}
+}
+
+// reorder applies change, which may move the note's created or updated
+// time, trash it or restore it, and keeps the list orders in step.
+func (ks *keyState) reorder(n *note, change func()) {
+	ks.gen++
+	ks.unlist(n)
+	change()
+	ks.list(n)
+}
+
+// addCollection stores a new collection; its id is free.
+func (ks *keyState) addCollection(c *collection) {
+	ks.gen++
+	c.members = map[string]struct{}{}
+	c.active = newNoteOrder()
+	ks.colls[c.id] = c
+	ks.collsByUpdated.insert(c)
+	ks.collsByCreated.insert(c)
+}
+
+// reorderCollection applies change, which may move the collection's
+// updated time, and keeps the list orders in step.
+func (ks *keyState) reorderCollection(c *collection, change func()) {
+	ks.gen++
+	ks.collsByUpdated.remove(c)
+	ks.collsByCreated.remove(c)
+	change()
+	ks.collsByUpdated.insert(c)
+	ks.collsByCreated.insert(c)
+}
+
+// deleteCollection unlinks every member of c and forgets it.
+func (ks *keyState) deleteCollection(c *collection) {
+	ks.gen++
+	for id := range c.members {
+		if n := ks.notes[id]; n != nil {
+			ks.removeMember(c, n)
+		}
+	}
+	ks.collsByUpdated.remove(c)
+	ks.collsByCreated.remove(c)
+	delete(ks.colls, c.id)
 }
 
 // addMember links note n to collection c (no-op if linked).
 func (ks *keyState) addMember(c *collection, n *note) {
+	ks.gen++
 	if _, ok := c.members[n.id]; ok {
 		return
 	}
 	c.members[n.id] = struct{}{}
 	n.collections = append(n.collections, c.id)
+	if n.active() {
+		c.active.insert(n)
+	}
 }
 
 // removeMember unlinks note n from collection c (no-op if not linked).
 func (ks *keyState) removeMember(c *collection, n *note) {
+	ks.gen++
+	if _, ok := c.members[n.id]; !ok {
+		return
+	}
+	if n.active() {
+		c.active.remove(n)
+	}
 	delete(c.members, n.id)
 	n.collections = slices.DeleteFunc(n.collections, func(id string) bool { return id == c.id })
 }

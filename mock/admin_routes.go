@@ -1,0 +1,153 @@
+package mock
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// adminHandler serves one admin call.
+type adminHandler func(s *Server, r *http.Request, reqID string) *result
+
+// adminRoutes are the admin API's endpoints (see the package documentation).
+var adminRoutes = []struct {
+	pattern string
+	h       adminHandler
+}{
+	{"GET /_mock/state", (*Server).adminState},
+	{"POST /_mock/reset", (*Server).adminReset},
+	{"GET /_mock/faults", (*Server).adminFaults},
+	{"PUT /_mock/faults", (*Server).adminSetFaults},
+	{"POST /_mock/faults/next", (*Server).adminFailNext},
+	{"GET /_mock/notes", (*Server).adminNotes},
+	{"POST /_mock/spend", (*Server).adminSpend},
+	{"GET /_mock/journal", (*Server).adminJournal},
+}
+
+// adminRouter matches the admin routes; paths must match exactly.
+var adminRouter = newRouter(false, len(adminRoutes), func(i int) string { return adminRoutes[i].pattern })
+
+// admin serves a request under /_mock: unknown paths get 404, known paths
+// called with another method 405 (with Allow), both in the error envelope.
+func (s *Server) admin(r *http.Request, reqID string) *result {
+	m := adminRouter.match(r)
+	switch {
+	case m.index >= 0:
+		return adminRoutes[m.index].h(s, m.req, reqID)
+	case m.allow != "":
+		res := errorResult(reqID, methodNotAllowed(r))
+		res.header.Set("Allow", m.allow)
+		return res
+	}
+	return errorResult(reqID, errorf(http.StatusNotFound, ErrTypeNotFound, "no such admin endpoint: %s", r.URL.Path))
+}
+
+func (s *Server) adminState(_ *http.Request, reqID string) *result {
+	l := s.cfg.Limits
+	st := adminState{
+		Limits: limitsJSON{
+			RequestsPerMinute: l.RequestsPerMinute, RequestsPerDay: l.RequestsPerDay,
+			ComplexityPerMinute: l.ComplexityPerMinute, ComplexityPerDay: l.ComplexityPerDay,
+			Minute: l.Minute.String(), Day: l.Day.String(), MemItComplexity: l.MemItComplexity,
+		},
+		Count429: s.Count429(),
+	}
+	for _, k := range s.cfg.Keys {
+		lv, _ := s.Levels(k)
+		ks := s.keys[k]
+		ks.mu.Lock()
+		st.Keys = append(st.Keys, adminKeyState{
+			Key: Key(k), Levels: lv, Notes: len(ks.notes), Collections: len(ks.colls), QuotaUsed: ks.quotaUsed,
+		})
+		ks.mu.Unlock()
+	}
+	return jsonResult(http.StatusOK, reqID, st)
+}
+
+func (s *Server) adminReset(_ *http.Request, reqID string) *result {
+	s.Reset()
+	return jsonResult(http.StatusOK, reqID, map[string]bool{"ok": true})
+}
+
+func (s *Server) adminFaults(_ *http.Request, reqID string) *result {
+	return jsonResult(http.StatusOK, reqID, s.Faults().JSON())
+}
+
+func (s *Server) adminSetFaults(r *http.Request, reqID string) *result {
+	var j FaultsJSON
+	body, tooLarge, err := readBody(r, 1<<20)
+	if tooLarge || err != nil || json.Unmarshal(body, &j) != nil {
+		return errorResult(reqID, badRequest("body must be a faults JSON object"))
+	}
+	f, err := j.Faults()
+	if err == nil {
+		err = s.SetFaults(f)
+	}
+	if err != nil {
+		return errorResult(reqID, invalid("body", "%v", err))
+	}
+	return jsonResult(http.StatusOK, reqID, s.Faults().JSON())
+}
+
+func (s *Server) adminFailNext(r *http.Request, reqID string) *result {
+	var in struct {
+		Method string `json:"method"`
+		Path   string `json:"path"`
+		Count  int    `json:"count"`
+		Fault  string `json:"fault"`
+	}
+	body, tooLarge, err := readBody(r, 1<<20)
+	if tooLarge || err != nil || json.Unmarshal(body, &in) != nil {
+		return errorResult(reqID, badRequest("body must be {\"method\",\"path\",\"count\",\"fault\"}"))
+	}
+	f, err := ParseFault(in.Fault)
+	if err != nil {
+		return errorResult(reqID, invalid("fault", "%v", err))
+	}
+	if in.Count <= 0 || in.Path == "" {
+		return errorResult(reqID, invalid("count", "count must be positive and path set"))
+	}
+	s.FailNext(in.Method, in.Path, in.Count, f)
+	return jsonResult(http.StatusOK, reqID, map[string]bool{"ok": true})
+}
+
+func (s *Server) adminNotes(r *http.Request, reqID string) *result {
+	key, _ := bearer(r)
+	if s.keys[key] == nil {
+		return errorResult(reqID, errorf(http.StatusUnauthorized, ErrTypeUnauthorized,
+			"name the key whose notes to list with Authorization: Bearer KEY"))
+	}
+	notes := []adminNote{}
+	for _, n := range s.Notes(key) {
+		an := adminNote{
+			ID: n.ID, Title: n.Title, Content: n.Content, CollectionIDs: n.CollectionIDs,
+			CreatedAt: fmtTime(n.CreatedAt), UpdatedAt: fmtTime(n.UpdatedAt), Version: n.Version,
+		}
+		if n.TrashedAt != nil {
+			an.TrashedAt = fmtTimePtr(*n.TrashedAt)
+		}
+		notes = append(notes, an)
+	}
+	return jsonResult(http.StatusOK, reqID, map[string]any{"notes": notes})
+}
+
+func (s *Server) adminSpend(r *http.Request, reqID string) *result {
+	var in struct {
+		Requests   int64 `json:"requests"`
+		Complexity int64 `json:"complexity"`
+	}
+	body, tooLarge, err := readBody(r, 1<<20)
+	if tooLarge || err != nil || json.Unmarshal(body, &in) != nil {
+		return errorResult(reqID, badRequest(`body must be {"requests":N,"complexity":N}`))
+	}
+	key, _ := bearer(r)
+	if !s.Spend(key, in.Requests, in.Complexity) {
+		return errorResult(reqID, errorf(http.StatusUnauthorized, ErrTypeUnauthorized,
+			"name the key to spend from with Authorization: Bearer KEY"))
+	}
+	lv, _ := s.Levels(key)
+	return jsonResult(http.StatusOK, reqID, map[string]any{"levels": lv})
+}
+
+func (s *Server) adminJournal(_ *http.Request, reqID string) *result {
+	return jsonResult(http.StatusOK, reqID, map[string]any{"entries": s.Journal(), "count_429": s.Count429()})
+}
