@@ -342,8 +342,8 @@ func (res netResult) problems(w netWorkload) []string {
 // trace formats a run's calls compactly: each call (in send order) with its
 // send, metering and answer times from the start, its status and the
 // Remaining it was answered with; then the metering order and the answer
-// order, in send indices.
-func (res netResult) trace() string {
+// order, in send indices. A long run is shortened unless full is set.
+func (res netResult) trace(full bool) string {
 	log := slices.Clone(res.log)
 	sort.SliceStable(log, func(i, j int) bool { return log[i].sent.Before(log[j].sent) })
 	if len(log) == 0 {
@@ -360,7 +360,7 @@ func (res netResult) trace() string {
 	b.WriteString("  #  proc kind    sent     metered   answered  status remaining(cpx/req)\n")
 	gap := false
 	for i, c := range log {
-		if !traceShows(log, i) {
+		if !full && !traceShows(log, i) {
 			gap = true
 			continue
 		}
@@ -384,7 +384,7 @@ func (res netResult) trace() string {
 	order := func(at func(netCall) time.Time) string {
 		o := slices.Clone(idx)
 		sort.SliceStable(o, func(a, b int) bool { return at(log[o[a]]).Before(at(log[o[b]])) })
-		if len(o) > 80 {
+		if len(o) > 80 && !full {
 			return fmt.Sprint(o[:80]) + " ..."
 		}
 		return fmt.Sprint(o)
@@ -475,7 +475,7 @@ func TestNetworkProperties(t *testing.T) {
 						}
 						probs := res.problems(w)
 						if only != nil {
-							t.Logf("seed %d: %d calls, efficiency %.4f, 429s %v\n%s", seed, res.calls, res.efficiency, res.n429, res.trace())
+							t.Logf("seed %d: %d calls, efficiency %.4f, 429s %v\n%s", seed, res.calls, res.efficiency, res.n429, res.trace(true))
 						}
 						if len(probs) == 0 {
 							continue
@@ -483,7 +483,7 @@ func TestNetworkProperties(t *testing.T) {
 						sum.failing++
 						if shown < 1 {
 							shown++
-							t.Errorf("seed %d: %s\n%s", seed, strings.Join(probs, "; "), res.trace())
+							t.Errorf("seed %d: %s\n%s", seed, strings.Join(probs, "; "), res.trace(false))
 						}
 					}
 					if sum.failing > 0 {
