@@ -18,4 +18,9 @@
 // CI red. RESULTS.md holds the latest full run, the load run and the fuzzing
 // record; load.sh is the loopback load run with wrk (the mock against a bare
 // net/http handler, bench/cmd/bare).
+//
+// network_test.go runs the SDK over mock.Network, a simulated network that
+// meters calls out of send order and answers them out of meter order, for
+// many seeds, and asserts no 429 and at least 0.98 of the optimum per seed;
+// bench/cmd/netreport is its real-time counterpart over loopback.
 package bench

@@ -10,6 +10,8 @@ import (
 type FaultsJSON struct {
 	Latency            string         `json:"latency,omitempty"`
 	LatencyJitter      string         `json:"latency_jitter,omitempty"`
+	ResponseLatency    string         `json:"response_latency,omitempty"`
+	ResponseJitter     string         `json:"response_jitter,omitempty"`
 	ErrorRate          float64        `json:"error_rate"`
 	ResetRate          float64        `json:"reset_rate"`
 	LostRate           float64        `json:"lost_rate"`
@@ -36,6 +38,7 @@ func (f Faults) JSON() FaultsJSON {
 	}
 	out := FaultsJSON{
 		Latency: dur(f.Latency), LatencyJitter: dur(f.LatencyJitter),
+		ResponseLatency: dur(f.ResponseLatency), ResponseJitter: dur(f.ResponseJitter),
 		ErrorRate: f.ErrorRate, ResetRate: f.ResetRate, LostRate: f.LostRate,
 		MissingHeadersRate: f.MissingHeadersRate, GarbledHeadersRate: f.GarbledHeadersRate,
 		RetryAfterDate: f.RetryAfterDate,
@@ -60,6 +63,12 @@ func (j FaultsJSON) Faults() (Faults, error) {
 		return f, err
 	}
 	if f.LatencyJitter, err = dur(j.LatencyJitter); err != nil {
+		return f, err
+	}
+	if f.ResponseLatency, err = dur(j.ResponseLatency); err != nil {
+		return f, err
+	}
+	if f.ResponseJitter, err = dur(j.ResponseJitter); err != nil {
 		return f, err
 	}
 	f.ErrorRate, f.ResetRate, f.LostRate = j.ErrorRate, j.ResetRate, j.LostRate

@@ -71,5 +71,9 @@
 //
 // The server reads the clock with time.Now and waits with timers, never with
 // background goroutines, so inside a testing/synctest bubble all of it runs
-// on virtual time.
+// on virtual time. Network puts a simulated network between a client and the
+// in-process server (latency each way, with jitter and heavy tails, new
+// connections' handshakes, sequential or concurrent processing), so a test
+// can see calls metered out of send order and answered out of meter order,
+// still on virtual time.
 package mock

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/memsdk/mem-go/mock"
 )
@@ -67,4 +68,42 @@ func ExampleNewLoopback() {
 	// 200
 	// GET /v2/notes 503 true true
 	// GET /v2/notes 200 true false
+}
+
+// A simulated network between a client and the mock: per-direction latency
+// with jitter, a connection pool whose new connections cost a handshake.
+// Here it runs on the real clock with millisecond delays; inside
+// synctest.Test the same code runs on virtual time, so delays of seconds
+// cost nothing and the journal's times are exact.
+func ExampleNetwork() {
+	s := mock.MustNew(mock.Config{})
+	network, err := mock.NewNetwork(s.RoundTripper(), mock.NetworkConfig{
+		Seed:    1,
+		Up:      mock.Latency{Base: time.Millisecond, Jitter: 2 * time.Millisecond},
+		Down:    mock.Latency{Base: time.Millisecond, Tail: time.Millisecond, Max: 5 * time.Millisecond},
+		Connect: mock.Latency{Base: 2 * time.Millisecond},
+		MaxIdle: 2,
+	})
+	if err != nil {
+		panic(err)
+	}
+	client := &http.Client{Transport: network}
+	for range 3 {
+		req, _ := http.NewRequest("GET", "http://mem.test/v2/notes", nil)
+		req.Header.Set("Authorization", "Bearer "+mock.DefaultKey)
+		start := time.Now()
+		resp, err := client.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, time.Since(start) >= 2*time.Millisecond)
+	}
+	j := s.Journal()
+	fmt.Printf("%+v, %d calls metered\n", network.Stats(), len(j))
+	// Output:
+	// 200 true
+	// 200 true
+	// 200 true
+	// {Calls:3 Connects:1}, 3 calls metered
 }

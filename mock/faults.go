@@ -15,10 +15,23 @@ import (
 // sees the same faults) and on demand (see Server.FailNext). The zero value
 // injects nothing.
 type Faults struct {
-	// Latency delays every call; LatencyJitter adds a uniform random
-	// [0, LatencyJitter) on top. The wait honours the request's context.
+	// Latency delays every call before it reaches the meter (the uplink);
+	// LatencyJitter adds a uniform random [0, LatencyJitter) on top. The
+	// wait honours the request's context: a call abandoned here is neither
+	// charged nor processed.
 	Latency       time.Duration
 	LatencyJitter time.Duration
+	// ResponseLatency delays every response after the call was metered and
+	// processed, before it is written (the downlink); ResponseJitter adds a
+	// uniform random [0, ResponseJitter) on top. With both directions
+	// jittered, calls are metered out of send order and answered out of
+	// meter order, as on a real network. The wait honours the request's
+	// context: a call abandoned here was charged and processed, and its
+	// client sees the context's error. Its draws come from a random stream
+	// of their own, so enabling it leaves the other faults' sequence as it
+	// was.
+	ResponseLatency time.Duration
+	ResponseJitter  time.Duration
 
 	// ErrorRate is the probability that a call is answered 500, 502 or 503
 	// (chosen at random) with an internal_error envelope. Such a call is
@@ -70,7 +83,7 @@ func (f Faults) validate() error {
 			errs = append(errs, fmt.Errorf("mock: Faults.%s %v is not a probability", p.name, p.v))
 		}
 	}
-	if f.Latency < 0 || f.LatencyJitter < 0 {
+	if f.Latency < 0 || f.LatencyJitter < 0 || f.ResponseLatency < 0 || f.ResponseJitter < 0 {
 		errs = append(errs, errors.New("mock: Faults latency is negative"))
 	}
 	if n := f.Neighbour; n != nil {
@@ -149,7 +162,8 @@ func (r *rule) matches(method, path, pattern string) bool {
 // number of calls.
 type plan struct {
 	latency        time.Duration
-	serverError    int // status, 0 for none
+	response       time.Duration // downlink latency
+	serverError    int           // status, 0 for none
 	reset          bool
 	lost           bool
 	missingHeaders bool
@@ -157,8 +171,9 @@ type plan struct {
 	rateLimit      bool
 }
 
-func drawPlan(rng *rand.Rand, f *Faults) plan {
+func drawPlan(rng, respRng *rand.Rand, f *Faults) plan {
 	var p plan
+	p.response = f.ResponseLatency + time.Duration(respRng.Float64()*float64(f.ResponseJitter))
 	jitter := rng.Float64()
 	errDraw, statusDraw := rng.Float64(), rng.IntN(3)
 	resetDraw, lostDraw := rng.Float64(), rng.Float64()

@@ -3,8 +3,12 @@ package mock
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -216,4 +220,110 @@ func TestResetAndFaultAPI(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, tc.s.Faults(), f)
 	})
+}
+
+// TestResponseLatency checks the downlink delay against the journal: a call
+// is metered after the uplink latency and answered the response latency
+// later, and a context that ends in between finds the call charged and
+// processed.
+func TestResponseLatency(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newClient(t, Config{Faults: Faults{Latency: 100 * time.Millisecond, ResponseLatency: 300 * time.Millisecond}})
+		start := time.Now()
+		tc.ok("GET", "/v2/notes", nil)
+		answered := time.Now()
+		j := tc.s.Journal()
+		require.Len(t, j, 1)
+		assert.Equal(t, 100*time.Millisecond, j[0].Time.Sub(start), "metered after the uplink")
+		assert.Equal(t, 300*time.Millisecond, answered.Sub(j[0].Time), "answered after the downlink")
+
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "POST", "http://mem.test/v2/notes", strings.NewReader(`{"content":"x"}`))
+		req.Header.Set("Authorization", "Bearer "+DefaultKey)
+		_, err := tc.c.Do(req)
+		assert.ErrorIs(t, err, context.DeadlineExceeded)
+		assert.Len(t, tc.s.Notes(DefaultKey), 1, "processed before the response was abandoned")
+		j = tc.s.Journal()
+		require.Len(t, j, 2)
+		assert.Equal(t, 200, j[1].Status)
+		assert.EqualValues(t, 1, j[1].RequestCost, "charged")
+	})
+}
+
+// TestResponseJitterReorders sends calls one after another, 10 ms apart, with
+// jitter on both directions, and checks from the journal and the arrival
+// times that they were metered out of send order and answered out of meter
+// order, each answer between its metering and metering + the largest
+// downlink delay.
+func TestResponseJitterReorders(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const n = 20
+		s := MustNew(Config{Seed: 3, Faults: Faults{LatencyJitter: 100 * time.Millisecond,
+			ResponseLatency: 10 * time.Millisecond, ResponseJitter: 100 * time.Millisecond}})
+		c := s.Client()
+		answered := make([]time.Time, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				// An unknown note (404, metered all the same) whose id
+				// carries the send index.
+				req, _ := http.NewRequest("GET", fmt.Sprintf("http://mem.test/v2/notes/00000000-0000-4000-8000-%012d", i), nil)
+				req.Header.Set("Authorization", "Bearer "+DefaultKey)
+				resp, err := c.Do(req)
+				if !assert.NoError(t, err) {
+					return
+				}
+				resp.Body.Close()
+				answered[i] = time.Now()
+			})
+			time.Sleep(10 * time.Millisecond)
+		}
+		wg.Wait()
+		j := s.Journal()
+		require.Len(t, j, n)
+		var metered []int // send index, in meter order
+		meterTime := make([]time.Time, n)
+		for _, e := range j {
+			i, err := strconv.Atoi(strings.TrimPrefix(e.Path, "/v2/notes/00000000-0000-4000-8000-"))
+			require.NoError(t, err, e.Path)
+			metered = append(metered, i)
+			meterTime[i] = e.Time
+		}
+		byAnswer := slices.Clone(metered)
+		slices.SortStableFunc(byAnswer, func(a, b int) int { return answered[a].Compare(answered[b]) })
+		assert.False(t, slices.IsSorted(metered), "metered in send order: %v", metered)
+		assert.NotEqual(t, metered, byAnswer, "answered in meter order")
+		for i := range n {
+			d := answered[i].Sub(meterTime[i])
+			assert.True(t, d >= 10*time.Millisecond && d < 110*time.Millisecond, "call %d answered %v after metering", i, d)
+		}
+	})
+}
+
+// TestResponseJitterKeepsFaultSequence checks that turning on the downlink
+// delay leaves the random faults a seed draws as they were.
+func TestResponseJitterKeepsFaultSequence(t *testing.T) {
+	statuses := func(f Faults) []string {
+		var out []string
+		synctest.Test(t, func(t *testing.T) {
+			s := MustNew(Config{Seed: 42, Limits: Limits{RequestsPerMinute: 10000, ComplexityPerMinute: 10000}, Faults: f})
+			for range 100 {
+				req, _ := http.NewRequest("GET", "http://mem.test/v2/notes", nil)
+				req.Header.Set("Authorization", "Bearer "+DefaultKey)
+				resp, err := s.Client().Do(req)
+				if err != nil {
+					out = append(out, "error")
+					continue
+				}
+				resp.Body.Close()
+				out = append(out, resp.Status)
+			}
+		})
+		return out
+	}
+	f := Faults{ErrorRate: 0.2, ResetRate: 0.1, LostRate: 0.1, LatencyJitter: time.Second}
+	before := statuses(f)
+	f.ResponseLatency, f.ResponseJitter = time.Second, time.Second
+	assert.Equal(t, before, statuses(f))
 }

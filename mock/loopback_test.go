@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -88,7 +89,7 @@ func TestLoopbackAndAdminAPI(t *testing.T) {
 	require.Error(t, err)
 	assert.Len(t, lb.Notes("k1"), 2)
 
-	resp, b, err = loopbackDo(t, c, "PUT", lb.URL+"/_mock/faults", "", `{"retry_after_date":true,"latency":"1ms","neighbour":{"interval":"1h"}}`)
+	resp, b, err = loopbackDo(t, c, "PUT", lb.URL+"/_mock/faults", "", `{"retry_after_date":true,"latency":"1ms","response_latency":"2ms","response_jitter":"3ms","neighbour":{"interval":"1h"}}`)
 	require.NoError(t, err)
 	require.Equal(t, 200, resp.StatusCode, "%s", b)
 	assert.True(t, lb.Faults().RetryAfterDate)
@@ -96,6 +97,14 @@ func TestLoopbackAndAdminAPI(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 200, resp.StatusCode, "%s", b)
 	assert.Contains(t, string(b), `"latency":"1ms"`)
+	assert.Contains(t, string(b), `"response_latency":"2ms","response_jitter":"3ms"`)
+	assert.Equal(t, 2*time.Millisecond, lb.Faults().ResponseLatency)
+	resp, _, err = loopbackDo(t, c, "PUT", lb.URL+"/_mock/faults", "", `{"response_jitter":"-1s"}`)
+	require.NoError(t, err)
+	assert.Equal(t, 422, resp.StatusCode)
+	resp, _, err = loopbackDo(t, c, "PUT", lb.URL+"/_mock/faults", "", `{"response_latency":"soon"}`)
+	require.NoError(t, err)
+	assert.Equal(t, 422, resp.StatusCode)
 	resp, _, err = loopbackDo(t, c, "PUT", lb.URL+"/_mock/faults", "", `{"error_rate":3}`)
 	require.NoError(t, err)
 	assert.Equal(t, 422, resp.StatusCode)

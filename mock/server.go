@@ -28,6 +28,7 @@ type Server struct {
 	mu      sync.Mutex // guards the fields below
 	faults  Faults
 	rng     *rand.Rand
+	respRng *rand.Rand // the downlink latency's own stream
 	rules   []*rule
 	journal journal
 	n429    int
@@ -46,7 +47,8 @@ func New(cfg Config) (*Server, error) {
 		cfg:     cfg,
 		keys:    make(map[string]*keyState, len(cfg.Keys)),
 		faults:  cfg.Faults,
-		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		rng:     newRand(cfg.Seed),
+		respRng: newRespRand(cfg.Seed),
 		journal: journal{max: cfg.JournalSize},
 		start:   now,
 	}
@@ -54,6 +56,14 @@ func New(cfg Config) (*Server, error) {
 		s.keys[k] = newKeyState(k, cfg.Limits, now)
 	}
 	return s, nil
+}
+
+// newRand is the random faults' stream for seed; newRespRand the downlink
+// latency's, apart so that enabling it leaves the faults' sequence alone.
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)) }
+
+func newRespRand(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed^0x5851f42d4c957f2d, seed^0x14057b7ef767814f))
 }
 
 // MustNew is New that panics on an invalid configuration, for tests.
@@ -75,7 +85,7 @@ func (s *Server) Limits() Limits { return s.cfg.Limits }
 func (s *Server) Reset() {
 	now := time.Now()
 	s.mu.Lock()
-	s.rng = rand.New(rand.NewPCG(s.cfg.Seed, s.cfg.Seed^0x9e3779b97f4a7c15))
+	s.rng, s.respRng = newRand(s.cfg.Seed), newRespRand(s.cfg.Seed)
 	s.rules = nil
 	s.journal = journal{max: s.cfg.JournalSize}
 	s.n429 = 0
@@ -176,7 +186,8 @@ type call struct {
 }
 
 // serve runs one request through the pipeline: admin or authentication,
-// faults, latency, body, meter, handler, headers, journal.
+// faults, uplink latency, body, meter, handler, headers, journal, downlink
+// latency.
 func (s *Server) serve(r *http.Request) *result {
 	reqID := "api-request-" + uuid.NewString()
 	if r.URL.Path == "/_mock" || strings.HasPrefix(r.URL.Path, "/_mock/") {
@@ -280,6 +291,9 @@ func (s *Server) serve(r *http.Request) *result {
 	}
 	s.mu.Unlock()
 	s.record(entry)
+	if !sleepCtx(r.Context().Done(), p.response) {
+		return &result{canceled: true}
+	}
 	if p.lost {
 		return &result{drop: true, dropErr: &InjectedError{Fault: FaultLost}}
 	}
@@ -320,7 +334,7 @@ type faultSettings struct {
 func (s *Server) decide(method, path, pattern string) (plan, faultSettings) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := drawPlan(s.rng, &s.faults)
+	p := drawPlan(s.rng, s.respRng, &s.faults)
 	for _, ru := range s.rules {
 		if ru.left > 0 && ru.matches(method, path, pattern) {
 			ru.left--

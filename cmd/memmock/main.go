@@ -71,6 +71,8 @@ func parse(args []string, stderr io.Writer) (string, mock.Config, error) {
 	fs.DurationVar(&cfg.Quota.Period, "quota-period", 30*24*time.Hour, "quota period")
 	fs.DurationVar(&cfg.Faults.Latency, "latency", 0, "added latency per call")
 	fs.DurationVar(&cfg.Faults.LatencyJitter, "jitter", 0, "random extra latency, uniform in [0, jitter)")
+	fs.DurationVar(&cfg.Faults.ResponseLatency, "response-latency", 0, "added latency per response, after the call is metered")
+	fs.DurationVar(&cfg.Faults.ResponseJitter, "response-jitter", 0, "random extra response latency, uniform in [0, response-jitter)")
 	fs.Float64Var(&cfg.Faults.ErrorRate, "error-rate", 0, "probability of a 5xx")
 	fs.Float64Var(&cfg.Faults.ResetRate, "reset-rate", 0, "probability of a connection reset before processing")
 	fs.Float64Var(&cfg.Faults.LostRate, "lost-rate", 0, "probability that a processed call's response is lost")

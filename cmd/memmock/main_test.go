@@ -17,7 +17,8 @@ import (
 
 func TestParse(t *testing.T) {
 	addr, cfg, err := parse([]string{"--addr", ":0", "--key", "a", "--key", "b", "--minute", "1s",
-		"--quota", "3", "--error-rate", "0.5", "--neighbour-interval", "2s", "--seed", "9"}, io.Discard)
+		"--quota", "3", "--error-rate", "0.5", "--neighbour-interval", "2s", "--seed", "9",
+		"--latency", "5ms", "--response-latency", "7ms", "--response-jitter", "3ms"}, io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, ":0", addr)
 	assert.Equal(t, []string{"a", "b"}, cfg.Keys)
@@ -27,6 +28,9 @@ func TestParse(t *testing.T) {
 	assert.Equal(t, 0.5, cfg.Faults.ErrorRate)
 	assert.Equal(t, 2*time.Second, cfg.Faults.Neighbour.Interval)
 	assert.EqualValues(t, 9, cfg.Seed)
+	assert.Equal(t, 5*time.Millisecond, cfg.Faults.Latency)
+	assert.Equal(t, 7*time.Millisecond, cfg.Faults.ResponseLatency)
+	assert.Equal(t, 3*time.Millisecond, cfg.Faults.ResponseJitter)
 
 	var log strings.Builder
 	_, cfg, err = parse([]string{"-v"}, &log)
