@@ -20,8 +20,11 @@ func TestEverydayCommands(t *testing.T) {
 
 		code, out, errOut := cli(t.Context(), srv, "", "notes", "list", "--mock", "--json")
 		require.Equal(t, exitOK, code, errOut)
-		var notes []struct{ ID, Title string }
-		require.NoError(t, json.Unmarshal([]byte(out), &notes))
+		var list struct {
+			Notes []struct{ ID, Title string }
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &list))
+		notes := list.Notes
 		require.Len(t, notes, 3)
 
 		code, out, _ = cli(t.Context(), srv, "", "notes", "get", "--mock", notes[0].ID)

@@ -17,7 +17,7 @@ import (
 
 func TestParse(t *testing.T) {
 	addr, cfg, err := parse([]string{"--addr", ":0", "--key", "a", "--key", "b", "--minute", "1s",
-		"--quota", "3", "--error-rate", "0.5", "--neighbour-interval", "2s", "--seed", "9"}, io.Discard)
+		"--quota", "3", "--error-rate", "0.5", "--neighbour-interval", "2s", "--seed", "9"}, io.Discard, io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, ":0", addr)
 	assert.Equal(t, []string{"a", "b"}, cfg.Keys)
@@ -29,16 +29,16 @@ func TestParse(t *testing.T) {
 	assert.EqualValues(t, 9, cfg.Seed)
 
 	var log strings.Builder
-	_, cfg, err = parse([]string{"-v"}, &log)
+	_, cfg, err = parse([]string{"-v"}, io.Discard, &log)
 	require.NoError(t, err)
 	require.NotNil(t, cfg.Observe)
 	cfg.Observe(mock.Entry{Key: "secret-key", Method: "GET", Path: "/v2/notes", Status: 200})
 	assert.Contains(t, log.String(), "GET /v2/notes 200")
 	assert.NotContains(t, log.String(), "secret-key")
 
-	_, _, err = parse([]string{"--nope"}, io.Discard)
+	_, _, err = parse([]string{"--nope"}, io.Discard, io.Discard)
 	assert.Error(t, err)
-	_, _, err = parse([]string{"extra"}, io.Discard)
+	_, _, err = parse([]string{"extra"}, io.Discard, io.Discard)
 	assert.Error(t, err)
 }
 
