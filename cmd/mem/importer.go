@@ -267,6 +267,10 @@ func (im *importer) work(parent context.Context, todo []item, ids map[string]str
 			im.progress(c)
 		}
 	}
+	// The first call goes alone: a refused key or a dead server then
+	// costs one call (and its retries), not one per worker.
+	entry, outcome, err := im.send(ctx, todo[0], im.collectionIDs(todo[0], ids))
+	tally(todo[0], entry, outcome, err)
 	for range max(1, im.concurrency) {
 		wg.Go(func() {
 			for it := range next {
@@ -276,12 +280,12 @@ func (im *importer) work(parent context.Context, todo []item, ids map[string]str
 		})
 	}
 feed:
-	for i, it := range todo {
+	for i, it := range todo[1:] {
 		select {
 		case next <- it:
 		case <-ctx.Done():
 			mu.Lock()
-			s.NotAttempted += len(todo) - i
+			s.NotAttempted += len(todo) - 1 - i
 			mu.Unlock()
 			break feed
 		}
