@@ -183,9 +183,8 @@ func (o *importOptions) execute(env *cliEnv, im *importer, todo []item, s summar
 		tty := isTerminal(env.stderr) && !o.g.verbose
 		resize := env.resize
 		if resize == nil && tty {
-			ch := make(chan os.Signal, 1)
-			signal.Notify(ch, syscall.SIGWINCH)
-			defer signal.Stop(ch)
+			ch, stop := resizeSignals()
+			defer stop()
 			resize = ch
 		}
 		prog := newProgress(env.stderr, tty, resize, im.th, attempts, callCost(im.th.Policy(), o.via))
@@ -193,6 +192,13 @@ func (o *importOptions) execute(env *cliEnv, im *importer, todo []item, s summar
 		defer prog.finish()
 	}
 	return im.run(env.ctx, todo, s)
+}
+
+// resizeSignals delivers SIGWINCH, the terminal's "my size changed".
+func resizeSignals() (<-chan os.Signal, func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGWINCH)
+	return ch, func() { signal.Stop(ch) }
 }
 
 // finish prints the summary, says why the run stopped and how to go on,
