@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"io"
 	"net/http"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/memsdk/mem-go/cmd/internal/buildinfo"
 	"github.com/memsdk/mem-go/mock"
 )
 
@@ -78,4 +80,37 @@ func TestRun(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not return after cancellation")
 	}
+}
+
+// TestHelpExplainsTheMock: --help goes to stdout and opens with what the
+// mock is, how to point a client at it, every admin route and a curl.
+func TestHelpExplainsTheMock(t *testing.T) {
+	for _, arg := range []string{"-h", "--help", "help"} {
+		var stdout, stderr strings.Builder
+		_, _, err := parse([]string{arg}, &stdout, &stderr)
+		require.ErrorIs(t, err, flag.ErrHelp)
+		out := stdout.String()
+		assert.Empty(t, stderr.String())
+		assert.True(t, strings.HasPrefix(out, "memmock: a stateful fake of the Mem API"), out)
+		assert.Contains(t, out, "MEM_API_URL=http://127.0.0.1:8080")
+		for _, route := range []string{"/_mock/state", "/_mock/reset", "/_mock/faults", "/_mock/faults/next", "/_mock/notes", "/_mock/spend", "/_mock/journal"} {
+			assert.Contains(t, out, route+" ", route)
+		}
+		assert.Contains(t, out, "curl -s")
+		assert.Contains(t, out, "-requests-per-minute", "the flags follow")
+	}
+	var stdout, stderr strings.Builder
+	_, _, err := parse([]string{"--nope"}, &stdout, &stderr)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, flag.ErrHelp)
+	assert.Empty(t, stdout.String(), "a bad flag does not print the help")
+	assert.Contains(t, stderr.String(), "memmock --help")
+}
+
+func TestVersion(t *testing.T) {
+	var stdout strings.Builder
+	_, _, err := parse([]string{"--version"}, &stdout, io.Discard)
+	require.ErrorIs(t, err, flag.ErrHelp, "exit 0")
+	assert.True(t, strings.HasPrefix(stdout.String(), "memmock "+buildinfo.Read().Version), stdout.String())
+	assert.Contains(t, stdout.String(), "go1.")
 }
