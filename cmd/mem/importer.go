@@ -221,78 +221,94 @@ func (im *importer) collectionIDs(it item, ids map[string]string) []string {
 }
 
 // work feeds todo to the workers and tallies their outcomes into s. The
-// first fatal error (see breaker) cancels the rest.
+// first call goes alone: a refused key or a dead server then costs one call
+// (and its retries), not one per worker. The first fatal error (see
+// breaker) cancels the rest.
 func (im *importer) work(parent context.Context, todo []item, ids map[string]string, s summary) (summary, error) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	var (
-		mu         sync.Mutex
-		c          counts
-		wg         sync.WaitGroup
-		next       = make(chan item)
-		journalErr error
-		br         = newBreaker(im.server)
-	)
-	tally := func(it item, entry journalEntry, outcome string, err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		if outcome != "" {
-			if err := im.journal.Record(entry); err != nil && journalErr == nil {
-				journalErr = err
-				cancel()
-			}
-		}
-		switch {
-		case outcome == "":
-			s.NotAttempted++
-			return
-		case outcome == outcomeDone && entry.Reason == reasonAlreadyThere:
-			s.AlreadyThere++
-			c.imported++
-		case outcome == outcomeDone:
-			s.Imported++
-			c.imported++
-		case outcome == outcomeUnknown:
-			s.Unknown = append(s.Unknown, failure{it.Where, describe(err)})
-			c.failed++
-		default:
-			s.Failed = append(s.Failed, failure{it.Where, describe(err)})
-			c.failed++
-		}
-		if reason := br.observe(err); reason != "" && s.StoppedBecause == "" {
-			s.StoppedBecause = reason
-			cancel()
-		}
-		if im.progress != nil {
-			im.progress(c)
-		}
+	t := &tally{im: im, s: s, br: newBreaker(im.server), cancel: cancel}
+	sendOne := func(it item) {
+		entry, outcome, err := im.send(ctx, it, im.collectionIDs(it, ids))
+		t.record(it, entry, outcome, err)
 	}
-	// The first call goes alone: a refused key or a dead server then
-	// costs one call (and its retries), not one per worker.
-	entry, outcome, err := im.send(ctx, todo[0], im.collectionIDs(todo[0], ids))
-	tally(todo[0], entry, outcome, err)
+	sendOne(todo[0])
+	var wg sync.WaitGroup
+	next := make(chan item)
 	for range max(1, im.concurrency) {
 		wg.Go(func() {
 			for it := range next {
-				entry, outcome, err := im.send(ctx, it, im.collectionIDs(it, ids))
-				tally(it, entry, outcome, err)
+				sendOne(it)
 			}
 		})
 	}
+	rest := todo[1:]
 feed:
-	for i, it := range todo[1:] {
+	for i, it := range rest {
 		select {
 		case next <- it:
 		case <-ctx.Done():
-			mu.Lock()
-			s.NotAttempted += len(todo) - 1 - i
-			mu.Unlock()
+			t.notAttempted(len(rest) - i)
 			break feed
 		}
 	}
 	close(next)
 	wg.Wait()
-	return s, journalErr
+	return t.s, t.journalErr
+}
+
+// tally counts a run's outcomes as its workers report them, journals each
+// before counting it, and trips the run's breaker.
+type tally struct {
+	im         *importer
+	mu         sync.Mutex
+	s          summary
+	c          counts
+	br         *breaker
+	cancel     context.CancelFunc
+	journalErr error
+}
+
+// record journals one item's outcome (unless the call was not made) and
+// counts it; a fatal error or a journal that cannot be written stops the run.
+func (t *tally) record(it item, entry journalEntry, outcome string, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if outcome == "" {
+		t.s.NotAttempted++
+		return
+	}
+	if jerr := t.im.journal.Record(entry); jerr != nil && t.journalErr == nil {
+		t.journalErr = jerr
+		t.cancel()
+	}
+	switch {
+	case outcome == outcomeDone && entry.Reason == reasonAlreadyThere:
+		t.s.AlreadyThere++
+		t.c.imported++
+	case outcome == outcomeDone:
+		t.s.Imported++
+		t.c.imported++
+	case outcome == outcomeUnknown:
+		t.s.Unknown = append(t.s.Unknown, failure{it.Where, describe(err)})
+		t.c.failed++
+	default:
+		t.s.Failed = append(t.s.Failed, failure{it.Where, describe(err)})
+		t.c.failed++
+	}
+	if reason := t.br.observe(err); reason != "" && t.s.StoppedBecause == "" {
+		t.s.StoppedBecause = reason
+		t.cancel()
+	}
+	if t.im.progress != nil {
+		t.im.progress(t.c)
+	}
+}
+
+func (t *tally) notAttempted(n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.s.NotAttempted += n
 }
 
 const reasonAlreadyThere = "already there (created by an earlier run)"
