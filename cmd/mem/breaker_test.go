@@ -39,7 +39,7 @@ func TestImportStopsOnARefusedKey(t *testing.T) {
 		assert.Equal(t, exitFailed, code)
 		assert.Less(t, took, 10*time.Second)
 		assert.Equal(t, 1, len(srv.Journal()), "one call")
-		assert.Contains(t, errOut, "mem: stopped: the API key was refused (401); check MEM_API_KEY: nothing was imported. Run the same command again to resume")
+		assert.Contains(t, errOut, "mem: stopped: the API key was refused (401); check MEM_API_KEY: nothing was imported.\nRun the same command again to resume")
 		assert.Contains(t, out, "imported: 0")
 		assert.Contains(t, out, "not attempted: ")
 		assert.NotContains(t, out, "wrong-key")

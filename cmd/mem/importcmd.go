@@ -212,7 +212,7 @@ func (o *importOptions) finish(env *cliEnv, s summary, err error, mock bool) err
 		o.printSummary(env, s, mock)
 	}
 	st := newStyle(env.stderr, env)
-	resume := "Run the same command again to resume: the journal keeps what is done."
+	resume := "Run the same command again to resume (the journal keeps what is done)."
 	if mock && !o.journalSet {
 		resume = "The mock and its notes are gone: nothing to resume."
 	}
@@ -220,14 +220,14 @@ func (o *importOptions) finish(env *cliEnv, s summary, err error, mock bool) err
 	case err != nil:
 		return err
 	case env.ctx.Err() != nil:
-		fmt.Fprintf(env.stderr, "%s %s left. %s\n", st.red("Interrupted:"), plural(s.NotAttempted, "document", "documents"), resume)
+		fmt.Fprintf(env.stderr, "%s %s left.\n%s\n", st.red("Interrupted:"), plural(s.NotAttempted, "document", "documents"), resume)
 		return errInterrupted
 	case s.StoppedBecause != "":
 		done := "nothing was imported"
 		if n := s.Imported + s.AlreadyThere; n > 0 {
 			done = plural(n, "document was", "documents were") + " imported first"
 		}
-		fmt.Fprintf(env.stderr, "%s %s: %s. %s\n", st.red("mem: stopped:"), s.StoppedBecause, done, resume)
+		fmt.Fprintf(env.stderr, "%s %s: %s.\n%s\n", st.red("mem: stopped:"), s.StoppedBecause, done, resume)
 		return errReported
 	case !s.complete():
 		return errReported
@@ -263,8 +263,9 @@ func (o *importOptions) printSummary(env *cliEnv, s summary, mock bool) {
 		line("not attempted", s.NotAttempted)
 	}
 	fmt.Fprintf(w, "429s seen: %d\n", s.RateLimited)
-	fmt.Fprintf(w, "took %s, of which %s waiting for rate-limit tokens (%s summed over the calls in flight)\n",
-		fmtDuration(durationOf(s.Elapsed)), fmtDuration(durationOf(s.WaitedWall)), fmtDuration(durationOf(s.WaitedSummed)))
+	fmt.Fprintf(w, "took: %s\n", fmtDuration(durationOf(s.Elapsed)))
+	fmt.Fprintf(w, "waiting for rate-limit tokens: %s of wall time (%s summed over calls)\n",
+		fmtDuration(durationOf(s.WaitedWall)), fmtDuration(durationOf(s.WaitedSummed)))
 	if !mock || o.journalSet {
 		fmt.Fprintf(w, "journal: %s\n", o.journalPath)
 	}

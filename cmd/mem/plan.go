@@ -108,12 +108,11 @@ func (pl importPlan) print(w io.Writer) {
 	if pl.Via == viaMemIt {
 		what = plural(pl.Calls, "mem-it call", "mem-it calls")
 	}
-	fmt.Fprintf(w, "%s (%d request and %d complexity tokens each)", what, pl.CallCost.Requests, pl.CallCost.Complexity)
 	if pl.Setup > 0 {
-		fmt.Fprintf(w, " after %s", plural(pl.Setup, "collection call", "collection calls"))
+		what += " after " + plural(pl.Setup, "collection call", "collection calls")
 	}
-	fmt.Fprintf(w, ": %d request tokens, %d complexity tokens in all; %s at the current limits.\n",
-		pl.Requests, pl.Complexity, humanDuration(durationOf(pl.ETA)))
+	fmt.Fprintf(w, "Cost: %d request and %d complexity tokens (%s).\n", pl.Requests, pl.Complexity, what)
+	fmt.Fprintf(w, "Time: %s at the current limits.\n", humanDuration(durationOf(pl.ETA)))
 	if pl.DayBound != nil {
 		fmt.Fprintf(w, "The day windows set the pace after %s: this run crosses into the daily limit.\n", plural(*pl.DayBound, "call", "calls"))
 	}

@@ -132,6 +132,7 @@ type lineParts struct {
 	pct    string // "37%"
 	count  string // "56/150", with ", 3 failed"
 	eta    string // "ETA about 2 min", or why it waits
+	note   string // "waiting for tokens", or ""
 	levels []string
 }
 
@@ -151,7 +152,7 @@ func (p *progress) parts() lineParts {
 	default:
 		lp.eta = "ETA " + humanDuration(p.th.Estimate(throttle.Calls{N: p.total - settled, Cost: p.cost}))
 		if snap.InFlight == 0 && snap.Queued > 0 {
-			lp.eta += ", waiting for tokens"
+			lp.note = "waiting for tokens"
 		}
 	}
 	lp.levels = levels(snap)
@@ -167,11 +168,11 @@ func percent(done, total int) int {
 }
 
 // fitLine lays the parts out in at most width characters. It drops the
-// bucket levels first (the day windows, then the minute ones), then the
-// ETA, then shrinks the bar, then drops it.
+// bucket levels first (the day windows, then the minute ones), then shrinks
+// the bar, then drops the "waiting" note, then the ETA, then the bar.
 func fitLine(lp lineParts, width int) string {
 	const maxBar, minBar = 30, 10
-	compose := func(levels []string, eta bool, bar int) string {
+	compose := func(levels []string, note, eta bool, bar int) string {
 		fields := []string{lp.label}
 		if bar > 0 {
 			fields = append(fields, progressBar(lp.pct, bar))
@@ -181,6 +182,9 @@ func fitLine(lp lineParts, width int) string {
 			fields = append(fields, lp.eta)
 		}
 		line := strings.Join(fields, " ")
+		if note && lp.note != "" {
+			line += ", " + lp.note
+		}
 		if len(levels) > 0 {
 			line += " | " + strings.Join(levels, " ")
 		}
@@ -188,21 +192,18 @@ func fitLine(lp lineParts, width int) string {
 	}
 	fits := func(s string) bool { return utf8.RuneCountInString(s) <= width }
 	for n := len(lp.levels); n >= 0; n-- {
-		if s := compose(lp.levels[:n], true, maxBar); fits(s) {
+		if s := compose(lp.levels[:n], true, true, maxBar); fits(s) {
 			return s
 		}
 	}
-	for bar := maxBar; bar >= minBar; bar-- {
-		if s := compose(nil, true, bar); fits(s) {
-			return s
+	for _, keep := range []struct{ note, eta bool }{{true, true}, {false, true}, {false, false}} {
+		for bar := maxBar; bar >= minBar; bar-- {
+			if s := compose(nil, keep.note, keep.eta, bar); fits(s) {
+				return s
+			}
 		}
 	}
-	for bar := maxBar; bar >= minBar; bar-- {
-		if s := compose(nil, false, bar); fits(s) {
-			return s
-		}
-	}
-	return shorten(compose(nil, false, 0), width)
+	return shorten(compose(nil, false, false, 0), width)
 }
 
 // progressBar draws "[=====>    ]" n characters wide for pct ("37%").
@@ -224,6 +225,9 @@ func (p *progress) logLine() string {
 	line := fmt.Sprintf("imported %d of %d", p.counts.imported, p.total)
 	if p.counts.failed > 0 {
 		line += fmt.Sprintf(", %d failed", p.counts.failed)
+	}
+	if lp.note != "" {
+		line += ", " + lp.note
 	}
 	return line + ", " + lp.eta + "; buckets " + strings.Join(lp.levels, " ")
 }

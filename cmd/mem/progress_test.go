@@ -129,22 +129,35 @@ func TestProgressRedrawsOnResize(t *testing.T) {
 }
 
 func TestFitLineDropsLevelsThenETAThenBar(t *testing.T) {
-	lp := lineParts{label: "importing", pct: " 37%", count: "56/150", eta: "ETA about 2 min",
+	lp := lineParts{label: "importing", pct: " 37%", count: "56/150", eta: "ETA about 2 min", note: "waiting for tokens",
 		levels: []string{"req/min 37/100", "cpx/min 150/200", "req/day 3900/4000", "cpx/day 7800/8000"}}
 	full := fitLine(lp, 1000)
-	assert.Equal(t, "importing [==========>                 ]  37% 56/150 ETA about 2 min | req/min 37/100 cpx/min 150/200 req/day 3900/4000 cpx/day 7800/8000", full)
+	assert.Equal(t, "importing [==========>                 ]  37% 56/150 ETA about 2 min, waiting for tokens | req/min 37/100 cpx/min 150/200 req/day 3900/4000 cpx/day 7800/8000", full)
 	for width := 10; width <= 140; width++ {
 		line := fitLine(lp, width)
 		require.LessOrEqual(t, utf8.RuneCountInString(line), width, "%d: %q", width, line)
 		if strings.Contains(line, "cpx/day") {
 			assert.Contains(t, line, "req/min", "minute levels stay longer than day levels")
 		}
+		if !strings.Contains(line, "waiting") {
+			assert.NotContains(t, line, "req/", "levels go before the note")
+		}
 		if !strings.Contains(line, "ETA") {
-			assert.NotContains(t, line, "req/", "levels go before the ETA")
+			assert.NotContains(t, line, "waiting", "the note goes before the ETA")
+		}
+		if !strings.Contains(line, "waiting") {
+			assert.NotContains(t, line, "[==========>                 ]", "the bar shrinks before the note goes")
 		}
 	}
-	assert.Equal(t, "importing [==========>                 ]  37% 56/150 ETA about 2 min", fitLine(lp, 80))
-	assert.Equal(t, "importing [===>      ]  37% 56/150 ETA about 2 min", fitLine(lp, 50))
+	assert.Equal(t, "importing [==========>                 ]  37% 56/150 ETA about 2 min, waiting for tokens", fitLine(lp, 90))
+	at79 := fitLine(lp, 79)
+	assert.True(t, strings.HasSuffix(at79, "37% 56/150 ETA about 2 min, waiting for tokens"), at79)
+	assert.Len(t, at79, 79, "the bar takes what is left")
+	assert.Equal(t, "importing [==>     ]  37% 56/150 ETA about 2 min, waiting for tokens", fitLine(lp, 68))
+	at67 := fitLine(lp, 67)
+	assert.True(t, strings.HasSuffix(at67, "37% 56/150 ETA about 2 min"), at67)
+	assert.Len(t, at67, 67)
+	assert.Equal(t, "importing [==>     ]  37% 56/150 ETA about 2 min", fitLine(lp, 48))
 	assert.Equal(t, "importing [=====>          ]  37% 56/150", fitLine(lp, 40))
 	assert.Equal(t, "importing  37% 56/150", fitLine(lp, 25))
 }
