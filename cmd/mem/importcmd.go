@@ -212,7 +212,7 @@ func (o *importOptions) finish(env *cliEnv, s summary, err error, mock bool) err
 		o.printSummary(env, s, mock)
 	}
 	st := newStyle(env.stderr, env)
-	resume := "Run the same command again to resume (the journal keeps what is done)."
+	resume := "Run the same command again to resume: the journal keeps what is done."
 	if mock && !o.journalSet {
 		resume = "The mock and its notes are gone: nothing to resume."
 	}
@@ -223,11 +223,11 @@ func (o *importOptions) finish(env *cliEnv, s summary, err error, mock bool) err
 		fmt.Fprintf(env.stderr, "%s %s left.\n%s\n", st.red("Interrupted:"), plural(s.NotAttempted, "document", "documents"), resume)
 		return errInterrupted
 	case s.StoppedBecause != "":
-		done := "nothing was imported"
+		done := "Nothing was imported."
 		if n := s.Imported + s.AlreadyThere; n > 0 {
-			done = plural(n, "document was", "documents were") + " imported first"
+			done = plural(n, "document was", "documents were") + " imported first."
 		}
-		fmt.Fprintf(env.stderr, "%s %s: %s.\n%s\n", st.red("mem: stopped:"), s.StoppedBecause, done, resume)
+		fmt.Fprintf(env.stderr, "%s %s.\n%s\n%s\n", st.red("mem: stopped:"), s.StoppedBecause, done, resume)
 		return errReported
 	case !s.complete():
 		return errReported
