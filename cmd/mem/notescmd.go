@@ -152,13 +152,13 @@ func newNotesGetCmd(env *cliEnv, g *globals) *cobra.Command {
 func printNote(env *cliEnv, n *memclient.Note) {
 	st := newStyle(env.stdout, env)
 	fmt.Fprintln(env.stdout, st.bold(n.Title))
-	meta := fmt.Sprintf("id %s, version %d, created %s, updated %s", n.ID, n.Version,
+	meta := fmt.Sprintf("id %s, version %d\ncreated %s, updated %s", n.ID, n.Version,
 		n.CreatedAt.UTC().Format(time.RFC3339), n.UpdatedAt.UTC().Format(time.RFC3339))
 	if len(n.CollectionIDs) > 0 {
 		meta += ", in " + plural(len(n.CollectionIDs), "collection", "collections")
 	}
 	if n.TrashedAt != nil {
-		meta += ", in the trash since " + n.TrashedAt.UTC().Format(time.RFC3339)
+		meta += "\nin the trash since " + n.TrashedAt.UTC().Format(time.RFC3339)
 	}
 	fmt.Fprintf(env.stdout, "%s\n\n%s\n", st.dim(meta), n.Content)
 }
@@ -361,7 +361,7 @@ func newNotesDeleteCmd(env *cliEnv, g *globals) *cobra.Command {
 				return err
 			}
 			return printIDResult(env, g, res, map[string]string{
-				"trashed": "moved note %s to the trash (mem notes restore brings it back)",
+				"trashed": "moved note %s to the trash\n(mem notes restore brings it back)",
 				"deleted": "deleted note %s for good",
 			})
 		},

@@ -87,7 +87,7 @@ func TestPlurals(t *testing.T) {
 		srv := mock.MustNew(mock.Config{})
 		code, out, _ := cli(t.Context(), srv, "", "import", "--mock", "--dry-run", docs(t, 1))
 		require.Equal(t, exitOK, code)
-		assert.Contains(t, out, "1 document: 0 already done, 0 skipped, 1 to import.\nCost: 1 request and 1 complexity tokens (1 note creation).")
+		assert.Contains(t, out, "1 document: 0 already done, 0 skipped, 1 to import.\nCalls: 1 note creation.\nTokens: 1 request, 1 complexity.\nTime: no wait")
 	})
 }
 

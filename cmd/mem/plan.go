@@ -111,8 +111,13 @@ func (pl importPlan) print(w io.Writer) {
 	if pl.Setup > 0 {
 		what += " after " + plural(pl.Setup, "collection call", "collection calls")
 	}
-	fmt.Fprintf(w, "Cost: %d request and %d complexity tokens (%s).\n", pl.Requests, pl.Complexity, what)
-	fmt.Fprintf(w, "Time: %s at the current limits.\n", humanDuration(durationOf(pl.ETA)))
+	fmt.Fprintf(w, "Calls: %s.\n", what)
+	fmt.Fprintf(w, "Tokens: %d request, %d complexity.\n", pl.Requests, pl.Complexity)
+	if pl.ETA == 0 {
+		fmt.Fprintln(w, "Time: no wait (it fits in the buckets as they are).")
+	} else {
+		fmt.Fprintf(w, "Time: %s at the current limits.\n", humanDuration(durationOf(pl.ETA)))
+	}
 	if pl.DayBound != nil {
 		fmt.Fprintf(w, "The day windows set the pace after %s: this run crosses into the daily limit.\n", plural(*pl.DayBound, "call", "calls"))
 	}
