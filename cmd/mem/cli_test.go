@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"unicode/utf8"
 
 	"github.com/creack/pty"
 	"github.com/stretchr/testify/assert"
@@ -186,4 +187,27 @@ func readAll(ptmx *os.File) <-chan string {
 		}
 	}()
 	return ch
+}
+
+// TestHelpFitsEightyColumns: every command's help, flags included (cobra's
+// completion scripts' own help aside).
+func TestHelpFitsEightyColumns(t *testing.T) {
+	root := newRootCmd(&cliEnv{ctx: context.Background(), getenv: noEnv})
+	var paths [][]string
+	for _, c := range root.Commands() {
+		paths = append(paths, []string{c.Name()})
+		for _, sub := range c.Commands() {
+			if c.Name() != "completion" { // cobra's own words
+				paths = append(paths, []string{c.Name(), sub.Name()})
+			}
+		}
+	}
+	paths = append(paths, []string{})
+	for _, p := range paths {
+		code, out, _ := cli(context.Background(), nil, "", append(p, "--help")...)
+		require.Equal(t, exitOK, code, p)
+		for _, line := range strings.Split(out, "\n") {
+			assert.LessOrEqual(t, utf8.RuneCountInString(line), 80, "%q: %q", p, line)
+		}
+	}
 }

@@ -13,7 +13,7 @@ import (
 )
 
 func newCollectionsCmd(env *cliEnv, g *globals) *cobra.Command {
-	return group("collections", "List, create and delete collections; add notes to them and remove them",
+	return group("collections", "List, create and delete collections, and the notes in them",
 		newCollectionsListCmd(env, g),
 		newCollectionsCreateCmd(env, g),
 		newCollectionsDeleteCmd(env, g),
@@ -173,7 +173,7 @@ func newCollectionsMemberCmd(env *cliEnv, g *globals, verb string) *cobra.Comman
 	return &cobra.Command{
 		Use:   verb + " COLLECTION NOTE_ID...",
 		Short: short,
-		Long:  short + ". COLLECTION is an id or a title; one call per note.",
+		Long:  short + ".\nCOLLECTION is an id or a title; one call per note.",
 		Args:  atLeast(2, "a collection (ID or TITLE) and at least one note ID"),
 		RunE: func(_ *cobra.Command, args []string) error {
 			cn, err := g.connect(env, throttle.Hooks{})

@@ -42,7 +42,7 @@ func newExportCmd(env *cliEnv, g *globals) *cobra.Command {
 		Use:     "export [flags] DIR",
 		Short:   "Write every note into DIR as Markdown with front matter",
 		Long:    exportLong,
-		Example: "  mem export backup/ && mem import backup/   # the round trip: nothing is created twice",
+		Example: "  mem export backup/ && mem import backup/   # nothing is created twice",
 		Args:    exactly(1, "one directory"),
 		RunE: func(_ *cobra.Command, args []string) error {
 			return runExport(env, g, args[0])

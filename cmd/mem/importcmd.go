@@ -58,9 +58,9 @@ func newImportCmd(env *cliEnv, g *globals) *cobra.Command {
 		Use:   "import [flags] PATH... | -",
 		Short: "Import documents: files, folders, JSONL or standard input",
 		Long:  importLong,
-		Example: `  mem import --dry-run notes/            # the plan: calls, tokens, ETA, what is skipped
+		Example: `  mem import --dry-run notes/     # the plan: calls, tokens, time, skips
   mem import notes/ archive.jsonl --collection Archive
-  mem import --via mem-it meetings/       # Mem organises each document (40 complexity tokens each)`,
+  mem import --via mem-it meetings/   # Mem organises each one (40 tokens each)`,
 		Args: atLeast(1, "at least one file, folder, or - for standard input"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.journalSet = cmd.Flags().Changed("journal")

@@ -18,7 +18,7 @@ func newLimitsCmd(env *cliEnv, g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "limits",
 		Short: "Show the rate-limit buckets, learnt from one cheap call",
-		Long:  "Shows the rate-limit buckets, learnt from one cheap call (a one-note list: 1 request and 1 complexity token).",
+		Long:  "Shows the rate-limit buckets, learnt from one cheap call\n(a one-note list: 1 request and 1 complexity token).",
 		Args:  exactly(0, "no arguments"),
 		RunE: func(*cobra.Command, []string) error {
 			cn, err := g.connect(env, throttle.Hooks{})
@@ -108,7 +108,7 @@ func newMemItCmd(env *cliEnv, g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mem-it [flags] FILE | -",
 		Short: "Send one document through mem-it (Mem organises it)",
-		Long:  "Sends one document through mem-it, which Mem processes in the background (40 complexity tokens: 5 at once, then one every 12 s).",
+		Long:  "Sends one document through mem-it, which Mem processes in the background\n(40 complexity tokens: 5 at once, then one every 12 s).",
 		Args:  exactly(1, "one file, or - for standard input"),
 		RunE: func(_ *cobra.Command, args []string) error {
 			data, err := readInput(env, args[0])

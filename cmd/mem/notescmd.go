@@ -226,7 +226,7 @@ func newNotesCreateCmd(env *cliEnv, g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create [FILE | -]",
 		Short: "Create a note from a file, standard input or --content",
-		Long:  "Creates a note. Its first line becomes the title. With --id the create is safe to repeat: a second one is refused, not duplicated.",
+		Long:  "Creates a note; its first line becomes the title. With --id the create is\nsafe to repeat: a second one is refused, not duplicated.",
 		Example: `  mem notes create --content "Groceries
 
 - miso"
@@ -343,7 +343,7 @@ func newNotesDeleteCmd(env *cliEnv, g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "delete ID",
 		Short: "Move a note to the trash (or delete it for good)",
-		Long:  "Moves a note to the trash, from where \"mem notes restore\" brings it back; --permanently deletes it for good.",
+		Long:  "Moves a note to the trash, from where \"mem notes restore\" brings it back;\n--permanently deletes it for good.",
 		Args:  exactly(1, "one note ID"),
 		RunE: func(_ *cobra.Command, args []string) error {
 			cn, err := g.connect(env, throttle.Hooks{})

@@ -45,17 +45,19 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetVersionTemplate("mem {{.Version}}\n")
+	// Flag descriptions wrap at 80 columns.
+	root.SetUsageTemplate(strings.ReplaceAll(root.UsageTemplate(), ".FlagUsages |", ".FlagUsagesWrapped 80 |"))
 	root.SetIn(env.stdin)
 	root.SetOut(env.stdout)
 	root.SetErr(env.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
 
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.baseURL, "base-url", "", "Mem API server (default $MEM_API_URL, else https://api.mem.ai)")
-	pf.BoolVar(&g.mock, "mock", false, "run against a throwaway in-process mock with Mem's limits (no API key; nothing reaches Mem)")
+	pf.StringVar(&g.baseURL, "base-url", "", "API server (default $MEM_API_URL, else api.mem.ai)")
+	pf.BoolVar(&g.mock, "mock", false, "use a throwaway in-process mock (no API key needed)")
 	pf.BoolVar(&g.json, "json", false, "print JSON on standard output")
-	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log every call, status, wait and retry to standard error (the key is never shown)")
-	pf.BoolVarP(&g.quiet, "quiet", "q", false, "print only results and errors: no plan, progress or notices")
+	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log each call, status, wait and retry (never the key)")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "only results and errors: no plan, progress or notices")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
 		switch {
 		case g.verbose && g.quiet:
