@@ -229,6 +229,10 @@ func (im *importer) work(parent context.Context, todo []item, ids map[string]str
 	defer cancel()
 	t := &tally{im: im, s: s, br: newBreaker(im.server), cancel: cancel}
 	sendOne := func(it item) {
+		if ctx.Err() != nil { // stopped: select may still have handed it over
+			t.notAttempted(1)
+			return
+		}
 		entry, outcome, err := im.send(ctx, it, im.collectionIDs(it, ids))
 		t.record(it, entry, outcome, err)
 	}
