@@ -3,68 +3,224 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
+	"log/slog"
+	"net"
+	"net/url"
 	"strings"
+	"syscall"
+	"time"
 
+	"github.com/memsdk/mem-go/cmd/internal/buildinfo"
 	"github.com/memsdk/mem-go/memclient"
 	"github.com/memsdk/mem-go/mock"
 	"github.com/memsdk/mem-go/throttle"
 )
 
-// connFlags are the flags every command takes to reach Mem.
-type connFlags struct {
-	baseURL string
+// mockBaseURL is where --mock's calls pretend to go (they never leave the
+// process).
+const mockBaseURL = "http://mock.invalid"
+
+// conn is a client and what it spends from.
+type conn struct {
+	c       *memclient.Client
+	th      *throttle.Throttle
+	baseURL string // for messages
 	mock    bool
-	json    bool
 }
 
-func addConnFlags(fs *flag.FlagSet) *connFlags {
-	cf := &connFlags{}
-	fs.StringVar(&cf.baseURL, "base-url", os.Getenv(memclient.EnvBaseURL), "Mem API server (also MEM_API_URL; default "+memclient.DefaultBaseURL+")")
-	fs.BoolVar(&cf.mock, "mock", false, "run against an embedded, in-process mock with Mem's limits (no API key needed)")
-	fs.BoolVar(&cf.json, "json", false, "print machine-readable JSON")
-	return cf
-}
-
-// connect builds the throttle and a client on it. With --mock the client
-// talks to an in-process mock server (env.mock, or a new one).
-func (cf *connFlags) connect(env *cliEnv) (*memclient.Client, *throttle.Throttle, error) {
-	th, err := throttle.New(throttle.DefaultPolicy())
-	if err != nil {
-		return nil, nil, err
+// baseURL returns the server the flags and environment name.
+func (g *globals) server(env *cliEnv) string {
+	switch {
+	case g.mock:
+		return mockBaseURL
+	case g.baseURL != "":
+		return g.baseURL
+	case env.env(memclient.EnvBaseURL) != "":
+		return env.env(memclient.EnvBaseURL)
 	}
-	opts := []memclient.Option{memclient.WithThrottle(th), memclient.WithUserAgent("mem-cli/0 " + memclient.DefaultUserAgent)}
-	if cf.mock {
+	return memclient.DefaultBaseURL
+}
+
+// checkServer refuses a base URL that would not work, with a hint.
+func checkServer(u string) error {
+	p, err := url.Parse(u)
+	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+		return usagef("the server %q is not an http(s) URL (e.g. %s)", u, memclient.DefaultBaseURL)
+	}
+	if path := strings.TrimRight(p.Path, "/"); strings.HasSuffix(path, "/v2") {
+		p.Path = strings.TrimSuffix(path, "/v2")
+		return usagef("the server %s ends in /v2, which mem adds itself: use %s", u, p.String())
+	}
+	return nil
+}
+
+// connect builds a throttle (with hooks) and a client on it. With --mock the
+// client talks to an in-process mock (env.mock, or a new one). With
+// --verbose every call, response, wait and retry is logged through the
+// client's slog logger, which never shows the key.
+func (g *globals) connect(env *cliEnv, hooks throttle.Hooks) (*conn, error) {
+	server := g.server(env)
+	if !g.mock {
+		if err := checkServer(server); err != nil {
+			return nil, err
+		}
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if g.verbose {
+		logger = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		hooks = logHooks(logger, hooks)
+	}
+	th, err := throttle.New(throttle.DefaultPolicy(), throttle.WithHooks(hooks))
+	if err != nil {
+		return nil, err
+	}
+	opts := []memclient.Option{
+		memclient.WithThrottle(th),
+		memclient.WithLogger(logger),
+		memclient.WithBaseURL(server),
+		memclient.WithUserAgent("mem-cli/" + buildinfo.Read().Version + " " + memclient.DefaultUserAgent),
+	}
+	if g.mock {
 		srv := env.mock
 		if srv == nil {
 			if srv, err = mock.New(mock.Config{}); err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		}
-		opts = append(opts, memclient.WithAPIKey(mock.DefaultKey), memclient.WithTransport(srv.RoundTripper()),
-			memclient.WithBaseURL("http://mock.invalid"))
-	} else if cf.baseURL != "" {
-		opts = append(opts, memclient.WithBaseURL(cf.baseURL))
+		opts = append(opts, memclient.WithAPIKey(mock.DefaultKey), memclient.WithTransport(srv.RoundTripper()))
+		g.notice(env, "Using a throwaway in-process mock (--mock): nothing reaches Mem, and everything is gone when mem exits.")
+	} else {
+		key := env.env(memclient.EnvAPIKey)
+		if key == "" {
+			return nil, errors.New("no API key: set MEM_API_KEY, or pass --mock to try mem against a throwaway mock")
+		}
+		opts = append(opts, memclient.WithAPIKey(key))
+		if env.transport != nil {
+			opts = append(opts, memclient.WithTransport(env.transport))
+		}
 	}
 	c, err := memclient.New(opts...)
-	if errors.Is(err, memclient.ErrNoAPIKey) {
-		return nil, nil, fmt.Errorf("%w (or use --mock to try things against an embedded mock)", err)
+	if err != nil {
+		return nil, errors.New(describe(err))
 	}
-	return c, th, err
+	return &conn{c: c, th: th, baseURL: server, mock: g.mock}, nil
+}
+
+// logHooks adds debug logging of waits and pauses to h.
+func logHooks(l *slog.Logger, h throttle.Hooks) throttle.Hooks {
+	onWait, onPause := h.OnWait, h.OnPause
+	h.OnWait = func(c throttle.Cost, waited time.Duration) {
+		l.Debug("mem wait for tokens", "requests", c.Requests, "complexity", c.Complexity, "waited", waited)
+		if onWait != nil {
+			onWait(c, waited)
+		}
+	}
+	h.OnPause = func(until time.Time) {
+		l.Debug("mem pause after a 429", "until", until.Format(time.RFC3339), "for", time.Until(until).Round(time.Millisecond))
+		if onPause != nil {
+			onPause(until)
+		}
+	}
+	return h
+}
+
+// describe says what went wrong in the command line's words, not the
+// library's: no option names, no Go types.
+func describe(err error) string {
+	var (
+		api   *memclient.APIError
+		rl    *memclient.RateLimitError
+		quota *memclient.QuotaExceededError
+		nf    *memclient.NotFoundError
+	)
+	switch {
+	case errors.Is(err, memclient.ErrNoAPIKey):
+		return "no API key: set MEM_API_KEY, or pass --mock to try mem against a throwaway mock"
+	case errors.As(err, &quota):
+		msg := "the plan's note quota is used up"
+		if !quota.ResetTime.IsZero() {
+			msg += "; it resets at " + quota.ResetTime.UTC().Format(time.RFC3339)
+		}
+		if quota.UpgradeURL != "" {
+			msg += " (more: " + quota.UpgradeURL + ")"
+		}
+		return msg
+	case errors.As(err, &rl):
+		return fmt.Sprintf("rate limited: try again in %s", fmtDuration(rl.RetryAfter))
+	case errors.As(err, &nf):
+		return "not found (404): " + apiMessage(nf.API)
+	case errors.As(err, &api) && api.StatusCode == 401:
+		return "the API key was refused (401): check MEM_API_KEY"
+	case errors.As(err, &api) && api.StatusCode == 403:
+		return "the API key may not do this (403): " + apiMessage(api)
+	case errors.As(err, &api) && api.StatusCode >= 500:
+		return fmt.Sprintf("the server failed (%d): %s", api.StatusCode, apiMessage(api))
+	case errors.As(err, &api):
+		return fmt.Sprintf("refused (%d): %s", api.StatusCode, apiMessage(api))
+	case isConnError(err):
+		return "cannot reach the server: " + connReason(err) + "; check --base-url or MEM_API_URL"
+	}
+	return strings.ReplaceAll(err.Error(), "memclient: ", "")
+}
+
+// apiMessage is the server's message and request id, or its error type.
+func apiMessage(api *memclient.APIError) string {
+	msg := api.Message
+	if msg == "" {
+		msg = api.Type
+	}
+	if msg == "" {
+		msg = "no details"
+	}
+	if api.RequestID != "" {
+		msg += " (request " + api.RequestID + ")"
+	}
+	return msg
+}
+
+// isConnError reports whether err says the server could not be reached at
+// all: the connection could not be made (DNS, refused, no route). A reset
+// or a lost response after connecting is not one: the server was there.
+func isConnError(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
+		return true
+	}
+	var dns *net.DNSError
+	var op *net.OpError
+	return errors.As(err, &dns) || (errors.As(err, &op) && op.Op == "dial")
+}
+
+// connReason is the innermost words of a connection error: "connection
+// refused", "no such host".
+func connReason(err error) string {
+	var dns *net.DNSError
+	if errors.As(err, &dns) {
+		return "no such host " + dns.Name
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		msg := op.Err.Error()
+		if _, after, ok := strings.Cut(msg, ": "); ok {
+			msg = after
+		}
+		return msg
+	}
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	return msg
 }
 
 // clientAPI adapts a memclient.Client to what an import needs.
 type clientAPI struct{ c *memclient.Client }
 
 func (a clientAPI) CreateNote(ctx context.Context, id string, it item, collectionIDs []string) error {
-	req := &memclient.CreateNoteRequest{
-		ID:               id,
-		Content:          it.Content,
-		CollectionIDs:    collectionIDs,
-		CollectionTitles: it.CollectionTitles,
-	}
+	req := &memclient.CreateNoteRequest{ID: id, Content: it.Content, CollectionIDs: collectionIDs}
 	if it.CreatedAt != nil {
 		req.CreatedAt = *it.CreatedAt
 	}
@@ -98,9 +254,12 @@ func (a clientAPI) MemIt(ctx context.Context, it item, instructions, context str
 	return err
 }
 
+// EnsureCollections returns the ids of the collections with these titles
+// (case-insensitively), creating the missing ones with an id derived from
+// the title, so that a rerun finds rather than duplicates them.
 func (a clientAPI) EnsureCollections(ctx context.Context, titles []string) (map[string]string, error) {
 	ids := map[string]string{}
-	for col, err := range a.c.Collections.All(ctx, nil) {
+	for col, err := range a.c.Collections.All(ctx, &memclient.ListCollectionsOptions{Limit: memclient.MaxListLimit}) {
 		if err != nil {
 			return nil, err
 		}

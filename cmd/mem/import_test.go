@@ -21,10 +21,13 @@ import (
 // what it printed.
 func cli(ctx context.Context, srv *mock.Server, stdin string, args ...string) (int, string, string) {
 	var stdout, stderr bytes.Buffer
-	env := &cliEnv{ctx: ctx, stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr, mock: srv}
+	env := &cliEnv{ctx: ctx, stdin: strings.NewReader(stdin), stdout: &stdout, stderr: &stderr, mock: srv, getenv: noEnv}
 	code := runWith(env, args)
 	return code, stdout.String(), stderr.String()
 }
+
+// noEnv is an empty environment.
+func noEnv(string) string { return "" }
 
 // docs writes n small Markdown documents and returns their folder.
 func docs(t *testing.T, n int) string {
@@ -105,7 +108,7 @@ func TestImportInterruptedThenResumedOnce(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		time.AfterFunc(40*time.Second, cancel) // mid-way: 100 at once, then one per 0.6 s
 		code, out, errOut := cli(ctx, srv, "", "import", "--mock", "--journal", journal, dir)
-		assert.Equal(t, exitFailed, code)
+		assert.Equal(t, exitInterrupted, code)
 		assert.Contains(t, errOut, "Run the same command again to resume")
 		assert.Contains(t, out, "not attempted")
 		partial := len(srv.Notes(mock.DefaultKey))
@@ -159,11 +162,13 @@ func TestImportDryRunPlan(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := mock.MustNew(mock.Config{})
 		dir := docs(t, 312)
-		code, _, errOut := cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--dry-run", "--journal", filepath.Join(t.TempDir(), "j"), dir)
-		require.Equal(t, exitOK, code)
-		assert.Contains(t, errOut, "312 mem-it calls (1 request and 40 complexity tokens each): 312 request tokens, 12480 complexity tokens in all; about 13 h 26 min")
-		assert.Contains(t, errOut, "day windows set the pace after 205 calls")
+		journal := filepath.Join(t.TempDir(), "j")
+		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--dry-run", "--journal", journal, dir)
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, out, "Calls: 312 mem-it calls.\nTokens: 312 request, 12480 complexity.\nTime: about 13 h 26 min at the current limits.")
+		assert.Contains(t, out, "day windows set the pace after 205 calls")
 		assert.Empty(t, srv.Journal(), "a dry run sends nothing")
+		assert.NoFileExists(t, journal, "a dry run writes nothing")
 	})
 }
 
@@ -175,35 +180,68 @@ func TestImportMalformedInputs(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "empty.txt"), []byte(" "), 0o644))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "latin1.txt"), []byte("caf\xe9"), 0o644))
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "lines.jsonl"), []byte("{\"content\":\"A\"}\n{oops\n{\"content\":\"B\",\"created_at\":\"2025-01-02T03:04:05\"}\n{\"content\":\"C\"}\n"), 0o644))
-		code, out, _ := cli(t.Context(), srv, "", "import", "--mock", "--journal", filepath.Join(t.TempDir(), "j"), dir)
-		assert.Equal(t, exitFailed, code)
-		assert.Contains(t, out, "imported: 3")
-		assert.Contains(t, out, "failed: 4")
-		assert.Contains(t, out, "empty.txt: empty document")
-		assert.Contains(t, out, "latin1.txt: not valid UTF-8")
-		assert.Contains(t, out, "lines.jsonl:2: malformed JSON")
-		assert.Contains(t, out, "lines.jsonl:3: malformed JSON")
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "blob.txt"), []byte("PK\x03\x04\x00\x00binary"), 0o644))
+		journal := filepath.Join(t.TempDir(), "j")
+
+		// The dry run says what will be skipped and why.
+		code, out, _ := cli(t.Context(), srv, "", "import", "--mock", "--dry-run", "--journal", journal, dir)
+		assert.Equal(t, exitOK, code)
+		assert.Contains(t, out, "8 documents: 0 already done, 5 skipped, 3 to import.")
+		assert.Contains(t, out, "5 documents would be skipped:")
+		assert.Contains(t, out, "1 a binary file")
+		assert.Contains(t, out, "1 malformed JSON: parsing time")
+
+		// Documents that can never be imported are skipped, not failed:
+		// they do not make this run, or any later one, exit 1.
+		for range 2 {
+			code, out, _ = cli(t.Context(), srv, "", "import", "--mock", "--journal", journal, dir)
+			assert.Equal(t, exitOK, code, out)
+			assert.Contains(t, out, "skipped: 5")
+			assert.Contains(t, out, "failed: 0")
+			assert.Contains(t, out, "empty.txt: empty document")
+			assert.Contains(t, out, "latin1.txt: not valid UTF-8")
+			assert.Contains(t, out, "blob.txt: a binary file")
+			assert.Contains(t, out, "lines.jsonl:2: malformed JSON")
+			assert.Contains(t, out, "lines.jsonl:3: malformed JSON")
+		}
+		assert.Contains(t, out, "already done (journal): 3")
 		assert.Len(t, srv.Notes(mock.DefaultKey), 3)
 	})
 }
 
 func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
-		{},
 		{"frobnicate"},
 		{"import"},
 		{"import", "--via", "fax", "x"},
 		{"import", "--no-such-flag", "x"},
 		{"import", "--mock", "/no/such/dir"},
-		{"notes"},
+		{"notes", "frobnicate"},
 		{"notes", "get", "--mock"},
+		{"notes", "get", "--mock", "a", "b"},
+		{"limits", "extra"},
+		{"version", "extra"},
+		{"completion", "tcsh"},
+		{"import", "--mock", "--collection", "", "x"},
+		{"import", "--mock", "--via", "mem-it", "--collection", "A", "x"},
+		{"limits", "--mock", "--verbose", "--quiet"},
+		{"notes", "list", "--mock", "--base-url", "http://x"},
+		{"limits", "--base-url", "https://api.mem.ai/v2"},
 	} {
-		code, _, errOut := cli(context.Background(), nil, "", args...)
+		code, out, errOut := cli(context.Background(), nil, "", args...)
 		assert.Equal(t, exitUsage, code, "%q: %s", args, errOut)
+		assert.Empty(t, out, "%q: nothing on stdout", args)
+		assert.Contains(t, errOut, "mem --help", "%q", args)
 	}
-	code, _, errOut := cli(context.Background(), nil, "", "import", "-h")
+	for _, args := range [][]string{{}, {"-h"}, {"--help"}, {"help"}, {"notes"}, {"import", "-h"}, {"help", "import"}} {
+		code, out, errOut := cli(context.Background(), nil, "", args...)
+		assert.Equal(t, exitOK, code, "%q", args)
+		assert.Contains(t, out, "Usage:", "%q: help on stdout", args)
+		assert.Empty(t, errOut, "%q", args)
+	}
+	code, out, _ := cli(context.Background(), nil, "", "import", "-h")
 	assert.Equal(t, exitOK, code)
-	assert.Contains(t, errOut, "-stop-at-day-limit")
+	assert.Contains(t, out, "--stop-at-day-limit")
 }
 
 // TestReadmeFirstCommand is the README's first command: every sample
@@ -228,7 +266,7 @@ func TestImportStopsAtTheDayLimit(t *testing.T) {
 		assert.Equal(t, exitFailed, code, "not everything made it")
 		assert.Contains(t, errOut, "this run stops after 205 calls")
 		assert.Contains(t, out, "imported: 205")
-		assert.Contains(t, out, "not attempted (run again to resume): 5")
+		assert.Contains(t, out, "not attempted: 5")
 		assert.Len(t, srv.Notes(mock.DefaultKey), 205)
 		assert.Zero(t, srv.Count429())
 	})

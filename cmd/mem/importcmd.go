@@ -1,199 +1,324 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
-	"flag"
+	"cmp"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
+	"os/signal"
+	"slices"
 	"strings"
-	"time"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/memsdk/mem-go/throttle"
 )
 
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (s *stringList) String() string     { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
-
-const importUsage = `Usage: mem import [flags] PATH... | -
-
-Imports documents into Mem at the highest rate the limits allow, resumably:
+const importLong = `Imports documents into Mem at the highest rate the limits allow, resumably:
 every outcome goes to a journal as it happens, and running the same command
 again skips what is done. Notes get ids derived from each document (its path
 and content), so even without the journal a document is never created twice.
 
-Sources: files and folders (recursive: .md .markdown .txt .html .htm .eml),
-JSONL files (.jsonl: one JSON object per line with "content" or "input", and
-optionally "collection_titles", "instructions", "context", "created_at",
-"updated_at", "timestamp"), or - for standard input (JSONL when it starts
-with '{', else one document).
+Sources: files and folders (recursive: .md .markdown .txt .html .htm .eml;
+hidden files and folders are left out), JSONL files (.jsonl: one JSON object
+per line with "content" or "input", and optionally "collection_titles",
+"instructions", "context", "created_at", "updated_at", "timestamp"), or - for
+standard input (JSONL when it starts with '{', else one document). Markdown
+files written by "mem export" keep their note's id, times and collections, so
+importing an export again creates nothing twice.
 
-Exit status: 0 when every document made it, 1 when some did not (they are
-listed, and retried on the next run), 2 for a usage error.
+Documents that can never be imported as they are (empty, binary, not UTF-8,
+malformed JSON) are skipped and listed with the reason. The import stops at
+once, with the journal intact, when the key is refused (401/403), the server
+cannot be reached, the quota is used up, or ` + "5" + ` calls in a row fail with a 5xx.
 
-Flags:
-`
+Exit status: 0 when every importable document made it, 1 when some did not
+(they are listed, and retried on the next run) or the import stopped, 2 for a
+usage error, 130 when interrupted (run the same command again to resume).`
 
-func runImport(env *cliEnv, args []string) int {
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	fs.SetOutput(env.stderr)
-	fs.Usage = func() { fmt.Fprint(env.stderr, importUsage); fs.PrintDefaults() }
-	cf := addConnFlags(fs)
-	var collections stringList
-	via := fs.String("via", viaNotes, "how documents enter Mem: notes (one note each, as written) or mem-it (Mem organises them; 40 complexity tokens each)")
-	fs.Var(&collections, "collection", "add every note to the collection with this `TITLE`, created if missing (repeatable; notes only)")
-	instructions := fs.String("instructions", "", "mem-it instructions for every document")
-	memContext := fs.String("context", "", "mem-it context for every document")
-	concurrency := fs.Int("concurrency", 4, "calls in flight at once (the throttle keeps them inside the limits)")
-	journalPath := fs.String("journal", "mem-import.journal", "file recording every outcome, read to resume (with --mock: a temporary file, unless given)")
-	dryRun := fs.Bool("dry-run", false, "print the plan (calls, tokens, ETA) and stop")
-	stopAtDay := fs.Bool("stop-at-day-limit", false, "stop (resumably) when the day windows would set the pace, instead of waiting for them")
-	retryUnknown := fs.Bool("retry-unknown", false, "send again the mem-it documents whose outcome an earlier run could not learn (may capture twice)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
+// importOptions are the import command's flags.
+type importOptions struct {
+	g            *globals
+	via          string
+	collections  []string
+	instructions string
+	context      string
+	concurrency  int
+	journalPath  string
+	journalSet   bool // --journal was given
+	dryRun       bool
+	stopAtDay    bool
+	retryUnknown bool
+}
+
+func newImportCmd(env *cliEnv, g *globals) *cobra.Command {
+	o := &importOptions{g: g}
+	cmd := &cobra.Command{
+		Use:   "import [flags] PATH... | -",
+		Short: "Import documents: files, folders, JSONL or standard input",
+		Long:  importLong,
+		Example: `  mem import --dry-run notes/     # the plan: calls, tokens, time, skips
+  mem import notes/ archive.jsonl --collection Archive
+  mem import --via mem-it meetings/   # Mem organises each one (40 tokens each)`,
+		Args: atLeast(1, "at least one file, folder, or - for standard input"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.journalSet = cmd.Flags().Changed("journal")
+			return runImport(env, o, args)
+		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&o.via, "via", viaNotes, "how documents enter Mem: notes (one note each, as written) or mem-it (Mem organises them; 40 complexity tokens each)")
+	f.StringArrayVar(&o.collections, "collection", nil, "add every note to the collection with this `TITLE`, created if missing (repeatable; --via notes only)")
+	f.StringVar(&o.instructions, "instructions", "", "mem-it instructions for every document (--via mem-it)")
+	f.StringVar(&o.context, "context", "", "mem-it context for every document (--via mem-it)")
+	f.IntVar(&o.concurrency, "concurrency", 4, "calls in flight at once (the throttle keeps them inside the limits)")
+	f.StringVar(&o.journalPath, "journal", "mem-import.journal", "`FILE` recording every outcome, read to resume (with --mock: none, unless given)")
+	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan (calls, tokens, ETA, skipped documents) and stop; writes nothing")
+	f.BoolVar(&o.stopAtDay, "stop-at-day-limit", false, "stop (resumably) when the day windows would set the pace, instead of waiting for them")
+	f.BoolVar(&o.retryUnknown, "retry-unknown", false, "send again the mem-it documents whose outcome an earlier run could not learn (may capture twice)")
+	return cmd
+}
+
+// check refuses flag combinations that cannot work, before anything is read.
+func (o *importOptions) check() error {
 	switch {
-	case fs.NArg() == 0:
-		return report(env.stderr, usagef("import: name at least one file, folder or - (stdin)"))
-	case *via != viaNotes && *via != viaMemIt:
-		return report(env.stderr, usagef("import: --via must be notes or mem-it, not %q", *via))
-	case *concurrency < 1:
-		return report(env.stderr, usagef("import: --concurrency must be at least 1"))
-	case *via == viaNotes && (*instructions != "" || *memContext != ""):
-		return report(env.stderr, usagef("import: --instructions and --context go with --via mem-it"))
+	case o.via != viaNotes && o.via != viaMemIt:
+		return usagef("--via must be notes or mem-it, not %q", o.via)
+	case o.concurrency < 1:
+		return usagef("--concurrency must be at least 1")
+	case o.via == viaNotes && (o.instructions != "" || o.context != ""):
+		return usagef("--instructions and --context go with --via mem-it")
+	case o.via == viaMemIt && len(o.collections) > 0:
+		return usagef("--collection goes with --via notes: mem-it files each document itself (say where in --instructions)")
 	}
-	if *via == viaMemIt && len(collections) > 0 { // mem-it has no collection field: ask for it
-		*instructions = strings.TrimSpace(*instructions + "\nAdd this to the collection(s): " + strings.Join(collections, ", "))
-		collections = nil
-	}
-
-	if cf.mock && !flagSet(fs, "journal") {
-		// The embedded mock starts empty every run: a journal kept from an
-		// earlier run would skip documents this mock never saw.
-		dir, err := os.MkdirTemp("", "mem-import-mock")
-		if err != nil {
-			return report(env.stderr, err)
-		}
-		defer os.RemoveAll(dir)
-		*journalPath = filepath.Join(dir, "journal")
-	}
-
-	items, skipped, err := readSources(fs.Args(), env.stdin, *via)
-	if err != nil {
-		return report(env.stderr, usagef("import: %v", err))
-	}
-	for _, p := range skipped {
-		fmt.Fprintf(env.stderr, "skipping %s: not a document type mem imports\n", p)
-	}
-	for _, it := range items {
-		if it.Part == 1 {
-			fmt.Fprintf(env.stderr, "splitting %s into %d notes: it is over the %d bytes a note holds\n", strings.TrimSuffix(it.Where, fmt.Sprintf(" (part 1 of %d)", it.Parts)), it.Parts, maxNoteBytes)
+	for _, t := range o.collections {
+		if strings.TrimSpace(t) == "" {
+			return usagef("--collection needs a title, not an empty string")
 		}
 	}
-	jr, err := openJournal(*journalPath)
-	if err != nil {
-		return report(env.stderr, err)
-	}
-	defer jr.Close()
+	return nil
+}
 
-	c, th, err := cf.connect(env)
+// runImport reads the sources, plans, and (unless --dry-run) imports, step
+// by step.
+func runImport(env *cliEnv, o *importOptions, paths []string) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	items, err := readSources(paths, env.stdin, o.via)
 	if err != nil {
-		return report(env.stderr, err)
+		return usagef("%v", err)
+	}
+	o.announceSplits(env, items)
+	jr, closeJournal, err := o.openJournal()
+	if err != nil {
+		return err
+	}
+	defer closeJournal()
+	blocked := &blockedClock{}
+	cn, err := o.g.connect(env, throttle.Hooks{OnWait: blocked.onWait})
+	if err != nil {
+		return err
 	}
 	im := &importer{
-		api: clientAPI{c}, th: th, journal: jr, via: *via, concurrency: *concurrency,
-		collections: collections, instructions: *instructions, context: *memContext,
-		retryUnknown: *retryUnknown, limit: -1,
+		api: clientAPI{cn.c}, th: cn.th, journal: jr, via: o.via, concurrency: o.concurrency,
+		collections: o.collections, instructions: o.instructions, context: o.context,
+		retryUnknown: o.retryUnknown, limit: -1, server: cn.baseURL, blocked: blocked,
 	}
+	s := newSummary()
+	todo := im.pending(items, &s)
+	pl := makePlan(cn.th, o.via, len(items), todo, im.collectionTitles(todo), s)
+	if o.dryRun {
+		return o.printDryRun(env, pl)
+	}
+	if !o.g.quiet && !o.g.json {
+		pl.print(env.stderr)
+	}
+	if o.stopAtDay && pl.DayBound != nil {
+		im.limit = *pl.DayBound
+		o.g.notice(env, "--stop-at-day-limit: this run stops after %s.", plural(im.limit, "call", "calls"))
+	}
+	s, err = o.execute(env, im, todo, s)
+	return o.finish(env, s, err, cn.mock)
+}
 
-	// Plan: what is left after the journal, and what it costs.
-	var settled summary
-	todo := im.pending(items, &settled)
-	setup := 0
-	if len(collections) > 0 && len(todo) > 0 {
-		setup = 1 + len(collections) // one list page (at least), and the creations at most
+// announceSplits says which documents become several notes.
+func (o *importOptions) announceSplits(env *cliEnv, items []item) {
+	for _, it := range items {
+		if it.Part == 1 {
+			o.g.notice(env, "splitting %s into %d notes: it is over the %d bytes a note holds",
+				strings.TrimSuffix(it.Where, fmt.Sprintf(" (part 1 of %d)", it.Parts)), it.Parts, maxNoteBytes)
+		}
 	}
-	pl := makePlan(th, *via, len(todo), setup)
-	if cf.json && *dryRun {
-		return printJSON(env, pl)
-	}
-	fmt.Fprintf(env.stderr, "%d documents: %d already done, %d to import.\n", len(items), settled.AlreadyDone, len(todo))
-	pl.print(env.stderr)
-	if *dryRun {
-		return exitOK
-	}
-	if *stopAtDay && pl.DayBound >= 0 {
-		im.limit = pl.DayBound
-		fmt.Fprintf(env.stderr, "--stop-at-day-limit: this run stops after %d calls.\n", pl.DayBound)
-	}
+}
 
+// openJournal opens the journal for the run: read-only for a dry run (which
+// creates no file), none kept with --mock (each run's mock starts empty, so
+// an earlier run's journal would skip documents it never saw).
+func (o *importOptions) openJournal() (*journal, func(), error) {
+	switch {
+	case o.g.mock && !o.journalSet:
+		j := memoryJournal()
+		return j, func() {}, nil
+	case o.dryRun:
+		j, err := readJournal(o.journalPath)
+		return j, func() {}, err
+	}
+	j, err := openJournal(o.journalPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	return j, func() { j.Close() }, nil
+}
+
+// execute runs the import with a progress display, and says how to resume
+// when interrupted.
+func (o *importOptions) execute(env *cliEnv, im *importer, todo []item, s summary) (summary, error) {
 	attempts := len(todo)
 	if im.limit >= 0 {
 		attempts = min(attempts, im.limit)
 	}
-	prog := newProgress(env.stderr, th, attempts, callCost(th.Policy(), *via))
-	im.progress = prog.update
-	s, err := im.run(env.ctx, todo, settled)
-	prog.finish()
-	if err != nil {
-		fmt.Fprintf(env.stderr, "mem: %v\n", err)
-	}
-	if cf.json {
-		printJSON(env, s)
-	} else {
-		printSummary(env, s, *journalPath)
-	}
-	if env.ctx.Err() != nil {
-		fmt.Fprintf(env.stderr, "Interrupted. Run the same command again to resume: %d documents are left.\n", s.NotAttempted)
-	}
-	if err != nil || !s.complete() {
-		return exitFailed
-	}
-	return exitOK
-}
-
-// flagSet reports whether the command line set the named flag.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
-}
-
-func printSummary(env *cliEnv, s summary, journalPath string) {
-	w := env.stdout
-	fmt.Fprintf(w, "imported: %d\n", s.Imported)
-	fmt.Fprintf(w, "already done (journal): %d\n", s.AlreadyDone)
-	if s.AlreadyThere > 0 {
-		fmt.Fprintf(w, "already in Mem (earlier run): %d\n", s.AlreadyThere)
-	}
-	fmt.Fprintf(w, "failed: %d\n", len(s.Failed))
-	for _, f := range s.Failed {
-		fmt.Fprintf(w, "  %s: %s\n", f.Where, f.Reason)
-	}
-	if len(s.Unknown) > 0 {
-		fmt.Fprintf(w, "outcome unknown (mem-it): %d\n", len(s.Unknown))
-		for _, f := range s.Unknown {
-			fmt.Fprintf(w, "  %s: %s\n", f.Where, f.Reason)
+	if !o.g.quiet && attempts > 0 {
+		tty := isTerminal(env.stderr) && !o.g.verbose
+		resize := env.resize
+		if resize == nil && tty {
+			ch, stop := resizeSignals()
+			defer stop()
+			resize = ch
 		}
+		prog := newProgress(env.stderr, tty, resize, im.th, attempts, callCost(im.th.Policy(), o.via))
+		im.progress = prog.update
+		defer prog.finish()
+	}
+	return im.run(env.ctx, todo, s)
+}
+
+// resizeSignals delivers SIGWINCH, the terminal's "my size changed".
+func resizeSignals() (<-chan os.Signal, func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGWINCH)
+	return ch, func() { signal.Stop(ch) }
+}
+
+// finish prints the summary, says why the run stopped and how to go on,
+// and returns what decides the exit code.
+func (o *importOptions) finish(env *cliEnv, s summary, err error, mock bool) error {
+	if o.g.json {
+		if perr := printJSON(env, s); perr != nil {
+			return perr
+		}
+	} else {
+		o.printSummary(env, s, mock)
+	}
+	st := newStyle(env.stderr, env)
+	resume := "Run the same command again to resume: the journal keeps what is done."
+	if mock && !o.journalSet {
+		resume = "The mock and its notes are gone: nothing to resume."
+	}
+	switch {
+	case err != nil:
+		return err
+	case env.ctx.Err() != nil:
+		fmt.Fprintf(env.stderr, "%s %s left.\n%s\n", st.red("Interrupted:"), plural(s.NotAttempted, "document", "documents"), resume)
+		return errInterrupted
+	case s.StoppedBecause != "":
+		done := "Nothing was imported."
+		if n := s.Imported + s.AlreadyThere; n > 0 {
+			done = plural(n, "document was", "documents were") + " imported first."
+		}
+		fmt.Fprintf(env.stderr, "%s %s.\n%s\n%s\n", st.red("mem: stopped:"), s.StoppedBecause, done, resume)
+		return errReported
+	case !s.complete():
+		return errReported
+	}
+	return nil
+}
+
+// maxListed bounds the lines listing skipped or failed documents; --json
+// lists them all.
+const maxListed = 20
+
+func (o *importOptions) printSummary(env *cliEnv, s summary, mock bool) {
+	w := env.stdout
+	st := newStyle(w, env)
+	line := func(label string, n int) {
+		fmt.Fprintf(w, "%s: %d\n", label, n)
+	}
+	imported := fmt.Sprintf("imported: %d", s.Imported)
+	if s.Imported > 0 {
+		imported = st.green(imported)
+	}
+	fmt.Fprintln(w, imported)
+	line("already done (journal)", s.AlreadyDone)
+	if s.AlreadyThere > 0 {
+		line("already in Mem (earlier run)", s.AlreadyThere)
+	}
+	listed(w, st, "skipped", s.Skipped, false)
+	listed(w, st, "failed", s.Failed, true)
+	if len(s.Unknown) > 0 {
+		listed(w, st, "outcome unknown (mem-it)", s.Unknown, true)
 	}
 	if s.NotAttempted > 0 {
-		fmt.Fprintf(w, "not attempted (run again to resume): %d\n", s.NotAttempted)
+		line("not attempted", s.NotAttempted)
 	}
 	fmt.Fprintf(w, "429s seen: %d\n", s.RateLimited)
-	fmt.Fprintf(w, "time waiting on limits: %s (calls overlap, so this can exceed the run)\n", s.WaitedOnLimit.Round(time.Millisecond))
-	fmt.Fprintf(w, "took: %s; journal: %s\n", s.Elapsed.Round(time.Millisecond), journalPath)
+	fmt.Fprintf(w, "took: %s\n", fmtDuration(durationOf(s.Elapsed)))
+	fmt.Fprintf(w, "waiting for rate-limit tokens: %s of wall time (%s summed over calls)\n",
+		fmtDuration(durationOf(s.WaitedWall)), fmtDuration(durationOf(s.WaitedSummed)))
+	if !mock || o.journalSet {
+		fmt.Fprintf(w, "journal: %s\n", o.journalPath)
+	}
 }
 
-func printJSON(env *cliEnv, v any) int {
-	enc := json.NewEncoder(env.stdout)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		return report(env.stderr, err)
+// listed prints "label: n" and the first maxListed entries, grouped by
+// reason when there are many.
+func listed(w io.Writer, st style, label string, fs []failure, bad bool) {
+	head := fmt.Sprintf("%s: %d", label, len(fs))
+	if bad && len(fs) > 0 {
+		head = st.red(head)
 	}
-	return exitOK
+	fmt.Fprintln(w, head)
+	for i, f := range fs {
+		if i == maxListed {
+			fmt.Fprintf(w, "  … and %d more (--json lists them all)\n", len(fs)-maxListed)
+			break
+		}
+		fmt.Fprintf(w, "  %s: %s\n", f.Where, f.Reason)
+	}
+}
+
+// printDryRun prints the plan, with what is skipped and why, and stops.
+func (o *importOptions) printDryRun(env *cliEnv, pl importPlan) error {
+	if o.g.json {
+		return printJSON(env, pl)
+	}
+	pl.print(env.stdout)
+	if len(pl.Skipped) > 0 {
+		fmt.Fprintf(env.stdout, "%s would be skipped:\n", plural(len(pl.Skipped), "document", "documents"))
+		for _, r := range skipReasons(pl.Skipped) {
+			fmt.Fprintf(env.stdout, "  %d %s\n", r.n, r.reason)
+		}
+	}
+	fmt.Fprintln(env.stdout, "Dry run: nothing was sent and no file was written.")
+	return nil
+}
+
+type reasonCount struct {
+	reason string
+	n      int
+}
+
+// skipReasons counts the skipped documents by reason, most frequent first.
+func skipReasons(fs []failure) []reasonCount {
+	by := map[string]int{}
+	for _, f := range fs {
+		by[f.Reason]++
+	}
+	var out []reasonCount
+	for r, n := range by {
+		out = append(out, reasonCount{r, n})
+	}
+	slices.SortFunc(out, func(a, b reasonCount) int { return cmp.Or(b.n-a.n, strings.Compare(a.reason, b.reason)) })
+	return out
 }

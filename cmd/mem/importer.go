@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -50,32 +51,49 @@ var (
 )
 
 // importer sends items through an importAPI, recording every outcome in the
-// journal before it counts it.
+// journal before it counts it, and stops at the first fatal error (see
+// breaker).
 type importer struct {
 	api          importAPI
 	th           *throttle.Throttle
 	journal      *journal
 	via          string
 	concurrency  int
-	collections  []string
+	collections  []string // --collection: every note goes in these
 	instructions string
 	context      string
 	retryUnknown bool // mem-it items whose outcome is unknown: send again
 	limit        int  // stop after this many calls (--stop-at-day-limit); <0 none
-	progress     func(done int)
+	progress     func(counts)
+	server       string // for messages
+	blocked      *blockedClock
 }
 
-// summary is what a run did.
+// counts is how far a run has got, for the progress display.
+type counts struct {
+	imported int // created now or found there
+	failed   int // failed or outcome unknown
+}
+
+// summary is what a run did. It is also the JSON of mem import --json.
 type summary struct {
-	Imported      int           `json:"imported"`
-	AlreadyDone   int           `json:"already_done"`  // skipped: the journal says done
-	AlreadyThere  int           `json:"already_there"` // 409: created by an earlier run
-	Unknown       []failure     `json:"outcome_unknown,omitempty"`
-	Failed        []failure     `json:"failed,omitempty"`
-	NotAttempted  int           `json:"not_attempted"` // interrupted, or stopped at the day limit
-	RateLimited   uint64        `json:"rate_limited_429s"`
-	WaitedOnLimit time.Duration `json:"waited_on_limits_ns"`
-	Elapsed       time.Duration `json:"elapsed_ns"`
+	Imported     int       `json:"imported"`
+	AlreadyDone  int       `json:"already_done"`  // skipped: the journal says done
+	AlreadyThere int       `json:"already_there"` // 409: created by an earlier run
+	Skipped      []failure `json:"skipped"`       // can never be imported as they are
+	Failed       []failure `json:"failed"`
+	Unknown      []failure `json:"outcome_unknown"`
+	NotAttempted int       `json:"not_attempted"` // stopped, interrupted, or at the day limit
+	// StoppedBecause says why the run stopped before the end ("" if it
+	// did not): a fatal error (see breaker).
+	StoppedBecause string `json:"stopped_because,omitempty"`
+	RateLimited    uint64 `json:"rate_limited_429s"`
+	// WaitedSummed adds up every call's wait for tokens: with calls in
+	// flight together it can exceed the run. WaitedWall is the wall time
+	// during which at least one call waited.
+	WaitedSummed seconds `json:"waited_on_limits_summed_seconds"`
+	WaitedWall   seconds `json:"waited_on_limits_wall_seconds"`
+	Elapsed      seconds `json:"elapsed_seconds"`
 }
 
 type failure struct {
@@ -83,16 +101,25 @@ type failure struct {
 	Reason string `json:"reason"`
 }
 
-// complete reports whether every item made it.
+// complete reports whether every importable item made it.
 func (s summary) complete() bool {
-	return len(s.Failed) == 0 && len(s.Unknown) == 0 && s.NotAttempted == 0
+	return len(s.Failed) == 0 && len(s.Unknown) == 0 && s.NotAttempted == 0 && s.StoppedBecause == ""
+}
+
+// newSummary has empty lists rather than nulls, for --json.
+func newSummary() summary {
+	return summary{Skipped: []failure{}, Failed: []failure{}, Unknown: []failure{}}
 }
 
 // pending splits items into those to send and those already settled by the
-// journal (or unusable), and counts the latter into s.
+// journal, skipped or unreadable, and counts the latter into s.
 func (im *importer) pending(items []item, s *summary) []item {
 	var todo []item
 	for _, it := range items {
+		if it.Skip != "" {
+			s.Skipped = append(s.Skipped, failure{it.Where, it.Skip})
+			continue
+		}
 		if it.Err != nil {
 			// Not journalled: the source is read again next run, and the
 			// item retried if it was fixed.
@@ -114,100 +141,195 @@ func (im *importer) pending(items []item, s *summary) []item {
 	return todo
 }
 
+// collectionTitles is every collection the notes of todo go in: the
+// --collection titles and the JSONL ones, each once (case-insensitively).
+func (im *importer) collectionTitles(todo []item) []string {
+	if im.via != viaNotes {
+		return nil
+	}
+	seen := map[string]bool{}
+	var titles []string
+	add := func(ts []string) {
+		for _, t := range ts {
+			if k := strings.ToLower(t); !seen[k] {
+				seen[k] = true
+				titles = append(titles, t)
+			}
+		}
+	}
+	add(im.collections)
+	for _, it := range todo {
+		add(it.CollectionTitles)
+	}
+	return titles
+}
+
 // run imports todo (what pending left to send) with im.concurrency workers,
-// adding to s (what pending counted). When ctx ends, no new item starts;
+// adding to s (what pending counted). When ctx ends, or a fatal error trips
+// the breaker, no new item starts and the calls in flight are abandoned;
 // what was not attempted stays retryable.
-func (im *importer) run(ctx context.Context, todo []item, s summary) (summary, error) {
+func (im *importer) run(ctx context.Context, todo []item, s summary) (out summary, err error) {
 	start := time.Now()
+	defer func() { out.Elapsed = seconds(time.Since(start)) }()
 	if len(todo) == 0 {
-		s.Elapsed = time.Since(start)
 		return s, nil
 	}
-	var collectionIDs []string
-	if im.via == viaNotes && len(im.collections) > 0 {
-		ids, err := im.api.EnsureCollections(ctx, im.collections)
-		if err != nil {
-			return s, fmt.Errorf("collections: %w", err)
+	var ids map[string]string
+	ids, err = im.ensureCollections(ctx, todo)
+	if err != nil {
+		if br := newBreaker(im.server); br.observe(err) != "" {
+			s.StoppedBecause = br.reason
+			s.NotAttempted += len(todo)
+			return s, nil
 		}
-		for _, t := range im.collections {
-			collectionIDs = append(collectionIDs, ids[strings.ToLower(t)])
-		}
+		return s, fmt.Errorf("collections: %w", err)
 	}
 	if im.limit >= 0 && im.limit < len(todo) {
 		s.NotAttempted += len(todo) - im.limit
 		todo = todo[:im.limit]
 	}
-
 	before := im.th.Snapshot().Stats
-	var (
-		mu   sync.Mutex
-		done int
-		wg   sync.WaitGroup
-		next = make(chan item)
-	)
-	var journalErr error
+	s, journalErr := im.work(ctx, todo, ids, s)
+	after := im.th.Snapshot().Stats
+	s.RateLimited = after.RateLimited - before.RateLimited
+	s.WaitedSummed = seconds(after.WaitTime - before.WaitTime)
+	if im.blocked != nil {
+		s.WaitedWall = seconds(im.blocked.total())
+	}
+	return s, journalErr
+}
+
+// ensureCollections makes sure every collection the notes go in exists,
+// and returns their ids by lower-cased title.
+func (im *importer) ensureCollections(ctx context.Context, todo []item) (map[string]string, error) {
+	titles := im.collectionTitles(todo)
+	if len(titles) == 0 {
+		return nil, nil
+	}
+	return im.api.EnsureCollections(ctx, titles)
+}
+
+// collectionIDs returns the ids of the collections it goes in.
+func (im *importer) collectionIDs(it item, ids map[string]string) []string {
+	var out []string
+	for _, t := range append(slices.Clone(im.collections), it.CollectionTitles...) {
+		if id := ids[strings.ToLower(t)]; id != "" && !slices.Contains(out, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// work feeds todo to the workers and tallies their outcomes into s. The
+// first call goes alone: a refused key or a dead server then costs one call
+// (and its retries), not one per worker. The first fatal error (see
+// breaker) cancels the rest.
+func (im *importer) work(parent context.Context, todo []item, ids map[string]string, s summary) (summary, error) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	t := &tally{im: im, s: s, br: newBreaker(im.server), cancel: cancel}
+	sendOne := func(it item) {
+		if ctx.Err() != nil { // stopped: select may still have handed it over
+			t.notAttempted(1)
+			return
+		}
+		entry, outcome, err := im.send(ctx, it, im.collectionIDs(it, ids))
+		t.record(it, entry, outcome, err)
+	}
+	sendOne(todo[0])
+	var wg sync.WaitGroup
+	next := make(chan item)
 	for range max(1, im.concurrency) {
 		wg.Go(func() {
 			for it := range next {
-				entry, outcome := im.send(ctx, it, collectionIDs)
-				mu.Lock()
-				if outcome != "" {
-					if err := im.journal.Record(entry); err != nil && journalErr == nil {
-						journalErr = err
-					}
-				}
-				switch {
-				case outcome == "":
-					s.NotAttempted++
-				case outcome == outcomeDone && entry.Reason == reasonAlreadyThere:
-					s.AlreadyThere++
-				case outcome == outcomeDone:
-					s.Imported++
-				case outcome == outcomeUnknown:
-					s.Unknown = append(s.Unknown, failure{it.Where, entry.Reason})
-				default:
-					s.Failed = append(s.Failed, failure{it.Where, entry.Reason})
-				}
-				done++
-				if im.progress != nil {
-					im.progress(done)
-				}
-				mu.Unlock()
+				sendOne(it)
 			}
 		})
 	}
+	rest := todo[1:]
 feed:
-	for i, it := range todo {
+	for i, it := range rest {
 		select {
 		case next <- it:
 		case <-ctx.Done():
-			mu.Lock()
-			s.NotAttempted += len(todo) - i
-			mu.Unlock()
+			t.notAttempted(len(rest) - i)
 			break feed
 		}
 	}
 	close(next)
 	wg.Wait()
+	return t.s, t.journalErr
+}
 
-	after := im.th.Snapshot().Stats
-	s.RateLimited = after.RateLimited - before.RateLimited
-	s.WaitedOnLimit = after.WaitTime - before.WaitTime
-	s.Elapsed = time.Since(start)
-	return s, journalErr
+// tally counts a run's outcomes as its workers report them, journals each
+// before counting it, and trips the run's breaker.
+type tally struct {
+	im         *importer
+	mu         sync.Mutex
+	s          summary
+	c          counts
+	br         *breaker
+	cancel     context.CancelFunc
+	journalErr error
+}
+
+// record journals one item's outcome (unless the call was not made) and
+// counts it; a fatal error or a journal that cannot be written stops the run.
+func (t *tally) record(it item, entry journalEntry, outcome string, err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if outcome == "" {
+		t.s.NotAttempted++
+		return
+	}
+	if jerr := t.im.journal.Record(entry); jerr != nil && t.journalErr == nil {
+		t.journalErr = jerr
+		t.cancel()
+	}
+	switch {
+	case outcome == outcomeDone && entry.Reason == reasonAlreadyThere:
+		t.s.AlreadyThere++
+		t.c.imported++
+	case outcome == outcomeDone:
+		t.s.Imported++
+		t.c.imported++
+	case outcome == outcomeUnknown:
+		t.s.Unknown = append(t.s.Unknown, failure{it.Where, describe(err)})
+		t.c.failed++
+	default:
+		t.s.Failed = append(t.s.Failed, failure{it.Where, describe(err)})
+		t.c.failed++
+	}
+	if reason := t.br.observe(err); reason != "" && t.s.StoppedBecause == "" {
+		t.s.StoppedBecause = reason
+		t.cancel()
+	}
+	if t.im.progress != nil {
+		t.im.progress(t.c)
+	}
+}
+
+func (t *tally) notAttempted(n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.s.NotAttempted += n
 }
 
 const reasonAlreadyThere = "already there (created by an earlier run)"
 
-// send makes one call and says what became of the item. An empty outcome
-// means the call was not made (the run is stopping): nothing is recorded.
-func (im *importer) send(ctx context.Context, it item, collectionIDs []string) (journalEntry, string) {
+// send makes one call and says what became of the item, with the call's
+// error. An empty outcome means the call was not made or not answered
+// because the run is stopping: nothing is recorded.
+func (im *importer) send(ctx context.Context, it item, collectionIDs []string) (journalEntry, string, error) {
 	e := journalEntry{Key: it.Key, Via: im.via}
 	var err error
 	if im.via == viaMemIt {
 		err = im.api.MemIt(ctx, it, im.instructions, im.context)
 	} else {
-		e.NoteID = noteID(it.Key)
+		e.NoteID = it.NoteID
+		if e.NoteID == "" {
+			e.NoteID = noteID(it.Key)
+		}
 		err = im.api.CreateNote(ctx, e.NoteID, it, collectionIDs)
 		if errors.Is(err, errAlreadyExists) {
 			err = nil
@@ -220,12 +342,42 @@ func (im *importer) send(ctx context.Context, it item, collectionIDs []string) (
 		e.Outcome = outcomeDone
 	case errors.Is(err, errOutcomeUnknown):
 		e.Outcome = outcomeUnknown
-		e.Reason = err.Error()
+		e.Reason = describe(err)
 	case ctx.Err() != nil:
-		return e, "" // stopped before the call was made or answered: retry next run
+		return e, "", err // stopped before the call was made or answered: retry next run
 	default:
 		e.Outcome = outcomeFailed
-		e.Reason = err.Error()
+		e.Reason = describe(err)
 	}
-	return e, e.Outcome
+	return e, e.Outcome, err
+}
+
+// blockedClock adds up the wall time during which at least one call waited
+// for tokens: the union of the waits, which the throttle reports as they
+// end (so in order of their ends).
+type blockedClock struct {
+	mu    sync.Mutex
+	until time.Time     // end of the union so far
+	sum   time.Duration // its length
+}
+
+// onWait is a throttle.Hooks.OnWait.
+func (b *blockedClock) onWait(_ throttle.Cost, waited time.Duration) {
+	end := time.Now()
+	start := end.Add(-waited)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if start.Before(b.until) {
+		start = b.until
+	}
+	if end.After(start) {
+		b.sum += end.Sub(start)
+		b.until = end
+	}
+}
+
+func (b *blockedClock) total() time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.sum
 }

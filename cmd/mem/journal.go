@@ -33,32 +33,44 @@ type journalEntry struct {
 // crash; a torn last line (a crash mid-write) is ignored on the next load.
 type journal struct {
 	mu   sync.Mutex
-	f    *os.File
+	f    *os.File                // nil: kept in memory only (--mock), or read-only (--dry-run)
 	last map[string]journalEntry // newest entry per key
+}
+
+// memoryJournal is a journal that writes no file.
+func memoryJournal() *journal { return &journal{last: map[string]journalEntry{}} }
+
+// readJournal loads path (when it exists) without opening it for writing:
+// nothing is created.
+func readJournal(path string) (*journal, error) {
+	j := memoryJournal()
+	f, err := os.Open(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return j, nil
+	case err != nil:
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		var e journalEntry
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Key != "" {
+			j.last[e.Key] = e
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("journal %s: %w", path, err)
+	}
+	return j, nil
 }
 
 // openJournal loads path (when it exists) and opens it for appending.
 func openJournal(path string) (*journal, error) {
-	j := &journal{last: map[string]journalEntry{}}
-	f, err := os.Open(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return nil, fmt.Errorf("journal: %w", err)
-	default:
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-		for sc.Scan() {
-			var e journalEntry
-			if json.Unmarshal(sc.Bytes(), &e) == nil && e.Key != "" {
-				j.last[e.Key] = e
-			}
-		}
-		err := sc.Err()
-		f.Close()
-		if err != nil {
-			return nil, fmt.Errorf("journal %s: %w", path, err)
-		}
+	j, err := readJournal(path)
+	if err != nil {
+		return nil, err
 	}
 	j.f, err = os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_RDWR, 0o644)
 	if err != nil {
@@ -94,6 +106,10 @@ func (j *journal) Record(e journalEntry) error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.f == nil {
+		j.last[e.Key] = e
+		return nil
+	}
 	if _, err := j.f.Write(append(line, '\n')); err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
@@ -105,4 +121,9 @@ func (j *journal) Record(e journalEntry) error {
 }
 
 // Close closes the file.
-func (j *journal) Close() error { return j.f.Close() }
+func (j *journal) Close() error {
+	if j.f == nil {
+		return nil
+	}
+	return j.f.Close()
+}

@@ -1,23 +1,26 @@
-// Command mem is the Mem API from the command line: batch imports at the
-// highest rate the limits allow, and a few everyday calls.
+// Command mem is the Mem API from the command line: batch imports and
+// exports at the highest rate the limits allow, and every call the API has.
 //
-//	mem import [flags] PATH... | -     import files, folders or JSONL
-//	mem limits                         show the rate-limit buckets
-//	mem mem-it [flags] FILE | -        send one document through mem-it
-//	mem notes list|get ID|search QUERY
-//	mem collections list
+//	mem import [flags] PATH... | -       import files, folders or JSONL
+//	mem export [flags] DIR               every note as a Markdown file
+//	mem limits                           show the rate-limit buckets
+//	mem mem-it [flags] FILE | -          send one document through mem-it
+//	mem notes list|get|search|create|update|delete|restore
+//	mem collections list|create|delete|add|remove
+//	mem version | completion bash|zsh|fish|powershell
 //
 // The API key comes from MEM_API_KEY, the server from --base-url or
-// MEM_API_URL. With --mock every command runs against an embedded mock with
-// Mem's limits, and needs no key.
+// MEM_API_URL. With --mock every command runs against a throwaway
+// in-process mock with Mem's limits, and needs no key. Flags go before or
+// after the arguments; "mem help COMMAND" describes each command.
 package main
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -27,16 +30,62 @@ import (
 
 // Exit codes.
 const (
-	exitOK     = 0 // everything made it
-	exitFailed = 1 // something failed (an import: some items did not make it)
-	exitUsage  = 2 // the command line was wrong
+	exitOK          = 0   // everything made it
+	exitFailed      = 1   // something failed (an import: some items did not make it)
+	exitUsage       = 2   // the command line was wrong
+	exitInterrupted = 130 // Ctrl-C (128 + SIGINT), as shells report it
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C ends the process at once
+	}()
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWith(&cliEnv{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}, args)
+}
+
+// cliEnv is what every command gets: the process's streams, context and
+// environment.
+type cliEnv struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string // os.Getenv; tests pass their own
+	// mock, when set, is the server --mock talks to (tests inspect it);
+	// otherwise --mock makes a fresh one.
+	mock *mock.Server
+	// transport, when set, carries every call that does not go to the mock
+	// (tests: a mock's RoundTripper under another key, or a dead server).
+	transport http.RoundTripper
+	// resize, when set, replaces the SIGWINCH subscription of the progress
+	// display (tests).
+	resize <-chan os.Signal
+}
+
+// env returns the variable's value ("" when unset).
+func (e *cliEnv) env(name string) string {
+	if e.getenv == nil {
+		return ""
+	}
+	return e.getenv(name)
+}
+
+// runWith runs the command line args in env and maps the outcome to an
+// exit code: usage errors 2, interruptions 130, other errors 1.
+func runWith(env *cliEnv, args []string) int {
+	root := newRootCmd(env)
+	root.SetArgs(args)
+	err := root.ExecuteContext(env.ctx)
+	return report(env, err)
 }
 
 // usageError marks a command-line mistake (exit code 2).
@@ -46,78 +95,32 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
-const topUsage = `mem: the Mem API from the command line
+// errReported ends a command whose outcome is already on the screen (an
+// import's summary lists what failed): exit 1, nothing more to print.
+var errReported = errors.New("reported")
 
-Usage:
-  mem import [flags] PATH... | -        import documents (files, folders, JSONL, stdin)
-  mem limits [flags]                    show the rate-limit buckets (one cheap call)
-  mem mem-it [flags] FILE | -           send one document through mem-it
-  mem notes list [flags]                list notes
-  mem notes get [flags] ID              show one note
-  mem notes search [flags] QUERY        search notes
-  mem collections list [flags]          list collections
+// errInterrupted ends a command stopped by Ctrl-C after it said how to go on.
+var errInterrupted = errors.New("interrupted")
 
-Every command takes --base-url, --mock and --json; "mem COMMAND -h" shows its flags.
-The API key is read from MEM_API_KEY (not needed with --mock).
-`
-
-// run is main without the process: it returns the exit code.
-func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	return runWith(&cliEnv{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr}, args)
-}
-
-// runWith runs the command line args in env.
-func runWith(env *cliEnv, args []string) int {
-	stderr := env.stderr
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		fmt.Fprint(stderr, topUsage)
-		if len(args) == 0 {
-			return exitUsage
-		}
-		return exitOK
-	}
-	var err error
-	switch args[0] {
-	case "import":
-		return runImport(env, args[1:])
-	case "limits":
-		err = runLimits(env, args[1:])
-	case "mem-it":
-		err = runMemIt(env, args[1:])
-	case "notes":
-		err = runNotes(env, args[1:])
-	case "collections":
-		err = runCollections(env, args[1:])
-	default:
-		err = usagef("unknown command %q", args[0])
-	}
-	return report(stderr, err)
-}
-
-// report prints err and maps it to an exit code.
-func report(stderr io.Writer, err error) int {
+// report prints err in the CLI's words and maps it to an exit code.
+func report(env *cliEnv, err error) int {
 	var ue usageError
+	st := newStyle(env.stderr, env)
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.Is(err, flag.ErrHelp):
-		return exitOK
+	case errors.Is(err, errInterrupted):
+		return exitInterrupted
+	case env.ctx.Err() != nil && errors.Is(err, context.Canceled):
+		fmt.Fprintln(env.stderr, st.red("mem: interrupted"))
+		return exitInterrupted
+	case errors.Is(err, errReported):
+		return exitFailed
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "mem: %v\nRun 'mem -h' for usage.\n", err)
+		fmt.Fprintf(env.stderr, "%s %v\nRun 'mem --help' for usage.\n", st.red("mem:"), err)
 		return exitUsage
 	default:
-		fmt.Fprintf(stderr, "mem: %v\n", err)
+		fmt.Fprintf(env.stderr, "%s %s\n", st.red("mem:"), describe(err))
 		return exitFailed
 	}
-}
-
-// cliEnv is what every command gets: the process's streams and context.
-type cliEnv struct {
-	ctx    context.Context
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
-	// mock, when set, is the server --mock talks to (tests inspect it);
-	// otherwise --mock makes a fresh one.
-	mock *mock.Server
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -20,8 +22,11 @@ func TestEverydayCommands(t *testing.T) {
 
 		code, out, errOut := cli(t.Context(), srv, "", "notes", "list", "--mock", "--json")
 		require.Equal(t, exitOK, code, errOut)
-		var notes []struct{ ID, Title string }
-		require.NoError(t, json.Unmarshal([]byte(out), &notes))
+		var list struct {
+			Notes []struct{ ID, Title string }
+		}
+		require.NoError(t, json.Unmarshal([]byte(out), &list))
+		notes := list.Notes
 		require.Len(t, notes, 3)
 
 		code, out, _ = cli(t.Context(), srv, "", "notes", "get", "--mock", notes[0].ID)
@@ -49,4 +54,121 @@ func TestEverydayCommands(t *testing.T) {
 		assert.Equal(t, exitFailed, code)
 		assert.True(t, strings.Contains(errOut, "uuid") || strings.Contains(errOut, "UUID"), errOut)
 	})
+}
+
+// TestNotesListSaysWhenThereAreMore: the list used to stop at 50 without a
+// word. Now it says how many there are and how to see them.
+func TestNotesListSaysWhenThereAreMore(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		code, _, errOut := cli(t.Context(), srv, "", "import", "--mock", docs(t, 120))
+		require.Equal(t, exitOK, code, errOut)
+
+		code, out, errOut := cli(t.Context(), srv, "", "notes", "list", "--mock")
+		require.Equal(t, exitOK, code)
+		assert.Equal(t, 51, strings.Count(out, "\n"), "a header and 50 notes")
+		assert.Contains(t, errOut, "Showing 50 of 120 notes: --limit N or --all for more.")
+
+		code, out, errOut = cli(t.Context(), srv, "", "notes", "list", "--mock", "--all")
+		require.Equal(t, exitOK, code)
+		assert.Equal(t, 121, strings.Count(out, "\n"))
+		assert.NotContains(t, errOut, "Showing")
+
+		code, _, errOut = cli(t.Context(), srv, "", "notes", "list", "--mock", "--limit", "0")
+		assert.Equal(t, exitUsage, code, errOut)
+	})
+}
+
+func TestPlurals(t *testing.T) {
+	assert.Equal(t, "1 note", plural(1, "note", "notes"))
+	assert.Equal(t, "0 notes", plural(0, "note", "notes"))
+	assert.Equal(t, "2 notes", plural(2, "note", "notes"))
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		code, out, _ := cli(t.Context(), srv, "", "import", "--mock", "--dry-run", docs(t, 1))
+		require.Equal(t, exitOK, code)
+		assert.Contains(t, out, "1 document: 0 already done, 0 skipped, 1 to import.\nCalls: 1 note creation.\nTokens: 1 request, 1 complexity.\nTime: no wait")
+	})
+}
+
+// TestJSONLCollectionTitlesAreCreated: collection_titles in a JSONL file
+// used to be passed to Mem, which drops titles it does not know: the notes
+// landed in no collection. Now they behave like --collection.
+func TestJSONLCollectionTitlesAreCreated(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "in.jsonl"), []byte(
+			`{"content":"A","collection_titles":["Books"]}`+"\n"+
+				`{"content":"B","collection_titles":["books","Films"]}`+"\n"+
+				`{"content":"C","collection_titles":[""]}`+"\n"), 0o644))
+		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", dir, "--collection", "Inbox")
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, out, `in.jsonl:3: an empty title in "collection_titles"`)
+		counts := map[string]int{}
+		for _, c := range srv.Collections(mock.DefaultKey) {
+			counts[c.Title] = c.NoteCount
+		}
+		assert.Equal(t, map[string]int{"Books": 2, "Films": 1, "Inbox": 2}, counts)
+
+		// With mem-it, which has no collections, such a line is skipped
+		// with the reason, not silently stripped.
+		code, out, _ = cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", dir)
+		require.Equal(t, exitOK, code)
+		assert.Contains(t, out, `in.jsonl:1: "collection_titles" needs --via notes`)
+	})
+}
+
+// TestWriteCommands: notes create, update, delete, restore; collections
+// create, add, remove, delete, in text.
+func TestWriteCommands(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		run := func(stdin string, args ...string) string {
+			t.Helper()
+			code, out, errOut := cli(t.Context(), srv, stdin, append(args, "--mock", "--quiet")...)
+			require.Equal(t, exitOK, code, "%q: %s", args, errOut)
+			return out
+		}
+		out := run("Groceries\n\n- miso", "notes", "create", "-", "--collection", "Home")
+		require.Regexp(t, `^created note [0-9a-f-]{36}: Groceries\n$`, out)
+		id := strings.Fields(out)[2]
+		id = strings.TrimSuffix(id, ":")
+		assert.Equal(t, "updated note "+id+": Shopping (version 2)\n", run("", "notes", "update", id, "--content", "Shopping\n\n- miso\n- salmon"))
+		note := srv.Notes(mock.DefaultKey)[0]
+		assert.Equal(t, "Shopping\n\n- miso\n- salmon", note.Content)
+		assert.Len(t, note.CollectionIDs, 1)
+
+		code, _, errOut := cli(t.Context(), srv, "", "notes", "update", id, "--content", "x", "--if-version", "1", "--mock")
+		assert.Equal(t, exitFailed, code)
+		assert.Contains(t, errOut, "changed since version 1 (it is at version 2): nothing was updated")
+
+		assert.Contains(t, run("", "notes", "delete", id), "moved note "+id+" to the trash")
+		assert.NotNil(t, srv.Notes(mock.DefaultKey)[0].TrashedAt)
+		assert.Contains(t, run("", "notes", "restore", id), "restored note "+id)
+		assert.Nil(t, srv.Notes(mock.DefaultKey)[0].TrashedAt)
+
+		out = run("", "collections", "create", "Reading list")
+		assert.Regexp(t, `^created collection [0-9a-f-]{36}: Reading list\n$`, out)
+		assert.Equal(t, "added 1 note to collection "+srv.Collections(mock.DefaultKey)[collectionIndex(srv, "Reading list")].ID+"\n", run("", "collections", "add", "reading list", id))
+		assert.Contains(t, run("", "collections", "remove", "Reading list", id), "removed 1 note from collection")
+		assert.Contains(t, run("", "collections", "delete", "Reading list"), "(its notes stay)")
+		assert.Len(t, srv.Collections(mock.DefaultKey), 1)
+
+		code, _, errOut = cli(t.Context(), srv, "", "collections", "delete", "No such", "--mock")
+		assert.Equal(t, exitFailed, code)
+		assert.Contains(t, errOut, `no collection is titled "No such"`)
+
+		assert.Contains(t, run("", "notes", "delete", id, "--permanently"), "deleted note "+id+" for good")
+		assert.Empty(t, srv.Notes(mock.DefaultKey))
+	})
+}
+
+func collectionIndex(srv *mock.Server, title string) int {
+	for i, c := range srv.Collections(mock.DefaultKey) {
+		if c.Title == title {
+			return i
+		}
+	}
+	return -1
 }

@@ -10,18 +10,29 @@ import (
 	"github.com/memsdk/mem-go/throttle"
 )
 
-// importPlan is what an import will spend and how long it will take.
+// importPlan is what an import will spend and how long it will take. It is
+// also the JSON of mem import --dry-run --json.
 type importPlan struct {
-	Via        string        `json:"via"`
-	Calls      int           `json:"calls"`       // import calls still to make
-	Setup      int           `json:"setup_calls"` // collection lookups and creations first
-	CallCost   throttle.Cost `json:"call_cost"`
-	Requests   int64         `json:"request_tokens"`
-	Complexity int64         `json:"complexity_tokens"`
-	ETA        time.Duration `json:"eta_ns"`
+	Via         string    `json:"via"`
+	Documents   int       `json:"documents"`    // items read from the sources
+	AlreadyDone int       `json:"already_done"` // settled by the journal
+	Skipped     []failure `json:"skipped"`      // can never be imported as they are
+	Failed      []failure `json:"failed"`       // could not be read this time
+	Calls       int       `json:"calls"`        // import calls still to make
+	Setup       int       `json:"setup_calls"`  // collection lookups and creations first
+	CallCost    costJSON  `json:"call_cost"`
+	Requests    int64     `json:"request_tokens"`
+	Complexity  int64     `json:"complexity_tokens"`
+	ETA         seconds   `json:"eta_seconds"`
 	// DayBound is how many calls go before the day windows set the pace
-	// (-1: they never do in this run).
-	DayBound int `json:"day_bound_after"`
+	// (nil: they never do in this run).
+	DayBound *int `json:"day_windows_bind_after_calls"`
+}
+
+// costJSON is a call's cost in tokens of each kind.
+type costJSON struct {
+	Requests   int64 `json:"request_tokens"`
+	Complexity int64 `json:"complexity_tokens"`
 }
 
 // callCost is what one import call costs under p's cost function.
@@ -32,23 +43,37 @@ func callCost(p throttle.Policy, via string) throttle.Cost {
 	return p.Cost("POST", "/v2/notes")
 }
 
-// makePlan prices n import calls after setup cheaper calls, and estimates
-// with th's estimator (its current state: full buckets before any call).
-func makePlan(th *throttle.Throttle, via string, n, setup int) importPlan {
+// makePlan prices the import calls of todo after the setup calls that
+// ensure the collections (one list page, and a creation per title at
+// most), and estimates with th's estimator (its current state: full buckets
+// before any call). s is what pending settled.
+func makePlan(th *throttle.Throttle, via string, documents int, todo []item, titles []string, s summary) importPlan {
 	p := th.Policy()
 	c := callCost(p, via)
+	n := len(todo)
+	setup := 0
+	if len(titles) > 0 && n > 0 {
+		setup = 1 + len(titles)
+	}
 	setupCost := p.Cost("GET", "/v2/collections")
 	work := []throttle.Calls{{N: setup, Cost: setupCost}, {N: n, Cost: c}}
-	return importPlan{
-		Via:        via,
-		Calls:      n,
-		Setup:      setup,
-		CallCost:   c,
-		Requests:   int64(n)*c.Requests + int64(setup)*setupCost.Requests,
-		Complexity: int64(n)*c.Complexity + int64(setup)*setupCost.Complexity,
-		ETA:        th.Estimate(work...),
-		DayBound:   dayBound(p, setup, setupCost, n, c),
+	pl := importPlan{
+		Via:         via,
+		Documents:   documents,
+		AlreadyDone: s.AlreadyDone,
+		Skipped:     s.Skipped,
+		Failed:      s.Failed,
+		Calls:       n,
+		Setup:       setup,
+		CallCost:    costJSON{c.Requests, c.Complexity},
+		Requests:    int64(n)*c.Requests + int64(setup)*setupCost.Requests,
+		Complexity:  int64(n)*c.Complexity + int64(setup)*setupCost.Complexity,
+		ETA:         seconds(th.Estimate(work...)),
 	}
+	if k := dayBound(p, setup, setupCost, n, c); k >= 0 {
+		pl.DayBound = &k
+	}
+	return pl
 }
 
 // dayBound returns how many of the n calls can go before a day window, not a
@@ -74,18 +99,27 @@ func dayBound(p throttle.Policy, setup int, setupCost throttle.Cost, n int, c th
 }
 
 func (pl importPlan) print(w io.Writer) {
-	what := "note creations"
+	fmt.Fprintf(w, "%s: %d already done, %d skipped, %d to import.\n",
+		plural(pl.Documents, "document", "documents"), pl.AlreadyDone, len(pl.Skipped), pl.Calls)
+	if pl.Calls == 0 {
+		return
+	}
+	what := plural(pl.Calls, "note creation", "note creations")
 	if pl.Via == viaMemIt {
-		what = "mem-it calls"
+		what = plural(pl.Calls, "mem-it call", "mem-it calls")
 	}
-	fmt.Fprintf(w, "%d %s (%d request and %d complexity tokens each)", pl.Calls, what, pl.CallCost.Requests, pl.CallCost.Complexity)
 	if pl.Setup > 0 {
-		fmt.Fprintf(w, " after %d collection calls", pl.Setup)
+		what += " after " + plural(pl.Setup, "collection call", "collection calls")
 	}
-	fmt.Fprintf(w, ": %d request tokens, %d complexity tokens in all; %s at the current limits.\n",
-		pl.Requests, pl.Complexity, humanDuration(pl.ETA))
-	if pl.DayBound >= 0 {
-		fmt.Fprintf(w, "The day windows set the pace after %d calls: this run crosses into the daily limit.\n", pl.DayBound)
+	fmt.Fprintf(w, "Calls: %s.\n", what)
+	fmt.Fprintf(w, "Tokens: %d request, %d complexity.\n", pl.Requests, pl.Complexity)
+	if pl.ETA == 0 {
+		fmt.Fprintln(w, "Time: no wait (it fits in the buckets as they are).")
+	} else {
+		fmt.Fprintf(w, "Time: %s at the current limits.\n", humanDuration(durationOf(pl.ETA)))
+	}
+	if pl.DayBound != nil {
+		fmt.Fprintf(w, "The day windows set the pace after %s: this run crosses into the daily limit.\n", plural(*pl.DayBound, "call", "calls"))
 	}
 }
 

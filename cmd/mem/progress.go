@@ -7,14 +7,14 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/memsdk/mem-go/headers"
 	"github.com/memsdk/mem-go/throttle"
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 )
 
-// progress shows an import's advance: a bar on a terminal, log lines
+// progress shows an import's advance: one line, redrawn in place and fitted
+// to the terminal's width, on a terminal; a log line every logEvery
 // elsewhere. The ETA comes from the throttle's estimator (the exact bucket
 // math from the current levels), not from an average of past calls.
 type progress struct {
@@ -22,10 +22,12 @@ type progress struct {
 	th       *throttle.Throttle
 	total    int
 	cost     throttle.Cost
-	bar      *progressbar.ProgressBar // nil without a terminal
 	w        io.Writer
+	tty      bool
+	width    func() int // the terminal's columns
+	drawn    int        // characters of the line on screen now
+	counts   counts
 	lastLine time.Time
-	done     int
 	stop     chan struct{}
 	stopped  sync.WaitGroup
 }
@@ -33,84 +35,219 @@ type progress struct {
 // logEvery spaces the log lines written without a terminal.
 const logEvery = 10 * time.Second
 
-func newProgress(w io.Writer, th *throttle.Throttle, total int, cost throttle.Cost) *progress {
-	p := &progress{th: th, total: total, cost: cost, w: w}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) && total > 0 {
-		p.bar = progressbar.NewOptions(total,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription("importing"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionSetPredictTime(false), // our ETA is in the description
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-		)
+// redrawEvery is how often the line is redrawn while nothing completes: a
+// mem-it may wait minutes for its tokens, and the levels and ETA still move.
+const redrawEvery = 200 * time.Millisecond
+
+// newProgress starts a display of total calls of the given cost on w. On a
+// terminal (tty) it redraws when resize delivers (SIGWINCH).
+func newProgress(w io.Writer, tty bool, resize <-chan os.Signal, th *throttle.Throttle, total int, cost throttle.Cost) *progress {
+	p := &progress{th: th, total: total, cost: cost, w: w, tty: tty, stop: make(chan struct{})}
+	p.width = func() int {
+		cols, _ := terminalWidth(w)
+		return cols
 	}
-	// Redraw while nothing completes too: a mem-it may wait minutes for
-	// its tokens, and the levels and ETA still move.
-	p.stop = make(chan struct{})
+	every := logEvery
+	if tty {
+		every = redrawEvery
+	}
 	p.stopped.Go(func() {
-		tick := time.NewTicker(time.Second)
+		tick := time.NewTicker(every)
 		defer tick.Stop()
 		for {
 			select {
 			case <-p.stop:
 				return
+			case <-resize:
+				p.redraw(true)
 			case <-tick.C:
-				p.mu.Lock()
-				p.draw()
-				p.mu.Unlock()
+				p.redraw(false)
 			}
 		}
 	})
+	p.redraw(false)
 	return p
 }
 
-// update records that done items are settled.
-func (p *progress) update(done int) {
+// update records how far the run has got.
+func (p *progress) update(c counts) {
+	p.mu.Lock()
+	p.counts = c
+	p.mu.Unlock()
+	p.redraw(false)
+}
+
+// redraw draws the line again (on a terminal), or logs it when due. After a
+// resize the old line may now span several rows: they are cleared first.
+func (p *progress) redraw(resized bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.done = done
-	p.draw()
-}
-
-func (p *progress) draw() {
-	done := p.done
-	eta := p.th.Estimate(throttle.Calls{N: p.total - done, Cost: p.cost})
-	if p.bar != nil {
-		p.bar.Describe(fmt.Sprintf("ETA %s | %s", humanDuration(eta), levels(p.th.Snapshot())))
-		_ = p.bar.Set(done)
+	if !p.tty {
+		if now := time.Now(); now.Sub(p.lastLine) >= logEvery {
+			p.lastLine = now
+			fmt.Fprintf(p.w, "%s %s\n", now.Format(time.TimeOnly), p.logLine())
+		}
 		return
 	}
-	if now := time.Now(); done == p.total || now.Sub(p.lastLine) >= logEvery {
-		p.lastLine = now
-		fmt.Fprintf(p.w, "%s imported %d/%d, ETA %s, buckets %s\n", now.Format(time.TimeOnly), done, p.total, humanDuration(eta), levels(p.th.Snapshot()))
-	}
+	p.drawLocked(resized, "")
 }
 
+// drawLocked writes the line in place; end is written after it ("\n" to
+// leave it on screen for good).
+func (p *progress) drawLocked(resized bool, end string) {
+	width := p.width()
+	var b strings.Builder
+	if resized && width > 0 && p.drawn > width {
+		// The old line now wraps at the new width (terminals reflow it):
+		// go up to its first row, and clear from there.
+		fmt.Fprintf(&b, "\x1b[%dA", (p.drawn-1)/width)
+	}
+	line := fitLine(p.parts(), width-1) // never the last column: no auto-wrap
+	b.WriteString("\r" + line + "\x1b[J" + end)
+	p.drawn = utf8.RuneCountInString(line)
+	if end != "" {
+		p.drawn = 0
+	}
+	_, _ = io.WriteString(p.w, b.String())
+}
+
+// finish stops the redraws and leaves the final line (a terminal) or logs
+// it (elsewhere), whatever the time since the last one.
 func (p *progress) finish() {
 	close(p.stop)
 	p.stopped.Wait()
-	if p.bar != nil {
-		_ = p.bar.Finish()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty {
+		p.drawLocked(false, "\n")
+		return
 	}
+	fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.TimeOnly), p.logLine())
 }
 
-// levels formats every bucket as "req/min 37/100".
-func levels(s throttle.Snapshot) string {
-	var parts []string
+// lineParts are the pieces of the progress line, from the most to the
+// least important: fitLine drops from the end.
+type lineParts struct {
+	label  string // "importing"
+	pct    string // "37%"
+	count  string // "56/150", with ", 3 failed"
+	eta    string // "ETA about 2 min", or why it waits
+	note   string // "waiting for tokens", or ""
+	levels []string
+}
+
+func (p *progress) parts() lineParts {
+	settled := p.counts.imported + p.counts.failed
+	lp := lineParts{label: "importing", pct: fmt.Sprintf("%3d%%", percent(settled, p.total))}
+	lp.count = fmt.Sprintf("%d/%d", settled, p.total)
+	if p.counts.failed > 0 {
+		lp.count += fmt.Sprintf(" (%d failed)", p.counts.failed)
+	}
+	snap := p.th.Snapshot()
+	switch {
+	case settled == p.total:
+		lp.eta = "done"
+	case snap.PausedUntil.After(snap.At):
+		lp.eta = fmt.Sprintf("paused %s by a 429", snap.PausedUntil.Sub(snap.At).Round(time.Second))
+	default:
+		lp.eta = "ETA " + humanDuration(p.th.Estimate(throttle.Calls{N: p.total - settled, Cost: p.cost}))
+		if snap.InFlight == 0 && snap.Queued > 0 {
+			lp.note = "waiting for tokens"
+		}
+	}
+	lp.levels = levels(snap)
+	return lp
+}
+
+// percent is done/total in whole percent, 100 only when all are done.
+func percent(done, total int) int {
+	if total <= 0 || done >= total {
+		return 100
+	}
+	return min(99, done*100/total)
+}
+
+// fitLine lays the parts out in at most width characters. It drops the
+// bucket levels first (the day windows, then the minute ones), then shrinks
+// the bar, then drops the "waiting" note, then the ETA, then the bar.
+func fitLine(lp lineParts, width int) string {
+	const maxBar, minBar = 30, 10
+	compose := func(levels []string, note, eta bool, bar int) string {
+		fields := []string{lp.label}
+		if bar > 0 {
+			fields = append(fields, progressBar(lp.pct, bar))
+		}
+		fields = append(fields, lp.pct, lp.count)
+		if eta {
+			fields = append(fields, lp.eta)
+		}
+		line := strings.Join(fields, " ")
+		if note && lp.note != "" {
+			line += ", " + lp.note
+		}
+		if len(levels) > 0 {
+			line += " | " + strings.Join(levels, " ")
+		}
+		return line
+	}
+	fits := func(s string) bool { return utf8.RuneCountInString(s) <= width }
+	for n := len(lp.levels); n >= 0; n-- {
+		if s := compose(lp.levels[:n], true, true, maxBar); fits(s) {
+			return s
+		}
+	}
+	for _, keep := range []struct{ note, eta bool }{{true, true}, {false, true}, {false, false}} {
+		for bar := maxBar; bar >= minBar; bar-- {
+			if s := compose(nil, keep.note, keep.eta, bar); fits(s) {
+				return s
+			}
+		}
+	}
+	return shorten(compose(nil, false, false, 0), width)
+}
+
+// progressBar draws "[=====>    ]" n characters wide for pct ("37%").
+func progressBar(pct string, n int) string {
+	var v int
+	fmt.Sscanf(strings.TrimSpace(pct), "%d%%", &v)
+	inner := n - 2
+	full := inner * v / 100
+	bar := strings.Repeat("=", full)
+	if full < inner {
+		bar += ">" + strings.Repeat(" ", inner-full-1)
+	}
+	return "[" + bar + "]"
+}
+
+// logLine is the progress as one log line, for a non-terminal.
+func (p *progress) logLine() string {
+	lp := p.parts()
+	line := fmt.Sprintf("imported %d of %d", p.counts.imported, p.total)
+	if p.counts.failed > 0 {
+		line += fmt.Sprintf(", %d failed", p.counts.failed)
+	}
+	if lp.note != "" {
+		line += ", " + lp.note
+	}
+	return line + ", " + lp.eta + "; buckets " + strings.Join(lp.levels, " ")
+}
+
+// levels formats every bucket as "req/min 37/100", minute windows first.
+func levels(s throttle.Snapshot) []string {
+	var minute, day []string
 	for _, b := range s.Buckets {
 		kind := "req"
 		if b.Kind == headers.Complexity {
 			kind = "cpx"
 		}
-		parts = append(parts, fmt.Sprintf("%s/%s %d/%d", kind, shortWindow(b.Window), int64(max(0, b.Level)), b.Limit))
+		part := fmt.Sprintf("%s/%s %d/%d", kind, shortWindow(b.Window), int64(max(0, b.Level)), b.Limit)
+		if b.Window == headers.Minute {
+			minute = append(minute, part)
+		} else {
+			day = append(day, part)
+		}
 	}
-	out := strings.Join(parts, " ")
-	if s.PausedUntil.After(s.At) {
-		out += fmt.Sprintf(" (paused %s by a 429)", s.PausedUntil.Sub(s.At).Round(time.Second))
-	}
-	return out
+	return append(minute, day...)
 }
 
 func shortWindow(w headers.Window) string {

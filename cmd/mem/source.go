@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/memsdk/mem-go/memclient"
 )
 
 // item is one document to import: a file, or a line of a JSONL file.
@@ -38,19 +40,38 @@ type item struct {
 	CreatedAt        *time.Time
 	UpdatedAt        *time.Time
 
+	// NoteID, when set, is the id the note gets (a file exported by mem
+	// export names its note); otherwise it derives from Key.
+	NoteID string
+
 	// Part and Parts number the notes a document too large for one note
 	// was split into (0 and 0 when it was not split).
 	Part, Parts int
 
-	// Err marks an item that cannot be sent (unreadable, not UTF-8, empty,
-	// too large): it is reported as failed and stays retryable.
+	// Skip, when set, says why the item can never be imported as it is
+	// (empty, binary, not UTF-8, malformed): it is listed as skipped, not
+	// failed, and does not make the run fail.
+	Skip string
+	// Err marks an item that could not be read this time (a permission, an
+	// I/O error): it is reported as failed and retried next run.
 	Err error
 }
 
-// Size limits from Mem's spec (RATE-LIMITS.md, decision 9).
+// problem says why the item cannot be sent ("" when it can).
+func (it item) problem() string {
+	switch {
+	case it.Skip != "":
+		return it.Skip
+	case it.Err != nil:
+		return it.Err.Error()
+	}
+	return ""
+}
+
+// Size limits, from memclient (which checks them before sending).
 const (
-	maxNoteBytes  = 200_000   // note content on create: characters and UTF-8 bytes
-	maxMemItChars = 1_000_000 // mem-it input
+	maxNoteBytes  = memclient.MaxNoteContent // note content on create: characters and UTF-8 bytes
+	maxMemItChars = memclient.MaxMemItInput  // mem-it input, characters
 )
 
 // extensions read from folders; anything else is skipped (and counted).
@@ -59,14 +80,16 @@ var documentExtensions = []string{".md", ".markdown", ".txt", ".html", ".htm", "
 // readSources turns the command line's sources into items, in a stable
 // order: folders are walked in lexical order. "-" reads standard input, as
 // JSONL when its first non-blank byte is '{', else as one document.
-// Problems with one source become failed items; the rest still come.
-func readSources(args []string, stdin io.Reader, via string) (items []item, skipped []string, err error) {
+// Problems with one source become failed or skipped items; the rest still
+// come. Files of other types, and hidden files and folders (".git"), are
+// skipped.
+func readSources(args []string, stdin io.Reader, via string) (items []item, err error) {
 	for _, arg := range args {
 		switch {
 		case arg == "-":
 			data, err := io.ReadAll(stdin)
 			if err != nil {
-				return nil, nil, fmt.Errorf("reading standard input: %w", err)
+				return nil, fmt.Errorf("reading standard input: %w", err)
 			}
 			if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
 				items = append(items, readJSONL(bytes.NewReader(data), "stdin", via)...)
@@ -76,7 +99,7 @@ func readSources(args []string, stdin io.Reader, via string) (items []item, skip
 		default:
 			info, err := os.Stat(arg)
 			if err != nil {
-				return nil, nil, fmt.Errorf("source %s: %w", arg, err)
+				return nil, fmt.Errorf("%s: %w", arg, errors.Unwrap(err))
 			}
 			if !info.IsDir() {
 				items = append(items, fileItems(arg, filepath.Base(arg), via)...)
@@ -92,22 +115,28 @@ func readSources(args []string, stdin io.Reader, via string) (items []item, skip
 					}
 					return nil
 				}
+				if path != arg && strings.HasPrefix(d.Name(), ".") {
+					if d.IsDir() {
+						return fs.SkipDir
+					}
+					return nil
+				}
 				if d.IsDir() {
 					return nil
 				}
-				if !slices.Contains(documentExtensions, strings.ToLower(filepath.Ext(path))) && !isJSONL(path) {
-					skipped = append(skipped, path)
+				if ext := strings.ToLower(filepath.Ext(path)); !slices.Contains(documentExtensions, ext) && !isJSONL(path) {
+					items = append(items, item{Key: rel, Where: path, Skip: "not a document type mem imports"})
 					return nil
 				}
 				items = append(items, fileItems(path, rel, via)...)
 				return nil
 			})
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 		}
 	}
-	return items, skipped, nil
+	return items, nil
 }
 
 func isJSONL(path string) bool {
@@ -136,10 +165,17 @@ func fileItems(path, rel, via string) []item {
 // documentItem makes the items of one document.
 func documentItem(rel, where, ext string, data []byte, via string) []item {
 	key := rel + "#" + contentHash(data)
+	if bytes.IndexByte(data, 0) >= 0 {
+		return []item{{Key: key, Where: where, Skip: "a binary file"}}
+	}
 	if !utf8.Valid(data) {
-		return []item{{Key: key, Where: where, Err: errors.New("not valid UTF-8 text")}}
+		return []item{{Key: key, Where: where, Skip: "not valid UTF-8 text"}}
 	}
 	text := string(data)
+	var fm frontMatter
+	if ext == ".md" || ext == ".markdown" {
+		fm, text = parseFrontMatter(text)
+	}
 	switch ext {
 	case ".html", ".htm":
 		if via == viaNotes { // mem-it reads HTML itself; a note wants text
@@ -150,17 +186,19 @@ func documentItem(rel, where, ext string, data []byte, via string) []item {
 	}
 	text = strings.TrimSpace(strings.ReplaceAll(text, "\r\n", "\n"))
 	if text == "" {
-		return []item{{Key: key, Where: where, Err: errors.New("empty document")}}
+		return []item{{Key: key, Where: where, Skip: "empty document"}}
 	}
 	if via == viaMemIt {
 		if n := utf8.RuneCountInString(text); n > maxMemItChars {
-			return []item{{Key: key, Where: where, Err: fmt.Errorf("too large for mem-it: %d characters, the limit is %d (refused, not split)", n, maxMemItChars)}}
+			return []item{{Key: key, Where: where, Skip: fmt.Sprintf("too large for mem-it: %d characters, the limit is %d (refused, not split)", n, maxMemItChars)}}
 		}
 		return []item{{Key: key, Where: where, Content: text}}
 	}
 	parts := splitNote(text, maxNoteBytes)
 	if len(parts) == 1 {
-		return []item{{Key: key, Where: where, Content: text}}
+		it := item{Key: key, Where: where, Content: text}
+		fm.apply(&it)
+		return []item{it}
 	}
 	items := make([]item, len(parts))
 	for i, p := range parts {
@@ -305,6 +343,26 @@ type jsonlRecord struct {
 	Timestamp        *time.Time `json:"timestamp"`
 }
 
+// checkRecord says why a JSONL record cannot be imported ("" when it can).
+func checkRecord(it item, via string) string {
+	switch {
+	case strings.TrimSpace(it.Content) == "":
+		return `no "content" or "input"`
+	case via == viaNotes && len(it.Content) > maxNoteBytes:
+		return fmt.Sprintf("content is %d bytes, over the %d a note takes (refused: split it across lines)", len(it.Content), maxNoteBytes)
+	case via == viaMemIt && utf8.RuneCountInString(it.Content) > maxMemItChars:
+		return fmt.Sprintf("input is over %d characters (refused)", maxMemItChars)
+	case via == viaMemIt && len(it.CollectionTitles) > 0:
+		return `"collection_titles" needs --via notes (mem-it files notes itself: say it in "instructions")`
+	}
+	for _, t := range it.CollectionTitles {
+		if strings.TrimSpace(t) == "" {
+			return `an empty title in "collection_titles"`
+		}
+	}
+	return ""
+}
+
 // maxJSONLLine bounds one JSONL line: a mem-it input of a million
 // characters, four bytes each, and room for the other fields.
 const maxJSONLLine = 4*maxMemItChars + 1<<20
@@ -330,11 +388,11 @@ func readJSONL(r io.Reader, name, via string) []item {
 		dec.DisallowUnknownFields()
 		switch err := dec.Decode(&rec); {
 		case !utf8.Valid(raw):
-			it.Err = errors.New("line is not valid UTF-8")
+			it.Skip = "line is not valid UTF-8"
 		case err != nil:
-			it.Err = fmt.Errorf("malformed JSON: %v", err)
+			it.Skip = fmt.Sprintf("malformed JSON: %v", err)
 		case dec.More():
-			it.Err = errors.New("malformed JSON: more than one value on the line")
+			it.Skip = "malformed JSON: more than one value on the line"
 		default:
 			it.Content = rec.Content
 			if it.Content == "" {
@@ -346,13 +404,7 @@ func readJSONL(r io.Reader, name, via string) []item {
 			if via == viaMemIt && rec.Timestamp != nil {
 				it.CreatedAt = rec.Timestamp
 			}
-			if strings.TrimSpace(it.Content) == "" {
-				it.Err = errors.New(`no "content" or "input"`)
-			} else if via == viaNotes && len(it.Content) > maxNoteBytes {
-				it.Err = fmt.Errorf("content is %d bytes, over the %d a note takes (refused: split it across lines)", len(it.Content), maxNoteBytes)
-			} else if via == viaMemIt && utf8.RuneCountInString(it.Content) > maxMemItChars {
-				it.Err = fmt.Errorf("input is over %d characters (refused)", maxMemItChars)
-			}
+			it.Skip = checkRecord(it, via)
 		}
 		items = append(items, it)
 	}

@@ -35,9 +35,8 @@ func TestReadSourcesFolder(t *testing.T) {
 		"deep/er/e.MD":    "Epsilon",
 		"deep/skip.jsonx": "{}",
 	})
-	items, skipped, err := readSources([]string{dir}, nil, viaNotes)
+	items, err := readSources([]string{dir}, nil, viaNotes)
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{filepath.Join(dir, "image.png"), filepath.Join(dir, "deep/skip.jsonx")}, skipped)
 
 	byWhere := map[string]item{}
 	for _, it := range items {
@@ -46,20 +45,22 @@ func TestReadSourcesFolder(t *testing.T) {
 	assert.Equal(t, "# Alpha\n\nbody", byWhere["a.md"].Content)
 	assert.Equal(t, "Gamma & co\n\nHello\nWorld", byWhere["sub/c.html"].Content)
 	assert.True(t, strings.HasPrefix(byWhere["d.eml"].Content, "Delta\n\nFrom: Inês <a@example.com>\n"), byWhere["d.eml"].Content)
-	assert.EqualError(t, byWhere["empty.md"].Err, "empty document")
-	assert.EqualError(t, byWhere["bad.txt"].Err, "not valid UTF-8 text")
+	assert.Equal(t, "empty document", byWhere["empty.md"].Skip)
+	assert.Equal(t, "not valid UTF-8 text", byWhere["bad.txt"].Skip)
+	assert.Equal(t, "not a document type mem imports", byWhere["image.png"].Skip)
+	assert.Equal(t, "not a document type mem imports", byWhere["deep/skip.jsonx"].Skip)
 	assert.Equal(t, "Epsilon", byWhere["deep/er/e.MD"].Content)
 
 	assert.Equal(t, "From JSONL", byWhere["notes.jsonl:1"].Content)
-	assert.ErrorContains(t, byWhere["notes.jsonl:3"].Err, "malformed JSON")
-	assert.ErrorContains(t, byWhere["notes.jsonl:4"].Err, `no "content" or "input"`)
-	assert.ErrorContains(t, byWhere["notes.jsonl:5"].Err, "unknown field")
+	assert.Contains(t, byWhere["notes.jsonl:3"].Skip, "malformed JSON")
+	assert.Contains(t, byWhere["notes.jsonl:4"].Skip, `no "content" or "input"`)
+	assert.Contains(t, byWhere["notes.jsonl:5"].Skip, "unknown field")
 	assert.Equal(t, "Second", byWhere["notes.jsonl:6"].Content)
 	assert.Equal(t, []string{"Inbox"}, byWhere["notes.jsonl:6"].CollectionTitles)
-	assert.Len(t, items, 12)
+	assert.Len(t, items, 14)
 
 	// Keys are stable and independent of how the folder was named.
-	again, _, err := readSources([]string{dir + "/"}, nil, viaNotes)
+	again, err := readSources([]string{dir + "/"}, nil, viaNotes)
 	require.NoError(t, err)
 	for i := range items {
 		assert.Equal(t, items[i].Key, again[i].Key)
@@ -68,10 +69,10 @@ func TestReadSourcesFolder(t *testing.T) {
 
 func TestReadSourcesKeyChangesWithContent(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"a.md": "one"})
-	first, _, err := readSources([]string{dir}, nil, viaNotes)
+	first, err := readSources([]string{dir}, nil, viaNotes)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.md"), []byte("two"), 0o644))
-	second, _, err := readSources([]string{dir}, nil, viaNotes)
+	second, err := readSources([]string{dir}, nil, viaNotes)
 	require.NoError(t, err)
 	assert.NotEqual(t, first[0].Key, second[0].Key)
 	assert.NotEqual(t, noteID(first[0].Key), noteID(second[0].Key))
@@ -79,19 +80,19 @@ func TestReadSourcesKeyChangesWithContent(t *testing.T) {
 }
 
 func TestReadSourcesStdin(t *testing.T) {
-	items, _, err := readSources([]string{"-"}, strings.NewReader("  {\"content\":\"a\"}\n{\"content\":\"b\"}\n"), viaNotes)
+	items, err := readSources([]string{"-"}, strings.NewReader("  {\"content\":\"a\"}\n{\"content\":\"b\"}\n"), viaNotes)
 	require.NoError(t, err)
 	require.Len(t, items, 2)
 	assert.Equal(t, "stdin:2", items[1].Where)
 
-	items, _, err = readSources([]string{"-"}, strings.NewReader("Just a document\n"), viaMemIt)
+	items, err = readSources([]string{"-"}, strings.NewReader("Just a document\n"), viaMemIt)
 	require.NoError(t, err)
 	require.Len(t, items, 1)
 	assert.Equal(t, "Just a document", items[0].Content)
 }
 
 func TestReadSourcesMissingPathIsAnError(t *testing.T) {
-	_, _, err := readSources([]string{"/no/such/place"}, nil, viaNotes)
+	_, err := readSources([]string{"/no/such/place"}, nil, viaNotes)
 	assert.Error(t, err)
 }
 
@@ -99,12 +100,12 @@ func TestOversizeNotesAreSplitAndMemItRefused(t *testing.T) {
 	para := strings.Repeat("word ", 1000)                       // 5,000 bytes
 	big := "Big document\n\n" + strings.Repeat(para+"\n\n", 90) // ~450 KB
 	dir := writeFiles(t, map[string]string{"big.md": big})
-	items, _, err := readSources([]string{dir}, nil, viaNotes)
+	items, err := readSources([]string{dir}, nil, viaNotes)
 	require.NoError(t, err)
 	require.Len(t, items, 3)
 	var total int
 	for i, it := range items {
-		require.NoError(t, it.Err)
+		require.Empty(t, it.problem())
 		assert.LessOrEqual(t, len(it.Content), maxNoteBytes)
 		assert.Equal(t, i+1, it.Part)
 		assert.Equal(t, 3, it.Parts)
@@ -117,10 +118,10 @@ func TestOversizeNotesAreSplitAndMemItRefused(t *testing.T) {
 
 	huge := strings.Repeat("x", maxMemItChars+1)
 	dir = writeFiles(t, map[string]string{"huge.txt": huge})
-	items, _, err = readSources([]string{dir}, nil, viaMemIt)
+	items, err = readSources([]string{dir}, nil, viaMemIt)
 	require.NoError(t, err)
 	require.Len(t, items, 1)
-	assert.ErrorContains(t, items[0].Err, "refused")
+	assert.Contains(t, items[0].Skip, "refused")
 }
 
 func TestJournalSurvivesATornLine(t *testing.T) {
@@ -155,18 +156,21 @@ func TestJournalSurvivesATornLine(t *testing.T) {
 func TestPlanNumbers(t *testing.T) {
 	th, err := throttle.New(throttle.DefaultPolicy())
 	require.NoError(t, err)
-	pl := makePlan(th, viaMemIt, 312, 0)
+	pl := makePlan(th, viaMemIt, 312, make([]item, 312), nil, newSummary())
 	assert.Equal(t, int64(312), pl.Requests)
 	assert.Equal(t, int64(312*40), pl.Complexity)
 	// k-th mem-it from full: max((k−5)·12 s, (k−200)·432 s).
-	assert.Equal(t, 112*432*time.Second, pl.ETA)
-	assert.Equal(t, 205, pl.DayBound, "the 206th call is the first to wait on the day window")
-	assert.Equal(t, "about 13 h 26 min", humanDuration(pl.ETA))
+	assert.Equal(t, 112*432*time.Second, durationOf(pl.ETA))
+	require.NotNil(t, pl.DayBound)
+	assert.Equal(t, 205, *pl.DayBound, "the 206th call is the first to wait on the day window")
+	assert.Equal(t, "about 13 h 26 min", humanDuration(durationOf(pl.ETA)))
 
-	pl = makePlan(th, viaNotes, 300, 2)
+	// One collection: a list page and a creation first.
+	pl = makePlan(th, viaNotes, 300, make([]item, 300), []string{"Inbox"}, newSummary())
+	assert.Equal(t, 2, pl.Setup)
 	assert.Equal(t, int64(302), pl.Requests)
-	assert.Equal(t, time.Duration(302-100)*600*time.Millisecond, pl.ETA)
-	assert.Equal(t, -1, pl.DayBound)
+	assert.Equal(t, time.Duration(302-100)*600*time.Millisecond, durationOf(pl.ETA))
+	assert.Nil(t, pl.DayBound)
 }
 
 func TestHumanDuration(t *testing.T) {

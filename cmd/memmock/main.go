@@ -5,7 +5,9 @@
 //	go run ./cmd/memmock --key a --key b --minute 1s --error-rate 0.05 --seed 7
 //
 // It prints the base URL, serves the v2 API and the admin API under /_mock/,
-// and stops cleanly on SIGINT or SIGTERM.
+// and stops cleanly on SIGINT or SIGTERM. "memmock --help" says how to point
+// a client at it and lists the admin routes; "memmock --version" prints the
+// build's version and VCS revision.
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/memsdk/mem-go/cmd/internal/buildinfo"
 	"github.com/memsdk/mem-go/mock"
 )
 
@@ -33,6 +36,54 @@ func main() {
 		fmt.Fprintln(os.Stderr, "memmock:", err)
 		os.Exit(2)
 	}
+}
+
+// helpIntro opens memmock --help: what it is, how to use it, the admin API.
+const helpIntro = `memmock: a stateful fake of the Mem API (v2) on a TCP port, for tests in any
+language and for demos. It enforces Mem's rate limits with its own meter
+(429s with Retry-After), keeps notes and collections per API key, and
+injects faults on demand. Nothing is persisted: it starts empty every time.
+
+Point a client at it:
+  mem:          MEM_API_URL=http://127.0.0.1:8080 MEM_API_KEY=test-key mem notes list
+  Go:           memclient.New(memclient.WithBaseURL("http://127.0.0.1:8080"), memclient.WithAPIKey("test-key"))
+  any HTTP:     send "Authorization: Bearer test-key" to http://127.0.0.1:8080/v2/...
+
+Admin API (no key, not metered, never faulted; keys appear redacted):
+  GET  /_mock/state        limits, the 429 count, and per key: bucket levels, counts, quota used
+  POST /_mock/reset        forget every note, collection and bucket level
+  GET  /_mock/faults       the random faults now in force
+  PUT  /_mock/faults       replace them: {"error_rate":0.05,"latency":"100ms",...}
+  POST /_mock/faults/next  fail the next calls: {"method":"POST","path":"/v2/notes","count":1,"fault":"lost"}
+  GET  /_mock/notes        every stored note of the key in Authorization, trashed ones too
+  POST /_mock/spend        spend tokens on that key: {"requests":10,"complexity":40}
+  GET  /_mock/journal      every call served: {"entries":[...],"count_429":n}
+
+Example:
+  go run ./cmd/memmock --minute 1s &
+  curl -s -H 'Authorization: Bearer test-key' -d '{"content":"Hello"}' http://127.0.0.1:8080/v2/notes
+  curl -s http://127.0.0.1:8080/_mock/state
+
+Usage: memmock [flags]
+
+Flags:
+`
+
+// errVersion ends a run that printed the version.
+var errVersion = fmt.Errorf("%w (version)", flag.ErrHelp)
+
+// wantsHelp reports whether args ask for help (before any other parsing,
+// so that the help goes to standard output and a bad flag does not print it).
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "-h", "-help", "--help", "help":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
 }
 
 // keyList is a repeatable --key flag.
@@ -48,9 +99,12 @@ func (k *keyList) Set(v string) error {
 }
 
 // parse builds the address and server configuration from the arguments.
-func parse(args []string, stderr io.Writer) (string, mock.Config, error) {
+// --help and --version print to stdout and return an error wrapping
+// flag.ErrHelp.
+func parse(args []string, stdout, stderr io.Writer) (string, mock.Config, error) {
 	fs := flag.NewFlagSet("memmock", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, "Run 'memmock --help' for usage.") }
 	d := mock.DefaultLimits()
 	var (
 		cfg  mock.Config
@@ -83,8 +137,19 @@ func parse(args []string, stderr io.Writer) (string, mock.Config, error) {
 	fs.Int64Var(&nbC, "neighbour-complexity", 1, "complexity cost of each neighbour call")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the random faults")
 	verbose := fs.Bool("v", false, "log every call (keys redacted) to stderr")
+	version := fs.Bool("version", false, "print the version and VCS revision, and exit")
+	if wantsHelp(args) {
+		fs.SetOutput(stdout)
+		fmt.Fprint(stdout, helpIntro)
+		fs.PrintDefaults()
+		return "", cfg, flag.ErrHelp
+	}
 	if err := fs.Parse(args); err != nil {
 		return "", cfg, err
+	}
+	if *version {
+		fmt.Fprintln(stdout, "memmock", buildinfo.Read().Long())
+		return "", cfg, errVersion
 	}
 	if fs.NArg() > 0 {
 		return "", cfg, fmt.Errorf("unexpected arguments: %q", fs.Args())
@@ -100,7 +165,7 @@ func parse(args []string, stderr io.Writer) (string, mock.Config, error) {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	addr, cfg, err := parse(args, stderr)
+	addr, cfg, err := parse(args, stdout, stderr)
 	if err != nil {
 		return err
 	}

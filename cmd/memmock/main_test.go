@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"flag"
 	"io"
 	"net/http"
 	"strings"
@@ -12,13 +13,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/memsdk/mem-go/cmd/internal/buildinfo"
 	"github.com/memsdk/mem-go/mock"
 )
 
 func TestParse(t *testing.T) {
 	addr, cfg, err := parse([]string{"--addr", ":0", "--key", "a", "--key", "b", "--minute", "1s",
 		"--quota", "3", "--error-rate", "0.5", "--neighbour-interval", "2s", "--seed", "9",
-		"--latency", "5ms", "--response-latency", "7ms", "--response-jitter", "3ms"}, io.Discard)
+		"--latency", "5ms", "--response-latency", "7ms", "--response-jitter", "3ms"}, io.Discard, io.Discard)
 	require.NoError(t, err)
 	assert.Equal(t, ":0", addr)
 	assert.Equal(t, []string{"a", "b"}, cfg.Keys)
@@ -33,16 +35,16 @@ func TestParse(t *testing.T) {
 	assert.Equal(t, 3*time.Millisecond, cfg.Faults.ResponseJitter)
 
 	var log strings.Builder
-	_, cfg, err = parse([]string{"-v"}, &log)
+	_, cfg, err = parse([]string{"-v"}, io.Discard, &log)
 	require.NoError(t, err)
 	require.NotNil(t, cfg.Observe)
 	cfg.Observe(mock.Entry{Key: "secret-key", Method: "GET", Path: "/v2/notes", Status: 200})
 	assert.Contains(t, log.String(), "GET /v2/notes 200")
 	assert.NotContains(t, log.String(), "secret-key")
 
-	_, _, err = parse([]string{"--nope"}, io.Discard)
+	_, _, err = parse([]string{"--nope"}, io.Discard, io.Discard)
 	assert.Error(t, err)
-	_, _, err = parse([]string{"extra"}, io.Discard)
+	_, _, err = parse([]string{"extra"}, io.Discard, io.Discard)
 	assert.Error(t, err)
 }
 
@@ -82,4 +84,37 @@ func TestRun(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not return after cancellation")
 	}
+}
+
+// TestHelpExplainsTheMock: --help goes to stdout and opens with what the
+// mock is, how to point a client at it, every admin route and a curl.
+func TestHelpExplainsTheMock(t *testing.T) {
+	for _, arg := range []string{"-h", "--help", "help"} {
+		var stdout, stderr strings.Builder
+		_, _, err := parse([]string{arg}, &stdout, &stderr)
+		require.ErrorIs(t, err, flag.ErrHelp)
+		out := stdout.String()
+		assert.Empty(t, stderr.String())
+		assert.True(t, strings.HasPrefix(out, "memmock: a stateful fake of the Mem API"), out)
+		assert.Contains(t, out, "MEM_API_URL=http://127.0.0.1:8080")
+		for _, route := range []string{"/_mock/state", "/_mock/reset", "/_mock/faults", "/_mock/faults/next", "/_mock/notes", "/_mock/spend", "/_mock/journal"} {
+			assert.Contains(t, out, route+" ", route)
+		}
+		assert.Contains(t, out, "curl -s")
+		assert.Contains(t, out, "-requests-per-minute", "the flags follow")
+	}
+	var stdout, stderr strings.Builder
+	_, _, err := parse([]string{"--nope"}, &stdout, &stderr)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, flag.ErrHelp)
+	assert.Empty(t, stdout.String(), "a bad flag does not print the help")
+	assert.Contains(t, stderr.String(), "memmock --help")
+}
+
+func TestVersion(t *testing.T) {
+	var stdout strings.Builder
+	_, _, err := parse([]string{"--version"}, &stdout, io.Discard)
+	require.ErrorIs(t, err, flag.ErrHelp, "exit 0")
+	assert.True(t, strings.HasPrefix(stdout.String(), "memmock "+buildinfo.Read().Version), stdout.String())
+	assert.Contains(t, stdout.String(), "go1.")
 }

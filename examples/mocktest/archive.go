@@ -1,7 +1,7 @@
 // Package mocktest shows how to test your own code that calls Mem: run it
 // against the mock in process, inside testing/synctest, so that Mem's limits
 // apply in virtual time and a test of minutes of traffic takes milliseconds.
-// See archive_test.go.
+// See archive_test.go; run it with "go test -v ./examples/mocktest".
 package mocktest
 
 import (

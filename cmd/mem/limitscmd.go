@@ -1,0 +1,158 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/memsdk/mem-go/headers"
+	"github.com/memsdk/mem-go/memclient"
+	"github.com/memsdk/mem-go/throttle"
+)
+
+func newLimitsCmd(env *cliEnv, g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "limits",
+		Short: "Show the rate-limit buckets, learnt from one cheap call",
+		Long:  "Shows the rate-limit buckets, learnt from one cheap call\n(a one-note list: 1 request and 1 complexity token).",
+		Args:  exactly(0, "no arguments"),
+		RunE: func(*cobra.Command, []string) error {
+			cn, err := g.connect(env, throttle.Hooks{})
+			if err != nil {
+				return err
+			}
+			_, resp, err := cn.c.Notes.List(env.ctx, &memclient.ListNotesOptions{Limit: 1})
+			if err != nil {
+				return err
+			}
+			snap := cn.th.Snapshot()
+			if g.json {
+				return printJSON(env, limitsJSON(resp.Rate, snap))
+			}
+			printLimits(env.stdout, resp.Rate, snap)
+			return nil
+		},
+	}
+}
+
+// windowJSON is one window as the server reported it.
+type windowJSON struct {
+	Window       string  `json:"window"` // "minute" or "day"
+	Limit        int64   `json:"limit"`
+	Remaining    int64   `json:"remaining"`
+	ResetSeconds seconds `json:"reset_seconds"`
+}
+
+// bucketJSON is one bucket of the local mirror.
+type bucketJSON struct {
+	Kind          string  `json:"kind"`   // "requests" or "complexity"
+	Window        string  `json:"window"` // "minute" or "day"
+	Level         float64 `json:"level"`
+	Limit         int64   `json:"limit"`
+	FullInSeconds seconds `json:"full_in_seconds"`
+}
+
+// limitsOutput is the JSON of mem limits.
+type limitsOutput struct {
+	// Reported is what the server said, per kind: its most constrained
+	// window (absent kinds are null).
+	Reported map[string]*windowJSON `json:"reported"`
+	Buckets  []bucketJSON           `json:"buckets"`
+	// PausedUntil is when a 429's pause ends (null: no pause).
+	PausedUntil jsonTime `json:"paused_until"`
+}
+
+func limitsJSON(rate headers.Status, snap throttle.Snapshot) limitsOutput {
+	out := limitsOutput{Reported: map[string]*windowJSON{}, Buckets: []bucketJSON{}}
+	for _, k := range []headers.Kind{headers.Requests, headers.Complexity} {
+		ws := rate.Of(k)
+		out.Reported[k.String()] = nil
+		if ws.Present() {
+			out.Reported[k.String()] = &windowJSON{string(ws.Window), ws.Limit, ws.Remaining, seconds(ws.Reset)}
+		}
+	}
+	for _, b := range snap.Buckets {
+		out.Buckets = append(out.Buckets, bucketJSON{b.Kind.String(), string(b.Window), b.Level, b.Limit, seconds(b.UntilFull)})
+	}
+	if snap.PausedUntil.After(snap.At) {
+		out.PausedUntil = jsonTime(snap.PausedUntil)
+	}
+	return out
+}
+
+func printLimits(w io.Writer, rate headers.Status, snap throttle.Snapshot) {
+	fmt.Fprintln(w, "The server reported (the most constrained window of each kind):")
+	for _, k := range []headers.Kind{headers.Requests, headers.Complexity} {
+		ws := rate.Of(k)
+		if !ws.Present() {
+			fmt.Fprintf(w, "  %-10s  not reported\n", k)
+			continue
+		}
+		fmt.Fprintf(w, "  %-10s  %s window: %d of %d left, full again in %s\n", k, ws.Window, ws.Remaining, ws.Limit, fmtDuration(ws.Reset))
+	}
+	fmt.Fprintln(w, "The local mirror, after that call:")
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  KIND\tWINDOW\tLEVEL\tLIMIT\tFULL IN")
+	for _, b := range snap.Buckets {
+		fmt.Fprintf(tw, "  %s\t%s\t%.1f\t%d\t%s\n", b.Kind, b.Window, b.Level, b.Limit, fmtDuration(b.UntilFull.Round(time.Second)))
+	}
+	tw.Flush()
+}
+
+func newMemItCmd(env *cliEnv, g *globals) *cobra.Command {
+	var req memclient.MemItRequest
+	cmd := &cobra.Command{
+		Use:   "mem-it [flags] FILE | -",
+		Short: "Send one document through mem-it (Mem organises it)",
+		Long:  "Sends one document through mem-it, which Mem processes in the background\n(40 complexity tokens: 5 at once, then one every 12 s).",
+		Args:  exactly(1, "one file, or - for standard input"),
+		RunE: func(_ *cobra.Command, args []string) error {
+			data, err := readInput(env, args[0])
+			if err != nil {
+				return err
+			}
+			cn, err := g.connect(env, throttle.Hooks{})
+			if err != nil {
+				return err
+			}
+			req.Input = string(data)
+			res, resp, err := cn.c.MemIt(env.ctx, &req)
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return printJSON(env, res)
+			}
+			fmt.Fprintf(env.stdout, "sent: request %s (Mem processes it in the background)\n", resp.RequestID)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&req.Instructions, "instructions", "", "how Mem should process the document")
+	cmd.Flags().StringVar(&req.Context, "context", "", "background for the processing")
+	cmd.Flags().BoolVar(&req.AtLeastOnce, "at-least-once", false, "retry even when the first attempt may have arrived (may capture twice)")
+	return cmd
+}
+
+// readInput reads a file, or standard input for "-".
+func readInput(env *cliEnv, name string) ([]byte, error) {
+	if name == "-" {
+		return io.ReadAll(env.stdin)
+	}
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, usagef("%s: %v", name, unwrapPath(err))
+	}
+	return data, nil
+}
+
+// unwrapPath drops the operation and path of an *fs.PathError.
+func unwrapPath(err error) error {
+	if pe, ok := err.(interface{ Unwrap() error }); ok && pe.Unwrap() != nil {
+		return pe.Unwrap()
+	}
+	return err
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"testing/synctest"
+	"time"
+	"unicode/utf8"
+
+	"github.com/creack/pty"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/memsdk/mem-go/mock"
+	"github.com/memsdk/mem-go/throttle"
+)
+
+// openPTY opens a pseudo-terminal of the given width and collects what is
+// written to its terminal side (tty) until it is closed.
+func openPTY(t *testing.T, cols int) (tty *os.File, ptmx *os.File, output <-chan string) {
+	t.Helper()
+	ptmx, tty, err := pty.Open()
+	require.NoError(t, err)
+	t.Cleanup(func() { ptmx.Close() })
+	require.NoError(t, pty.Setsize(ptmx, &pty.Winsize{Cols: uint16(cols), Rows: 24}))
+	return tty, ptmx, readAll(ptmx)
+}
+
+var ansiCSI = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
+
+// drawnLines splits what the progress display wrote into the lines it
+// drew: each redraw starts with "\r" and ends at the clear ("\x1b[J").
+func drawnLines(out string) []string {
+	var lines []string
+	for _, seg := range strings.Split(out, "\r") {
+		if line, _, ok := strings.Cut(seg, "\x1b[J"); ok {
+			lines = append(lines, ansiCSI.ReplaceAllString(line, ""))
+		}
+	}
+	return lines
+}
+
+// TestProgressFitsTheTerminal runs an import of 150 notes on a real
+// pseudo-terminal at 60, 80 and 200 columns. Before, at 80 columns the bar
+// line was 101 characters: it wrapped, each redraw left a stale line, and
+// the bar shrank to "||"; it ended at 99%. Now no line reaches the last
+// column, the bucket levels go first, and the last line says 100%.
+func TestProgressFitsTheTerminal(t *testing.T) {
+	for _, cols := range []int{60, 80, 200} {
+		t.Run(fmt.Sprint(cols), func(t *testing.T) {
+			tty, _, output := openPTY(t, cols)
+			synctest.Test(t, func(t *testing.T) {
+				srv := mock.MustNew(mock.Config{})
+				dir := docs(t, 150)
+				var stdout strings.Builder
+				env := &cliEnv{ctx: t.Context(), stdin: strings.NewReader(""), stdout: &stdout, stderr: tty, mock: srv, getenv: noEnv,
+					resize: make(chan os.Signal)}
+				code := runWith(env, []string{"import", "--mock", dir})
+				require.Equal(t, exitOK, code)
+				assert.Contains(t, stdout.String(), "imported: 150")
+			})
+			tty.Close()
+			out := <-output
+			lines := drawnLines(out)
+			require.Greater(t, len(lines), 10, "redrawn as the import goes")
+			for _, l := range lines {
+				require.Less(t, utf8.RuneCountInString(l), cols, "%q", l)
+			}
+			last := lines[len(lines)-1]
+			assert.Contains(t, last, "100% 150/150")
+			assert.Contains(t, last, "[============================]", "a full bar")
+			mid := lines[len(lines)/2]
+			switch cols {
+			case 200:
+				assert.Contains(t, mid, "req/min")
+				assert.Contains(t, mid, "cpx/day", "room for every bucket")
+			case 80:
+				assert.Contains(t, mid, "ETA")
+				assert.NotContains(t, mid, "cpx/day", "the day levels go first")
+			case 60:
+				assert.NotContains(t, mid, "req/", "no levels")
+			}
+			after, _ := strings.CutPrefix(out[strings.LastIndex(out, "\x1b[J"):], "\x1b[J")
+			assert.True(t, strings.HasPrefix(after, "\r\n") || strings.HasPrefix(after, "\n"), "the last line stays, on a line of its own: %q", after[:min(20, len(after))])
+		})
+	}
+}
+
+// TestProgressRedrawsOnResize sends the process a real SIGWINCH after the
+// terminal shrank: the display goes up over the rows its old, longer line
+// now wraps onto, and draws a line that fits.
+func TestProgressRedrawsOnResize(t *testing.T) {
+	tty, ptmx, output := openPTY(t, 200)
+	th, err := throttle.New(throttle.DefaultPolicy())
+	require.NoError(t, err)
+	resize, stop := resizeSignals()
+	defer stop()
+	p := newProgress(tty, true, resize, th, 10, throttle.MemCost("POST", "/v2/notes"))
+	p.update(counts{imported: 3})
+	p.mu.Lock()
+	wide := p.drawn
+	p.mu.Unlock()
+	require.Greater(t, wide, 120, "the whole line at 200 columns")
+
+	require.NoError(t, pty.Setsize(ptmx, &pty.Winsize{Cols: 60, Rows: 24}))
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGWINCH))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		p.mu.Lock()
+		drawn := p.drawn
+		p.mu.Unlock()
+		if drawn < 60 {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "no redraw after SIGWINCH")
+		time.Sleep(10 * time.Millisecond) // polling a real signal's effect, not timing behaviour
+	}
+	p.finish()
+	tty.Close()
+	out := <-output
+	assert.Contains(t, out, fmt.Sprintf("\x1b[%dA", (wide-1)/60), "up to the first row of the wrapped line")
+	lines := drawnLines(out)
+	assert.Less(t, utf8.RuneCountInString(lines[len(lines)-1]), 60)
+}
+
+func TestFitLineDropsLevelsThenETAThenBar(t *testing.T) {
+	lp := lineParts{label: "importing", pct: " 37%", count: "56/150", eta: "ETA about 2 min", note: "waiting for tokens",
+		levels: []string{"req/min 37/100", "cpx/min 150/200", "req/day 3900/4000", "cpx/day 7800/8000"}}
+	full := fitLine(lp, 1000)
+	assert.Equal(t, "importing [==========>                 ]  37% 56/150 ETA about 2 min, waiting for tokens | req/min 37/100 cpx/min 150/200 req/day 3900/4000 cpx/day 7800/8000", full)
+	for width := 10; width <= 140; width++ {
+		line := fitLine(lp, width)
+		require.LessOrEqual(t, utf8.RuneCountInString(line), width, "%d: %q", width, line)
+		if strings.Contains(line, "cpx/day") {
+			assert.Contains(t, line, "req/min", "minute levels stay longer than day levels")
+		}
+		if !strings.Contains(line, "waiting") {
+			assert.NotContains(t, line, "req/", "levels go before the note")
+		}
+		if !strings.Contains(line, "ETA") {
+			assert.NotContains(t, line, "waiting", "the note goes before the ETA")
+		}
+		if !strings.Contains(line, "waiting") {
+			assert.NotContains(t, line, "[==========>                 ]", "the bar shrinks before the note goes")
+		}
+	}
+	assert.Equal(t, "importing [==========>                 ]  37% 56/150 ETA about 2 min, waiting for tokens", fitLine(lp, 90))
+	at79 := fitLine(lp, 79)
+	assert.True(t, strings.HasSuffix(at79, "37% 56/150 ETA about 2 min, waiting for tokens"), at79)
+	assert.Len(t, at79, 79, "the bar takes what is left")
+	assert.Equal(t, "importing [==>     ]  37% 56/150 ETA about 2 min, waiting for tokens", fitLine(lp, 68))
+	at67 := fitLine(lp, 67)
+	assert.True(t, strings.HasSuffix(at67, "37% 56/150 ETA about 2 min"), at67)
+	assert.Len(t, at67, 67)
+	assert.Equal(t, "importing [==>     ]  37% 56/150 ETA about 2 min", fitLine(lp, 48))
+	assert.Equal(t, "importing [=====>          ]  37% 56/150", fitLine(lp, 40))
+	assert.Equal(t, "importing  37% 56/150", fitLine(lp, 25))
+}
+
+func TestPercentEndsAt100(t *testing.T) {
+	assert.Equal(t, 99, percent(149, 150))
+	assert.Equal(t, 100, percent(150, 150))
+	assert.Equal(t, 0, percent(0, 150))
+}
+
+// TestProgressWithoutATerminalLogs: a log line at the start, every 10 s,
+// and at the end, with how many were imported (not merely settled).
+func TestProgressWithoutATerminalLogs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		srv.FailNext("POST", "/v2/notes", 5, mock.FaultServerError) // the first document fails for good
+		dir := docs(t, 150)
+		code, out, errOut := cli(context.Background(), srv, "", "import", "--mock", "--concurrency", "1", dir)
+		assert.Equal(t, exitFailed, code, out)
+		assert.Contains(t, errOut, "imported 0 of 150, ETA")
+		assert.Regexp(t, `imported 149 of 150, 1 failed, done; buckets req/min \d+/100`, errOut)
+		assert.NotContains(t, errOut, "\r")
+	})
+}
