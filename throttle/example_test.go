@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/memsdk/mem-go/mock"
 	"github.com/memsdk/mem-go/throttle"
 )
 
@@ -17,8 +18,29 @@ func ExampleNewTransport() {
 	if err != nil {
 		panic(err)
 	}
-	client := &http.Client{Transport: throttle.NewTransport(th, http.DefaultTransport)}
-	_ = client // use client.Do as usual; share th between clients of one key
+	// Here the base transport is the bundled mock's; for Mem, pass
+	// http.DefaultTransport (or your own) instead.
+	srv, err := mock.New(mock.Config{})
+	if err != nil {
+		panic(err)
+	}
+	client := &http.Client{Transport: throttle.NewTransport(th, srv.RoundTripper())}
+
+	req, _ := http.NewRequest(http.MethodGet, "https://api.mem.ai/v2/notes", nil)
+	req.Header.Set("Authorization", "Bearer "+mock.DefaultKey)
+	resp, err := client.Do(req)
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	for _, b := range th.Snapshot().Buckets {
+		fmt.Printf("%s/%s: %.0f of %d left\n", b.Kind, b.Window, b.Level, b.Limit)
+	}
+	// Output:
+	// requests/minute: 99 of 100 left
+	// requests/day: 3999 of 4000 left
+	// complexity/minute: 199 of 200 left
+	// complexity/day: 7999 of 8000 left
 }
 
 // How long does a batch take at best? The bucket math, from full buckets.

@@ -62,8 +62,6 @@ func (r *rig) arrivals() []time.Duration {
 	return out
 }
 
-func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
-
 func TestMemItBurstThenOneEvery12s(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t)
