@@ -79,12 +79,6 @@ type Reading struct {
 	Raise bool
 }
 
-// ceilNow is the most that bucket b of the server can hold now, by r, in
-// tokens: another consumer must have spent what a level held above it.
-func (r Reading) ceilNow(b Bucket) float64 {
-	return float64(r.Ceil) + float64(b.Limit)*float64(max(0, r.Slack))/float64(b.Period)
-}
-
 // BucketState is one bucket as a Snapshot shows it.
 type BucketState struct {
 	Bucket
