@@ -14,14 +14,17 @@ import (
 // A measurement is the change of Remaining between two answers, corrected
 // for the refill between the two meterings, taken only when it is clean:
 // the call was sent after the previous answer and was alone in flight until
-// its own answer, both answers name the same window, nobody else is known
-// to spend on the key, and the bucket cannot have reached its limit
-// meanwhile. Remaining is a floor and the meterings happened somewhere
-// within each call's flight, so one measurement bounds the cost to an open
-// interval two tokens wide and more; the intersection of successive
-// measurements of a route pins it, and a cost is adopted once at least two
-// agree on exactly one integer. A measurement that contradicts the
-// interval so far starts it anew.
+// its own answer, so was the previous call (else a call metered after that
+// one but answered before it is in neither reading), both answers name the
+// same window, and the bucket cannot have reached its limit meanwhile.
+// Remaining is a floor and the meterings happened somewhere within each
+// call's flight, so one measurement bounds the cost to an open interval two
+// tokens wide and more; the intersection of successive measurements of a
+// route narrows it (see narrow). A measurement that contradicts the
+// interval so far starts it anew. Measurements wait while answers to
+// overlapping calls prove another consumer (see Throttle.othersSeen);
+// another consumer spending during a measurement would inflate it, which
+// errs on the safe side.
 //
 // A rate-limit 429 to a call that the shown windows had tokens for (every
 // kind's Remaining at least the call's cost) proves that the call costs
@@ -52,6 +55,7 @@ type interval struct {
 // answerMark is what the next measurement needs of an answer.
 type answerMark struct {
 	ok        bool // a 200 with this kind's headers
+	alone     bool // its call was alone in flight: nothing was metered after it but later calls
 	window    headers.Window
 	remaining int64
 	seq       uint64
@@ -81,7 +85,8 @@ func (b *costBook) costOf(route uint64, def Cost) Cost {
 type measurement struct {
 	tk    Ticket
 	ws    headers.WindowState
-	clean bool    // alone in flight
+	alone bool    // alone in flight from send to answer
+	clean bool    // alone, and measurements are not on hold (see Throttle.othersSeen)
 	rate  float64 // refill of the shown bucket, tokens per ns
 	now   time.Duration
 }
@@ -90,8 +95,8 @@ type measurement struct {
 // when clean, and in any case the reference for the next one.
 func (b *costBook) measure(k headers.Kind, m measurement) {
 	prev := b.last[k]
-	b.last[k] = answerMark{ok: true, window: m.ws.Window, remaining: m.ws.Remaining, seq: m.tk.seq, sent: m.tk.at, answered: m.now}
-	if !m.clean || m.tk.route == 0 || !prev.ok || prev.window != m.ws.Window || m.tk.seq != prev.seq+1 {
+	b.last[k] = answerMark{ok: true, alone: m.alone, window: m.ws.Window, remaining: m.ws.Remaining, seq: m.tk.seq, sent: m.tk.at, answered: m.now}
+	if !m.clean || m.tk.route == 0 || !prev.ok || !prev.alone || prev.window != m.ws.Window || m.tk.seq != prev.seq+1 {
 		return
 	}
 	minGap, maxGap := float64(m.tk.at-prev.answered), float64(m.now-prev.sent)

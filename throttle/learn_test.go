@@ -253,3 +253,28 @@ func TestRouteKeyCountsIDsAsOneRoute(t *testing.T) {
 	assert.NotZero(t, routeKey("", ""))
 	assert.Zero(t, testing.AllocsPerRun(100, func() { routeKey("GET", "/v2/notes/0e6f3f9c-8d2a-4b7e-9a51-6f1f2a3b4c5d") }))
 }
+
+// TestNoMeasurementAfterAReorderedBurst: the last answer of a burst may
+// come from a call metered before another one; a call sent alone after it
+// must not be measured against it (it would look 2 tokens dear).
+func TestNoMeasurementAfterAReorderedBurst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		th := newSynced(t, DefaultPolicy()) // 99 left
+		remaining := int64(99)
+		get := func() Ticket {
+			tk, err := th.waitRoute(t.Context(), http.MethodGet, "/v2/notes")
+			require.NoError(t, err)
+			return tk
+		}
+		for range 3 {
+			a, b := get(), get()
+			// The server metered b, then a; a's answer came first.
+			remaining -= 2
+			answer(th, a, remaining)   // metered second
+			answer(th, b, remaining+1) // metered first, answered last
+			remaining--
+			answer(th, get(), remaining) // alone, after both
+		}
+		assert.Equal(t, Cost{Requests: 1, Complexity: 1}, th.Cost(http.MethodGet, "/v2/notes"))
+	})
+}

@@ -474,7 +474,7 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
 		events = t.resyncKind(now, tk, r, k, wasSynced, events)
 	}
-	t.learnCost(now, tk, r, clean)
+	t.learnCost(now, tk, r, alone, clean)
 	if t.lowerings != lowerings && !alone {
 		t.othersSeen = now
 	}
@@ -580,7 +580,7 @@ func (t *Throttle) resyncKind(now time.Duration, tk Ticket, r response, k header
 }
 
 // learnCost gives the cost book what the response tells of tk's price.
-func (t *Throttle) learnCost(now time.Duration, tk Ticket, r response, clean bool) {
+func (t *Throttle) learnCost(now time.Duration, tk Ticket, r response, alone, clean bool) {
 	var rate [2]float64
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
 		ws := r.status.Of(k)
@@ -594,7 +594,7 @@ func (t *Throttle) learnCost(now time.Duration, tk Ticket, r response, clean boo
 		b := t.policy.Buckets[i]
 		rate[k] = float64(b.Limit) / float64(b.Period)
 		if !r.rateLimited {
-			t.costs.measure(k, measurement{tk: tk, ws: ws, clean: clean, rate: rate[k], now: now})
+			t.costs.measure(k, measurement{tk: tk, ws: ws, alone: alone, clean: clean, rate: rate[k], now: now})
 		}
 	}
 	if r.rateLimited {

@@ -13,8 +13,8 @@
 // Workloads: the CLI (mem import --via mem-it of 7 and 20 generated
 // documents, concurrency 4 and 8; built once from ./cmd/mem), memclient with
 // its defaults (cold mem-it bursts of 7 and 20 from 8 goroutines; W2 and W3
-// shortened). Latencies: none, 20 ms ± 30 ms and 100 ms ± 100 ms a call, each
-// split evenly between the two directions. Each cell gets a fresh mock on
+// shortened). Latencies: none, 20 ms ± 30 ms and 100 ms ± 100 ms in each
+// direction (see latencies). Each cell gets a fresh mock on
 // its own port; efficiency is the optimum of the calls the mock charged (the
 // bucket math, throttle.Policy.Optimum) over the time from the mock's first
 // metering to its last.
@@ -42,10 +42,13 @@ type latency struct {
 	lo, hi time.Duration
 }
 
+// latencies are the issue's profiles, each direction on its own: "20 ms ±
+// 30 ms" is uniform in [0, 50 ms) on the way in and again on the way out
+// (20 ms − 30 ms clipped at 0), "100 ms ± 100 ms" uniform in [0, 200 ms).
 var latencies = []latency{
 	{"0", 0, 0},
-	{"20ms±30ms", 0, 25 * time.Millisecond},
-	{"100ms±100ms", 0, 100 * time.Millisecond},
+	{"20ms±30ms", 0, 50 * time.Millisecond},
+	{"100ms±100ms", 0, 200 * time.Millisecond},
 }
 
 func (l latency) faults() mock.Faults {
