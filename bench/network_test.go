@@ -15,11 +15,10 @@ package bench
 // Two families do not meet those goals yet, and are held to weaker bounds
 // that catch a regression (see knownGaps): W4's noisy neighbour (goal: at
 // most 1% of the calls sent are 429s; measured up to 4 of its 130 calls,
-// efficiency 0.94–1.00)
-// and a second process starting on the key without a shared store (goal:
-// at most one 429 per process start; measured 3–7 429s a run in all,
-// efficiency 0.88–0.99): two throttles that each learn of the other only
-// from answers still race for the same refill.
+// efficiency 0.94–1.00) and a second process starting on the key without a
+// shared store (goal: at most one 429 per process start; measured 3–7 429s
+// a run in all, efficiency 0.88–0.99): two throttles that each learn of the
+// other only from answers still race for the same refill.
 //
 // Seeds per (workload, network profile): 48 divided by the workload's
 // weight (a quarter with -short), so 288 per cold burst over the six
