@@ -30,9 +30,11 @@ import (
 // kind's Remaining at least the call's cost) proves that the call costs
 // more than believed, in the kind whose Remaining is smallest against its
 // cost, unless that would make it more than maxRise times dearer. Retry-After, the server's time until the call fits, bounds it from
-// above: the cost becomes that bound at once, so a price rise costs at most
-// one 429 per route, and later measurements bring it down to the exact
-// figure.
+// above: the cost becomes that bound at once, and later measurements bring
+// it down to the exact figure. So a price rise costs a route one 429 at most
+// when its calls go one at a time; calls already in flight at the old price
+// that the server cannot fit at the new one are refused as well (they find
+// less than even the old price: a shortage, which proves nothing of it).
 type costBook struct {
 	learned map[uint64]learnedCost
 	pending map[uint64]*[2]interval

@@ -155,9 +155,13 @@ func (r *rig) do(method, path string) int {
 	return resp.StatusCode
 }
 
-// TestLearnsAPriceRise: mem-it goes from 40 to 60 complexity tokens. The
-// first call the server refuses for it proves the rise: one 429 at most,
-// then mem-its at the pace of the new price, and the measured price.
+// TestLearnsAPriceRise: mem-it goes from 40 to 60 complexity tokens. Sent
+// one at a time, two answers measure it before any 429. Sent from 8
+// goroutines, the mirror lets 5 go at once at the old price, of which the
+// server fits 3: those 2 refusals show only a shortage (each found less
+// than even the old price), and the next refusal of a call the server had
+// the old price for proves the rise: 3 429s at most, each pausing everyone
+// until Retry-After. Then mem-its go at the pace of the new price.
 func TestLearnsAPriceRise(t *testing.T) {
 	for _, goroutines := range []int{1, 8} {
 		t.Run(strconv.Itoa(goroutines), func(t *testing.T) {
@@ -179,13 +183,17 @@ func TestLearnsAPriceRise(t *testing.T) {
 					})
 				}
 				wg.Wait()
-				assert.LessOrEqual(t, r.server.count(http.StatusTooManyRequests), 1)
+				max429s, goal := 1, 0.98
+				if goroutines > 1 {
+					max429s, goal = 3, 0.97
+				}
+				assert.LessOrEqual(t, r.server.count(http.StatusTooManyRequests), max429s)
 				// From full: 3 at once (180 of 200), the 4th when 40 more are
 				// back (12 s), then one per 60 tokens (18 s).
 				optimum := 12*time.Second + 8*18*time.Second
 				took := r.lastAfter(r.start)
 				t.Logf("12 mem-its at 60: %s, optimum %s, efficiency %.3f; cost now %+v", took, optimum, optimum.Seconds()/took.Seconds(), r.th.Cost(http.MethodPost, "/v2/mem-it"))
-				assert.GreaterOrEqual(t, optimum.Seconds()/took.Seconds(), 0.98)
+				assert.GreaterOrEqual(t, optimum.Seconds()/took.Seconds(), goal)
 				// Never below the price; above it by the 429's bound at most,
 				// and, measured alone in flight, by Remaining's rounding.
 				got := r.th.Cost(http.MethodPost, "/v2/mem-it").Complexity

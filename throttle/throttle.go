@@ -332,11 +332,23 @@ func (t *Throttle) waitInQueue(ctx context.Context, w *waiter) (Ticket, error) {
 // passed-over call would fit (0: none).
 func (t *Throttle) backfillLocked(now time.Duration, head *waiter) time.Duration {
 	var next time.Duration
+	// Costs that did not fit: a call costing at least as much in both kinds
+	// does not fit either, so it is passed over without asking the store
+	// (a long queue of equal costs asks once per scan, not once per call).
+	var short [4]Cost
+	nshort := 0
 	for i := 1; i < len(t.queue); {
 		x := t.queue[i]
+		if costsAtLeastOneOf(x.cost, short[:nshort]) {
+			i++
+			continue
+		}
 		if d := t.take(now, x.cost); d > 0 {
 			if next == 0 || d < next {
 				next = d
+			}
+			if nshort < len(short) {
+				short[nshort], nshort = x.cost, nshort+1
 			}
 			i++
 			continue
@@ -359,6 +371,16 @@ func (t *Throttle) backfillLocked(now time.Duration, head *waiter) time.Duration
 		}
 	}
 	return next
+}
+
+// costsAtLeastOneOf reports whether c is at least one of costs in both kinds.
+func costsAtLeastOneOf(c Cost, costs []Cost) bool {
+	for _, d := range costs {
+		if c.Requests >= d.Requests && c.Complexity >= d.Complexity {
+			return true
+		}
+	}
+	return false
 }
 
 // take charges c when the buckets hold c plus the drift reserve (see drift):
