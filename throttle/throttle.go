@@ -472,6 +472,9 @@ type Outcome struct {
 //     consumer took: it is lowered, and the drift estimate learns the
 //     excess; a level below what the answer proves is raised. Nothing
 //     depends on the order in which answers come back.
+//   - Learn: a Limit that differs from the policy's replaces it for that
+//     window, the window not shown holds at least what the shown one does,
+//     and the answer may measure the route's price (see costBook).
 //   - Pause: a rate-limit 429 holds every caller until Retry-After.
 //
 // Malformed headers are ignored and counted in Stats. Hooks run after the
@@ -484,31 +487,18 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 	now := wallNow.Sub(t.epoch)
 	t.count(r)
 	wasSynced := t.store.Synced()
-	// A clean measurement of the call's cost: alone in flight from send to
-	// answer, and no recent proof of another consumer that a price change
-	// cannot explain (one from an answer to a call that was not alone).
-	alone := tk.alone && t.seq == tk.seq
-	clean := alone && (t.othersSeen == 0 || now-t.othersSeen > t.drift.horizon())
-	t.settle(now, tk, r.rateLimited)
 	lowerings := t.lowerings
+	t.settle(now, tk, r.rateLimited)
 	var moves [4]ResyncEvent // at most two windows a kind: no allocation
 	events := moves[:0]
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
 		events = t.resyncKind(now, tk, r, k, wasSynced, events)
 	}
-	t.learnCost(now, tk, r, alone, clean)
-	if t.lowerings != lowerings && !alone {
-		t.othersSeen = now
-	}
+	t.learnCost(now, tk, r, t.lowerings != lowerings)
 	if !r.rateLimited {
 		t.charged = t.charged.Add(tk.cost)
 	}
-	var pausedUntil time.Time
-	if r.rateLimited {
-		pausedUntil = wallNow.Add(r.retryAfter)
-		t.store.Pause(now, now+r.retryAfter)
-		t.stats.Pauses++
-	}
+	pausedUntil := t.pauseLocked(now, wallNow, r)
 	t.wakeHeadLocked()
 	t.mu.Unlock()
 
@@ -601,8 +591,28 @@ func (t *Throttle) resyncKind(now time.Duration, tk Ticket, r response, k header
 	return t.raiseHidden(now, k, ws, reading, events)
 }
 
-// learnCost gives the cost book what the response tells of tk's price.
-func (t *Throttle) learnCost(now time.Duration, tk Ticket, r response, alone, clean bool) {
+// pauseLocked holds every caller until Retry-After after a rate-limit 429,
+// and returns until when (zero when there is no pause).
+func (t *Throttle) pauseLocked(now time.Duration, wallNow time.Time, r response) time.Time {
+	if !r.rateLimited {
+		return time.Time{}
+	}
+	t.store.Pause(now, now+r.retryAfter)
+	t.stats.Pauses++
+	return wallNow.Add(r.retryAfter)
+}
+
+// learnCost gives the cost book what the response tells of tk's price
+// (provedOthers: the response proved another consumer spent). A
+// measurement is clean when the call was alone in flight from send to
+// answer and no recent proof came from an answer to a call that was not
+// alone: such a proof cannot be one route's price change.
+func (t *Throttle) learnCost(now time.Duration, tk Ticket, r response, provedOthers bool) {
+	alone := tk.alone && t.seq == tk.seq
+	if provedOthers && !alone {
+		t.othersSeen = now
+	}
+	clean := alone && (t.othersSeen == 0 || now-t.othersSeen > t.drift.horizon())
 	var rate [2]float64
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
 		ws := r.status.Of(k)
