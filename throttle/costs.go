@@ -39,6 +39,7 @@ type costBook struct {
 	learned map[uint64]learnedCost
 	pending map[uint64]*[2]interval
 	last    [2]answerMark // per kind: the previous answer
+	changes uint64        // prices set so far: queued calls are repriced when it moves
 }
 
 // learnedCost is a route's cost in the kinds that have been learned.
@@ -191,6 +192,7 @@ func (b *costBook) set(route uint64, k headers.Kind, c int64) {
 	}
 	l.known[k] = true
 	b.learned[route] = l
+	b.changes++
 }
 
 // routeKey names a request's route for the cost book: a hash of its method

@@ -494,7 +494,11 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
 		events = t.resyncKind(now, tk, r, k, wasSynced, events)
 	}
+	prices := t.costs.changes
 	t.learnCost(now, tk, r, t.lowerings != lowerings)
+	if t.costs.changes != prices {
+		t.repriceQueued()
+	}
 	if !r.rateLimited {
 		t.charged = t.charged.Add(tk.cost)
 	}
@@ -589,6 +593,17 @@ func (t *Throttle) resyncKind(now time.Duration, tk Ticket, r response, k header
 	}
 	events = t.moved(events, k, ws, before, after)
 	return t.raiseHidden(now, k, ws, reading, events)
+}
+
+// repriceQueued gives the calls still queued the prices learned since they
+// queued: a mem-it waiting for 40 tokens after a 429 proved it costs 60
+// would meet a second 429.
+func (t *Throttle) repriceQueued() {
+	for _, w := range t.queue {
+		if !w.admitted && w.route != 0 {
+			w.cost = t.costs.costOf(w.route, w.cost)
+		}
+	}
 }
 
 // pauseLocked holds every caller until Retry-After after a rate-limit 429,
