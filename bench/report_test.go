@@ -85,6 +85,8 @@ func TestReport(t *testing.T) {
 	writeMain(&b, ws, main, opt)
 	b.WriteString("\nFault table: the SDK under each mock fault (seed 1); a mem-it whose outcome is unknown is resolved as its error advises (list the notes created since, send again only if absent)\n\n")
 	writeFaults(&b, ws, faulted)
+	b.WriteString("\nChanged-limits table: the server changes its limits or prices mid-run (mock.Server.SetLimits), or prices an endpoint the client does not know; the optimum replays the mock's rules with the change; \"after the change\" is the time the calls metered after it took, against the optimum from the server's levels at the change\n\n")
+	b.WriteString(runLearnTable(t))
 	t.Log(b.String())
 	if out := os.Getenv("MEMBENCH_OUT"); out != "" { // the tables, for RESULTS.md
 		if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
@@ -150,7 +152,8 @@ func dur(d time.Duration) string {
 // asserted):
 //
 //   - W1, W2, W3, W3b, W5, W6: no call fails, efficiency ≥ 0.99, and no 429
-//     (the key has no other user). W3b (mem-it queued first) found the
+//     (the key has no other user); the throttle adopts no limit (nothing
+//     changed, so learning costs nothing). W3b (mem-it queued first) found the
 //     throttle's strict FIFO at 0.75; its backfill (c07f650) brought it to
 //     1.00;
 //   - W4: no call fails and efficiency ≥ 0.95 of the tokens the neighbour
@@ -181,6 +184,9 @@ func checkGoals(t *testing.T, main, faulted []result) {
 		}
 		if r.n429 > 0 {
 			t.Errorf("%s: SDK got %d 429s with nobody else on the key", r.workload, r.n429)
+		}
+		if r.throttle.LimitsAdopted > 0 {
+			t.Errorf("%s: the throttle adopted %d limits where none changed", r.workload, r.throttle.LimitsAdopted)
 		}
 	}
 	for _, r := range faulted {

@@ -1,6 +1,8 @@
 package mock
 
 import (
+	"fmt"
+	"maps"
 	"time"
 )
 
@@ -104,17 +106,53 @@ type adminKeyState struct {
 }
 
 type adminState struct {
-	Limits   limitsJSON      `json:"limits"`
+	Limits   LimitsJSON      `json:"limits"`
 	Count429 int             `json:"count_429"`
 	Keys     []adminKeyState `json:"keys"`
 }
 
-type limitsJSON struct {
-	RequestsPerMinute   int64  `json:"requests_per_minute"`
-	RequestsPerDay      int64  `json:"requests_per_day"`
-	ComplexityPerMinute int64  `json:"complexity_per_minute"`
-	ComplexityPerDay    int64  `json:"complexity_per_day"`
-	Minute              string `json:"minute"`
-	Day                 string `json:"day"`
-	MemItComplexity     int64  `json:"mem_it_complexity"`
+// LimitsJSON is Limits as the admin API reads and writes them: durations
+// are Go duration strings, costs map "METHOD /path" patterns to their
+// price.
+type LimitsJSON struct {
+	RequestsPerMinute   int64           `json:"requests_per_minute"`
+	RequestsPerDay      int64           `json:"requests_per_day"`
+	ComplexityPerMinute int64           `json:"complexity_per_minute"`
+	ComplexityPerDay    int64           `json:"complexity_per_day"`
+	Minute              string          `json:"minute"`
+	Day                 string          `json:"day"`
+	MemItComplexity     int64           `json:"mem_it_complexity"`
+	Costs               map[string]Cost `json:"costs"`
+}
+
+// JSON converts l for the admin API.
+func (l Limits) JSON() LimitsJSON {
+	costs := maps.Clone(l.Costs)
+	if costs == nil {
+		costs = map[string]Cost{}
+	}
+	return LimitsJSON{
+		RequestsPerMinute: l.RequestsPerMinute, RequestsPerDay: l.RequestsPerDay,
+		ComplexityPerMinute: l.ComplexityPerMinute, ComplexityPerDay: l.ComplexityPerDay,
+		Minute: l.Minute.String(), Day: l.Day.String(), MemItComplexity: l.MemItComplexity,
+		Costs: costs,
+	}
+}
+
+// Limits converts j back, failing on a malformed duration (the limits'
+// own checks are SetLimits' and New's).
+func (j LimitsJSON) Limits() (Limits, error) {
+	l := Limits{
+		RequestsPerMinute: j.RequestsPerMinute, RequestsPerDay: j.RequestsPerDay,
+		ComplexityPerMinute: j.ComplexityPerMinute, ComplexityPerDay: j.ComplexityPerDay,
+		MemItComplexity: j.MemItComplexity, Costs: maps.Clone(j.Costs),
+	}
+	var err error
+	if l.Minute, err = time.ParseDuration(j.Minute); err != nil {
+		return l, fmt.Errorf("minute: %w", err)
+	}
+	if l.Day, err = time.ParseDuration(j.Day); err != nil {
+		return l, fmt.Errorf("day: %w", err)
+	}
+	return l, nil
 }

@@ -1,7 +1,10 @@
 package mock
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 )
 
@@ -15,6 +18,8 @@ var adminRoutes = []struct {
 }{
 	{"GET /_mock/state", (*Server).adminState},
 	{"POST /_mock/reset", (*Server).adminReset},
+	{"GET /_mock/limits", (*Server).adminLimits},
+	{"PUT /_mock/limits", (*Server).adminSetLimits},
 	{"GET /_mock/faults", (*Server).adminFaults},
 	{"PUT /_mock/faults", (*Server).adminSetFaults},
 	{"POST /_mock/faults/next", (*Server).adminFailNext},
@@ -42,15 +47,7 @@ func (s *Server) admin(r *http.Request, reqID string) *result {
 }
 
 func (s *Server) adminState(_ *http.Request, reqID string) *result {
-	l := s.cfg.Limits
-	st := adminState{
-		Limits: limitsJSON{
-			RequestsPerMinute: l.RequestsPerMinute, RequestsPerDay: l.RequestsPerDay,
-			ComplexityPerMinute: l.ComplexityPerMinute, ComplexityPerDay: l.ComplexityPerDay,
-			Minute: l.Minute.String(), Day: l.Day.String(), MemItComplexity: l.MemItComplexity,
-		},
-		Count429: s.Count429(),
-	}
+	st := adminState{Limits: s.Limits().JSON(), Count429: s.Count429()}
 	for _, k := range s.cfg.Keys {
 		lv, _ := s.Levels(k)
 		ks := s.keys[k]
@@ -66,6 +63,47 @@ func (s *Server) adminState(_ *http.Request, reqID string) *result {
 func (s *Server) adminReset(_ *http.Request, reqID string) *result {
 	s.Reset()
 	return jsonResult(http.StatusOK, reqID, map[string]bool{"ok": true})
+}
+
+func (s *Server) adminLimits(_ *http.Request, reqID string) *result {
+	return jsonResult(http.StatusOK, reqID, s.Limits().JSON())
+}
+
+// adminSetLimits changes the limits: the body's fields replace those in
+// force, the others stay; "costs", when present and not null, replaces the
+// whole table.
+func (s *Server) adminSetLimits(r *http.Request, reqID string) *result {
+	j := s.Limits().JSON()
+	j.Costs = nil
+	body, tooLarge, err := readBody(r, 1<<20)
+	if tooLarge || err != nil || decodeStrict(body, &j) != nil {
+		return errorResult(reqID, badRequest("body must be a limits JSON object, as GET /_mock/limits returns"))
+	}
+	l, err := j.Limits()
+	if err == nil {
+		if j.Costs == nil {
+			l.Costs = s.Limits().Costs
+		}
+		err = s.SetLimits(l)
+	}
+	if err != nil {
+		return errorResult(reqID, invalid("body", "%v", err))
+	}
+	return jsonResult(http.StatusOK, reqID, s.Limits().JSON())
+}
+
+// decodeStrict decodes one JSON value into v, refusing unknown fields and
+// trailing data.
+func decodeStrict(body []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return errors.New("trailing data")
+	}
+	return nil
 }
 
 func (s *Server) adminFaults(_ *http.Request, reqID string) *result {

@@ -40,6 +40,19 @@ type Limits struct {
 	// 40); every other call costs 1. A cost above a complexity bucket's
 	// capacity never fits: such calls always get 429.
 	MemItComplexity int64
+
+	// Costs prices endpoints by ServeMux-style pattern, "METHOD /path" with
+	// {name} wildcards ("POST /v2/notes/search", "GET /v2/notes/{id}"; the
+	// wildcards' names do not matter). An endpoint without an entry keeps
+	// its default (1 and 1; MemItComplexity for mem-it), and an entry's zero
+	// field keeps that field's default; an entry for POST /v2/mem-it
+	// overrides MemItComplexity. A pattern that no API route serves stands
+	// for an endpoint Mem has added: calls to it are charged its price and
+	// answered 200 with an empty JSON object. Two patterns for the same
+	// endpoint, negative costs, patterns that are not a method and a path
+	// of literal and {name} segments, or new patterns that ServeMux finds in
+	// conflict, are invalid.
+	Costs map[string]Cost
 }
 
 // DefaultLimits returns Mem's published limits: 100 requests per minute and

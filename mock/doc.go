@@ -22,7 +22,11 @@
 // Four leaky buckets per key (see Limits): requests per minute and per day,
 // complexity tokens per minute and per day. A call costs one request token
 // and one complexity token, except POST /v2/mem-it, which costs
-// Limits.MemItComplexity (40) complexity tokens. A call is admitted only if
+// Limits.MemItComplexity (40) complexity tokens; Limits.Costs prices any
+// endpoint otherwise, including endpoints the mock does not serve (as if Mem
+// had added them). Server.SetLimits and PUT /_mock/limits change the limits
+// and the prices while the server runs, as Mem may: every bucket keeps its
+// level (at most the new limit). A call is admitted only if
 // every bucket holds its cost; then all four are charged. A refused call is
 // charged nothing and answered 429 rate_limit_exceeded with Retry-After set
 // to the whole seconds, rounded up, until it would fit.
@@ -55,6 +59,10 @@
 //	GET  /_mock/state        limits, the 429 count, and per key: bucket
 //	                         levels, note and collection counts, quota used
 //	POST /_mock/reset        Server.Reset
+//	GET  /_mock/limits       the limits and cost table in force, as LimitsJSON
+//	PUT  /_mock/limits       Server.SetLimits: the body's fields replace those
+//	                         in force, the others stay; "costs", when
+//	                         present, replaces the whole table
 //	GET  /_mock/faults       the random faults, as FaultsJSON
 //	PUT  /_mock/faults       replace them (a FaultsJSON body)
 //	POST /_mock/faults/next  Server.FailNext: {"method","path","count","fault"}

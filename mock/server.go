@@ -3,7 +3,9 @@ package mock
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -22,10 +24,12 @@ import (
 // concurrent use: calls on different keys run in parallel, calls on one key
 // are serialised by that key's lock (as one account's writes are ordered).
 type Server struct {
-	cfg  Config // normalised; Faults live in faults below
+	cfg  Config // normalised; Faults live in faults below, Limits in limits
 	keys map[string]*keyState
 
 	mu      sync.Mutex // guards the fields below
+	limits  Limits     // in force (see SetLimits)
+	costs   costTable  // compiled from limits
 	faults  Faults
 	rng     *rand.Rand
 	respRng *rand.Rand // the downlink latency's own stream
@@ -42,9 +46,16 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	costs, err := compileCosts(cfg.Limits)
+	if err != nil {
+		return nil, fmt.Errorf("mock: Limits.Costs: %w", err)
+	}
+	cfg.Limits.Costs = maps.Clone(cfg.Limits.Costs)
 	now := time.Now()
 	s := &Server{
 		cfg:     cfg,
+		limits:  cfg.Limits,
+		costs:   costs,
 		keys:    make(map[string]*keyState, len(cfg.Keys)),
 		faults:  cfg.Faults,
 		rng:     newRand(cfg.Seed),
@@ -75,13 +86,10 @@ func MustNew(cfg Config) *Server {
 	return s
 }
 
-// Limits returns the server's effective limits (defaults filled in).
-func (s *Server) Limits() Limits { return s.cfg.Limits }
-
 // Reset empties every key's notes and collections, fills its buckets,
 // restarts quota periods and the neighbour, clears the journal, the 429 count
-// and pending FailNext rules, and reseeds the random faults. Configured faults
-// stay.
+// and pending FailNext rules, and reseeds the random faults. Faults and
+// limits in force (as set by SetFaults and SetLimits) stay.
 func (s *Server) Reset() {
 	now := time.Now()
 	s.mu.Lock()
@@ -90,10 +98,11 @@ func (s *Server) Reset() {
 	s.journal = journal{max: s.cfg.JournalSize}
 	s.n429 = 0
 	s.start = now
+	limits := s.limits
 	s.mu.Unlock()
 	for _, ks := range s.keys {
 		ks.mu.Lock()
-		ks.reset(s.cfg.Limits, now)
+		ks.reset(limits, now)
 		ks.mu.Unlock()
 	}
 }
@@ -226,10 +235,9 @@ func (s *Server) serve(r *http.Request) *result {
 	// Read the body before taking the key's lock, at most the cap.
 	body, tooLarge, readErr := readBody(r, s.cfg.MaxBodyBytes)
 
-	rc, cc := int64(1), int64(1)
-	if pattern == "/v2/mem-it" && r.Method == http.MethodPost {
-		cc = s.cfg.Limits.MemItComplexity
-	}
+	costs := s.pricing()
+	price, extra := costs.price(r, rt, m.index)
+	rc, cc := price.Requests, price.Complexity
 
 	var (
 		v    any
@@ -254,12 +262,14 @@ func (s *Server) serve(r *http.Request) *result {
 			"request body exceeds %d bytes", s.cfg.MaxBodyBytes).with("max_bytes", s.cfg.MaxBodyBytes)
 	case readErr != nil:
 		aerr = badRequest("could not read the request body")
-	case rt == nil && m.allow == "":
+	case rt == nil && !extra && m.allow == "":
 		aerr = errorf(http.StatusNotFound, ErrTypeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
-	case rt == nil:
+	case rt == nil && !extra:
 		aerr = methodNotAllowed(r)
 	case p.serverError != 0:
 		aerr = errorf(p.serverError, ErrTypeInternal, "internal error (injected)")
+	case extra:
+		v = struct{}{} // an endpoint Mem has added (see Limits.Costs)
 	default:
 		c := &call{s: s, r: m.req, ks: ks, now: now, reqID: reqID, body: body}
 		v, aerr = rt.h(c)

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -52,6 +53,8 @@ Point a client at it:
 Admin API (no key, not metered, never faulted; keys appear redacted):
   GET  /_mock/state        limits, the 429 count, and per key: bucket levels, counts, quota used
   POST /_mock/reset        forget every note, collection and bucket level
+  GET  /_mock/limits       the limits and per-endpoint costs now in force
+  PUT  /_mock/limits       change them while running: {"requests_per_minute":50,"costs":{"POST /v2/notes/search":{"complexity":5}}}
   GET  /_mock/faults       the random faults now in force
   PUT  /_mock/faults       replace them: {"error_rate":0.05,"latency":"100ms",...}
   POST /_mock/faults/next  fail the next calls: {"method":"POST","path":"/v2/notes","count":1,"fault":"lost"}
@@ -98,6 +101,34 @@ func (k *keyList) Set(v string) error {
 	return nil
 }
 
+// costList is a repeatable --cost flag: "METHOD /path=C" (complexity C) or
+// "METHOD /path=R,C" (R request tokens, C complexity tokens).
+type costList map[string]mock.Cost
+
+func (c costList) String() string { return fmt.Sprintf("%d costs", len(c)) }
+func (c costList) Set(v string) error {
+	pattern, price, ok := strings.Cut(v, "=")
+	if !ok {
+		return errors.New(`want "METHOD /path=C" or "METHOD /path=R,C"`)
+	}
+	var cost mock.Cost
+	rs, cs, both := strings.Cut(price, ",")
+	if !both {
+		rs, cs = "", price
+	}
+	var err error
+	if cost.Complexity, err = strconv.ParseInt(strings.TrimSpace(cs), 10, 64); err != nil {
+		return fmt.Errorf("complexity cost: %w", err)
+	}
+	if both {
+		if cost.Requests, err = strconv.ParseInt(strings.TrimSpace(rs), 10, 64); err != nil {
+			return fmt.Errorf("request cost: %w", err)
+		}
+	}
+	c[strings.TrimSpace(pattern)] = cost
+	return nil
+}
+
 // parse builds the address and server configuration from the arguments.
 // --help and --version print to stdout and return an error wrapping
 // flag.ErrHelp.
@@ -109,6 +140,7 @@ func parse(args []string, stdout, stderr io.Writer) (string, mock.Config, error)
 	var (
 		cfg  mock.Config
 		keys keyList
+		cost = costList{}
 		nb   time.Duration
 		nbC  int64
 	)
@@ -121,6 +153,7 @@ func parse(args []string, stdout, stderr io.Writer) (string, mock.Config, error)
 	fs.DurationVar(&cfg.Limits.Minute, "minute", d.Minute, "length of the \"minute\" window")
 	fs.DurationVar(&cfg.Limits.Day, "day", d.Day, "length of the \"day\" window")
 	fs.Int64Var(&cfg.Limits.MemItComplexity, "mem-it-complexity", d.MemItComplexity, "complexity cost of POST /v2/mem-it")
+	fs.Var(cost, "cost", "an endpoint's `price`: \"METHOD /path=C\" (C complexity tokens) or \"METHOD /path=R,C\" (and R request tokens); {name} wildcards; repeatable")
 	fs.Int64Var(&cfg.Quota.Allowance, "quota", 0, "note creations allowed per key per quota period (0: no quota)")
 	fs.DurationVar(&cfg.Quota.Period, "quota-period", 30*24*time.Hour, "quota period")
 	fs.DurationVar(&cfg.Faults.Latency, "latency", 0, "added latency per call")
@@ -155,6 +188,9 @@ func parse(args []string, stdout, stderr io.Writer) (string, mock.Config, error)
 		return "", cfg, fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 	cfg.Keys = keys
+	if len(cost) > 0 {
+		cfg.Limits.Costs = cost
+	}
 	if *verbose {
 		cfg.Observe = func(e mock.Entry) { fmt.Fprintln(stderr, e) }
 	}

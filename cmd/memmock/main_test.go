@@ -42,6 +42,15 @@ func TestParse(t *testing.T) {
 	assert.Contains(t, log.String(), "GET /v2/notes 200")
 	assert.NotContains(t, log.String(), "secret-key")
 
+	_, cfg, err = parse([]string{"--cost", "POST /v2/notes/search=5", "--cost", "GET /v2/notes/{id}=2,3", "--requests-per-minute", "50"}, io.Discard, io.Discard)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]mock.Cost{"POST /v2/notes/search": {Complexity: 5}, "GET /v2/notes/{id}": {Requests: 2, Complexity: 3}}, cfg.Limits.Costs)
+	assert.EqualValues(t, 50, cfg.Limits.RequestsPerMinute)
+	for _, bad := range []string{"POST /v2/notes/search", "POST /v2/notes/search=x", "GET /v2/notes=a,3"} {
+		_, _, err = parse([]string{"--cost", bad}, io.Discard, io.Discard)
+		assert.Error(t, err, bad)
+	}
+
 	_, _, err = parse([]string{"--nope"}, io.Discard, io.Discard)
 	assert.Error(t, err)
 	_, _, err = parse([]string{"extra"}, io.Discard, io.Discard)
