@@ -21,7 +21,9 @@ import (
 // call's flight, so one measurement bounds the cost to an open interval two
 // tokens wide and more; the intersection of successive measurements of a
 // route narrows it (see narrow). A measurement that contradicts the
-// interval so far starts it anew. Measurements wait while answers to
+// interval so far starts it anew. A throttle on a shared Store (several
+// processes) does not measure: the other processes' calls between two
+// answers would count as this one's. Measurements also wait while answers to
 // overlapping calls prove another consumer (see Throttle.othersSeen);
 // another consumer spending during a measurement would inflate it, which
 // errs on the safe side.

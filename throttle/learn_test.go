@@ -286,3 +286,27 @@ func TestNoMeasurementAfterAReorderedBurst(t *testing.T) {
 		assert.Equal(t, Cost{Requests: 1, Complexity: 1}, th.Cost(http.MethodGet, "/v2/notes"))
 	})
 }
+
+// TestSharedStoreMeasuresNoPrice: with a store shared between processes,
+// the other processes' calls between two answers are in the shared level,
+// so nothing proves them; a measurement would count them as this call's.
+// Such a throttle keeps the documented prices.
+func TestSharedStoreMeasuresNoPrice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := DefaultPolicy()
+		shared := &countingStore{Store: NewMemoryStore(p)} // not the throttle's own
+		th, err := New(p, WithStore(shared))
+		require.NoError(t, err)
+		s := newLawServer(p)
+		r := &rig{t: t, th: th, server: s, client: &http.Client{Transport: NewTransport(th, s)}, start: time.Now()}
+		for range 10 {
+			require.Equal(t, http.StatusOK, r.do(http.MethodGet, "/v2/notes"))
+			// Another process on the shared store: one call, charged to the
+			// server and to the shared level alike.
+			require.Zero(t, shared.Take(th.now(), plain))
+			s.spend(headers.Requests, 1)
+			s.spend(headers.Complexity, 1)
+		}
+		assert.Equal(t, Cost{Requests: 1, Complexity: 1}, th.Cost(http.MethodGet, "/v2/notes"))
+	})
+}

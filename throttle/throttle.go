@@ -627,7 +627,11 @@ func (t *Throttle) learnCost(now time.Duration, tk Ticket, r response, provedOth
 	if provedOthers && !alone {
 		t.othersSeen = now
 	}
-	clean := alone && (t.othersSeen == 0 || now-t.othersSeen > t.drift.horizon())
+	// With a shared store, other processes' calls go between two answers
+	// unseen (the shared level knows them, so nothing proves them): only a
+	// throttle with its own store measures prices.
+	_, own := t.store.(*memoryStore)
+	clean := own && alone && (t.othersSeen == 0 || now-t.othersSeen > t.drift.horizon())
 	var rate [2]float64
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
 		ws := r.status.Of(k)
