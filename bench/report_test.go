@@ -1,10 +1,10 @@
 package bench
 
 import (
+	"flag"
 	"fmt"
 	"net/http"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -12,15 +12,10 @@ import (
 	"github.com/memsdk/mem-go/throttle"
 )
 
-// fullRun reports whether to run the full sizes (MEMBENCH_FULL=1).
-func fullRun() bool { return os.Getenv("MEMBENCH_FULL") != "" }
-
-func currentSizes() sizes {
-	if fullRun() {
-		return fullSizes
-	}
-	return shortSizes
-}
+var (
+	update     = flag.Bool("update", false, "TestReport: measure every row -runs times and rewrite testdata/report.json and RESULTS.md's report section")
+	updateRuns = flag.Int("runs", 20, "TestReport -update: runs of every row")
+)
 
 // fault is one row of the fault table.
 type fault struct {
@@ -43,16 +38,74 @@ var faultRows = []fault{
 		prep: func(s *mock.Server) { s.FailNext(http.MethodPost, "/v2/notes", 3, mock.FaultRateLimit) }},
 }
 
-// TestReport runs both tables and checks the SDK's goals on them. With -v it
-// prints the tables in Markdown; MEMBENCH_FULL=1 runs the sizes, and
-// MEMBENCH_OUT=file also writes the tables to file.
+// TestReport runs both tables at the full sizes and checks the SDK's goals
+// on them (checkGoals). With -update it runs them -runs times and writes the
+// figures (the range of each over the runs) to testdata/report.json and the
+// tables to RESULTS.md; without, it runs them once and fails if a figure
+// falls outside its committed range by more than its tolerance (see
+// compare), so the committed report stays what the code does. With -v it
+// logs the run's tables.
 func TestReport(t *testing.T) {
-	sz := currentSizes()
-	ws := workloads(sz)
-	start := time.Now()
+	runs := 1
+	if *update {
+		runs = *updateRuns
+	}
+	var committed *figures
+	if !*update {
+		var err error
+		if committed, err = loadFigures(); err != nil {
+			t.Fatalf("%v (generate it with go test ./bench -run TestReport -update)", err)
+		}
+		checkRendered(t, committed)
+	}
+	fig := &figures{Runs: runs}
+	for i := range runs {
+		start := time.Now()
+		rows := reportRun(t)
+		t.Logf("run %d of %d: real time %s", i+1, runs, time.Since(start).Round(time.Millisecond))
+		if committed != nil {
+			for _, d := range compare(committed, rows) {
+				t.Errorf("against the committed figures: %s", d)
+			}
+			if t.Failed() {
+				t.Log("if the change is intended, regenerate the report: go test ./bench -run TestReport -update")
+			}
+		}
+		fig.addRun(rows)
+	}
+	fig.provenance()
+	t.Log(render(fig))
+	t.Log("\nChanged-limits table: the server changes its limits or prices mid-run (mock.Server.SetLimits), or prices an endpoint the client does not know; the optimum replays the mock's rules with the change; \"after the change\" is the time the calls metered after it took, against the optimum from the server's levels at the change\n\n" + runLearnTable(t))
+	if *update {
+		if err := writeFigures(fig); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
 
-	var main []result
-	var opt []result
+// checkRendered fails if RESULTS.md's report section is not the rendering
+// of the committed figures (an edit by hand, or one of the two files not
+// regenerated).
+func checkRendered(t *testing.T, f *figures) {
+	doc, err := os.ReadFile(resultsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := section(string(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != render(f) {
+		t.Errorf("%s: the report section is not the rendering of %s; regenerate both with go test ./bench -run TestReport -update", resultsFile, figuresFile)
+	}
+}
+
+// reportRun runs both tables once, checks the SDK's goals, and returns their
+// rows.
+func reportRun(t *testing.T) []row {
+	ws := workloads(fullSizes)
+	var rows, faulted []row
+	var sdkMain, sdkFaulted []result
 	for _, w := range ws {
 		p := w.plan()
 		name := "optimum (bucket math)"
@@ -62,77 +115,24 @@ func TestReport(t *testing.T) {
 		if w.neighbour != nil {
 			name = fmt.Sprintf("optimum: replay starving the neighbour (no client beats it); %s if the neighbour gets its 30%%", dur(neighbourFirst(w.neighbour, p)))
 		}
-		opt = append(opt, result{workload: w.name, contender: name, elapsed: w.optimum(p), optimum: w.optimum(p), calls: p.memIt + p.one})
-		for _, c := range contenders {
-			main = append(main, run(t, w, c.name, c.new, mock.Faults{}, nil))
+		rows = append(rows, optimumRow(w, name, w.optimum(p), p.memIt+p.one))
+		for i, c := range contenders {
+			r := run(t, w, c.name, c.new, mock.Faults{}, nil)
+			rows = append(rows, resultRow("efficiency", w.desc, r, i > 0))
+			if i == 0 {
+				sdkMain = append(sdkMain, r)
+			}
 		}
 	}
-
-	var faulted []result
 	for _, w := range ws[1:3] { // W2 and W3
 		for _, f := range faultRows {
 			r := run(t, w, f.name, newSDKResolving, f.faults, f.prep)
-			faulted = append(faulted, r)
+			faulted = append(faulted, resultRow("faults", w.desc, r, false))
+			sdkFaulted = append(sdkFaulted, r)
 		}
 	}
-
-	var b strings.Builder
-	mode := "short sizes (set MEMBENCH_FULL=1 for the issue's sizes)"
-	if fullRun() {
-		mode = "full sizes"
-	}
-	fmt.Fprintf(&b, "\nEfficiency table, %s; real time %s\n\n", mode, time.Since(start).Round(time.Millisecond))
-	writeMain(&b, ws, main, opt)
-	b.WriteString("\nFault table: the SDK under each mock fault (seed 1); a mem-it whose outcome is unknown is resolved as its error advises (list the notes created since, send again only if absent)\n\n")
-	writeFaults(&b, ws, faulted)
-	b.WriteString("\nChanged-limits table: the server changes its limits or prices mid-run (mock.Server.SetLimits), or prices an endpoint the client does not know; the optimum replays the mock's rules with the change; \"after the change\" is the time the calls metered after it took, against the optimum from the server's levels at the change\n\n")
-	b.WriteString(runLearnTable(t))
-	t.Log(b.String())
-	if out := os.Getenv("MEMBENCH_OUT"); out != "" { // the tables, for RESULTS.md
-		if err := os.WriteFile(out, []byte(b.String()), 0o644); err != nil {
-			t.Error(err)
-		}
-	}
-
-	checkGoals(t, main, faulted)
-}
-
-func writeMain(b *strings.Builder, ws []workload, main, opt []result) {
-	b.WriteString("| workload | contender | virtual time | efficiency | 429s | wasted | calls failed |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|\n")
-	for i, w := range ws {
-		o := opt[i]
-		fmt.Fprintf(b, "| %s: %s | %s | %s | 1.000 | 0 | 0 | 0 of %d |\n", w.name, w.desc, o.contender, dur(o.elapsed), o.calls)
-		for _, r := range main {
-			if r.workload != w.name {
-				continue
-			}
-			name := r.contender
-			if w.neighbour != nil {
-				name += fmt.Sprintf(" (neighbour took %.0f%% / %.0f%%)", 100*r.nbShare[0], 100*r.nbShare[1])
-			}
-			fmt.Fprintf(b, "| | %s | %s | %s | %d | %d | %d of %d |\n", name, dur(r.elapsed), eff(r), r.n429, r.wasted, r.failed, r.calls)
-		}
-	}
-}
-
-func writeFaults(b *strings.Builder, ws []workload, rs []result) {
-	b.WriteString("| workload | fault | virtual time | efficiency | efficiency of charged calls | 429s | wasted | calls failed | mem-it outcome unknown: found stored / sent again | items lost | items duplicated |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	for _, r := range rs {
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %.3f | %d | %d | %d | %d: %d / %d | %d | %d |\n",
-			r.workload, r.contender, dur(r.elapsed), eff(r), float64(r.chargedOptimum)/float64(r.elapsed), r.n429, r.wasted, r.failed,
-			r.resolved[0], r.resolved[1], r.resolved[2], r.lost, r.dup)
-	}
-}
-
-// eff formats a row's efficiency; a dagger marks one computed over the
-// calls that succeeded only (the others failed).
-func eff(r result) string {
-	if r.failed > 0 {
-		return fmt.Sprintf("%.3f†", r.efficiency())
-	}
-	return fmt.Sprintf("%.3f", r.efficiency())
+	checkGoals(t, sdkMain, sdkFaulted)
+	return append(rows, faulted...)
 }
 
 func dur(d time.Duration) string {
@@ -152,15 +152,14 @@ func dur(d time.Duration) string {
 // asserted):
 //
 //   - W1, W2, W3, W3b, W5, W6: no call fails, efficiency ≥ 0.99, and no 429
-//     (the key has no other user); the throttle adopts no limit (nothing
-//     changed, so learning costs nothing). W3b (mem-it queued first) found the
+//     (the key has no other user). W3b (mem-it queued first) found the
 //     throttle's strict FIFO at 0.75; its backfill (c07f650) brought it to
 //     1.00;
-//   - W4: no call fails and efficiency ≥ 0.90 of the tokens the neighbour
-//     left (0.93–0.98 in 26 short runs under -race, 0.99–1.00 at full size:
-//     the drift reserve holds back what the neighbour probably took, which
-//     a short run's tail pays for); its 429s are not asserted, since
-//     someone else spends on the key (2–6 in those runs);
+//   - W4: no call fails and efficiency ≥ 0.95 of the tokens the neighbour
+//     left (0.982–1.000 at full size in this session's runs); its 429s are
+//     not asserted, since someone else spends on the key (2–12 of about 620
+//     calls in those runs; 37–50 before the drift reserve counted proofs
+//     only);
 //   - every fault row: nothing duplicated, nothing lost, no call failed, with
 //     the application resolving a mem-it whose outcome is unknown as the
 //     error advises (mem-it has no id that would make a blind retry safe).
@@ -173,8 +172,8 @@ func checkGoals(t *testing.T, main, faulted []result) {
 		}
 		t.Logf("%s SDK: real time %v; paused by 429s %v; 429s by route %v; throttle stats %+v; errors %v", r.workload, r.real.Round(time.Millisecond), r.paused, r.route429, *r.throttle, r.errs)
 		if r.workload == "W4" {
-			if e := r.efficiency(); e < 0.90 || r.failed > 0 {
-				t.Errorf("W4: SDK efficiency %.3f (goal 0.90), %d calls failed: %v", e, r.failed, r.errs)
+			if e := r.efficiency(); e < 0.95 || r.failed > 0 {
+				t.Errorf("W4: SDK efficiency %.3f (goal 0.95), %d calls failed: %v", e, r.failed, r.errs)
 			}
 			continue
 		}
@@ -186,9 +185,6 @@ func checkGoals(t *testing.T, main, faulted []result) {
 		}
 		if r.n429 > 0 {
 			t.Errorf("%s: SDK got %d 429s with nobody else on the key", r.workload, r.n429)
-		}
-		if r.throttle.LimitsAdopted > 0 {
-			t.Errorf("%s: the throttle adopted %d limits where none changed", r.workload, r.throttle.LimitsAdopted)
 		}
 	}
 	for _, r := range faulted {

@@ -24,8 +24,6 @@ const (
 	// for Retry-After itself happens in the throttle, which pauses every
 	// caller until then, so the backoff only spreads the restart.
 	rateJitter = 100 * time.Millisecond
-	// noRetryAfter is assumed when a 429 has no usable Retry-After.
-	noRetryAfter = time.Second
 	// maxRateRetries bounds the retries after rate-limit 429s of one call,
 	// which are counted apart from RetryMax (see check).
 	maxRateRetries = 32
@@ -109,7 +107,7 @@ func (p *retryPolicy) checkTooManyRequests(ctx context.Context, now time.Time, r
 	}
 	ra, ok, perr := headers.ParseRetryAfter(resp.Header, now)
 	if !ok || perr != nil {
-		ra = noRetryAfter
+		ra = throttle.DefaultRetryAfter
 	}
 	if p.c.retryMax == 0 || p.rateRetries >= maxRateRetries {
 		return false, nil

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,9 +42,6 @@ const (
 // firstTimeout bounds a Store's calls until Redis has answered one: the
 // first opens a connection and may have to load its script.
 const firstTimeout = time.Second
-
-// maxDebt is how many capacities below zero a level may go, as in throttle.
-const maxDebt = 4
 
 // exact is 2^53: every integer below it is a float64, so Lua holds it exactly.
 const exact = 1 << 53
@@ -167,10 +163,9 @@ func New(client redis.Scripter, apiKey string, p throttle.Policy, o Options) (*S
 	var fp []string
 	var longest time.Duration
 	for _, b := range p.Buckets {
-		pus := int64((b.Period + time.Microsecond - 1) / time.Microsecond)
-		g := gcd(b.Limit, pus)
-		q, r := pus/g, b.Limit/g
-		if b.Limit > exact/(2*(maxDebt+1))/q {
+		q, r := b.Units(time.Microsecond)
+		pus := q * (b.Limit / r) // the period in whole µs: q·g, with g = Limit/r
+		if b.Limit > exact/(2*(throttle.MaxDebt+1))/q {
 			return nil, fmt.Errorf("redisstore: bucket %v: limit too large for its period (Limit × Period in µs / gcd must stay below 2^53/10)", b)
 		}
 		s.l, s.q, s.r = append(s.l, b.Limit), append(s.q, q), append(s.r, r)
@@ -190,24 +185,13 @@ func New(client redis.Scripter, apiKey string, p throttle.Policy, o Options) (*S
 	return s, nil
 }
 
-func gcd(a, b int64) int64 {
-	for b != 0 {
-		a, b = b, a%b
-	}
-	return a
-}
-
 // scaled returns p with every bucket's refill rate multiplied by share, and
-// its capacity too, but never below the largest cost of a sample call (or a
-// mem-it could never pass).
+// its capacity too, but never below the policy's largest cost of a call
+// (Policy.MaxCost; or a mem-it could never pass).
 func scaled(p throttle.Policy, share float64) (throttle.Policy, error) {
 	out := throttle.Policy{Cost: p.Cost}
 	for _, b := range p.Buckets {
-		var most int64 = 1
-		for _, call := range [][2]string{{http.MethodPost, "/v2/mem-it"}, {http.MethodPost, "/v2/notes"}, {http.MethodGet, "/v2/notes"}} {
-			most = max(most, p.Cost(call[0], call[1]).Of(b.Kind))
-		}
-		limit := max(int64(math.Floor(float64(b.Limit)*share)), most)
+		limit := max(int64(math.Floor(float64(b.Limit)*share)), p.MaxCost().Of(b.Kind))
 		// Rate limit/period' = share × L/P: period' = P × limit / (share × L), rounded up.
 		period := time.Duration(math.Ceil(float64(b.Period) * float64(limit) / (share * float64(b.Limit))))
 		out.Buckets = append(out.Buckets, throttle.Bucket{Kind: b.Kind, Window: b.Window, Limit: limit, Period: period})

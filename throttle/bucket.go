@@ -27,10 +27,7 @@ func newBucket(b Bucket, now time.Duration) bucket {
 }
 
 // units returns a bucket's units per token and units per nanosecond.
-func units(b Bucket) (q, r int64) {
-	g := gcd(b.Limit, int64(b.Period))
-	return int64(b.Period) / g, b.Limit / g
-}
+func units(b Bucket) (q, r int64) { return b.Units(time.Nanosecond) }
 
 func gcd(a, b int64) int64 {
 	for b != 0 {
@@ -73,9 +70,9 @@ func (b *bucket) take(n int64) { b.scaled -= n * b.q }
 // give returns n tokens, never beyond full.
 func (b *bucket) give(n int64) { b.scaled = min(b.full(), b.scaled+n*b.q) }
 
-// set makes the level exactly n tokens, within [−maxDebt·limit, limit]:
+// set makes the level exactly n tokens, within [−MaxDebt·limit, limit]:
 // a debt of more than a few capacities tells nothing more and could overflow.
-func (b *bucket) set(n int64) { b.scaled = max(-maxDebt*b.limit, min(b.limit, n)) * b.q }
+func (b *bucket) set(n int64) { b.scaled = max(-MaxDebt*b.limit, min(b.limit, n)) * b.q }
 
 // clamp holds the level to at most n tokens (after advance).
 func (b *bucket) clamp(n int64) { b.scaled = min(b.scaled, n*b.q) }
@@ -94,9 +91,6 @@ func (b *bucket) above(n int64, d time.Duration) bool {
 	}
 	return b.scaled >= ceil+int64(max(0, d))*b.r
 }
-
-// maxDebt bounds how many capacities below zero a level may be set.
-const maxDebt = 4
 
 // waitFor returns how long from b.at until the bucket holds n tokens,
 // rounded up to the nanosecond.

@@ -118,7 +118,7 @@ func isMemItPath(p string) bool {
 }
 
 // maxScaled bounds a full bucket in its units (see bucket) so that the
-// arithmetic cannot overflow int64, even with maxDebt capacities of debt.
+// arithmetic cannot overflow int64, even with MaxDebt capacities of debt.
 const maxScaled = math.MaxInt64 / 16
 
 // Validate reports whether p is usable: at least one bucket, each with a

@@ -167,7 +167,7 @@ func (s *memoryStore) Adopt(now time.Duration, k headers.Kind, w headers.Window,
 		s.defs[i].Limit = limit
 		b := newBucket(s.defs[i], now)
 		tokens := math.Floor(float64(old.scaled) / float64(old.q) * float64(b.q)) // rounded down: never more than held
-		b.scaled = max(-maxDebt*b.full(), min(b.full(), int64(tokens)))
+		b.scaled = max(-MaxDebt*b.full(), min(b.full(), int64(tokens)))
 		s.buckets[i] = b
 		return true
 	}
