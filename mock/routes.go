@@ -13,11 +13,11 @@ type handler func(c *call) (any, *apiError)
 
 type route struct {
 	method  string
-	pattern string // the path, with {wildcards}, as ENDPOINTS.md writes it
+	pattern string // the path, with {wildcards}, as Mem's API reference writes it
 	h       handler
 }
 
-// routes are the 20 v2 endpoints of ENDPOINTS.md. A literal segment is more
+// routes are the 20 documented v2 endpoints (notes, collections, mem-it). A literal segment is more
 // specific than a wildcard, so POST /v2/notes/search is not read as a note
 // id (GET /v2/notes/search is: it names no other route).
 var routes = []route{

@@ -17,7 +17,7 @@ const MaxDebt = 4
 // Retry-After header is missing or malformed: the Throttle pauses every
 // caller for it, and a client that retries waits at least as long. Long
 // enough not to hammer the server, short enough to cost little.
-const DefaultRetryAfter = fallbackPause
+const DefaultRetryAfter = time.Second
 
 // Units expresses b's refill exactly in integers, for a clock that counts
 // whole ticks of length tick (time.Nanosecond for the Throttle's own store,

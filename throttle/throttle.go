@@ -532,7 +532,7 @@ func readOutcome(o Outcome, wallNow time.Time) response {
 		r.malformed = r.malformed || err != nil
 		r.retryAfter = wait
 		if !ok || err != nil {
-			r.retryAfter = fallbackPause
+			r.retryAfter = DefaultRetryAfter
 		}
 	}
 	return r
@@ -715,10 +715,6 @@ func (t *Throttle) notify(events []ResyncEvent, pausedUntil time.Time) {
 		t.hooks.OnPause(pausedUntil)
 	}
 }
-
-// fallbackPause is how long a rate-limit 429 without a usable Retry-After
-// pauses callers: long enough not to hammer, short enough to cost little.
-const fallbackPause = time.Second
 
 func (t *Throttle) bucketIndex(k headers.Kind, w headers.Window) int {
 	for i, b := range t.policy.Buckets {
