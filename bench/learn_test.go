@@ -489,8 +489,8 @@ func learnTable(rows []learnResult) string {
 				after = fmt.Sprintf("%s / %s = %.3f", dur(r.afterTook), dur(r.afterOpt), r.afterEfficiency())
 			}
 			eff := fmt.Sprintf("%.3f", r.efficiency())
-			if r.failed > 0 {
-				eff += "†"
+			if r.failed > 0 { // failed calls are work undone, not a faster run
+				eff = fmt.Sprintf("not finished: %.0f%% of calls done", 100*float64(w.n-r.failed)/float64(w.n))
 			}
 			b = fmt.Appendf(b, "| | %s | %s | %s | %s | %d (%d) | %d of %d |\n", r.contender, dur(r.elapsed), eff, after, r.n429, r.n429After, r.failed, w.n)
 		}
