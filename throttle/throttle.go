@@ -74,6 +74,10 @@ type Throttle struct {
 	// of one route, so measurements of prices wait (see costBook).
 	othersSeen time.Duration
 	costs      costBook // what each route costs, as the headers show it
+	// ownStore is false for a store shared with other processes: their
+	// calls go between two answers unseen (the shared level knows them, so
+	// nothing proves them), so such a throttle measures no price.
+	ownStore bool
 }
 
 type waiter struct {
@@ -123,6 +127,7 @@ func New(p Policy, opts ...Option) (*Throttle, error) {
 	if t.store == nil {
 		t.store = NewMemoryStore(t.policy)
 	}
+	_, t.ownStore = t.store.(*memoryStore)
 	return t, nil
 }
 
@@ -627,11 +632,7 @@ func (t *Throttle) learnCost(now time.Duration, tk Ticket, r response, provedOth
 	if provedOthers && !alone {
 		t.othersSeen = now
 	}
-	// With a shared store, other processes' calls go between two answers
-	// unseen (the shared level knows them, so nothing proves them): only a
-	// throttle with its own store measures prices.
-	_, own := t.store.(*memoryStore)
-	clean := own && alone && (t.othersSeen == 0 || now-t.othersSeen > t.drift.horizon())
+	clean := t.ownStore && alone && (t.othersSeen == 0 || now-t.othersSeen > t.drift.horizon())
 	var rate [2]float64
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
 		ws := r.status.Of(k)
