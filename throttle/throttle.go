@@ -568,11 +568,7 @@ func (t *Throttle) settle(now time.Duration, tk Ticket, refused bool) {
 // tokens as the one shown (the headers show the most constrained). It
 // appends the moves to events.
 func (t *Throttle) resyncKind(now time.Duration, tk Ticket, r response, k headers.Kind, wasSynced bool, events []ResyncEvent) []ResyncEvent {
-	ws := r.status.Of(k)
-	if !ws.Present() {
-		return events
-	}
-	i := t.bucketIndex(k, ws.Window)
+	ws, i := t.shown(r, k)
 	if i < 0 {
 		return events
 	}
@@ -635,11 +631,7 @@ func (t *Throttle) learnCost(now time.Duration, tk Ticket, r response, provedOth
 	clean := t.ownStore && alone && (t.othersSeen == 0 || now-t.othersSeen > t.drift.horizon())
 	var rate [2]float64
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
-		ws := r.status.Of(k)
-		i := -1
-		if ws.Present() {
-			i = t.bucketIndex(k, ws.Window)
-		}
+		ws, i := t.shown(r, k)
 		if i < 0 {
 			continue
 		}
@@ -715,6 +707,16 @@ func (t *Throttle) notify(events []ResyncEvent, pausedUntil time.Time) {
 	if !pausedUntil.IsZero() && t.hooks.OnPause != nil {
 		t.hooks.OnPause(pausedUntil)
 	}
+}
+
+// shown returns the window of kind k that r reports and the index of its
+// policy bucket (-1 when r reports none, or a window the policy lacks).
+func (t *Throttle) shown(r response, k headers.Kind) (headers.WindowState, int) {
+	ws := r.status.Of(k)
+	if !ws.Present() {
+		return ws, -1
+	}
+	return ws, t.bucketIndex(k, ws.Window)
 }
 
 func (t *Throttle) bucketIndex(k headers.Kind, w headers.Window) int {
