@@ -67,6 +67,9 @@ type importer struct {
 	progress     func(counts)
 	server       string // for messages
 	blocked      *blockedClock
+	// counted, when set, is called with each outcome once its record is
+	// on disk and it is counted, under the tally's lock (tests).
+	counted func(journalEntry)
 }
 
 // counts is how far a run has got, for the progress display.
@@ -273,20 +276,29 @@ type tally struct {
 	journalErr error
 }
 
-// record journals one item's outcome (unless the call was not made) and
-// counts it; a fatal error or a journal that cannot be written stops the run.
+// record journals one item's outcome (unless the call was not made) and,
+// once the record is on disk, counts it: nothing shows as settled (in the
+// progress, the summary or its JSON) before its record would survive a
+// crash. The journal is written outside t.mu, so that the records of calls
+// that end together share an fsync. An outcome the journal could not keep
+// counts as failed (the next run retries it); a fatal error or a journal
+// that cannot be written stops the run.
 func (t *tally) record(it item, entry journalEntry, outcome string, err error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
 	if outcome == "" {
-		t.s.NotAttempted++
+		t.notAttempted(1)
 		return
 	}
-	if jerr := t.im.journal.Record(entry); jerr != nil && t.journalErr == nil {
-		t.journalErr = jerr
-		t.cancel()
-	}
+	jerr := t.im.journal.Record(entry)
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	switch {
+	case jerr != nil:
+		if t.journalErr == nil {
+			t.journalErr = jerr
+			t.cancel()
+		}
+		t.s.Failed = append(t.s.Failed, failure{it.Where, "not recorded: " + describe(jerr)})
+		t.c.failed++
 	case outcome == outcomeDone && entry.Reason == reasonAlreadyThere:
 		t.s.AlreadyThere++
 		t.c.imported++
@@ -303,6 +315,9 @@ func (t *tally) record(it item, entry journalEntry, outcome string, err error) {
 	if reason := t.br.observe(err); reason != "" && t.s.StoppedBecause == "" {
 		t.s.StoppedBecause = reason
 		t.cancel()
+	}
+	if t.im.counted != nil && jerr == nil {
+		t.im.counted(entry)
 	}
 	if t.im.progress != nil {
 		t.im.progress(t.c)
