@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,16 +29,19 @@ func cpuTime(tb testing.TB) time.Duration {
 }
 
 // BenchmarkJournalRecord measures what a record costs the process in CPU
-// (cpu-µs/record: user and system time, fsync included) with 1 writer and
-// with 8 writers at once, as the import's workers record.
+// (cpu-µs/record: user and system time, fsync included) and the fsyncs it
+// takes, with 1, 4 (the import's default --concurrency) and 8 writers
+// recording at once, as the import's workers do.
 func BenchmarkJournalRecord(b *testing.B) {
-	for _, writers := range []int{1, 8} {
+	for _, writers := range []int{1, 4, 8} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
 			j, err := openJournal(filepath.Join(b.TempDir(), "j"))
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer j.Close()
+			f := &countedSyncs{f: j.f}
+			j.out = newGroupCommit(f)
 			var next atomic.Int64
 			var wg sync.WaitGroup
 			cpu := cpuTime(b)
@@ -56,8 +60,22 @@ func BenchmarkJournalRecord(b *testing.B) {
 			wg.Wait()
 			b.StopTimer()
 			b.ReportMetric(float64(cpuTime(b)-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/record")
+			b.ReportMetric(float64(f.syncs.Load())/float64(b.N), "fsyncs/record")
 		})
 	}
+}
+
+// countedSyncs is a file that counts its fsyncs.
+type countedSyncs struct {
+	f     *os.File
+	syncs atomic.Int64
+}
+
+func (c *countedSyncs) Write(p []byte) (int, error) { return c.f.Write(p) }
+
+func (c *countedSyncs) Sync() error {
+	c.syncs.Add(1)
+	return c.f.Sync()
 }
 
 // fakeDisk is a syncWriter that keeps what is written in memory and counts
@@ -246,4 +264,24 @@ func TestImportCountsOnlyWhatIsOnDisk(t *testing.T) {
 		assert.LessOrEqual(t, syncs, 11, "8 workers share fsyncs")
 		t.Logf("40 records, %d fsyncs", syncs)
 	})
+}
+
+// TestImportJournalFailureCountsNothingAsDone: when the journal cannot be
+// synced, the outcomes it was to keep count as failed (the next run retries
+// them), not as imported, and the run stops with the journal's error.
+func TestImportJournalFailureCountsNothingAsDone(t *testing.T) {
+	d := &fakeDisk{fail: errors.New("no space left on device")}
+	j := memoryJournal()
+	j.out = newGroupCommit(d)
+	im := &importer{api: instantAPI{}, journal: j, via: viaNotes, concurrency: 4, limit: -1}
+	todo := []item{{Key: "a.md", Where: "a.md"}, {Key: "b.md", Where: "b.md"}, {Key: "c.md", Where: "c.md"}}
+	s, err := im.work(t.Context(), todo, nil, newSummary())
+	require.ErrorContains(t, err, "no space left on device")
+	assert.Zero(t, s.Imported)
+	require.Len(t, s.Failed, 1, "the first failure stops the run")
+	assert.Equal(t, "a.md", s.Failed[0].Where)
+	assert.Contains(t, s.Failed[0].Reason, "not recorded")
+	assert.Equal(t, 2, s.NotAttempted)
+	_, ok := j.Lookup("a.md")
+	assert.False(t, ok, "what is not on disk is not looked up as done either")
 }
