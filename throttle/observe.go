@@ -9,12 +9,19 @@ import (
 // Hooks are optional callbacks, called after the throttle's lock is released
 // and on the goroutine of the call concerned. Keep them quick.
 type Hooks struct {
-	// OnWait is called when a call had to queue, with how long it waited.
-	OnWait func(c Cost, waited time.Duration)
+	// OnWait is called when a call had to queue, once it is admitted.
+	OnWait func(WaitEvent)
 	// OnResync is called when a response moved a bucket's level.
 	OnResync func(ResyncEvent)
 	// OnPause is called when a rate-limit 429 pauses every caller until the time given.
 	OnPause func(until time.Time)
+}
+
+// WaitEvent says that a call waited for tokens before it was admitted.
+type WaitEvent struct {
+	Cost     Cost
+	Priority Priority
+	Waited   time.Duration
 }
 
 // ResyncEvent says that a response moved one bucket's level.
@@ -53,6 +60,8 @@ type Snapshot struct {
 	Probing  bool
 	InFlight int // calls admitted and not yet Done
 	Queued   int // calls waiting for tokens
+	// Queue counts them by priority.
+	Queue QueueLengths
 	// Reserve is what a call now needs on top of its cost, for what other
 	// consumers of the key have probably spent since the last response.
 	Reserve Cost
@@ -71,7 +80,8 @@ func (t *Throttle) Snapshot() Snapshot {
 		Buckets:  buckets,
 		Probing:  !t.store.Synced(),
 		InFlight: t.inflightN,
-		Queued:   len(t.queue),
+		Queued:   t.queue.len(),
+		Queue:    t.queue.lengths(),
 		Reserve:  t.drift.reserve(wallNow.Sub(t.epoch)),
 		Stats:    t.stats,
 	}

@@ -190,3 +190,11 @@ var sampleCalls = [][2]string{
 	{http.MethodPost, "/v2/notes/search"},
 	{http.MethodPost, "/v2/collections"},
 }
+
+// refillTime is how long the bucket takes to refill n tokens (0 for n ≤ 0).
+func (b Bucket) refillTime(n float64) time.Duration {
+	if n <= 0 {
+		return 0
+	}
+	return time.Duration(math.Ceil(n * float64(b.Period) / float64(b.Limit)))
+}

@@ -62,3 +62,42 @@ func TestQueueingAsksTheStoreOncePerCost(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// TestDrainingAsksTheStoreAFewTimesPerCall: n callers behind drained
+// minute buckets, 1% of them mem-its at the head, all served to the end:
+// the store is asked a few times per admitted call, however long the queue
+// (each wake asks only the first call of each line of equal costs).
+func TestDrainingAsksTheStoreAFewTimesPerCall(t *testing.T) {
+	perCall := map[int]float64{}
+	for _, n := range []int{100, 3000} {
+		synctest.Test(t, func(t *testing.T) {
+			store := &countingStore{Store: NewMemoryStore(DefaultPolicy())}
+			th, err := New(DefaultPolicy(), WithStore(store))
+			require.NoError(t, err)
+			th.mu.Lock()
+			th.store.MarkSynced()
+			th.store.Take(th.now(), Cost{Requests: 100, Complexity: 200})
+			th.mu.Unlock()
+			before := store.count()
+			var wg sync.WaitGroup
+			for i := range n {
+				c := plain
+				if i < n/100 {
+					c = memIt
+				}
+				wg.Go(func() {
+					tk, err := th.Wait(t.Context(), c)
+					if assert.NoError(t, err) {
+						th.Done(tk, Outcome{})
+					}
+				})
+				synctest.Wait() // in this order
+			}
+			wg.Wait()
+			perCall[n] = float64(store.count()-before) / float64(n)
+			t.Logf("n=%d: %.2f Takes per admitted call", n, perCall[n])
+		})
+	}
+	assert.Less(t, perCall[3000], 6.0)
+	assert.Less(t, perCall[3000], 1.5*perCall[100])
+}

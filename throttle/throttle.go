@@ -57,8 +57,8 @@ type Throttle struct {
 
 	mu        sync.Mutex
 	store     Store
-	queue     []*waiter // FIFO; queue[0] is the only one that may take
-	inflight  Cost      // admitted, not yet Done
+	queue     queue // the calls waiting for tokens
+	inflight  Cost  // admitted, not yet Done
 	inflightN int
 	capacity  Cost // per kind, the smallest bucket: the most that may be in flight
 	charged   Cost // total cost of the calls Done so far that the server may have charged
@@ -78,18 +78,16 @@ type Throttle struct {
 	// calls go between two answers unseen (the shared level knows them, so
 	// nothing proves them), so such a throttle measures no price.
 	ownStore bool
-}
 
-type waiter struct {
-	cost  Cost
-	route uint64        // the cost book's key of the call, 0 if unknown
-	wake  chan struct{} // capacity 1: "look again"
-	// latest is, once the waiter is at the head and short of tokens, the
-	// latest admission that calls passing it may push it to (see backfill).
-	latest time.Duration
-	// admitted is set, with ticket, when a call passed the head (backfill).
-	admitted bool
-	ticket   Ticket
+	// reserve is kept back from all but interactive calls while one has
+	// come in the last reserveIdle (see WithReserve).
+	// flightFull records that a call waited because the calls in flight
+	// filled a bucket's capacity: the next answer must wake the queue.
+	flightFull bool
+
+	reserve         Cost
+	reserveIdle     time.Duration
+	lastInteractive time.Duration
 }
 
 // backfillDelay bounds how far calls that pass a waiting head may delay it:
@@ -102,6 +100,35 @@ type Option func(*Throttle)
 // WithHooks installs callbacks for waits, resyncs and pauses (for progress
 // displays and metrics).
 func WithHooks(h Hooks) Option { return func(t *Throttle) { t.hooks = h } }
+
+// WithMaxStarvation bounds how long the calls of one priority can be kept
+// waiting by calls of the priorities served before it: a priority whose
+// calls have waited d with none of them admitted goes first, until one is
+// (the default is DefaultMaxStarvation). A stream of interactive calls thus
+// delays batch work by at most d plus what its tokens take; d must be
+// positive.
+func WithMaxStarvation(d time.Duration) Option {
+	return func(t *Throttle) {
+		if d > 0 {
+			t.queue.starve = d
+		}
+	}
+}
+
+// DefaultMaxStarvation is the starvation bound of a Throttle made without
+// WithMaxStarvation.
+const DefaultMaxStarvation = 10 * time.Second
+
+// WithReserve keeps r tokens in every bucket for interactive calls: default
+// and batch calls pass only when the buckets hold their cost plus r, so an
+// interactive call usually goes at once even while an import drains the
+// buckets. The reserve is held from New and after each interactive call,
+// until no interactive call has come for idle; then the other calls may
+// spend it, so it never sits unused for long. Holding it costs a batch the
+// time r takes to refill, once, until it is released.
+func WithReserve(r Cost, idle time.Duration) Option {
+	return func(t *Throttle) { t.reserve, t.reserveIdle = r, idle }
+}
 
 // WithStore replaces the in-memory state with s (for example a store shared
 // between processes). s must hold the buckets of the throttle's policy.
@@ -120,6 +147,7 @@ func New(p Policy, opts ...Option) (*Throttle, error) {
 		epoch:    time.Now(),
 		capacity: p.capacity(),
 		drift:    newDrift(p),
+		queue:    queue{starve: DefaultMaxStarvation},
 	}
 	for _, o := range opts {
 		o(t)
@@ -194,67 +222,95 @@ func (e *CostError) Error() string {
 
 // Wait blocks until the buckets hold c, takes it, and returns the admitted
 // call's ticket. It returns at once when the tokens are there and nobody is
-// queued ahead. Callers are served in FIFO order, so a costly call is not
-// starved by a stream of cheap ones, with one exception that keeps every
-// bucket busy: while the head of the line waits for tokens, a later call
-// that fits may pass it, as long as the head is still admitted within
-// backfillDelay (2) times the wait it had (a mem-it waiting 12 s for
-// complexity tokens lets cheap calls use the request tokens meanwhile, and
-// goes at 24 s at the latest). A call that costs more than a bucket holds
-// fails at once with a *CostError. When the estimated wait would pass ctx's
-// deadline, Wait fails at once with a *DeadlineError; when ctx ends while
-// waiting, it returns ctx.Err() and has taken nothing.
+// queued. Callers are served by priority (see WithPriority; Default when
+// ctx carries none) and, within a priority, in FIFO order, so a costly call
+// is not starved by a stream of cheap ones; a priority whose calls have had
+// none admitted for the starvation bound goes first (see
+// WithMaxStarvation). One exception keeps every bucket busy: while the head
+// of the line waits for tokens, a later call that fits may pass it, as long
+// as the head is still admitted within backfillDelay (2) times the wait it
+// had (a mem-it waiting 12 s for complexity tokens lets cheap calls use the
+// request tokens meanwhile, and goes at 24 s at the latest). A call that
+// costs more than a bucket holds fails at once with a *CostError. When the
+// tokens cannot come before ctx's deadline (the bucket math, counting the
+// calls queued ahead of it), Wait fails at once with a *DeadlineError; when
+// ctx ends while waiting, it returns ctx.Err() and has taken nothing.
 //
 // The fast path (tokens available, nobody waiting) takes one lock and does
-// not allocate.
+// not allocate. A waiting call costs O(1) in the length of the queue.
 func (t *Throttle) Wait(ctx context.Context, c Cost) (Ticket, error) {
+	p := PriorityOf(ctx)
 	t.mu.Lock()
-	return t.waitLocked(ctx, c, 0)
+	return t.waitLocked(ctx, c, 0, p)
 }
 
 // waitRoute is Wait for a request: it prices it by what its route has been
 // seen to cost, and lets the answer measure it (see costBook).
 func (t *Throttle) waitRoute(ctx context.Context, method, urlPath string) (Ticket, error) {
 	route := routeKey(method, urlPath)
+	p := PriorityOf(ctx)
 	t.mu.Lock()
-	return t.waitLocked(ctx, t.costs.costOf(route, t.policy.Cost(method, urlPath)), route)
+	return t.waitLocked(ctx, t.costs.costOf(route, t.policy.Cost(method, urlPath)), route, p)
 }
 
 // waitLocked is Wait with t.mu held; it releases it.
-func (t *Throttle) waitLocked(ctx context.Context, c Cost, route uint64) (Ticket, error) {
+func (t *Throttle) waitLocked(ctx context.Context, c Cost, route uint64, p Priority) (Ticket, error) {
 	if !c.Within(t.capacity) {
 		limit := t.capacity
 		t.mu.Unlock()
 		return Ticket{}, &CostError{Cost: c, Capacity: limit}
 	}
-	if len(t.queue) == 0 && t.mayAdmit() {
-		if now := t.now(); t.take(now, c) == 0 {
-			tk := t.admit(now, c, route)
-			t.mu.Unlock()
-			return tk, nil
-		}
+	now := t.now()
+	rank := p.rank()
+	if rank == Interactive.rank() {
+		t.lastInteractive = now
+	}
+	if t.queue.len() == 0 && t.mayAdmit() && t.take(now, c, rank) == 0 {
+		tk := t.admit(now, c, route, rank)
+		t.mu.Unlock()
+		return tk, nil
 	}
 	if err := ctx.Err(); err != nil {
 		t.mu.Unlock()
 		return Ticket{}, err
 	}
-	// The estimate is the bucket math from the mirror's levels: the wait
-	// unless a response raises them (or, in cold start, the probe's answer).
-	if deadline, ok := ctx.Deadline(); ok {
-		est := t.estimateLocked(t.queuedCosts(c))
-		if time.Now().Add(est).After(deadline) {
-			t.stats.DeadlineFailures++
-			t.mu.Unlock()
-			return Ticket{}, &DeadlineError{Cost: c, Wait: est}
-		}
+	if err := t.checkDeadline(ctx, c, rank); err != nil {
+		t.stats.DeadlineFailures++
+		t.mu.Unlock()
+		return Ticket{}, err
 	}
-	w := &waiter{cost: c, route: route, wake: make(chan struct{}, 1)}
-	t.queue = append(t.queue, w)
-	t.wakeHeadLocked() // a waiting head looks whether the newcomer can pass it
+	w := &waiter{cost: c, route: route, priority: p, rank: rank, wake: make(chan struct{}, 1)}
+	t.queue.push(w, now)
+	if w.prev == nil { // the first of its line: the head may let it pass
+		t.wakeHeadLocked(now)
+	}
 	t.mu.Unlock()
 	return t.waitInQueue(ctx, w)
 }
 
+// checkDeadline fails a call that cannot be admitted before ctx's deadline:
+// the buckets must first refill what the calls queued ahead of it cost, and
+// its own cost. (A lower bound of the wait: refill lost to a full bucket
+// meanwhile is not counted, so no call that could make it is refused.)
+func (t *Throttle) checkDeadline(ctx context.Context, c Cost, rank int) error {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return nil
+	}
+	need := t.queue.aheadOf(rank).Add(c)
+	states, paused := t.store.State(t.now())
+	est := max(0, paused-t.now())
+	for _, s := range states {
+		est = max(est, s.Bucket.refillTime(float64(need.Of(s.Kind))-s.Level))
+	}
+	if time.Now().Add(est).After(deadline) {
+		return &DeadlineError{Cost: c, Wait: est}
+	}
+	return nil
+}
+
+// waitInQueue waits until w is admitted, as the head of the line or by
+// passing it (see backfillLocked), or ctx ends.
 func (t *Throttle) waitInQueue(ctx context.Context, w *waiter) (Ticket, error) {
 	start := time.Now()
 	var timer *time.Timer
@@ -263,36 +319,12 @@ func (t *Throttle) waitInQueue(ctx context.Context, w *waiter) (Ticket, error) {
 			timer.Stop()
 		}
 	}()
-	for {
-		var timerC <-chan time.Time
+	for woken := false; ; woken = true {
 		t.mu.Lock()
-		if !w.admitted && t.queue[0] == w && !w.cost.Within(t.capacity) { // a limit fell below the cost
-			t.queue = t.queue[1:]
-			t.wakeHeadLocked()
-			err := &CostError{Cost: w.cost, Capacity: t.capacity}
+		sleep, err := t.turn(w, woken)
+		if err != nil {
 			t.mu.Unlock()
 			return Ticket{}, err
-		}
-		if !w.admitted && t.queue[0] == w && t.mayAdmit() {
-			now := t.now()
-			if d := t.take(now, w.cost); d > 0 {
-				if w.latest == 0 {
-					w.latest = now + backfillDelay*d
-				}
-				if next := t.backfillLocked(now, w); next > 0 {
-					d = min(d, next)
-				}
-				if timer == nil {
-					timer = time.NewTimer(d)
-				} else {
-					timer.Reset(d)
-				}
-				timerC = timer.C
-			} else {
-				t.queue = t.queue[1:]
-				t.wakeHeadLocked()
-				w.ticket, w.admitted = t.admit(now, w.cost, w.route), true
-			}
 		}
 		if w.admitted {
 			waited := time.Since(start)
@@ -300,107 +332,170 @@ func (t *Throttle) waitInQueue(ctx context.Context, w *waiter) (Ticket, error) {
 			t.stats.WaitTime += waited
 			t.mu.Unlock()
 			if t.hooks.OnWait != nil {
-				t.hooks.OnWait(w.cost, waited)
+				t.hooks.OnWait(WaitEvent{Cost: w.cost, Priority: w.priority, Waited: waited})
 			}
 			return w.ticket, nil
 		}
 		t.mu.Unlock()
+		var timerC <-chan time.Time
+		if sleep > 0 {
+			if timer == nil {
+				timer = time.NewTimer(sleep)
+			} else {
+				timer.Reset(sleep)
+			}
+			timerC = timer.C
+		}
 		select {
 		case <-w.wake:
 		case <-timerC:
 		case <-ctx.Done():
-			t.mu.Lock()
-			if w.admitted { // passed the head just now: undo, as if never admitted
-				t.store.Give(t.now(), w.cost)
-				t.inflight = t.inflight.Sub(w.cost)
-				t.inflightN--
-				t.stats.Admitted--
-				t.stats.Backfilled--
-			}
-			t.queue = slices.DeleteFunc(t.queue, func(x *waiter) bool { return x == w })
-			t.stats.Cancelled++
-			t.wakeHeadLocked() // the next in line may be able to go now
-			t.mu.Unlock()
+			t.cancel(w)
 			return Ticket{}, ctx.Err()
 		}
 	}
 }
 
-// backfillLocked lets calls queued behind a waiting head pass it, in queue
-// order, when they fit now and the head, short of tokens, is still admitted
-// by its latest time. Strict FIFO would leave a bucket idle while the head
-// waits on another: a mem-it waits for complexity tokens while request
-// tokens pile up at the cap, unused. The bound keeps FIFO's promise that the
-// head is not starved: it waits at most backfillDelay times what it would
-// have. A queued call that does not fit yet is passed over (it is protected
-// in turn when it reaches the head). It returns how long until the first
+// turn is one look at the queue by w, with t.mu held: w takes its tokens
+// if it is the head of the line and they are there; a head short of tokens
+// lets others pass it (see backfillLocked) and returns how long to sleep
+// before looking again (0: until woken). A waiter woken that is no longer
+// the head passes the wake on to the head (it changed meanwhile).
+func (t *Throttle) turn(w *waiter, woken bool) (sleep time.Duration, err error) {
+	if w.admitted {
+		return 0, nil
+	}
+	now := t.now()
+	if t.queue.head(now) != w {
+		if woken {
+			t.wakeHeadLocked(now)
+		}
+		return 0, nil
+	}
+	if !w.cost.Within(t.capacity) { // a limit fell below the cost
+		t.queue.remove(w)
+		t.wakeHeadLocked(now)
+		return 0, &CostError{Cost: w.cost, Capacity: t.capacity}
+	}
+	if !t.mayAdmit() {
+		return 0, nil // the probe's answer wakes the head
+	}
+	d := t.take(now, w.cost, w.rank)
+	if d == 0 {
+		t.queue.remove(w)
+		w.ticket, w.admitted = t.admit(now, w.cost, w.route, w.rank), true
+		t.wakeHeadLocked(now)
+		return 0, nil
+	}
+	if w.latest == 0 {
+		w.latest = now + backfillDelay*d
+	}
+	for _, next := range [...]time.Duration{
+		t.backfillLocked(now, w),
+		t.queue.nextStarving(now, w.rank),
+		t.reserveRelease(now, w.rank),
+	} {
+		if next > 0 {
+			d = min(d, next)
+		}
+	}
+	return d, nil
+}
+
+// wake tells w to look again.
+func wake(w *waiter) {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// cancel takes w out of the queue when its context ended; a call that had
+// just passed the head is undone, as if never admitted.
+func (t *Throttle) cancel(w *waiter) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.now()
+	if w.admitted {
+		t.store.Give(now, w.cost)
+		t.inflight = t.inflight.Sub(w.cost)
+		t.inflightN--
+		t.stats.Admitted--
+		t.stats.Backfilled--
+	}
+	t.queue.remove(w)
+	t.stats.Cancelled++
+	t.wakeHeadLocked(now) // the next in line may be able to go now
+}
+
+// backfillLocked lets calls queued behind a waiting head pass it, by
+// priority and then in queue order, when they fit now and the head, short
+// of tokens, is still admitted by its latest time. Strict FIFO would leave a
+// bucket idle while the head waits on another: a mem-it waits for
+// complexity tokens while request tokens pile up at the cap, unused. The
+// bound keeps FIFO's promise that the head is not starved: it waits at most
+// backfillDelay times what it would have. A line whose first call does not
+// fit yet is passed over (its calls cost the same); it is protected in turn
+// when it reaches the head. Only the first call of each line is asked, so a
+// wake costs O(lines + calls admitted). It returns how long until the first
 // passed-over call would fit (0: none).
 func (t *Throttle) backfillLocked(now time.Duration, head *waiter) time.Duration {
+	var buf [8]*waiter
+	lines := t.queue.lines(head, buf[:0])
 	var next time.Duration
-	// Costs that did not fit: a call costing at least as much in both kinds
-	// does not fit either, so it is passed over without asking the store
-	// (a long queue of equal costs asks once per scan, not once per call).
-	var short [4]Cost
-	nshort := 0
-	for i := 1; i < len(t.queue); {
-		x := t.queue[i]
-		if costsAtLeastOneOf(x.cost, short[:nshort]) {
-			i++
-			continue
-		}
-		if d := t.take(now, x.cost); d > 0 {
+	for len(lines) > 0 {
+		x := lines[0]
+		if d := t.take(now, x.cost, x.rank); d > 0 {
 			if next == 0 || d < next {
 				next = d
 			}
-			if nshort < len(short) {
-				short[nshort], nshort = x.cost, nshort+1
-			}
-			i++
+			lines = lines[1:] // the rest of x's line costs the same
 			continue
 		}
 		// Taking x lowered the levels, so the head still cannot go now;
 		// this asks how long it must wait after x (charging nothing).
-		if hd := t.take(now, head.cost); hd == 0 || now+hd > head.latest {
+		if hd := t.take(now, head.cost, head.rank); hd == 0 || now+hd > head.latest {
 			if hd == 0 { // cannot happen; never keep a charge nobody holds
 				t.store.Give(now, head.cost)
 			}
 			t.store.Give(now, x.cost)
 			return 0 // x would delay the head too much: the rest go after it
 		}
-		t.queue = slices.Delete(t.queue, i, i+1)
-		x.ticket, x.admitted = t.admit(now, x.cost, x.route), true
+		t.queue.remove(x)
+		x.ticket, x.admitted = t.admit(now, x.cost, x.route, x.rank), true
 		t.stats.Backfilled++
-		select {
-		case x.wake <- struct{}{}:
-		default:
-		}
+		wake(x)
+		lines = t.advanceLine(lines, x)
 	}
 	return next
 }
 
-// costsAtLeastOneOf reports whether c is at least one of costs in both kinds.
-func costsAtLeastOneOf(c Cost, costs []Cost) bool {
-	for _, d := range costs {
-		if c.Requests >= d.Requests && c.Complexity >= d.Complexity {
-			return true
-		}
+// advanceLine replaces lines[0], just admitted, with the next call of its
+// line, kept in the order backfill considers them (rank, then arrival).
+func (t *Throttle) advanceLine(lines []*waiter, x *waiter) []*waiter {
+	y := x.next
+	if y == nil {
+		return lines[1:]
 	}
-	return false
+	lines[0] = y
+	for i := 1; i < len(lines) && (lines[i].rank < y.rank || lines[i].rank == y.rank && lines[i].seq < y.seq); i++ {
+		lines[i-1], lines[i] = lines[i], lines[i-1]
+	}
+	return lines
 }
 
-// take charges c when the buckets hold c plus the drift reserve (see drift):
-// the reserve is required, not spent, so it is taken and given back. It
-// also keeps what is in flight within the smallest bucket of each kind: the
-// server may meter every call in flight at once, when its bucket is full.
-func (t *Throttle) take(now time.Duration, c Cost) time.Duration {
+// take charges c when the buckets hold c plus the headroom a call of rank
+// must leave (see headroom): that is required, not spent, so it is taken and
+// given back. It also keeps what is in flight within the smallest bucket
+// of each kind: the server may meter every call in flight at once, when its
+// bucket is full.
+func (t *Throttle) take(now time.Duration, c Cost, rank int) time.Duration {
 	if !t.inflight.Add(c).Within(t.capacity) {
+		t.flightFull = true
 		return answerWait
 	}
-	if !t.drift.active { // alone on the key: the fast path
-		return t.store.Take(now, c)
-	}
-	r := t.drift.reserve(now)
-	if r == (Cost{}) {
+	r := t.headroom(now, c, rank)
+	if r == (Cost{}) { // the fast path
 		return t.store.Take(now, c)
 	}
 	if d := t.store.Take(now, c.Add(r)); d > 0 {
@@ -410,6 +505,38 @@ func (t *Throttle) take(now time.Duration, c Cost) time.Duration {
 	return 0
 }
 
+// headroom is what a call of cost c and rank must leave in the buckets: the
+// drift reserve (what other consumers have probably spent unseen, see
+// drift), and for all but interactive calls the interactive reserve while
+// it is held (see WithReserve). It never asks more than the buckets hold
+// beyond c.
+func (t *Throttle) headroom(now time.Duration, c Cost, rank int) Cost {
+	var r Cost
+	if t.drift.active { // else alone on the key
+		r = t.drift.reserve(now)
+	}
+	if rank != Interactive.rank() && t.reserveHeld(now) {
+		r = r.Add(t.reserve)
+	}
+	room := t.capacity.Sub(c)
+	return Cost{Requests: min(r.Requests, room.Requests), Complexity: min(r.Complexity, room.Complexity)}
+}
+
+// reserveHeld reports whether the interactive reserve is kept back now:
+// from New, and after each interactive call, for the reserve's idle time.
+func (t *Throttle) reserveHeld(now time.Duration) bool {
+	return t.reserve != (Cost{}) && now-t.lastInteractive < t.reserveIdle
+}
+
+// reserveRelease returns how long until a head of rank stops having to
+// leave the interactive reserve (0: it need not, or never will by itself).
+func (t *Throttle) reserveRelease(now time.Duration, rank int) time.Duration {
+	if rank == Interactive.rank() || !t.reserveHeld(now) {
+		return 0
+	}
+	return t.lastInteractive + t.reserveIdle - now
+}
+
 // mayAdmit applies the cold-start rule: before the first resync, one call in flight at most.
 func (t *Throttle) mayAdmit() bool { return t.inflightN == 0 || t.store.Synced() }
 
@@ -417,28 +544,28 @@ func (t *Throttle) mayAdmit() bool { return t.inflightN == 0 || t.store.Synced()
 // already fill a bucket's capacity: an answer (Done) wakes it sooner.
 const answerWait = 100 * time.Millisecond
 
-func (t *Throttle) admit(now time.Duration, c Cost, route uint64) Ticket {
+func (t *Throttle) admit(now time.Duration, c Cost, route uint64, rank int) Ticket {
 	alone := t.inflightN == 0
 	t.seq++
 	t.inflight = t.inflight.Add(c)
 	t.inflightN++
 	t.stats.Admitted++
+	t.queue.served(rank, now)
 	return Ticket{cost: c, at: now, charged: t.charged, lowerings: t.lowerings, seq: t.seq, route: route, alone: alone}
 }
 
-func (t *Throttle) wakeHeadLocked() {
-	if len(t.queue) > 0 {
-		select {
-		case t.queue[0].wake <- struct{}{}:
-		default:
-		}
+// wakeHeadLocked tells the head of the line to look again.
+func (t *Throttle) wakeHeadLocked(now time.Duration) {
+	if w := t.queue.head(now); w != nil {
+		wake(w)
 	}
 }
 
-// queuedCosts lists the costs of everyone queued, then those of more.
+// queuedCosts lists the costs of everyone queued, in the order they are
+// served, then those of more.
 func (t *Throttle) queuedCosts(more ...Cost) []Cost {
-	costs := make([]Cost, 0, len(t.queue)+len(more))
-	for _, w := range t.queue {
+	costs := make([]Cost, 0, t.queue.len()+len(more))
+	for _, w := range t.queue.all() {
 		costs = append(costs, w.cost)
 	}
 	return append(costs, more...)
@@ -492,7 +619,7 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 	now := wallNow.Sub(t.epoch)
 	t.count(r)
 	wasSynced := t.store.Synced()
-	lowerings := t.lowerings
+	lowerings, before := t.lowerings, t.stats
 	t.settle(now, tk, r.rateLimited)
 	var moves [4]ResyncEvent // at most two windows a kind: no allocation
 	events := moves[:0]
@@ -501,17 +628,32 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 	}
 	prices := t.costs.changes
 	t.learnCost(now, tk, r, t.lowerings != lowerings)
-	if t.costs.changes != prices {
+	repriced := t.costs.changes != prices
+	if repriced {
 		t.repriceQueued()
 	}
 	if !r.rateLimited {
 		t.charged = t.charged.Add(tk.cost)
 	}
 	pausedUntil := t.pauseLocked(now, wallNow, r)
-	t.wakeHeadLocked()
+	if t.mayHaveFreed(before, wasSynced, repriced) {
+		t.wakeHeadLocked(now)
+	}
 	t.mu.Unlock()
 
 	t.notify(events, pausedUntil)
+}
+
+// mayHaveFreed reports whether the answer Done just read may let the head
+// of the line go sooner than its timer says: it raised a level, changed a
+// limit or a price, ended cold start, freed room in flight that the head
+// was waiting for, or may have shrunk the drift reserve. Any other answer
+// wakes nobody: a queue drained by the refill is not woken once per Done.
+func (t *Throttle) mayHaveFreed(before Stats, wasSynced, repriced bool) bool {
+	freed := t.flightFull || !wasSynced || repriced || t.drift.active ||
+		t.stats.Raised != before.Raised || t.stats.LimitsAdopted != before.LimitsAdopted
+	t.flightFull = false
+	return freed
 }
 
 // response is what Done reads from an Outcome before taking the lock.
@@ -600,11 +742,12 @@ func (t *Throttle) resyncKind(now time.Duration, tk Ticket, r response, k header
 // queued: a mem-it waiting for 40 tokens after a 429 proved it costs 60
 // would meet a second 429.
 func (t *Throttle) repriceQueued() {
-	for _, w := range t.queue {
-		if !w.admitted && w.route != 0 {
-			w.cost = t.costs.costOf(w.route, w.cost)
+	t.queue.reprice(func(w *waiter) Cost {
+		if w.route == 0 {
+			return w.cost
 		}
-	}
+		return t.costs.costOf(w.route, w.cost)
+	})
 }
 
 // pauseLocked holds every caller until Retry-After after a rate-limit 429,

@@ -110,10 +110,10 @@ func (g *globals) connect(env *cliEnv, hooks throttle.Hooks) (*conn, error) {
 // logHooks adds debug logging of waits and pauses to h.
 func logHooks(l *slog.Logger, h throttle.Hooks) throttle.Hooks {
 	onWait, onPause := h.OnWait, h.OnPause
-	h.OnWait = func(c throttle.Cost, waited time.Duration) {
-		l.Debug("mem wait for tokens", "requests", c.Requests, "complexity", c.Complexity, "waited", waited)
+	h.OnWait = func(e throttle.WaitEvent) {
+		l.Debug("mem wait for tokens", "requests", e.Cost.Requests, "complexity", e.Cost.Complexity, "priority", e.Priority, "waited", e.Waited)
 		if onWait != nil {
-			onWait(c, waited)
+			onWait(e)
 		}
 	}
 	h.OnPause = func(until time.Time) {

@@ -170,8 +170,10 @@ func (im *importer) collectionTitles(todo []item) []string {
 // run imports todo (what pending left to send) with im.concurrency workers,
 // adding to s (what pending counted). When ctx ends, or a fatal error trips
 // the breaker, no new item starts and the calls in flight are abandoned;
-// what was not attempted stays retryable.
+// what was not attempted stays retryable. Its calls have batch priority:
+// other calls on the same throttle go first.
 func (im *importer) run(ctx context.Context, todo []item, s summary) (out summary, err error) {
+	ctx = throttle.WithPriority(ctx, throttle.Batch)
 	start := time.Now()
 	defer func() { out.Elapsed = seconds(time.Since(start)) }()
 	if len(todo) == 0 {
@@ -377,9 +379,9 @@ type blockedClock struct {
 }
 
 // onWait is a throttle.Hooks.OnWait.
-func (b *blockedClock) onWait(_ throttle.Cost, waited time.Duration) {
+func (b *blockedClock) onWait(e throttle.WaitEvent) {
 	end := time.Now()
-	start := end.Add(-waited)
+	start := end.Add(-e.Waited)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if start.Before(b.until) {

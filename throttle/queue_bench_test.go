@@ -1,0 +1,133 @@
+package throttle
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/memsdk/mem-go/headers"
+	"golang.org/x/time/rate"
+)
+
+// queueSizes are the queue lengths the queue benchmarks compare.
+var queueSizes = []int{10, 100, 1_000, 10_000, 100_000}
+
+// fastPolicy is Mem's shape at 60,000 times its speed (a minute lasts a
+// millisecond), with day buckets no benchmark drains: a queue of 100,000
+// calls drains in about a second.
+func fastPolicy() Policy {
+	p := DefaultPolicy()
+	for i, b := range p.Buckets {
+		if b.Window == headers.Day {
+			p.Buckets[i].Limit = 1_000_000_000
+			continue
+		}
+		p.Buckets[i].Period = time.Millisecond
+	}
+	return p
+}
+
+// BenchmarkQueue measures the CPU each admitted call costs when n callers
+// wait: the minute buckets are drained, 1% of the callers are mem-its at the
+// head of the line (they wait for complexity tokens while the cheap calls
+// behind them backfill the request tokens), and every call is completed
+// with Done. cpu-ns/call is the process's user and system CPU over the
+// drain, divided by n; BenchmarkQueueXTimeRate is the same load on
+// x/time/rate limiters.
+func BenchmarkQueue(b *testing.B) {
+	for _, n := range queueSizes {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			var cpu time.Duration
+			for b.Loop() {
+				cpu += drainQueue(b, n)
+			}
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*n), "cpu-ns/call")
+		})
+	}
+}
+
+func drainQueue(b *testing.B, n int) time.Duration {
+	th := newSynced(b, fastPolicy())
+	ctx := context.Background()
+	th.mu.Lock()
+	th.store.Take(th.now(), Cost{Requests: 100, Complexity: 200}) // drain the minute buckets
+	th.mu.Unlock()
+	start := cpuTime()
+	var wg sync.WaitGroup
+	call := func(c Cost) {
+		tk, err := th.Wait(ctx, c)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		th.Done(tk, Outcome{})
+	}
+	memIts := n / 100
+	admitted := th.Snapshot().Stats.Admitted
+	for range memIts {
+		wg.Go(func() { call(memIt) })
+	}
+	for s := th.Snapshot(); s.Queued+int(s.Stats.Admitted-admitted) < memIts; s = th.Snapshot() { // the mem-its hold the head of the line
+		time.Sleep(10 * time.Microsecond)
+	}
+	for range n - memIts {
+		wg.Go(func() { call(plain) })
+	}
+	wg.Wait()
+	return cpuTime() - start
+}
+
+// BenchmarkQueueXTimeRate is BenchmarkQueue's load on x/time/rate: one
+// limiter per minute bucket, drained, and each caller reserving both and
+// sleeping out the longer delay, as a careful user would write it.
+func BenchmarkQueueXTimeRate(b *testing.B) {
+	for _, n := range queueSizes {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			var cpu time.Duration
+			for b.Loop() {
+				cpu += drainXTimeRate(n)
+			}
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*n), "cpu-ns/call")
+		})
+	}
+}
+
+func drainXTimeRate(n int) time.Duration {
+	var minute []*rate.Limiter
+	for _, bk := range fastPolicy().Buckets {
+		if bk.Window == headers.Minute {
+			l := rate.NewLimiter(rate.Limit(float64(bk.Limit)/bk.Period.Seconds()), int(bk.Limit))
+			l.ReserveN(time.Now(), int(bk.Limit)) // drained
+			minute = append(minute, l)
+		}
+	}
+	start := cpuTime()
+	var wg sync.WaitGroup
+	call := func(c Cost) {
+		now := time.Now()
+		requests := minute[0].ReserveN(now, int(c.Requests))
+		complexity := minute[1].ReserveN(now, int(c.Complexity))
+		time.Sleep(max(requests.DelayFrom(now), complexity.DelayFrom(now)))
+	}
+	for i := range n {
+		c := plain
+		if i < n/100 {
+			c = memIt
+		}
+		wg.Go(func() { call(c) })
+	}
+	wg.Wait()
+	return cpuTime() - start
+}
+
+// cpuTime is the user and system CPU the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		panic(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
