@@ -233,13 +233,19 @@ func (s *Store) Preload(ctx context.Context) error {
 func (s *Store) LocalPolicy() throttle.Policy { return s.local }
 
 // vector returns c per bucket of the policy.
-func (s *Store) vector(c throttle.Cost) []any {
-	v := make([]any, len(s.defs))
-	for i, d := range s.defs {
-		v[i] = c.Of(d.Kind)
+func (s *Store) vector(c throttle.Cost) []any { return s.appendVector(nil, c) }
+
+// appendVector appends c per bucket of the policy to dst.
+func (s *Store) appendVector(dst []any, c throttle.Cost) []any {
+	for _, d := range s.defs {
+		dst = append(dst, c.Of(d.Kind))
 	}
-	return v
+	return dst
 }
+
+// takeFixed are takeScript's arguments that never change, boxed once (a
+// boxed integer above 255 costs an allocation).
+var takeFixed = [...]any{queueGrace.Microseconds(), minRetry.Microseconds(), probeHold.Microseconds()}
 
 // call runs one script with the store's keys and common arguments, and
 // returns its integer reply. It never waits longer than Options.Timeout,
@@ -370,7 +376,8 @@ func (s *Store) Take(now time.Duration, c throttle.Cost) time.Duration {
 		if s.ticket != 0 && now == s.placeAt && c != s.placeCost {
 			keep = 1
 		}
-		args := append(s.vector(c), s.ticket, queueGrace.Microseconds(), minRetry.Microseconds(), probeHold.Microseconds(), keep)
+		args := s.appendVector(make([]any, 0, len(s.defs)+2+len(takeFixed)), c)
+		args = append(append(append(args, s.ticket), takeFixed[:]...), keep)
 		v, err := s.call(takeScript, args...)
 		if err == nil {
 			s.setSynced(v[1])
@@ -424,7 +431,8 @@ func (s *Store) Settle(now time.Duration, c, inflight throttle.Cost, refund bool
 		if refund {
 			flag = 1
 		}
-		args := append(append(s.vector(c), s.vector(inflight)...), flag)
+		args := s.appendVector(s.appendVector(make([]any, 0, 2*len(s.defs)+1), c), inflight)
+		args = append(args, flag)
 		v, err := s.call(settleScript, args...)
 		if err == nil {
 			s.setSynced(v[0])
