@@ -362,8 +362,8 @@ func (s *Store) setSynced(v int64) { s.synced, s.knowSynced = v == 1, true }
 //
 // The store's place in the shared queue is its Throttle's head's. A Take
 // that fails takes a place at the end of the queue, or, if the store holds
-// one, gives it this cost and a new expiry; one that succeeds leaves the
-// queue. Except for the Takes a Throttle makes for later calls while its
+// one, gives it this cost and a new expiry; one that succeeds gives the
+// place up. Except for the Takes a Throttle makes for later calls while its
 // head waits, at the same now as the head's Take and for another cost (a
 // call that may pass the head): such a Take passes or waits behind the
 // same ones as the head, and leaves the place, its cost and its expiry as
