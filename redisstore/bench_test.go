@@ -12,8 +12,9 @@ import (
 
 // BenchmarkReservation measures one reservation of all four buckets through
 // a Throttle (Wait on the fast path, then Done without a response, which
-// touches no store), with the state in this process and in Redis on
-// loopback, and reports the 50th and 99th percentiles of its latency.
+// settles the call: with Redis, a second round trip), with the state in
+// this process and in Redis on loopback, and reports the 50th and 99th
+// percentiles of the Wait's latency.
 //
 //	go test -run '^$' -bench Reservation .
 func BenchmarkReservation(b *testing.B) {
@@ -65,5 +66,35 @@ func BenchmarkReservation(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkTake measures one Store.Take in Redis on loopback (one round
+// trip, the cost taken), with its allocations.
+//
+//	go test -run '^$' -bench Take -benchmem .
+func BenchmarkTake(b *testing.B) {
+	p := throttle.DefaultPolicy()
+	for i := range p.Buckets { // never short
+		p.Buckets[i].Limit = 1_000_000_000
+	}
+	rs := startRedis(b)
+	s, err := redisstore.New(rs.Client(b), "bench-take", p, redisstore.Options{Share: 1, Timeout: time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.MarkSynced()
+	cost := throttle.Cost{Requests: 1, Complexity: 40}
+	if s.Take(0, cost) != 0 { // the first call opens a connection and loads the script
+		b.Fatal("a bucket ran short")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if s.Take(0, cost) != 0 {
+			b.Fatal("a bucket ran short")
+		}
+	}
+	if st := s.Stats(); st.Errors > 0 || !st.OnRedis {
+		b.Fatalf("Redis calls failed: %+v", st)
 	}
 }

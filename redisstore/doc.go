@@ -40,15 +40,26 @@
 //     the key, no call is refused with a 429. Tested with 64 concurrent
 //     reservers (exactly the calls that fit pass) and with 4 OS processes
 //     importing through memclient against the mock: no 429.
-//   - Fairness: a Throttle queues its callers FIFO, and only its queue's
-//     head asks the Store. The Store holds that head's place in a queue
-//     shared by all Stores on the key: a reservation passes only when
-//     nobody is ahead of it. So callers are served FIFO within a process,
-//     and processes' heads in the order they started waiting (a costly
-//     mem-it is not starved by another process's stream of cheap calls).
-//     A place is dropped 1 s after its holder was due to come back (a
-//     process that died, or whose caller gave up): a vanished waiter
-//     delays the others by at most its wait plus 1 s.
+//   - Fairness: a Throttle queues its callers FIFO, and the Store holds its
+//     head's place in a queue shared by all Stores on the key, from the
+//     head's first reservation that has to wait until the head passes. A
+//     reservation passes only when no other Store's place is ahead of its
+//     own (or, for a Store without a place, when the queue is empty); it
+//     waits for the costs of the places ahead to be taken, in order. So
+//     processes' heads are served in the order they started waiting, and
+//     no call of another process passes a waiting head: a costly mem-it is
+//     not overtaken by another process's stream of cheap calls, which wait
+//     behind it. Only its own Throttle's later calls may pass it, within
+//     the Throttle's bound (see throttle.Throttle.Wait): while the head
+//     waits, the Throttle asks the Store for them, and how long the head
+//     must still wait after one passed, at the same moment as the head's
+//     own reservation; such a reservation (one of another cost than the
+//     head's, at the same now) passes or waits behind the same places as
+//     the head, and neither gives up the head's place nor changes the cost
+//     that the other processes see for it. A place is dropped 1 s after
+//     its holder was due to come back (a process that died, or whose caller
+//     gave up): a vanished waiter delays the others by at most its wait
+//     plus 1 s.
 //   - A response's rate headers resync the shared levels, but only
 //     downwards: a Throttle's target subtracts only its own calls in
 //     flight, so raising to it would count again the tokens held by other
@@ -62,9 +73,11 @@
 //     such response ends the cold start for every process.
 //   - Cost: a reservation is one round trip (about 0.1 ms on loopback; see
 //     the benchmark), and a response one round trip per rate-header kind it
-//     carries (usually two). They run under the Throttle's lock, so one
-//     process serves at most a few thousand calls a second: far above Mem's
-//     limits. Synced and MarkSynced use the flag the last reply carried.
+//     carries (usually two). While a head waits, each time the Throttle
+//     wakes it also costs one round trip per later call it tries to let
+//     pass. They run under the Throttle's lock, so one process serves at
+//     most a few thousand calls a second: far above Mem's limits. Synced
+//     and MarkSynced use the flag the last reply carried.
 //
 // # What happens when Redis does not answer
 //

@@ -87,16 +87,21 @@ end
 // past its expected wake-up, the least wait to return to a caller that has
 // someone ahead, and how long a cold-start probe holds the key (all in µs):
 // while the key is in cold start, one reservation passes, and the next only
-// when a response has ended the cold start or the hold has passed. It
-// returns {wait µs, synced, ticket, pause left µs, generation, then each
-// bucket's level in units}: wait 0 means the cost was taken and the ticket
-// retired.
+// when a response has ended the cold start or the hold has passed. The last
+// argument, keep, is 1 when the cost is not that of the caller's head (a
+// later call trying to pass it): such a reservation passes or waits behind
+// the same ones as the ticket, but leaves the ticket as it is (neither
+// retired, nor registered, nor given this cost or a new expiry). It returns
+// {wait µs, synced, ticket, pause left µs, generation, then each bucket's
+// level in units}: wait 0 means the cost was taken and, unless keep, the
+// ticket retired (0).
 var takeScript = redis.NewScript(prelude + `
 local C = costs(base)
 local tk = tonumber(ARGV[base + n])
 local grace = tonumber(ARGV[base + n + 1])
 local minretry = tonumber(ARGV[base + n + 2])
 local probehold = tonumber(ARGV[base + n + 3])
+local keep = tonumber(ARGV[base + n + 4]) == 1
 local ahead, mine = {}, false
 if fresh == 0 then
   for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
@@ -124,9 +129,12 @@ if #ahead == 0 then
   if wait == 0 then
     for i = 1, n do S[i] = S[i] - C[i] * Q[i] end
     if synced == 0 then probe = now + probehold end
-    if mine then redis.call('ZREM', KEYS[2], I(tk)); redis.call('HDEL', KEYS[3], I(tk)) end
+    if not keep then
+      if mine then redis.call('ZREM', KEYS[2], I(tk)); redis.call('HDEL', KEYS[3], I(tk)) end
+      tk = 0
+    end
     save()
-    local out = {0, synced, 0, 0, gen}
+    local out = {0, synced, tk, 0, gen}
     for i = 1, n do out[#out + 1] = S[i] end
     return out
   end
@@ -146,6 +154,11 @@ else
   wait = math.max(x - now, minretry)
 end
 save()
+if keep then
+  local out = {wait, synced, tk, paused, gen}
+  for i = 1, n do out[#out + 1] = S[i] end
+  return out
+end
 if not mine then
   seq = seq + 1
   tk = seq

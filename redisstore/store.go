@@ -102,7 +102,9 @@ type Store struct {
 	local  throttle.Policy // the fallback's policy: limits scaled by Share
 
 	mu         sync.Mutex
-	ticket     int64 // our place in the shared queue, 0 for none
+	ticket     int64         // our place in the shared queue, 0 for none
+	placeCost  throttle.Cost // the cost of the head holding that place
+	placeAt    time.Duration // and the now of the head's latest Take
 	synced     bool
 	knowSynced bool
 	pauseUntil time.Duration // latest pause known, on the throttle's clock
@@ -231,13 +233,19 @@ func (s *Store) Preload(ctx context.Context) error {
 func (s *Store) LocalPolicy() throttle.Policy { return s.local }
 
 // vector returns c per bucket of the policy.
-func (s *Store) vector(c throttle.Cost) []any {
-	v := make([]any, len(s.defs))
-	for i, d := range s.defs {
-		v[i] = c.Of(d.Kind)
+func (s *Store) vector(c throttle.Cost) []any { return s.appendVector(nil, c) }
+
+// appendVector appends c per bucket of the policy to dst.
+func (s *Store) appendVector(dst []any, c throttle.Cost) []any {
+	for _, d := range s.defs {
+		dst = append(dst, c.Of(d.Kind))
 	}
-	return v
+	return dst
 }
+
+// takeFixed are takeScript's arguments that never change, boxed once (a
+// boxed integer above 255 costs an allocation).
+var takeFixed = [...]any{queueGrace.Microseconds(), minRetry.Microseconds(), probeHold.Microseconds()}
 
 // call runs one script with the store's keys and common arguments, and
 // returns its integer reply. It never waits longer than Options.Timeout,
@@ -351,15 +359,32 @@ func (s *Store) setSynced(v int64) { s.synced, s.knowSynced = v == 1, true }
 // nothing, in the order of the queue shared by every Store on the key, and
 // returns 0, or how long until it could. One Redis round trip; in fallback,
 // none (but one probe per ProbeInterval).
+//
+// The store's place in the shared queue is its Throttle's head's. A Take
+// that fails takes a place at the end of the queue, or, if the store holds
+// one, gives it this cost and a new expiry; one that succeeds gives the
+// place up. Except for the Takes a Throttle makes for later calls while its
+// head waits, at the same now as the head's Take and for another cost (a
+// call that may pass the head): such a Take passes or waits behind the
+// same ones as the head, and leaves the place, its cost and its expiry as
+// they are.
 func (s *Store) Take(now time.Duration, c throttle.Cost) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.onRedis(now) {
-		args := append(s.vector(c), s.ticket, queueGrace.Microseconds(), minRetry.Microseconds(), probeHold.Microseconds())
+		keep := 0
+		if s.ticket != 0 && now == s.placeAt && c != s.placeCost {
+			keep = 1
+		}
+		args := s.appendVector(make([]any, 0, len(s.defs)+2+len(takeFixed)), c)
+		args = append(append(append(args, s.ticket), takeFixed[:]...), keep)
 		v, err := s.call(takeScript, args...)
 		if err == nil {
 			s.setSynced(v[1])
 			s.ticket, s.gen = v[2], v[4]
+			if keep == 0 && v[0] > 0 {
+				s.placeCost, s.placeAt = c, now
+			}
 			for i := range s.defs {
 				s.lastLevel[i] = v[5+i] / s.q[i]
 			}
@@ -406,7 +431,8 @@ func (s *Store) Settle(now time.Duration, c, inflight throttle.Cost, refund bool
 		if refund {
 			flag = 1
 		}
-		args := append(append(s.vector(c), s.vector(inflight)...), flag)
+		args := s.appendVector(s.appendVector(make([]any, 0, 2*len(s.defs)+1), c), inflight)
+		args = append(args, flag)
 		v, err := s.call(settleScript, args...)
 		if err == nil {
 			s.setSynced(v[0])
