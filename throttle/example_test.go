@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/memsdk/mem-go/mock"
@@ -83,4 +84,52 @@ func ExampleThrottle_Wait() {
 	}
 	// Output:
 	// fails at once: it would wait 12s and true
+}
+
+// Calls someone is waiting on go before background work on the same key:
+// mark them with a priority on their context (memclient and Transport pass
+// it through). Here an import has spent the minute's requests and queued
+// three more calls; a search that comes later still goes first.
+func ExampleWithPriority() {
+	p := throttle.DefaultPolicy()
+	for i := range p.Buckets {
+		p.Buckets[i].Period /= 10 // a "minute" of 6 s: a request token every 60 ms
+	}
+	th, _ := throttle.New(p)
+	note := th.Cost(http.MethodGet, "/v2/notes")
+	ctx := context.Background()
+	for range 100 { // the import spends the burst
+		tk, _ := th.Wait(ctx, note)
+		th.Done(tk, throttle.Outcome{})
+	}
+
+	batch := throttle.WithPriority(ctx, throttle.Batch)
+	order := make(chan string, 4)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			tk, _ := th.Wait(batch, note)
+			order <- "import"
+			th.Done(tk, throttle.Outcome{})
+		})
+	}
+	for th.Snapshot().Queue.Batch < 3 {
+		time.Sleep(time.Millisecond)
+	}
+	fmt.Printf("waiting: %+v\n", th.Snapshot().Queue)
+
+	tk, _ := th.Wait(throttle.WithPriority(ctx, throttle.Interactive), note)
+	order <- "search"
+	th.Done(tk, throttle.Outcome{})
+	wg.Wait()
+	close(order)
+	for call := range order {
+		fmt.Println(call)
+	}
+	// Output:
+	// waiting: {Interactive:0 Default:0 Batch:3}
+	// search
+	// import
+	// import
+	// import
 }
