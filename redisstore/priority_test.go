@@ -96,6 +96,14 @@ func TestPrioritiesAcrossProcesses(t *testing.T) {
 		},
 		want: []string{"B1", "A-search", "B2", "B3"},
 	}, {
+		// The same calls in one process: the interactive call goes first.
+		name: "in one process, an interactive call goes first",
+		calls: []call{
+			{"B1", "B", throttle.Batch, 30}, {"B2", "B", throttle.Batch, 30}, {"B3", "B", throttle.Batch, 30},
+			{"B-search", "B", throttle.Interactive, 10},
+		},
+		want: []string{"B-search", "B1", "B2", "B3"},
+	}, {
 		// A's batch head holds the first place, B's the second; A's
 		// interactive call becomes A's head and so takes A's place: it
 		// goes first. A's batch call then queues anew, behind B's.
