@@ -40,8 +40,8 @@
 //     the key, no call is refused with a 429. Tested with 64 concurrent
 //     reservers (exactly the calls that fit pass) and with 4 OS processes
 //     importing through memclient against the mock: no 429.
-//   - Fairness: a Throttle queues its callers FIFO, and the Store holds its
-//     head's place in a queue shared by all Stores on the key, from the
+//   - Fairness: a Throttle queues its callers by priority, then FIFO, and
+//     the Store holds its head's place in a queue shared by all Stores on the key, from the
 //     head's first reservation that has to wait until the head passes. A
 //     reservation passes only when no other Store's place is ahead of its
 //     own (or, for a Store without a place, when the queue is empty); it
@@ -78,6 +78,57 @@
 //     pass. They run under the Throttle's lock, so one process serves at
 //     most a few thousand calls a second: far above Mem's limits. Synced
 //     and MarkSynced use the flag the last reply carried.
+//
+// # Priorities across processes
+//
+// A Throttle orders its own waiting calls by priority (throttle.WithPriority),
+// bounds their starvation and keeps its reserve (throttle.WithReserve) as
+// documented there. The Store sees costs, not priorities, so across
+// processes the shared queue alone decides, with one place per process
+// whose head is waiting, served in the order the places were queued:
+//
+//   - A process's place belongs to whichever call is its head. An
+//     interactive call that arrives while the process's batch head waits
+//     becomes the head at once and takes over the place where it stands
+//     (the others then wait for its cost, not the batch call's). When it
+//     passes, the place is given up: the process's next head queues anew,
+//     behind the places queued meanwhile.
+//   - So an interactive call waits behind the places queued before its
+//     process's (none if its process's place is first): one call per other
+//     process whose head is waiting, each until that head passes (which its
+//     own Throttle's later calls may delay, within the bound of
+//     throttle.Throttle.Wait), then for its own cost. It does not wait for
+//     the rest of their queues: their next heads queue behind its place. At
+//     Mem's limits, behind an import of plain notes, that is at most one
+//     request token's refill (0.6 s) more than on one Throttle; behind a
+//     waiting mem-it, up to twice its 12 s.
+//   - Priorities are not compared across processes: a batch head whose place
+//     was queued first goes before another process's interactive call, and
+//     the starvation bound applies within a process only (no process
+//     starves another: places are served in order).
+//   - A reserve belongs to its process: it is held from New, and renewed
+//     only by that process's interactive calls. While held, the process's
+//     waiting head asks for its cost plus the reserve, and its place makes
+//     the other processes wait for both: an interactive call of another
+//     process then waits the reserve's refill longer, not shorter. A
+//     reserve leaves room for other processes' calls only while its process
+//     has no call waiting (between bursts).
+//
+// Measured with two Throttles on one Redis (the tests of this package), on
+// empty buckets refilling 100 tokens a second: behind another process's
+// batch head of 30 tokens, an interactive call of 10 waited 0.39 to 0.40 s
+// (the rest of that head's 0.3 s, then its own 0.1 s), and went before
+// that process's other batch calls; the same calls on one Throttle let the
+// interactive call go first, after 0.1 s. On a key holding 10 tokens, with
+// a batch call of 20 waiting in the other process, an interactive call of
+// 5 was told to wait the refill of 25 tokens when that process held a
+// reserve of 10 (its head's 20 and the reserve, then the call's 5), against
+// 15 when it held none; on one Throttle with that reserve, it went at once.
+//
+// So make the calls that must be ordered on one Throttle, in one process:
+// an import and the foreground work that must go before it. Do not set
+// WithReserve in a process that makes no interactive calls to keep room
+// for other processes: it delays their interactive calls instead.
 //
 // # What happens when Redis does not answer
 //
