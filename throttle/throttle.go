@@ -619,7 +619,7 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 	now := wallNow.Sub(t.epoch)
 	t.count(r)
 	wasSynced := t.store.Synced()
-	lowerings, before := t.lowerings, t.stats
+	lowerings, raised, adopted := t.lowerings, t.stats.Raised, t.stats.LimitsAdopted
 	t.settle(now, tk, r.rateLimited)
 	var moves [4]ResyncEvent // at most two windows a kind: no allocation
 	events := moves[:0]
@@ -636,7 +636,7 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 		t.charged = t.charged.Add(tk.cost)
 	}
 	pausedUntil := t.pauseLocked(now, wallNow, r)
-	if t.mayHaveFreed(before, wasSynced, repriced) {
+	if t.mayHaveFreed(raised != t.stats.Raised || adopted != t.stats.LimitsAdopted || repriced, wasSynced) {
 		t.wakeHeadLocked(now)
 	}
 	t.mu.Unlock()
@@ -646,12 +646,12 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 
 // mayHaveFreed reports whether the answer Done just read may let the head
 // of the line go sooner than its timer says: it raised a level, changed a
-// limit or a price, ended cold start, freed room in flight that the head
-// was waiting for, or may have shrunk the drift reserve. Any other answer
-// wakes nobody: a queue drained by the refill is not woken once per Done.
-func (t *Throttle) mayHaveFreed(before Stats, wasSynced, repriced bool) bool {
-	freed := t.flightFull || !wasSynced || repriced || t.drift.active ||
-		t.stats.Raised != before.Raised || t.stats.LimitsAdopted != before.LimitsAdopted
+// limit or a price (changed), ended cold start, freed room in flight that
+// the head was waiting for, or may have shrunk the drift reserve. Any
+// other answer wakes nobody: a queue drained by the refill is not woken
+// once per Done.
+func (t *Throttle) mayHaveFreed(changed, wasSynced bool) bool {
+	freed := changed || t.flightFull || !wasSynced || t.drift.active
 	t.flightFull = false
 	return freed
 }
