@@ -20,7 +20,12 @@
 //	fmt.Println(resp.Rate.Requests.Remaining)
 //
 // A Client is safe for concurrent use by many goroutines; they share its
-// throttle, and so its rate budget, fairly (first come, first served).
+// throttle, and so its rate budget: first come, first served, unless a
+// call's context carries a priority. Mark the calls someone waits on, so
+// that they go before background work queued on the same key:
+//
+//	ctx = throttle.WithPriority(ctx, throttle.Interactive) // or throttle.Batch for an import
+//	res, _, err := c.Notes.Search(ctx, &memclient.SearchNotesRequest{Query: "harbour"})
 package memclient
 
 import (
