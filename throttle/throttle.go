@@ -2,9 +2,11 @@
 // that callers spend every token the server allows and never trip a limit.
 //
 // A call reserves its whole cost (request tokens and complexity tokens, in
-// the minute and day windows) at once, all or nothing, waiting in FIFO order
-// when the buckets are short (a later call may pass a waiting head within a
-// bound on the head's delay, so that no bucket idles: see Throttle.Wait).
+// the minute and day windows) at once, all or nothing, waiting when the
+// buckets are short: by priority (WithPriority: interactive calls before
+// default ones, default before batch, none starved), and in FIFO order
+// within one (a later call may pass a waiting head within a bound on the
+// head's delay, so that no bucket idles: see Throttle.Wait).
 // Every response resynchronises the mirror from its X-RateLimit-* and
 // X-Complexity-* headers; a rate-limit 429 pauses every caller until
 // Retry-After has passed. Transport wraps an http.RoundTripper with all of
