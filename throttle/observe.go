@@ -55,8 +55,9 @@ type Snapshot struct {
 	At          time.Time
 	Buckets     []BucketState
 	PausedUntil time.Time // zero, or in the past, when no pause is in force
-	// Probing is true during cold start: no response has told the real
-	// levels yet, so calls go one at a time.
+	// Probing is true during cold start (no response has told the real
+	// levels yet) and after a rate-limit 429 until an answer to a call sent
+	// after its pause has told them again: meanwhile calls go one at a time.
 	Probing  bool
 	InFlight int // calls admitted and not yet Done
 	Queued   int // calls waiting for tokens
@@ -78,7 +79,7 @@ func (t *Throttle) Snapshot() Snapshot {
 	s := Snapshot{
 		At:       wallNow,
 		Buckets:  buckets,
-		Probing:  !t.store.Synced(),
+		Probing:  !t.store.Synced() || t.reprobe,
 		InFlight: t.inflightN,
 		Queued:   t.queue.len(),
 		Queue:    t.queue.lengths(),
