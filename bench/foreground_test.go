@@ -48,6 +48,10 @@ func (w fgWorkload) desc() string {
 	return fmt.Sprintf("%d note creates queued at once (batch) + a search every %s (interactive) until the import ends", fgNotes, dur(w.every))
 }
 
+// fgTokenInterval is the refill time of one request token at Mem's limits
+// (100 a minute): the longest a search waits with priorities.
+const fgTokenInterval = time.Minute / throttle.RequestsPerMinute
+
 // fgReserve is the interactive reserve of the last SDK row.
 var fgReserve = throttle.Cost{Requests: 2, Complexity: 2}
 
