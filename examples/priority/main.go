@@ -57,11 +57,11 @@ func main() {
 	}
 	fmt.Printf("%d note creates from %d goroutines, and a search or a Get every %s, on one key:\n", notes, workers, (minute / 12).Round(time.Millisecond))
 	for i, s := range setups {
-		th, real, err := run(s, minute)
+		th, remote, err := run(s, minute)
 		if err != nil {
 			log.Fatal(err)
 		}
-		if real && i < len(setups)-1 {
+		if remote && i < len(setups)-1 {
 			refill(th, minute)
 		}
 	}
@@ -79,7 +79,7 @@ func shortestPeriod(p throttle.Policy) time.Duration {
 // run runs the import and the foreground loop with set-up s on a fresh
 // client, prints the foreground's latencies, and returns the throttle and
 // whether the client talks to a real server (else to a new in-process mock).
-func run(s setup, minute time.Duration) (th *throttle.Throttle, real bool, err error) {
+func run(s setup, minute time.Duration) (th *throttle.Throttle, remote bool, err error) {
 	// The starvation bound on the demo's clock: the default 10 s is a
 	// sixth of Mem's minute.
 	th, err = throttle.New(demo.Policy(), append([]throttle.Option{throttle.WithMaxStarvation(minute / 6)}, s.opts...)...)
