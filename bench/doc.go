@@ -8,11 +8,14 @@
 // hand), a hand-rolled golang.org/x/time/rate setup with one limiter per
 // bucket, and the theoretical optimum of the bucket math
 // (throttle.Policy.Optimum). A second table runs W2 and W3 on the SDK under
-// each of the mock's faults.
+// each of the mock's faults. A third, the foreground latency table, runs an
+// import and a user's searches on one key: the SDK with one FIFO queue,
+// hand-split x/time/rate limiters, and the SDK with priorities (and with an
+// interactive reserve).
 //
 // The package holds only tests. One command measures every row 20 times
 // and writes the figures (the range of each over the runs) to
-// testdata/report.json and the two tables into RESULTS.md:
+// testdata/report.json and the three tables into RESULTS.md:
 //
 //	go test ./bench -run TestReport -update
 //

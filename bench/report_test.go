@@ -38,8 +38,8 @@ var faultRows = []fault{
 		prep: func(s *mock.Server) { s.FailNext(http.MethodPost, "/v2/notes", 3, mock.FaultRateLimit) }},
 }
 
-// TestReport runs both tables at the full sizes and checks the SDK's goals
-// on them (checkGoals). With -update it runs them -runs times and writes the
+// TestReport runs the three tables at the full sizes and checks the SDK's
+// goals on them (checkGoals, checkForeground). With -update it runs them -runs times and writes the
 // figures (the range of each over the runs) to testdata/report.json and the
 // tables to RESULTS.md; without, it runs them once and fails if a figure
 // falls outside its committed range by more than its tolerance (see
@@ -100,8 +100,8 @@ func checkRendered(t *testing.T, f *figures) {
 	}
 }
 
-// reportRun runs both tables once, checks the SDK's goals, and returns their
-// rows.
+// reportRun runs the three tables once, checks the SDK's goals, and
+// returns their rows.
 func reportRun(t *testing.T) []row {
 	ws := workloads(fullSizes)
 	var rows, faulted []row
@@ -132,7 +132,7 @@ func reportRun(t *testing.T) []row {
 		}
 	}
 	checkGoals(t, sdkMain, sdkFaulted)
-	return append(rows, faulted...)
+	return append(append(rows, faulted...), foregroundRows(t)...)
 }
 
 func dur(d time.Duration) string {
