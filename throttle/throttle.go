@@ -669,14 +669,12 @@ func (t *Throttle) reprobed(tk Ticket, r response) bool {
 
 // mayHaveFreed reports whether the answer Done just read may let the head
 // of the line go sooner than its timer says: it raised a level, changed a
-// limit or a price (changed), ended cold start or the probe after a 429
-// (one call in flight at most: any answer frees the slot), freed room in
-// flight that the head was waiting for, or may have shrunk the drift
-// reserve. Any
+// limit or a price (changed), ended cold start, freed room in flight that
+// the head was waiting for, or may have shrunk the drift reserve. Any
 // other answer wakes nobody: a queue drained by the refill is not woken
 // once per Done.
 func (t *Throttle) mayHaveFreed(changed, wasSynced bool) bool {
-	freed := changed || t.flightFull || !wasSynced || t.reprobe || t.drift.active
+	freed := changed || t.flightFull || !wasSynced || t.drift.active
 	t.flightFull = false
 	return freed
 }

@@ -274,32 +274,6 @@ func TestAfterA429OneCallGoesFirst(t *testing.T) {
 	})
 }
 
-// TestProbeAfterA429WaitsForCallsInFlight: when the pause ends while a
-// call sent before it is still in flight, the queued call waits for that
-// answer (one call in flight at most) and then goes: the answer must wake
-// it even though it says nothing new.
-func TestProbeAfterA429WaitsForCallsInFlight(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		r := newRig(t)
-		_, err := r.call(t.Context(), plain) // sync first: no cold-start probe
-		require.NoError(t, err)
-		r.server.latency = 2 * time.Second
-		r.server.reject429Next, r.server.retryAfter = 1, "1"
-		start := time.Now()
-		var wg sync.WaitGroup
-		wg.Go(func() { _, _ = r.call(t.Context(), plain) }) // the 429: answered at 2 s, pause to 3 s
-		time.Sleep(1500 * time.Millisecond)
-		wg.Go(func() { _, _ = r.call(t.Context(), plain) }) // in flight until 3.5 s
-		time.Sleep(time.Second)
-		code, err := r.call(t.Context(), plain) // queued in the pause
-		require.NoError(t, err)
-		assert.Equal(t, http.StatusOK, code)
-		last := r.server.entries()[len(r.server.entries())-1]
-		assert.Equal(t, 3500*time.Millisecond, last.At.Sub(start), "sent when the call in flight was answered")
-		wg.Wait()
-	})
-}
-
 func TestRetryAfterPausesEveryCaller(t *testing.T) {
 	for _, form := range []string{"delta-seconds", "HTTP-date"} {
 		t.Run(form, func(t *testing.T) {
