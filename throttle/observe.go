@@ -55,9 +55,8 @@ type Snapshot struct {
 	At          time.Time
 	Buckets     []BucketState
 	PausedUntil time.Time // zero, or in the past, when no pause is in force
-	// Probing is true during cold start (no response has told the real
-	// levels yet) and after a rate-limit 429 until an answer to a call sent
-	// after its pause has told them again: meanwhile calls go one at a time.
+	// Probing is true during cold start: no response has told the real
+	// levels yet, so calls go one at a time.
 	Probing  bool
 	InFlight int // calls admitted and not yet Done
 	Queued   int // calls waiting for tokens
@@ -79,7 +78,7 @@ func (t *Throttle) Snapshot() Snapshot {
 	s := Snapshot{
 		At:       wallNow,
 		Buckets:  buckets,
-		Probing:  !t.store.Synced() || t.reprobe,
+		Probing:  !t.store.Synced(),
 		InFlight: t.inflightN,
 		Queued:   t.queue.len(),
 		Queue:    t.queue.lengths(),

@@ -86,10 +86,6 @@ type Throttle struct {
 	// flightFull records that a call waited because the calls in flight
 	// filled a bucket's capacity: the next answer must wake the queue.
 	flightFull bool
-	// reprobe is set by a rate-limit 429: calls go one at a time until an
-	// answer with rate headers to a call sent at reprobeFrom or later.
-	reprobe     bool
-	reprobeFrom time.Duration
 
 	reserve         Cost
 	reserveIdle     time.Duration
@@ -543,12 +539,8 @@ func (t *Throttle) reserveRelease(now time.Duration, rank int) time.Duration {
 	return t.lastInteractive + t.reserveIdle - now
 }
 
-// mayAdmit applies the cold-start rule: before the first resync, one call
-// in flight at most; and the same after a rate-limit 429, until an answer
-// to a call sent after the pause has told the levels again.
-func (t *Throttle) mayAdmit() bool {
-	return t.inflightN == 0 || (t.store.Synced() && !t.reprobe)
-}
+// mayAdmit applies the cold-start rule: before the first resync, one call in flight at most.
+func (t *Throttle) mayAdmit() bool { return t.inflightN == 0 || t.store.Synced() }
 
 // answerWait is how long a call waits, at most, when the calls in flight
 // already fill a bucket's capacity: an answer (Done) wakes it sooner.
@@ -617,9 +609,7 @@ type Outcome struct {
 //   - Learn: a Limit that differs from the policy's replaces it for that
 //     window, the window not shown holds at least what the shown one does,
 //     and the answer may measure the route's price (see costBook).
-//   - Pause: a rate-limit 429 holds every caller until Retry-After; then
-//     one call goes first, and the others once an answer with rate headers
-//     has told the levels again (see Snapshot.Probing).
+//   - Pause: a rate-limit 429 holds every caller until Retry-After.
 //
 // Malformed headers are ignored and counted in Stats. Hooks run after the
 // lock is released.
@@ -647,24 +637,13 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 	if !r.rateLimited {
 		t.charged = t.charged.Add(tk.cost)
 	}
-	reprobed := t.reprobed(tk, r)
 	pausedUntil := t.pauseLocked(now, wallNow, r)
-	if t.mayHaveFreed(raised != t.stats.Raised || adopted != t.stats.LimitsAdopted || repriced || reprobed, wasSynced) {
+	if t.mayHaveFreed(raised != t.stats.Raised || adopted != t.stats.LimitsAdopted || repriced, wasSynced) {
 		t.wakeHeadLocked(now)
 	}
 	t.mu.Unlock()
 
 	t.notify(events, pausedUntil)
-}
-
-// reprobed ends the one-at-a-time that a 429 began when r answers a call
-// sent after the pause with rate headers, and reports whether it did.
-func (t *Throttle) reprobed(tk Ticket, r response) bool {
-	if !t.reprobe || r.rateLimited || tk.at < t.reprobeFrom || (!r.status.Requests.Present() && !r.status.Complexity.Present()) {
-		return false
-	}
-	t.reprobe = false
-	return true
 }
 
 // mayHaveFreed reports whether the answer Done just read may let the head
@@ -781,10 +760,6 @@ func (t *Throttle) pauseLocked(now time.Duration, wallNow time.Time, r response)
 	}
 	t.store.Pause(now, now+r.retryAfter)
 	t.stats.Pauses++
-	// The 429 proved the mirror wrong: once the pause ends, one call goes
-	// first and its answer tells the levels, before the queue is let go
-	// at a level that may still be wrong.
-	t.reprobe, t.reprobeFrom = true, max(t.reprobeFrom, now+r.retryAfter)
 	return wallNow.Add(r.retryAfter)
 }
 

@@ -238,42 +238,6 @@ func level(th *Throttle, k headers.Kind, w headers.Window) float64 {
 	panic("no such bucket")
 }
 
-// TestAfterA429OneCallGoesFirst: a rate-limit 429 proves the mirror wrong,
-// so when the pause ends one call goes alone, and the calls queued behind it
-// follow its answer, which tells the levels again, instead of all going at
-// once at levels that may still be wrong.
-func TestAfterA429OneCallGoesFirst(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		r := newRig(t)
-		r.server.latency = 100 * time.Millisecond
-		_, err := r.call(t.Context(), plain) // sync first: no cold-start probe
-		require.NoError(t, err)
-		r.server.reject429Next, r.server.retryAfter = 1, "2"
-		code, err := r.call(t.Context(), plain)
-		require.NoError(t, err)
-		require.Equal(t, http.StatusTooManyRequests, code)
-		resume := time.Now().Add(2 * time.Second)
-		assert.True(t, r.th.Snapshot().Probing)
-
-		var wg sync.WaitGroup
-		for range 5 {
-			wg.Go(func() {
-				code, err := r.call(t.Context(), plain)
-				assert.NoError(t, err)
-				assert.Equal(t, http.StatusOK, code)
-			})
-		}
-		wg.Wait()
-		entries := r.server.entries()[2:]
-		require.Len(t, entries, 5)
-		assert.Equal(t, resume, entries[0].At, "one call when the pause ends")
-		for _, e := range entries[1:] {
-			assert.Equal(t, resume.Add(100*time.Millisecond), e.At, "the others once its answer is in")
-		}
-		assert.False(t, r.th.Snapshot().Probing, "then calls go together again")
-	})
-}
-
 func TestRetryAfterPausesEveryCaller(t *testing.T) {
 	for _, form := range []string{"delta-seconds", "HTTP-date"} {
 		t.Run(form, func(t *testing.T) {
