@@ -198,3 +198,12 @@ func (b Bucket) refillTime(n float64) time.Duration {
 	}
 	return time.Duration(math.Ceil(n * float64(b.Period) / float64(b.Limit)))
 }
+
+// shortestPeriod is the period of the policy's fastest-refilling window.
+func (p Policy) shortestPeriod() time.Duration {
+	d := p.Buckets[0].Period
+	for _, b := range p.Buckets[1:] {
+		d = min(d, b.Period)
+	}
+	return d
+}

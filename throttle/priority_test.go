@@ -122,7 +122,8 @@ func TestReserveIsReleasedWhenNoInteractiveCallComes(t *testing.T) {
 
 // TestBatchIsNotStarved: interactive callers that spend every token as it
 // comes would keep batch work waiting forever under strict priority; the
-// starvation bound admits a batch call at least every DefaultMaxStarvation
+// starvation bound admits a batch call at least every 10 s (a sixth of a
+// minute, the default)
 // plus what its tokens take (the head's wait, doubled by calls that may
 // pass it: 1.2 s here).
 func TestBatchIsNotStarved(t *testing.T) {
@@ -152,7 +153,7 @@ func TestBatchIsNotStarved(t *testing.T) {
 					})
 				}
 				time.Sleep(30 * time.Second) // the burst is long spent
-				bound := DefaultMaxStarvation + 2*600*time.Millisecond
+				bound := 10*time.Second + 2*600*time.Millisecond
 				const n = 20
 				batch, cancel := context.WithTimeout(WithPriority(t.Context(), Batch), 2*n*bound) // fail, not hang
 				defer cancel()
@@ -222,6 +223,22 @@ func TestPriorityOrderWithinTheQueue(t *testing.T) {
 
 // TestPriorityGoesThroughTheContext: the priority rides on the context, so
 // any HTTP code that passes one reaches the throttle with it.
+func TestStarvationBoundFollowsThePolicy(t *testing.T) {
+	th, err := New(DefaultPolicy())
+	require.NoError(t, err)
+	assert.Equal(t, 10*time.Second, th.queue.starve, "a sixth of Mem's minute")
+	fast := DefaultPolicy()
+	for i := range fast.Buckets {
+		fast.Buckets[i].Period /= 60
+	}
+	th, err = New(fast)
+	require.NoError(t, err)
+	assert.Equal(t, time.Second/6, th.queue.starve, "a minute that lasts a second")
+	th, err = New(fast, WithMaxStarvation(time.Minute), WithMaxStarvation(0))
+	require.NoError(t, err)
+	assert.Equal(t, time.Minute, th.queue.starve, "set, and 0 ignored")
+}
+
 func TestPriorityGoesThroughTheContext(t *testing.T) {
 	ctx := WithPriority(context.Background(), Interactive)
 	assert.Equal(t, Interactive, PriorityOf(ctx))

@@ -105,10 +105,10 @@ func WithHooks(h Hooks) Option { return func(t *Throttle) { t.hooks = h } }
 
 // WithMaxStarvation bounds how long the calls of one priority can be kept
 // waiting by calls of the priorities served before it: a priority whose
-// calls have waited d with none of them admitted goes first, until one is
-// (the default is DefaultMaxStarvation). A stream of interactive calls thus
-// delays batch work by at most d plus what its tokens take; d must be
-// positive.
+// calls have waited d with none of them admitted goes first, until one is.
+// The default is a sixth of the policy's shortest bucket period (10 s at
+// Mem's limits). A stream of interactive calls thus delays batch work by at
+// most d plus what its tokens take; d must be positive.
 func WithMaxStarvation(d time.Duration) Option {
 	return func(t *Throttle) {
 		if d > 0 {
@@ -117,16 +117,14 @@ func WithMaxStarvation(d time.Duration) Option {
 	}
 }
 
-// DefaultMaxStarvation is the starvation bound of a Throttle made without
-// WithMaxStarvation.
-const DefaultMaxStarvation = 10 * time.Second
-
 // WithReserve keeps r tokens in every bucket for interactive calls: default
 // and batch calls pass only when the buckets hold their cost plus r, so an
 // interactive call usually goes at once even while an import drains the
 // buckets. The reserve is held from New and after each interactive call,
 // until no interactive call has come for idle; then the other calls may
-// spend it, so it never sits unused for long. Holding it costs a batch the
+// spend it, so it never sits unused for long. Choose idle longer than the
+// usual gap between interactive calls, or the reserve is spent just before
+// the next one comes. Holding it costs a batch the
 // time r takes to refill, once, until it is released.
 func WithReserve(r Cost, idle time.Duration) Option {
 	return func(t *Throttle) { t.reserve, t.reserveIdle = r, idle }
@@ -149,7 +147,7 @@ func New(p Policy, opts ...Option) (*Throttle, error) {
 		epoch:    time.Now(),
 		capacity: p.capacity(),
 		drift:    newDrift(p),
-		queue:    queue{starve: DefaultMaxStarvation},
+		queue:    queue{starve: p.shortestPeriod() / 6},
 	}
 	for _, o := range opts {
 		o(t)

@@ -80,9 +80,7 @@ func shortestPeriod(p throttle.Policy) time.Duration {
 // client, prints the foreground's latencies, and returns the throttle and
 // whether the client talks to a real server (else to a new in-process mock).
 func run(s setup, minute time.Duration) (th *throttle.Throttle, remote bool, err error) {
-	// The starvation bound on the demo's clock: the default 10 s is a
-	// sixth of Mem's minute.
-	th, err = throttle.New(demo.Policy(), append([]throttle.Option{throttle.WithMaxStarvation(minute / 6)}, s.opts...)...)
+	th, err = throttle.New(demo.Policy(), s.opts...) // the starvation bound follows the policy's minute
 	if err != nil {
 		return nil, false, err
 	}
