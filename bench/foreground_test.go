@@ -122,23 +122,13 @@ func newFgSplit(srv *mock.Server) fgAPI {
 		req := splitLimiter(throttle.RequestsPerMinute, share)
 		cx := splitLimiter(throttle.ComplexityPerMinute, share)
 		return raw{func(ctx context.Context, method, path string, body []byte) (int, []byte, error) {
-			for attempt := 1; ; attempt++ {
+			wait := func(ctx context.Context) error {
 				if err := req.WaitN(ctx, int(costOne.Requests)); err != nil {
-					return 0, nil, err
+					return err
 				}
-				if err := cx.WaitN(ctx, int(costOne.Complexity)); err != nil {
-					return 0, nil, err
-				}
-				resp, err := hc.Do(newRequest(ctx, method, path, body))
-				if err != nil {
-					return 0, nil, err
-				}
-				status, b, err := readAll(resp)
-				if status != http.StatusTooManyRequests || attempt == 10 {
-					return status, b, err
-				}
-				time.Sleep(retryAfter(resp.Header.Get("Retry-After")))
+				return cx.WaitN(ctx, int(costOne.Complexity))
 			}
+			return sendRetrying429(ctx, hc, wait, method, path, body)
 		}}
 	}
 	imp, fg := pair(fgSplitUp), pair(1-fgSplitUp)

@@ -696,27 +696,40 @@ func newRateLimited(srv *mock.Server) api {
 		if method == http.MethodPost && path == "/v2/mem-it" {
 			cost = costMemIt
 		}
-		for attempt := 1; ; attempt++ {
+		wait := func(ctx context.Context) error {
 			for _, l := range lims {
 				n := cost.Requests
 				if l.complexity {
 					n = cost.Complexity
 				}
 				if err := l.l.WaitN(ctx, int(n)); err != nil {
-					return 0, nil, err
+					return err
 				}
 			}
-			resp, err := hc.Do(newRequest(ctx, method, path, body))
-			if err != nil {
-				return 0, nil, err
-			}
-			status, b, err := readAll(resp)
-			if status != http.StatusTooManyRequests || attempt == 10 {
-				return status, b, err
-			}
-			time.Sleep(retryAfter(resp.Header.Get("Retry-After")))
+			return nil
 		}
+		return sendRetrying429(ctx, hc, wait, method, path, body)
 	}}
+}
+
+// sendRetrying429 is a limiter user's call: wait for the limiters, send,
+// and on a 429 sleep for Retry-After (seconds or HTTP-date) and try again,
+// up to 10 attempts.
+func sendRetrying429(ctx context.Context, hc *http.Client, wait func(context.Context) error, method, path string, body []byte) (int, []byte, error) {
+	for attempt := 1; ; attempt++ {
+		if err := wait(ctx); err != nil {
+			return 0, nil, err
+		}
+		resp, err := hc.Do(newRequest(ctx, method, path, body))
+		if err != nil {
+			return 0, nil, err
+		}
+		status, b, err := readAll(resp)
+		if status != http.StatusTooManyRequests || attempt == 10 {
+			return status, b, err
+		}
+		time.Sleep(retryAfter(resp.Header.Get("Retry-After")))
+	}
 }
 
 // retryAfter reads a Retry-After value as a user would: seconds, else an

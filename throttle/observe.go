@@ -19,9 +19,9 @@ type Hooks struct {
 
 // WaitEvent says that a call waited for tokens before it was admitted.
 type WaitEvent struct {
-	Cost     Cost
-	Priority Priority
-	Waited   time.Duration
+	Cost     Cost          // what the call was charged
+	Priority Priority      // the priority it waited at (see WithPriority)
+	Waited   time.Duration // from its call to Wait to its admission
 }
 
 // ResyncEvent says that a response moved one bucket's level.

@@ -262,5 +262,7 @@ func (q *queue) lengths() QueueLengths {
 
 // QueueLengths counts the calls waiting for tokens, by priority.
 type QueueLengths struct {
-	Interactive, Default, Batch int
+	Interactive int // calls waiting at Interactive priority
+	Default     int // at Default priority (the context carries none)
+	Batch       int // at Batch priority
 }
