@@ -147,8 +147,8 @@ type recordingStore struct {
 	waits map[throttle.Cost][]time.Duration
 }
 
-func (s *recordingStore) Take(now time.Duration, c throttle.Cost) time.Duration {
-	d := s.Store.Take(now, c)
+func (s *recordingStore) Take(now time.Duration, c, headroom throttle.Cost) time.Duration {
+	d := s.Store.Take(now, c, headroom)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.waits == nil {

@@ -23,7 +23,7 @@ func drainTo(t *testing.T, rs *redisServer, key string, p throttle.Policy, level
 	t.Helper()
 	d, _ := newStore(t, rs, key, p, 1)
 	d.MarkSynced()
-	require.Zero(t, d.Take(0, throttle.Cost{Requests: 1, Complexity: 200 - level}))
+	require.Zero(t, d.Take(0, throttle.Cost{Requests: 1, Complexity: 200 - level}, throttle.Cost{}))
 	return d
 }
 
@@ -143,18 +143,18 @@ func TestBackfillTakesKeepThePlaceAndItsCost(t *testing.T) {
 	const slack = 100 * time.Millisecond // Redis's clock runs on between calls
 
 	now := time.Second
-	assert.InDelta(t, 10*time.Second, a.Take(now, memItCost), float64(slack), "the head: 10 tokens short at 1 a second")
+	assert.InDelta(t, 10*time.Second, a.Take(now, memItCost, throttle.Cost{}), float64(slack), "the head: 10 tokens short at 1 a second")
 	costly := throttle.Cost{Requests: 1, Complexity: 35}
-	assert.InDelta(t, 5*time.Second, a.Take(now, costly), float64(slack), "a later call that does not fit either")
+	assert.InDelta(t, 5*time.Second, a.Take(now, costly, throttle.Cost{}), float64(slack), "a later call that does not fit either")
 	// B waits for A's 40 tokens (10 s), then for its own one (1 s).
-	assert.InDelta(t, 11*time.Second, b.Take(now, cheapCost), float64(slack), "B waits for A's head's cost, not the failed call's")
+	assert.InDelta(t, 11*time.Second, b.Take(now, cheapCost, throttle.Cost{}), float64(slack), "B waits for A's head's cost, not the failed call's")
 
 	now += time.Millisecond
-	assert.Greater(t, a.Take(now, memItCost), time.Duration(0))
-	assert.Zero(t, a.Take(now, cheapCost), "a cheap call passes A's head")
-	assert.Greater(t, a.Take(now, memItCost), time.Duration(0), "the head still waits")
-	assert.Greater(t, b.Take(now, cheapCost), time.Duration(0), "B is still behind A's head")
-	assert.InDelta(t, 12*time.Second, b.Take(now, cheapCost), float64(slack), "one token fewer: the head is 11 s away, then B's call")
+	assert.Greater(t, a.Take(now, memItCost, throttle.Cost{}), time.Duration(0))
+	assert.Zero(t, a.Take(now, cheapCost, throttle.Cost{}), "a cheap call passes A's head")
+	assert.Greater(t, a.Take(now, memItCost, throttle.Cost{}), time.Duration(0), "the head still waits")
+	assert.Greater(t, b.Take(now, cheapCost, throttle.Cost{}), time.Duration(0), "B is still behind A's head")
+	assert.InDelta(t, 12*time.Second, b.Take(now, cheapCost, throttle.Cost{}), float64(slack), "one token fewer: the head is 11 s away, then B's call")
 }
 
 // When the head's cost changes between two wakes (the head was cancelled
@@ -170,10 +170,10 @@ func TestANewHeadTakesOverThePlace(t *testing.T) {
 	b, _ := newStore(t, rs, key, p, 0.5)
 	const slack = 100 * time.Millisecond
 
-	assert.Greater(t, a.Take(time.Second, memItCost), time.Duration(0), "A's mem-it waits")
+	assert.Greater(t, a.Take(time.Second, memItCost, throttle.Cost{}), time.Duration(0), "A's mem-it waits")
 	costly := throttle.Cost{Requests: 1, Complexity: 35}
-	assert.Greater(t, a.Take(2*time.Second, costly), time.Duration(0), "A's next head waits too")
-	assert.InDelta(t, 6*time.Second, b.Take(2*time.Second, cheapCost), float64(slack), "B waits for A's new head (35), then its call")
-	assert.Zero(t, a.Take(3*time.Second, throttle.Cost{Requests: 1, Complexity: 20}), "A's next head passes")
-	assert.Zero(t, b.Take(3*time.Second, cheapCost), "and A's place left with it")
+	assert.Greater(t, a.Take(2*time.Second, costly, throttle.Cost{}), time.Duration(0), "A's next head waits too")
+	assert.InDelta(t, 6*time.Second, b.Take(2*time.Second, cheapCost, throttle.Cost{}), float64(slack), "B waits for A's new head (35), then its call")
+	assert.Zero(t, a.Take(3*time.Second, throttle.Cost{Requests: 1, Complexity: 20}, throttle.Cost{}), "A's next head passes")
+	assert.Zero(t, b.Take(3*time.Second, cheapCost, throttle.Cost{}), "and A's place left with it")
 }

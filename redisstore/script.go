@@ -83,7 +83,9 @@ end
 
 // takeScript reserves a cost vector in every bucket, all or nothing, in the
 // order of the shared queue. ARGV[base..base+n-1] is the cost per bucket,
-// then the caller's ticket (0 for none), the grace a waiter's slot survives
+// ARGV[base+n..base+2n-1] the headroom the call must leave in each (it
+// passes when a bucket holds cost plus headroom, and is charged the cost;
+// its place waits for both), then the caller's ticket (0 for none), the grace a waiter's slot survives
 // past its expected wake-up, the least wait to return to a caller that has
 // someone ahead, and how long a cold-start probe holds the key (all in µs):
 // while the key is in cold start, one reservation passes, and the next only
@@ -97,11 +99,14 @@ end
 // ticket retired (0).
 var takeScript = redis.NewScript(prelude + `
 local C = costs(base)
-local tk = tonumber(ARGV[base + n])
-local grace = tonumber(ARGV[base + n + 1])
-local minretry = tonumber(ARGV[base + n + 2])
-local probehold = tonumber(ARGV[base + n + 3])
-local keep = tonumber(ARGV[base + n + 4]) == 1
+local H = costs(base + n)
+local CH = {}
+for i = 1, n do CH[i] = C[i] + H[i] end
+local tk = tonumber(ARGV[base + 2*n])
+local grace = tonumber(ARGV[base + 2*n + 1])
+local minretry = tonumber(ARGV[base + 2*n + 2])
+local probehold = tonumber(ARGV[base + 2*n + 3])
+local keep = tonumber(ARGV[base + 2*n + 4]) == 1
 local ahead, mine = {}, false
 if fresh == 0 then
   for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
@@ -125,7 +130,7 @@ local paused = math.max(0, pause - now, rec - now)
 if synced == 0 and probe > now then paused = math.max(paused, math.min(probe - now, 5 * minretry)) end
 local wait = paused
 if #ahead == 0 then
-  for i = 1, n do wait = math.max(wait, need(S, i, C[i])) end
+  for i = 1, n do wait = math.max(wait, need(S, i, CH[i])) end
   if wait == 0 then
     for i = 1, n do S[i] = S[i] - C[i] * Q[i] end
     if synced == 0 then probe = now + probehold end
@@ -150,7 +155,7 @@ else
     if dotake then for i = 1, n do adv(s2, a2, i, x); s2[i] = s2[i] - c[i] * Q[i] end end
   end
   for _, c in ipairs(ahead) do admit(c, true) end
-  admit(C, false)
+  admit(CH, false)
   wait = math.max(x - now, minretry)
 end
 save()
@@ -166,7 +171,7 @@ if not mine then
   redis.call('ZADD', KEYS[2], tk, I(tk))
 end
 local wrec = {I(now + wait + grace)}
-for i = 1, n do wrec[#wrec + 1] = I(C[i]) end
+for i = 1, n do wrec[#wrec + 1] = I(CH[i]) end
 redis.call('HSET', KEYS[3], I(tk), table.concat(wrec, ' '))
 redis.call('PEXPIRE', KEYS[2], ttl)
 redis.call('PEXPIRE', KEYS[3], ttl)

@@ -355,9 +355,9 @@ func (s *Store) fail(now time.Duration, err error) {
 
 func (s *Store) setSynced(v int64) { s.synced, s.knowSynced = v == 1, true }
 
-// Take implements throttle.Store: it reserves c in every bucket, all or
-// nothing, in the order of the queue shared by every Store on the key, and
-// returns 0, or how long until it could. One Redis round trip; in fallback,
+// Take implements throttle.Store: it reserves c in every bucket, when each
+// holds c plus headroom, all or nothing, in the order of the queue shared
+// by every Store on the key, and returns 0, or how long until it could. One Redis round trip; in fallback,
 // none (but one probe per ProbeInterval).
 //
 // The store's place in the shared queue is its Throttle's head's. A Take
@@ -368,7 +368,7 @@ func (s *Store) setSynced(v int64) { s.synced, s.knowSynced = v == 1, true }
 // call that may pass the head): such a Take passes or waits behind the
 // same ones as the head, and leaves the place, its cost and its expiry as
 // they are.
-func (s *Store) Take(now time.Duration, c throttle.Cost) time.Duration {
+func (s *Store) Take(now time.Duration, c, headroom throttle.Cost) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.onRedis(now) {
@@ -376,7 +376,7 @@ func (s *Store) Take(now time.Duration, c throttle.Cost) time.Duration {
 		if s.ticket != 0 && now == s.placeAt && c != s.placeCost {
 			keep = 1
 		}
-		args := s.appendVector(make([]any, 0, len(s.defs)+2+len(takeFixed)), c)
+		args := s.appendVector(s.appendVector(make([]any, 0, 2*len(s.defs)+2+len(takeFixed)), c), headroom)
 		args = append(append(append(args, s.ticket), takeFixed[:]...), keep)
 		v, err := s.call(takeScript, args...)
 		if err == nil {
@@ -396,7 +396,7 @@ func (s *Store) Take(now time.Duration, c throttle.Cost) time.Duration {
 		}
 		s.fail(now, err)
 	}
-	wait := s.fb.Take(now, c)
+	wait := s.fb.Take(now, c, headroom)
 	if wait == 0 {
 		s.spent = s.spent.Add(c)
 	}

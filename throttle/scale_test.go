@@ -19,11 +19,11 @@ type countingStore struct {
 	takes int
 }
 
-func (s *countingStore) Take(now time.Duration, c Cost) time.Duration {
+func (s *countingStore) Take(now time.Duration, c, headroom Cost) time.Duration {
 	s.mu.Lock()
 	s.takes++
 	s.mu.Unlock()
-	return s.Store.Take(now, c)
+	return s.Store.Take(now, c, headroom)
 }
 
 func (s *countingStore) count() int {
@@ -76,7 +76,7 @@ func TestDrainingAsksTheStoreAFewTimesPerCall(t *testing.T) {
 			require.NoError(t, err)
 			th.mu.Lock()
 			th.store.MarkSynced()
-			th.store.Take(th.now(), Cost{Requests: 100, Complexity: 200})
+			th.store.Take(th.now(), Cost{Requests: 100, Complexity: 200}, Cost{})
 			th.mu.Unlock()
 			before := store.count()
 			var wg sync.WaitGroup

@@ -18,10 +18,12 @@ import (
 // a shared store may replace with its own (all processes must agree on one).
 type Store interface {
 	// Take charges c to every bucket if, at now, no pause is in force and
-	// every bucket holds enough; it then returns 0. Otherwise it charges
-	// nothing and returns how long until that would be so (if nothing else
-	// changes the levels meanwhile).
-	Take(now time.Duration, c Cost) (wait time.Duration)
+	// every bucket holds c plus headroom; it then returns 0. Otherwise it
+	// charges nothing and returns how long until that would be so (if
+	// nothing else changes the levels meanwhile). Headroom is required,
+	// not spent: what the call must leave for others (the drift reserve,
+	// an interactive reserve).
+	Take(now time.Duration, c, headroom Cost) (wait time.Duration)
 	// Give returns c to every bucket (a reservation that was not used, or a
 	// call the server did not charge).
 	Give(now time.Duration, c Cost)
@@ -107,12 +109,13 @@ func NewMemoryStore(p Policy) Store {
 	return s
 }
 
-func (s *memoryStore) Take(now time.Duration, c Cost) time.Duration {
+func (s *memoryStore) Take(now time.Duration, c, headroom Cost) time.Duration {
 	wait := s.paused - now
 	for i := range s.buckets {
 		b := &s.buckets[i]
 		b.advance(now)
-		wait = max(wait, b.waitFor(c.Of(s.defs[i].Kind)))
+		k := s.defs[i].Kind
+		wait = max(wait, b.waitFor(c.Of(k)+headroom.Of(k)))
 	}
 	if wait > 0 {
 		return wait

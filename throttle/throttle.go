@@ -485,24 +485,15 @@ func (t *Throttle) advanceLine(lines []*waiter, x *waiter) []*waiter {
 }
 
 // take charges c when the buckets hold c plus the headroom a call of rank
-// must leave (see headroom): that is required, not spent, so it is taken and
-// given back. It also keeps what is in flight within the smallest bucket
-// of each kind: the server may meter every call in flight at once, when its
-// bucket is full.
+// must leave (see headroom). It also keeps what is in flight within the
+// smallest bucket of each kind: the server may meter every call in flight
+// at once, when its bucket is full.
 func (t *Throttle) take(now time.Duration, c Cost, rank int) time.Duration {
 	if !t.inflight.Add(c).Within(t.capacity) {
 		t.flightFull = true
 		return answerWait
 	}
-	r := t.headroom(now, c, rank)
-	if r == (Cost{}) { // the fast path
-		return t.store.Take(now, c)
-	}
-	if d := t.store.Take(now, c.Add(r)); d > 0 {
-		return d
-	}
-	t.store.Give(now, r)
-	return 0
+	return t.store.Take(now, c, t.headroom(now, c, rank))
 }
 
 // headroom is what a call of cost c and rank must leave in the buckets: the
