@@ -72,8 +72,8 @@
 //     another only 2 s later, if that call brought no headers); the first
 //     such response ends the cold start for every process.
 //   - Cost: a reservation is one round trip (about 0.1 ms on loopback; see
-//     the benchmark), and a response one round trip per rate-header kind it
-//     carries (usually two). While a head waits, each time the Throttle
+//     the benchmark), the headroom it must leave included, and a response
+//     one round trip, whatever it carries. While a head waits, each time the Throttle
 //     wakes it also costs one round trip per later call it tries to let
 //     pass. They run under the Throttle's lock, so one process serves at
 //     most a few thousand calls a second: far above Mem's limits. Synced

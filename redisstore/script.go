@@ -220,46 +220,50 @@ save()
 return {synced, fresh, math.max(0, rec - now)}
 `)
 
-// settleScript takes a call out of flight (throttle.Store.Settle): every
-// bucket is held to at most its limit less the tokens this process had in
-// flight (ARGV[base+n..base+2n-1]), then, if ARGV[base+2n] is 1, the call's
-// cost vector (ARGV[base..]) is given back. It returns {synced}.
-var settleScript = redis.NewScript(prelude + `
+// answerScript records one response (throttle.Store.Answer) in one round
+// trip. The call leaves flight: every bucket is held to at most its limit
+// less the tokens this process had in flight (ARGV[base+n..base+2n-1]),
+// then, if ARGV[base+2n] is 1, the call's cost vector (ARGV[base..]) is
+// given back. Then each of the ARGV[base+2n+3] readings that follow, four
+// numbers each (bucket index from 1, floor, ceil in tokens, slack in µs),
+// lowers its bucket to floor when the level is at least ceil plus the
+// refill over slack (a response proved the server holds less: see
+// throttle.Reading), within [-4 L, L]; a shared level is never raised.
+// Then the key counts as synced if ARGV[base+2n+1] is 1, and every
+// reservation waits ARGV[base+2n+2] µs from Redis's now if that is later
+// than the pause in force. It returns {synced, then before and after of
+// each reading, in units}.
+var answerScript = redis.NewScript(prelude + `
 local C = costs(base)
 local H = costs(base + n)
-local refund = tonumber(ARGV[base + 2*n])
+local o = base + 2*n
+local refund = tonumber(ARGV[o])
+local mark = tonumber(ARGV[o + 1])
+local pz = tonumber(ARGV[o + 2])
+local m = tonumber(ARGV[o + 3])
 for i = 1, n do
   S[i] = math.min(S[i], (L[i] - H[i]) * Q[i])
   if refund == 1 then S[i] = math.min(F[i], S[i] + C[i] * Q[i]) end
 end
-save()
-return {synced}
-`)
-
-// resyncScript lowers bucket ARGV[base] (1-based) to ARGV[base+1] tokens
-// when its level is at least ARGV[base+2] tokens plus the refill over
-// ARGV[base+3] µs (a response proved the server holds less: see
-// throttle.Reading), within [-4 L, L]; it never raises a shared level. It
-// returns {before, after (units), synced}.
-var resyncScript = redis.NewScript(prelude + `
-local i = tonumber(ARGV[base])
-local floor = tonumber(ARGV[base + 1])
-local ceil = tonumber(ARGV[base + 2]) * Q[i]
-local slack = math.max(0, tonumber(ARGV[base + 3]))
-local before = S[i]
-if ceil < F[i] and slack < math.ceil((F[i] - ceil) / R[i]) and S[i] >= ceil + slack * R[i] then
-  S[i] = math.max(-4 * L[i], math.min(L[i], floor)) * Q[i]
+local out = {0}
+for j = 1, m do
+  local at = o + 4*j
+  local i = tonumber(ARGV[at])
+  local floor = tonumber(ARGV[at + 1])
+  local ceil = tonumber(ARGV[at + 2]) * Q[i]
+  local slack = math.max(0, tonumber(ARGV[at + 3]))
+  local before = S[i]
+  if ceil < F[i] and slack < math.ceil((F[i] - ceil) / R[i]) and S[i] >= ceil + slack * R[i] then
+    S[i] = math.max(-4 * L[i], math.min(L[i], floor)) * Q[i]
+  end
+  out[#out + 1] = before
+  out[#out + 1] = S[i]
 end
+if mark == 1 then synced = 1 end
+if pz > 0 then pause = math.max(pause, now + pz) end
 save()
-return {before, S[i], synced}
-`)
-
-// pauseScript holds every reservation for ARGV[base] µs from Redis's now
-// (a pause already further out stays). It returns {synced}.
-var pauseScript = redis.NewScript(prelude + `
-pause = math.max(pause, now + tonumber(ARGV[base]))
-save()
-return {synced}
+out[1] = synced
+return out
 `)
 
 // markSyncedScript records that a response has told the real levels.

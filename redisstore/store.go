@@ -219,7 +219,7 @@ func (s *Store) Stats() Stats {
 // for it. An error is only informative: the store works without it, falling
 // back as usual if Redis does not answer.
 func (s *Store) Preload(ctx context.Context) error {
-	for _, sc := range []*redis.Script{takeScript, giveScript, returnScript, resyncScript, pauseScript, markSyncedScript, stateScript} {
+	for _, sc := range []*redis.Script{takeScript, giveScript, returnScript, answerScript, markSyncedScript, stateScript} {
 		if err := sc.Load(ctx, s.client).Err(); err != nil {
 			return fmt.Errorf("redisstore: loading scripts: %w", err)
 		}
@@ -340,16 +340,15 @@ func (s *Store) fail(now time.Duration, err error) {
 	// did): if every process falls back, together they hold no more than
 	// the shared budget held.
 	fb := throttle.NewMemoryStore(s.local)
+	var starts []throttle.BucketReading
 	for i, b := range s.local.Buckets {
 		var start int64
 		if s.knowLevels && s.lastLevel[i] > 0 {
 			start = int64(math.Floor(float64(s.lastLevel[i]) * s.opts.Share))
 		}
-		fb.Resync(now, b.Kind, b.Window, throttle.Reading{Floor: start, Ceil: start})
+		starts = append(starts, throttle.BucketReading{Kind: b.Kind, Window: b.Window, Reading: throttle.Reading{Floor: start, Ceil: start}})
 	}
-	if s.pauseUntil > now {
-		fb.Pause(now, s.pauseUntil)
-	}
+	fb.Answer(now, throttle.Answer{Readings: starts, Pause: s.pauseUntil - now}, make([]throttle.Moved, len(starts)))
 	s.fb, s.spent, s.ticket, s.switchAt = fb, throttle.Cost{}, 0, 0
 }
 
@@ -420,63 +419,87 @@ func (s *Store) Give(now time.Duration, c throttle.Cost) {
 	s.spent = throttle.Cost{Requests: max(0, s.spent.Requests-c.Requests), Complexity: max(0, s.spent.Complexity-c.Complexity)}
 }
 
-// Settle implements throttle.Store: one Redis round trip. The limit is
-// lowered by this process's calls in flight only: other processes' calls
-// in flight are not known here (see the package doc).
-func (s *Store) Settle(now time.Duration, c, inflight throttle.Cost, refund bool) {
+// Answer implements throttle.Store: one Redis round trip for the whole
+// response (the call leaving flight, the readings, the synced flag and a
+// 429's pause). The limit a bucket is held to is lowered by this process's
+// calls in flight only: other processes' calls in flight are not known
+// here (see the package doc). A shared level is only ever lowered,
+// whatever a reading's Raise says: its Floor subtracts only this process's
+// calls in flight, so raising the shared level to it would hand out again
+// the tokens that other processes' calls in flight hold (a reading that
+// could only raise is not even sent). In fallback the local level, a share
+// of the budget, is compared with Share of each reading, and likewise only
+// lowered.
+func (s *Store) Answer(now time.Duration, a throttle.Answer, moved []throttle.Moved) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.onRedis(now) {
-		flag := 0
-		if refund {
-			flag = 1
+	if a.Pause > 0 {
+		s.pauseUntil = max(s.pauseUntil, now+a.Pause)
+	}
+	var sent [4]int // which readings go to Redis
+	var rargs [16]any
+	m := 0
+	for j, r := range a.Readings {
+		moved[j] = throttle.Moved{}
+		i := s.index(r.Kind, r.Window)
+		if i < 0 {
+			continue
 		}
-		args := s.appendVector(s.appendVector(make([]any, 0, 2*len(s.defs)+1), c), inflight)
-		args = append(args, flag)
-		v, err := s.call(settleScript, args...)
+		moved[j].Found = true
+		if r.Ceil >= s.defs[i].Limit || m == len(sent) { // it can only raise, which a shared level never is
+			continue
+		}
+		sent[m] = j
+		rargs[4*m], rargs[4*m+1], rargs[4*m+2], rargs[4*m+3] = i+1, r.Floor, r.Ceil, r.Slack.Microseconds()
+		m++
+	}
+	if s.onRedis(now) {
+		args := s.appendVector(s.appendVector(make([]any, 0, 2*len(s.defs)+4+4*m), a.Cost), a.Inflight)
+		args = append(append(args, flag(a.Refund), flag(a.Synced), max(0, int64((a.Pause+time.Microsecond-1)/time.Microsecond)), m), rargs[:4*m]...)
+		v, err := s.call(answerScript, args...)
 		if err == nil {
 			s.setSynced(v[0])
+			for x, j := range sent[:m] {
+				q := float64(s.q[s.index(a.Readings[j].Kind, a.Readings[j].Window)])
+				moved[j] = throttle.Moved{Before: float64(v[1+2*x]) / q, After: float64(v[2+2*x]) / q, Found: true}
+			}
 			return
 		}
 		s.fail(now, err)
 	}
-	s.fb.Settle(now, c, inflight, refund)
-	if refund {
-		s.spent = throttle.Cost{Requests: max(0, s.spent.Requests-c.Requests), Complexity: max(0, s.spent.Complexity-c.Complexity)}
+	s.answerLocally(now, a, moved, sent[:m])
+}
+
+// answerLocally is Answer in fallback: the readings sent (indexes into
+// a.Readings) are scaled by Share and only lower the local budget.
+func (s *Store) answerLocally(now time.Duration, a throttle.Answer, moved []throttle.Moved, sent []int) {
+	share := s.opts.Share
+	var lb [4]throttle.BucketReading
+	local := lb[:0]
+	for _, j := range sent {
+		r := a.Readings[j]
+		lr := throttle.Reading{Floor: int64(math.Floor(float64(r.Floor) * share)), Ceil: int64(math.Ceil(float64(r.Ceil) * share)), Slack: r.Slack}
+		if r.Floor <= 0 {
+			lr.Floor = r.Floor
+		}
+		local = append(local, throttle.BucketReading{Kind: r.Kind, Window: r.Window, Reading: lr})
+	}
+	var mb [4]throttle.Moved
+	s.fb.Answer(now, throttle.Answer{Cost: a.Cost, Inflight: a.Inflight, Refund: a.Refund, Readings: local, Synced: a.Synced, Pause: a.Pause}, mb[:len(local)])
+	for x, j := range sent {
+		moved[j] = mb[x]
+	}
+	if a.Refund {
+		s.spent = throttle.Cost{Requests: max(0, s.spent.Requests-a.Cost.Requests), Complexity: max(0, s.spent.Complexity-a.Cost.Complexity)}
 	}
 }
 
-// Resync implements throttle.Store, with one difference: a shared level is
-// only ever lowered, whatever r.Raise says. r.Floor subtracts only this
-// process's calls in flight; raising the shared level to it would hand out
-// again the tokens that other processes' calls in flight hold. One Redis
-// round trip. In fallback the local level, a share of the budget, is
-// compared with Share of the reading, and likewise only lowered.
-func (s *Store) Resync(now time.Duration, k headers.Kind, w headers.Window, r throttle.Reading) (before, after float64, found bool) {
-	i := s.index(k, w)
-	if i < 0 {
-		return 0, 0, false
+// flag is 1 for true, for a script's arguments.
+func flag(b bool) int {
+	if b {
+		return 1
 	}
-	if r.Ceil >= s.defs[i].Limit { // it can only raise, which a shared level never is: no round trip
-		return 0, 0, true
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.onRedis(now) {
-		v, err := s.call(resyncScript, i+1, r.Floor, r.Ceil, r.Slack.Microseconds())
-		if err == nil {
-			s.setSynced(v[2])
-			q := float64(s.q[i])
-			return float64(v[0]) / q, float64(v[1]) / q, true
-		}
-		s.fail(now, err)
-	}
-	share := s.opts.Share
-	local := throttle.Reading{Floor: int64(math.Floor(float64(r.Floor) * share)), Ceil: int64(math.Ceil(float64(r.Ceil) * share)), Slack: r.Slack}
-	if r.Floor <= 0 {
-		local.Floor = r.Floor
-	}
-	return s.fb.Resync(now, k, w, local)
+	return 0
 }
 
 // Adopt implements throttle.Store: it reports false, so the throttle keeps
@@ -494,26 +517,6 @@ func (s *Store) index(k headers.Kind, w headers.Window) int {
 		}
 	}
 	return -1
-}
-
-// Pause implements throttle.Store: every Store on the key holds its
-// reservations until at least until (converted to Redis's clock as a delay
-// from now). One Redis round trip; the pause is also kept locally, for a
-// fallback.
-func (s *Store) Pause(now, until time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pauseUntil = max(s.pauseUntil, until)
-	if s.onRedis(now) {
-		d := (until - now + time.Microsecond - 1) / time.Microsecond
-		v, err := s.call(pauseScript, max(0, int64(d)))
-		if err == nil {
-			s.setSynced(v[0])
-			return
-		}
-		s.fail(now, err)
-	}
-	s.fb.Pause(now, until)
 }
 
 // Synced implements throttle.Store. It answers from the flag that the last

@@ -27,37 +27,67 @@ type Store interface {
 	// Give returns c to every bucket (a reservation that was not used, or a
 	// call the server did not charge).
 	Give(now time.Duration, c Cost)
-	// Settle records that a call of cost c, charged by Take, has its answer
-	// (or its failure) at now; inflight is this client's cost in flight
-	// just before, c included. The server charged the call somewhere
-	// between its send and now, and a bucket it held full earned no refill
-	// until then; so each bucket is first held to at most its limit less
-	// inflight's tokens of its kind (the refill that Take's early charge
-	// credited while the server's bucket sat full is taken back). Then, if
-	// refund is set (the server refused the call and charged nothing), c is
-	// given back.
-	Settle(now time.Duration, c, inflight Cost, refund bool)
-	// Resync narrows the level of the bucket of kind k and window w with
-	// what a response proved (see Reading), and returns the levels before
-	// and after: a level at or above r's ceiling counted on tokens the
-	// server did not have (another consumer spent them) and becomes
-	// r.Floor; a level below r.Floor is raised to it if r.Raise; any other
-	// level is kept, since it is a lower bound the answer agrees with.
-	Resync(now time.Duration, k headers.Kind, w headers.Window, r Reading) (before, after float64, found bool)
+	// Answer records what one response proved, in one step (one round trip
+	// for a shared store). First the call leaves flight: the server charged
+	// it somewhere between its send and now, and a bucket it held full
+	// earned no refill until then, so each bucket is held to at most its
+	// limit less a.Inflight's tokens of its kind (the refill that Take's
+	// early charge credited while the server's bucket sat full is taken
+	// back); then a.Cost is given back if a.Refund (the server refused the
+	// call and charged nothing). Then each reading narrows its bucket, in
+	// order: a level at or above the reading's ceiling counted on tokens the
+	// server did not have (another consumer spent them) and becomes its
+	// Floor; a level below Floor is raised to it if Raise; any other level
+	// is kept, since it is a lower bound the answer agrees with. Then the
+	// store counts as synced if a.Synced, and every Take waits until
+	// now+a.Pause if that is later than the pause in force. It writes into
+	// moved, of len(a.Readings), each reading's bucket level before and
+	// after. It must not keep a.Readings or moved once it returns (the
+	// throttle reuses them).
+	Answer(now time.Duration, a Answer, moved []Moved)
 	// Adopt changes the limit of the bucket of kind k and window w to limit
 	// tokens per the same period (a response reported another capacity),
 	// keeping its level in tokens, at most the new limit. It reports false
 	// when the store has no such bucket or cannot change it (a shared store
 	// keyed on the policy).
 	Adopt(now time.Duration, k headers.Kind, w headers.Window, limit int64) bool
-	// Pause holds every Take until at least until.
-	Pause(now, until time.Duration)
 	// Synced reports whether a response has resynchronised the levels;
 	// MarkSynced records that one has.
 	Synced() bool
 	MarkSynced()
 	// State returns every bucket's state at now and the pause in force.
 	State(now time.Duration) (buckets []BucketState, pausedUntil time.Duration)
+}
+
+// Answer is what one response proved, for Store.Answer.
+type Answer struct {
+	// Cost is the answered call's cost, and Inflight this client's cost in
+	// flight just before the answer, the call's own included.
+	Cost, Inflight Cost
+	// Refund gives Cost back: the server refused the call, uncharged.
+	Refund bool
+	// Readings narrow one bucket each, in order (at most four: one per
+	// bucket of a kind and window).
+	Readings []BucketReading
+	// Synced records that a response has told the real levels.
+	Synced bool
+	// Pause, when positive, holds every Take for that long from now (a
+	// rate-limit 429's Retry-After).
+	Pause time.Duration
+}
+
+// BucketReading is a Reading of the bucket of one kind and window.
+type BucketReading struct {
+	Kind   headers.Kind
+	Window headers.Window
+	Reading
+}
+
+// Moved is one bucket's level before and after a reading; Found is false
+// when the store has no such bucket.
+type Moved struct {
+	Before, After float64
+	Found         bool
 }
 
 // Reading is what one response proves about one bucket's level, in the
@@ -133,31 +163,39 @@ func (s *memoryStore) Give(now time.Duration, c Cost) {
 	}
 }
 
-func (s *memoryStore) Settle(now time.Duration, c, inflight Cost, refund bool) {
+func (s *memoryStore) Answer(now time.Duration, a Answer, moved []Moved) {
 	for i := range s.buckets {
 		b := &s.buckets[i]
 		b.advance(now)
-		b.clamp(b.limit - inflight.Of(s.defs[i].Kind))
-		if refund {
-			b.give(c.Of(s.defs[i].Kind))
+		k := s.defs[i].Kind
+		b.clamp(b.limit - a.Inflight.Of(k))
+		if a.Refund {
+			b.give(a.Cost.Of(k))
 		}
+	}
+	for j, r := range a.Readings {
+		moved[j] = s.resync(r)
+	}
+	s.synced = s.synced || a.Synced
+	if a.Pause > 0 {
+		s.paused = max(s.paused, now+a.Pause)
 	}
 }
 
-func (s *memoryStore) Resync(now time.Duration, k headers.Kind, w headers.Window, r Reading) (before, after float64, found bool) {
+// resync applies one reading to its bucket, already advanced to now.
+func (s *memoryStore) resync(r BucketReading) Moved {
 	for i, d := range s.defs {
-		if d.Kind != k || d.Window != w {
+		if d.Kind != r.Kind || d.Window != r.Window {
 			continue
 		}
 		b := &s.buckets[i]
-		b.advance(now)
-		before = b.level()
+		before := b.level()
 		if b.above(r.Ceil, r.Slack) || (r.Raise && !b.has(r.Floor)) {
 			b.set(r.Floor)
 		}
-		return before, b.level(), true
+		return Moved{Before: before, After: b.level(), Found: true}
 	}
-	return 0, 0, false
+	return Moved{}
 }
 
 func (s *memoryStore) Adopt(now time.Duration, k headers.Kind, w headers.Window, limit int64) bool {
@@ -176,8 +214,6 @@ func (s *memoryStore) Adopt(now time.Duration, k headers.Kind, w headers.Window,
 	}
 	return false
 }
-
-func (s *memoryStore) Pause(now, until time.Duration) { s.paused = max(s.paused, until) }
 
 func (s *memoryStore) Synced() bool { return s.synced }
 func (s *memoryStore) MarkSynced()  { s.synced = true }

@@ -83,6 +83,12 @@ type Throttle struct {
 
 	// reserve is kept back from all but interactive calls while one has
 	// come in the last reserveIdle (see WithReserve).
+	// readBuf and movedBuf are Done's scratch space for the store's Answer
+	// (at most two windows a kind), kept here so that Done does not
+	// allocate: an interface call's arguments escape.
+	readBuf  [4]BucketReading
+	movedBuf [4]Moved
+
 	// flightFull records that a call waited because the calls in flight
 	// filled a bucket's capacity: the next answer must wake the queue.
 	flightFull bool
@@ -584,9 +590,8 @@ type Outcome struct {
 //
 //   - Settle: a bucket the server held full earned no refill before the
 //     call reached it, so the refill the mirror credited since admission is
-//     taken back where it would pass the limit (see Store.Settle); a
-//     rate-limit 429 gives the call's cost back, since the server did not
-//     charge it.
+//     taken back where it would pass the limit; a rate-limit 429 gives the
+//     call's cost back, since the server did not charge it.
 //   - Resync each window a response names (see Reading): the level is at
 //     least Remaining less what the server may not have counted yet (this
 //     client's calls still in flight and those answered since this one was
@@ -600,8 +605,9 @@ type Outcome struct {
 //     and the answer may measure the route's price (see costBook).
 //   - Pause: a rate-limit 429 holds every caller until Retry-After.
 //
-// Malformed headers are ignored and counted in Stats. Hooks run after the
-// lock is released.
+// The store sees all of it as one Answer (one round trip for a shared
+// store). Malformed headers are ignored and counted in Stats. Hooks run
+// after the lock is released.
 func (t *Throttle) Done(tk Ticket, o Outcome) {
 	wallNow := time.Now()
 	r := readOutcome(o, wallNow)
@@ -611,12 +617,19 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 	t.count(r)
 	wasSynced := t.store.Synced()
 	lowerings, raised, adopted := t.lowerings, t.stats.Raised, t.stats.LimitsAdopted
-	t.settle(now, tk, r.rateLimited)
-	var moves [4]ResyncEvent // at most two windows a kind: no allocation
-	events := moves[:0]
-	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
-		events = t.resyncKind(now, tk, r, k, wasSynced, events)
+	t.adoptLimits(now, r)
+	inflight := t.inflight
+	t.inflight = t.inflight.Sub(tk.cost)
+	t.inflightN--
+	readings, shown := t.readings(now, tk, r, t.readBuf[:0])
+	a := Answer{Cost: tk.cost, Inflight: inflight, Refund: r.rateLimited, Readings: readings, Synced: len(readings) > 0}
+	if r.rateLimited {
+		a.Pause = r.retryAfter
 	}
+	moved := t.movedBuf[:len(readings)]
+	t.store.Answer(now, a, moved)
+	var eb [4]ResyncEvent
+	events := t.learnLevels(now, tk, r, readings, shown, moved, wasSynced, eb[:0])
 	prices := t.costs.changes
 	t.learnCost(now, tk, r, t.lowerings != lowerings)
 	repriced := t.costs.changes != prices
@@ -626,7 +639,11 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 	if !r.rateLimited {
 		t.charged = t.charged.Add(tk.cost)
 	}
-	pausedUntil := t.pauseLocked(now, wallNow, r)
+	var pausedUntil time.Time
+	if r.rateLimited {
+		t.stats.Pauses++
+		pausedUntil = wallNow.Add(r.retryAfter)
+	}
 	if t.mayHaveFreed(raised != t.stats.Raised || adopted != t.stats.LimitsAdopted || repriced, wasSynced) {
 		t.wakeHeadLocked(now)
 	}
@@ -688,45 +705,87 @@ func (t *Throttle) count(r response) {
 	}
 }
 
-// settle takes tk's call out of flight (see Store.Settle).
-func (t *Throttle) settle(now time.Duration, tk Ticket, refused bool) {
-	t.store.Settle(now, tk.cost, t.inflight, refused)
-	t.inflight = t.inflight.Sub(tk.cost)
-	t.inflightN--
+// adoptLimits learns the limits the response shows: a Limit that differs
+// from the policy's replaces it for that window, and the window of the same
+// kind that it does not show, which holds at least as many tokens as the
+// one shown (the headers show the most constrained), holds at least
+// Remaining: its limit is raised to that if below.
+func (t *Throttle) adoptLimits(now time.Duration, r response) {
+	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
+		ws, i := t.shown(r, k)
+		if i < 0 {
+			continue
+		}
+		if ws.Limit != t.policy.Buckets[i].Limit {
+			t.adoptLimit(now, i, ws.Limit)
+		}
+		for j, b := range t.policy.Buckets {
+			if b.Kind == k && b.Window != ws.Window && ws.Remaining > b.Limit {
+				t.adoptLimit(now, j, ws.Remaining)
+			}
+		}
+	}
 }
 
-// resyncKind learns what the response says of kind k: a limit that differs
-// from the policy's for the window it names, then that window's level (see
-// Reading), then the other window of the kind, which holds at least as many
-// tokens as the one shown (the headers show the most constrained). It
-// appends the moves to events.
-func (t *Throttle) resyncKind(now time.Duration, tk Ticket, r response, k headers.Kind, wasSynced bool, events []ResyncEvent) []ResyncEvent {
-	ws, i := t.shown(r, k)
-	if i < 0 {
-		return events
-	}
-	if ws.Limit != t.policy.Buckets[i].Limit {
-		t.adoptLimit(now, i, ws.Limit)
-	}
+// readings builds what the response proves of each bucket (see Reading),
+// appended to buf: for each kind, the window shown, and the other window
+// of the kind, raised to at least the shown one's floor (never lowered by
+// it). shown[i] is the window state reading i stands for (Remaining of
+// the shown window, for a hidden one too); only a shown window's Limit
+// equals that of its headers. A reading may raise a level unless a
+// response proved another consumer's spending since tk's call was sent:
+// the answer may predate it.
+func (t *Throttle) readings(now time.Duration, tk Ticket, r response, buf []BucketReading) (_ []BucketReading, shown [4]headers.WindowState) {
 	flight := now - tk.at
-	// Answered since tk was sent, they may have been metered after it; and
-	// others may have spent over the flight, at the rate drift estimates.
-	unseen := t.inflight.Of(k) + t.charged.Of(k) - tk.charged.Of(k) + t.drift.over(k, flight)
-	reading := Reading{Floor: ws.Remaining - unseen, Ceil: ws.Remaining + 1, Slack: flight, Raise: tk.lowerings == t.lowerings}
-	before, after, _ := t.store.Resync(now, k, ws.Window, reading)
-	if after < before {
+	raise := tk.lowerings == t.lowerings
+	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
+		ws, i := t.shown(r, k)
+		if i < 0 {
+			continue
+		}
+		// Answered since tk was sent, they may have been metered after it; and
+		// others may have spent over the flight, at the rate drift estimates.
+		unseen := t.inflight.Of(k) + t.charged.Of(k) - tk.charged.Of(k) + t.drift.over(k, flight)
+		floor := ws.Remaining - unseen
+		shown[len(buf)] = ws
+		buf = append(buf, BucketReading{Kind: k, Window: ws.Window, Reading: Reading{Floor: floor, Ceil: ws.Remaining + 1, Slack: flight, Raise: raise}})
+		for _, b := range t.policy.Buckets {
+			if b.Kind == k && b.Window != ws.Window {
+				shown[len(buf)] = headers.WindowState{Window: b.Window, Limit: b.Limit, Remaining: ws.Remaining}
+				buf = append(buf, BucketReading{Kind: k, Window: b.Window, Reading: Reading{Floor: floor, Ceil: math.MaxInt64, Raise: raise}})
+			}
+		}
+	}
+	return buf, shown
+}
+
+// learnLevels reads what the store did with each reading: a lowered shown
+// window proves another consumer spent (the drift estimate learns how
+// much, once the first answer has told what others left before this client
+// started), and every move is counted and appended to events.
+func (t *Throttle) learnLevels(now time.Duration, tk Ticket, r response, readings []BucketReading, shown [4]headers.WindowState, moved []Moved, wasSynced bool, events []ResyncEvent) []ResyncEvent {
+	lowered := false
+	for j, rd := range readings {
+		m, ws := moved[j], shown[j]
+		if !m.Found {
+			continue
+		}
+		if rd.Ceil != math.MaxInt64 { // the window shown
+			lowered = lowered || m.After < m.Before
+			if wasSynced {
+				spent := m.Before - m.After // proven: only a proof lowers; raises give back the proofs' pessimism
+				if r.rateLimited {          // the server had less than the call needed
+					spent = max(spent, float64(tk.cost.Of(rd.Kind)-ws.Remaining))
+				}
+				t.drift.observe(rd.Kind, spent, tk.at, now)
+			}
+		}
+		events = t.moved(events, rd.Kind, ws, m.Before, m.After)
+	}
+	if lowered {
 		t.lowerings++
 	}
-	t.store.MarkSynced()
-	if wasSynced { // the first answer tells what others left before this client started: not drift
-		spent := before - after // proven: only a proof lowers; raises give back the proofs' pessimism
-		if r.rateLimited {      // the server had less than the call needed
-			spent = max(spent, float64(tk.cost.Of(k)-ws.Remaining))
-		}
-		t.drift.observe(k, spent, tk.at, now)
-	}
-	events = t.moved(events, k, ws, before, after)
-	return t.raiseHidden(now, k, ws, reading, events)
+	return events
 }
 
 // repriceQueued gives the calls still queued the prices learned since they
@@ -739,17 +798,6 @@ func (t *Throttle) repriceQueued() {
 		}
 		return t.costs.costOf(w.route, w.cost)
 	})
-}
-
-// pauseLocked holds every caller until Retry-After after a rate-limit 429,
-// and returns until when (zero when there is no pause).
-func (t *Throttle) pauseLocked(now time.Duration, wallNow time.Time, r response) time.Time {
-	if !r.rateLimited {
-		return time.Time{}
-	}
-	t.store.Pause(now, now+r.retryAfter)
-	t.stats.Pauses++
-	return wallNow.Add(r.retryAfter)
 }
 
 // learnCost gives the cost book what the response tells of tk's price
@@ -778,24 +826,6 @@ func (t *Throttle) learnCost(now time.Duration, tk Ticket, r response, provedOth
 	if r.rateLimited {
 		t.costs.refused(tk, r.status, r.retryAfter, rate, t.capacity)
 	}
-}
-
-// raiseHidden raises the window of kind k that ws does not show to at least
-// the shown window's floor (its limit with it, when that is the larger): it
-// holds at least as many tokens as the shown one. It never lowers it.
-func (t *Throttle) raiseHidden(now time.Duration, k headers.Kind, ws headers.WindowState, shown Reading, events []ResyncEvent) []ResyncEvent {
-	for j, b := range t.policy.Buckets {
-		if b.Kind != k || b.Window == ws.Window {
-			continue
-		}
-		if ws.Remaining > b.Limit {
-			t.adoptLimit(now, j, ws.Remaining)
-		}
-		hidden := Reading{Floor: shown.Floor, Ceil: math.MaxInt64, Raise: shown.Raise}
-		before, after, _ := t.store.Resync(now, k, b.Window, hidden)
-		events = t.moved(events, k, headers.WindowState{Window: b.Window, Limit: b.Limit, Remaining: ws.Remaining}, before, after)
-	}
-	return events
 }
 
 // moved counts a resync that moved a level and appends its event.
