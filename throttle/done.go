@@ -1,0 +1,333 @@
+package throttle
+
+import (
+	"math"
+	"net/http"
+	"time"
+
+	"github.com/memsdk/mem-go/headers"
+)
+
+// Outcome is what came back for an admitted call.
+type Outcome struct {
+	// Responded is false when no response arrived (a transport error): the
+	// call may or may not have been charged by the server, so nothing is
+	// resynchronised and nothing is given back.
+	Responded bool
+	// StatusCode and Header are the response's.
+	StatusCode int
+	Header     http.Header
+	// QuotaExceeded marks a 429 whose body has error.type "quota_exceeded":
+	// a plan's allowance, not a rate limit, so it pauses nothing.
+	QuotaExceeded bool
+}
+
+// Done completes the call tk admitted. It reads what the response proves
+// about the server's buckets, assuming only this of the network: the server
+// charged the call somewhere between its send and now, metered calls in any
+// order, and the Remaining it reports is the floor of the level just after
+// it metered this call, counting every call metered before it.
+//
+//   - Settle: a bucket the server held full earned no refill before the
+//     call reached it, so the refill the mirror credited since admission is
+//     taken back where it would pass the limit; a rate-limit 429 gives the
+//     call's cost back, since the server did not charge it.
+//   - Resync each window a response names (see Reading): the level is at
+//     least Remaining less what the server may not have counted yet (this
+//     client's calls still in flight and those answered since this one was
+//     sent), and was less than Remaining + 1 when the call was metered. A
+//     level the answer proves too high was counting on tokens another
+//     consumer took: it is lowered, and the drift estimate learns the
+//     excess; a level below what the answer proves is raised. Nothing
+//     depends on the order in which answers come back.
+//   - Learn: a Limit that differs from the policy's replaces it for that
+//     window, the window not shown holds at least what the shown one does,
+//     and the answer may measure the route's price (see costBook).
+//   - Pause: a rate-limit 429 holds every caller until Retry-After.
+//
+// The store sees all of it as one Answer (one round trip for a shared
+// store). Malformed headers are ignored and counted in Stats. Hooks run
+// after the lock is released.
+func (t *Throttle) Done(tk Ticket, o Outcome) {
+	wallNow := time.Now()
+	r := readOutcome(o, wallNow)
+
+	t.mu.Lock()
+	now := wallNow.Sub(t.epoch)
+	t.count(r)
+	wasSynced := t.store.Synced()
+	lowerings, raised, adopted := t.lowerings, t.stats.Raised, t.stats.LimitsAdopted
+	t.adoptLimits(now, r)
+	inflight := t.inflight
+	t.inflight = t.inflight.Sub(tk.cost)
+	t.inflightN--
+	readings, shown := t.readings(now, tk, r, t.readBuf[:0])
+	a := Answer{Cost: tk.cost, Inflight: inflight, Refund: r.rateLimited, Readings: readings, Synced: len(readings) > 0}
+	if r.rateLimited {
+		a.Pause = r.retryAfter
+	}
+	moved := t.movedBuf[:len(readings)]
+	t.store.Answer(now, a, moved)
+	var eb [4]ResyncEvent
+	events := t.learnLevels(now, tk, r, readings, shown, moved, wasSynced, eb[:0])
+	prices := t.costs.changes
+	t.learnCost(now, tk, r, t.lowerings != lowerings)
+	repriced := t.costs.changes != prices
+	if repriced {
+		t.repriceQueued()
+	}
+	if !r.rateLimited {
+		t.charged = t.charged.Add(tk.cost)
+	}
+	var pausedUntil time.Time
+	if r.rateLimited {
+		t.stats.Pauses++
+		pausedUntil = wallNow.Add(r.retryAfter)
+	}
+	if t.mayHaveFreed(raised != t.stats.Raised || adopted != t.stats.LimitsAdopted || repriced, wasSynced) {
+		t.wakeHeadLocked(now)
+	}
+	t.mu.Unlock()
+
+	t.notify(events, pausedUntil)
+}
+
+// mayHaveFreed reports whether the answer Done just read may let the head
+// of the line go sooner than its timer says: it raised a level, changed a
+// limit or a price (changed), ended cold start, freed room in flight that
+// the head was waiting for, or may have shrunk the drift reserve. Any
+// other answer wakes nobody: a queue drained by the refill is not woken
+// once per Done.
+func (t *Throttle) mayHaveFreed(changed, wasSynced bool) bool {
+	freed := changed || t.flightFull || !wasSynced || t.drift.active
+	t.flightFull = false
+	return freed
+}
+
+// response is what Done reads from an Outcome before taking the lock.
+type response struct {
+	status      headers.Status
+	rateLimited bool          // a rate-limit 429: not charged, pauses callers
+	quota       bool          // a quota 429
+	retryAfter  time.Duration // the pause, when rateLimited
+	malformed   bool          // rate headers or Retry-After unusable
+}
+
+func readOutcome(o Outcome, wallNow time.Time) response {
+	if !o.Responded {
+		return response{}
+	}
+	r := response{quota: o.QuotaExceeded}
+	var err error
+	r.status, err = headers.Parse(o.Header)
+	r.malformed = err != nil
+	if o.StatusCode == http.StatusTooManyRequests && !o.QuotaExceeded {
+		r.rateLimited = true
+		wait, ok, err := headers.ParseRetryAfter(o.Header, wallNow)
+		r.malformed = r.malformed || err != nil
+		r.retryAfter = wait
+		if !ok || err != nil {
+			r.retryAfter = DefaultRetryAfter
+		}
+	}
+	return r
+}
+
+func (t *Throttle) count(r response) {
+	if r.malformed {
+		t.stats.MalformedHeaders++
+	}
+	if r.rateLimited {
+		t.stats.RateLimited++
+	}
+	if r.quota {
+		t.stats.QuotaExceeded++
+	}
+}
+
+// adoptLimits learns the limits the response shows: a Limit that differs
+// from the policy's replaces it for that window, and the window of the same
+// kind that it does not show, which holds at least as many tokens as the
+// one shown (the headers show the most constrained), holds at least
+// Remaining: its limit is raised to that if below.
+func (t *Throttle) adoptLimits(now time.Duration, r response) {
+	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
+		ws, i := t.shown(r, k)
+		if i < 0 {
+			continue
+		}
+		if ws.Limit != t.policy.Buckets[i].Limit {
+			t.adoptLimit(now, i, ws.Limit)
+		}
+		for j, b := range t.policy.Buckets {
+			if b.Kind == k && b.Window != ws.Window && ws.Remaining > b.Limit {
+				t.adoptLimit(now, j, ws.Remaining)
+			}
+		}
+	}
+}
+
+// readings builds what the response proves of each bucket (see Reading),
+// appended to buf: for each kind, the window shown, and the other window
+// of the kind, raised to at least the shown one's floor (never lowered by
+// it). shown[i] is the window state reading i stands for (Remaining of
+// the shown window, for a hidden one too); only a shown window's Limit
+// equals that of its headers. A reading may raise a level unless a
+// response proved another consumer's spending since tk's call was sent:
+// the answer may predate it.
+func (t *Throttle) readings(now time.Duration, tk Ticket, r response, buf []BucketReading) (_ []BucketReading, shown [4]headers.WindowState) {
+	flight := now - tk.at
+	raise := tk.lowerings == t.lowerings
+	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
+		ws, i := t.shown(r, k)
+		if i < 0 {
+			continue
+		}
+		// Answered since tk was sent, they may have been metered after it; and
+		// others may have spent over the flight, at the rate drift estimates.
+		unseen := t.inflight.Of(k) + t.charged.Of(k) - tk.charged.Of(k) + t.drift.over(k, flight)
+		floor := ws.Remaining - unseen
+		shown[len(buf)] = ws
+		buf = append(buf, BucketReading{Kind: k, Window: ws.Window, Reading: Reading{Floor: floor, Ceil: ws.Remaining + 1, Slack: flight, Raise: raise}})
+		for _, b := range t.policy.Buckets {
+			if b.Kind == k && b.Window != ws.Window {
+				shown[len(buf)] = headers.WindowState{Window: b.Window, Limit: b.Limit, Remaining: ws.Remaining}
+				buf = append(buf, BucketReading{Kind: k, Window: b.Window, Reading: Reading{Floor: floor, Ceil: math.MaxInt64, Raise: raise}})
+			}
+		}
+	}
+	return buf, shown
+}
+
+// learnLevels reads what the store did with each reading: a lowered shown
+// window proves another consumer spent (the drift estimate learns how
+// much, once the first answer has told what others left before this client
+// started), and every move is counted and appended to events.
+func (t *Throttle) learnLevels(now time.Duration, tk Ticket, r response, readings []BucketReading, shown [4]headers.WindowState, moved []Moved, wasSynced bool, events []ResyncEvent) []ResyncEvent {
+	lowered := false
+	for j, rd := range readings {
+		m, ws := moved[j], shown[j]
+		if !m.Found {
+			continue
+		}
+		if rd.Ceil != math.MaxInt64 { // the window shown
+			lowered = lowered || m.After < m.Before
+			if wasSynced {
+				spent := m.Before - m.After // proven: only a proof lowers; raises give back the proofs' pessimism
+				if r.rateLimited {          // the server had less than the call needed
+					spent = max(spent, float64(tk.cost.Of(rd.Kind)-ws.Remaining))
+				}
+				t.drift.observe(rd.Kind, spent, tk.at, now)
+			}
+		}
+		events = t.moved(events, rd.Kind, ws, m.Before, m.After)
+	}
+	if lowered {
+		t.lowerings++
+	}
+	return events
+}
+
+// repriceQueued gives the calls still queued the prices learned since they
+// queued: a mem-it waiting for 40 tokens after a 429 proved it costs 60
+// would meet a second 429.
+func (t *Throttle) repriceQueued() {
+	t.queue.reprice(func(w *waiter) Cost {
+		if w.route == 0 {
+			return w.cost
+		}
+		return t.costs.costOf(w.route, w.cost)
+	})
+}
+
+// learnCost gives the cost book what the response tells of tk's price
+// (provedOthers: the response proved another consumer spent). A
+// measurement is clean when the call was alone in flight from send to
+// answer and no recent proof came from an answer to a call that was not
+// alone: such a proof cannot be one route's price change.
+func (t *Throttle) learnCost(now time.Duration, tk Ticket, r response, provedOthers bool) {
+	alone := tk.alone && t.seq == tk.seq
+	if provedOthers && !alone {
+		t.othersSeen = now
+	}
+	clean := t.ownStore && alone && (t.othersSeen == 0 || now-t.othersSeen > t.drift.horizon())
+	var rate [2]float64
+	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
+		ws, i := t.shown(r, k)
+		if i < 0 {
+			continue
+		}
+		b := t.policy.Buckets[i]
+		rate[k] = float64(b.Limit) / float64(b.Period)
+		if !r.rateLimited {
+			t.costs.measure(k, measurement{tk: tk, ws: ws, alone: alone, clean: clean, rate: rate[k], now: now})
+		}
+	}
+	if r.rateLimited {
+		t.costs.refused(tk, r.status, r.retryAfter, rate, t.capacity)
+	}
+}
+
+// moved counts a resync that moved a level and appends its event.
+func (t *Throttle) moved(events []ResyncEvent, k headers.Kind, ws headers.WindowState, before, after float64) []ResyncEvent {
+	if after == before {
+		return events
+	}
+	if after < before {
+		t.stats.Lowered++
+	} else {
+		t.stats.Raised++
+	}
+	return append(events, ResyncEvent{Kind: k, Window: ws.Window, Remaining: ws.Remaining, Before: before, After: after})
+}
+
+// adoptLimit makes limit the capacity of policy bucket i, when it is one the
+// bucket math can hold and the store can change (see Store.Adopt): the
+// server is authoritative, whether it lowers a limit or raises it. A limit
+// below 1, or too large for the bucket's period, is ignored and counted as
+// malformed.
+func (t *Throttle) adoptLimit(now time.Duration, i int, limit int64) {
+	b := t.policy.Buckets[i]
+	b.Limit = limit
+	if limit < 1 || limit > maxScaled/unitsPerToken(b) {
+		t.stats.MalformedHeaders++
+		return
+	}
+	if !t.store.Adopt(now, b.Kind, b.Window, limit) {
+		return
+	}
+	t.policy.Buckets[i] = b
+	t.capacity = t.policy.capacity()
+	t.drift.limit[b.Kind] = float64(t.capacity.Of(b.Kind)) / 4
+	t.stats.LimitsAdopted++
+}
+
+func (t *Throttle) notify(events []ResyncEvent, pausedUntil time.Time) {
+	if t.hooks.OnResync != nil {
+		for _, e := range events {
+			t.hooks.OnResync(e)
+		}
+	}
+	if !pausedUntil.IsZero() && t.hooks.OnPause != nil {
+		t.hooks.OnPause(pausedUntil)
+	}
+}
+
+// shown returns the window of kind k that r reports and the index of its
+// policy bucket (-1 when r reports none, or a window the policy lacks).
+func (t *Throttle) shown(r response, k headers.Kind) (headers.WindowState, int) {
+	ws := r.status.Of(k)
+	if !ws.Present() {
+		return ws, -1
+	}
+	return ws, t.bucketIndex(k, ws.Window)
+}
+
+func (t *Throttle) bucketIndex(k headers.Kind, w headers.Window) int {
+	for i, b := range t.policy.Buckets {
+		if b.Kind == k && b.Window == w {
+			return i
+		}
+	}
+	return -1
+}
