@@ -63,7 +63,9 @@ type Snapshot struct {
 	// Queue counts them by priority.
 	Queue QueueLengths
 	// Reserve is what a call now needs on top of its cost, for what other
-	// consumers of the key have probably spent since the last response.
+	// consumers of the key have probably spent since the last response
+	// (default and batch calls also leave the interactive reserve while it
+	// is held: see WithReserve).
 	Reserve Cost
 	Stats   Stats
 }
