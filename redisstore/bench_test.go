@@ -85,12 +85,12 @@ func BenchmarkTake(b *testing.B) {
 	}
 	s.MarkSynced()
 	cost := throttle.Cost{Requests: 1, Complexity: 40}
-	if s.Take(0, cost, throttle.Cost{}) != 0 { // the first call opens a connection and loads the script
+	if s.Take(0, cost, throttle.Cost{}, false) != 0 { // the first call opens a connection and loads the script
 		b.Fatal("a bucket ran short")
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if s.Take(0, cost, throttle.Cost{}) != 0 {
+		if s.Take(0, cost, throttle.Cost{}, false) != 0 {
 			b.Fatal("a bucket ran short")
 		}
 	}

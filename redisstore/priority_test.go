@@ -147,8 +147,8 @@ type recordingStore struct {
 	waits map[throttle.Cost][]time.Duration
 }
 
-func (s *recordingStore) Take(now time.Duration, c, headroom throttle.Cost) time.Duration {
-	d := s.Store.Take(now, c, headroom)
+func (s *recordingStore) Take(now time.Duration, c, headroom throttle.Cost, passing bool) time.Duration {
+	d := s.Store.Take(now, c, headroom, passing)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.waits == nil {

@@ -23,7 +23,7 @@ func drainTo(t *testing.T, rs *redisServer, key string, p throttle.Policy, level
 	t.Helper()
 	d, _ := newStore(t, rs, key, p, 1)
 	d.MarkSynced()
-	require.Zero(t, d.Take(0, throttle.Cost{Requests: 1, Complexity: 200 - level}, throttle.Cost{}))
+	require.Zero(t, d.Take(0, throttle.Cost{Requests: 1, Complexity: 200 - level}, throttle.Cost{}, false))
 	return d
 }
 
@@ -128,9 +128,8 @@ func perSecondPolicy() throttle.Policy {
 }
 
 // The Takes a Throttle makes while its head waits, replayed on a store: the
-// head's Take, then, at the same now, a Take for each later call (which may
-// pass the head) and, after one passed, the head's again (how long it must
-// still wait). The place in the shared queue is the head's throughout:
+// head's Take, then passing Takes for each later call (which may pass the
+// head) and, after one passed, a passing look at the head's wait. The place in the shared queue is the head's throughout:
 // another store's call waits for the head's whole cost, not for that of the
 // call that tried to pass it.
 func TestBackfillTakesKeepThePlaceAndItsCost(t *testing.T) {
@@ -143,18 +142,18 @@ func TestBackfillTakesKeepThePlaceAndItsCost(t *testing.T) {
 	const slack = 100 * time.Millisecond // Redis's clock runs on between calls
 
 	now := time.Second
-	assert.InDelta(t, 10*time.Second, a.Take(now, memItCost, throttle.Cost{}), float64(slack), "the head: 10 tokens short at 1 a second")
+	assert.InDelta(t, 10*time.Second, a.Take(now, memItCost, throttle.Cost{}, false), float64(slack), "the head: 10 tokens short at 1 a second")
 	costly := throttle.Cost{Requests: 1, Complexity: 35}
-	assert.InDelta(t, 5*time.Second, a.Take(now, costly, throttle.Cost{}), float64(slack), "a later call that does not fit either")
+	assert.InDelta(t, 5*time.Second, a.Take(now, costly, throttle.Cost{}, true), float64(slack), "a later call that does not fit either")
 	// B waits for A's 40 tokens (10 s), then for its own one (1 s).
-	assert.InDelta(t, 11*time.Second, b.Take(now, cheapCost, throttle.Cost{}), float64(slack), "B waits for A's head's cost, not the failed call's")
+	assert.InDelta(t, 11*time.Second, b.Take(now, cheapCost, throttle.Cost{}, false), float64(slack), "B waits for A's head's cost, not the failed call's")
 
 	now += time.Millisecond
-	assert.Greater(t, a.Take(now, memItCost, throttle.Cost{}), time.Duration(0))
-	assert.Zero(t, a.Take(now, cheapCost, throttle.Cost{}), "a cheap call passes A's head")
-	assert.Greater(t, a.Take(now, memItCost, throttle.Cost{}), time.Duration(0), "the head still waits")
-	assert.Greater(t, b.Take(now, cheapCost, throttle.Cost{}), time.Duration(0), "B is still behind A's head")
-	assert.InDelta(t, 12*time.Second, b.Take(now, cheapCost, throttle.Cost{}), float64(slack), "one token fewer: the head is 11 s away, then B's call")
+	assert.Greater(t, a.Take(now, memItCost, throttle.Cost{}, false), time.Duration(0))
+	assert.Zero(t, a.Take(now, cheapCost, throttle.Cost{}, true), "a cheap call passes A's head")
+	assert.Greater(t, a.Take(now, memItCost, throttle.Cost{}, true), time.Duration(0), "the head still waits")
+	assert.Greater(t, b.Take(now, cheapCost, throttle.Cost{}, false), time.Duration(0), "B is still behind A's head")
+	assert.InDelta(t, 12*time.Second, b.Take(now, cheapCost, throttle.Cost{}, false), float64(slack), "one token fewer: the head is 11 s away, then B's call")
 }
 
 // When the head's cost changes between two wakes (the head was cancelled
@@ -170,10 +169,36 @@ func TestANewHeadTakesOverThePlace(t *testing.T) {
 	b, _ := newStore(t, rs, key, p, 0.5)
 	const slack = 100 * time.Millisecond
 
-	assert.Greater(t, a.Take(time.Second, memItCost, throttle.Cost{}), time.Duration(0), "A's mem-it waits")
+	assert.Greater(t, a.Take(time.Second, memItCost, throttle.Cost{}, false), time.Duration(0), "A's mem-it waits")
 	costly := throttle.Cost{Requests: 1, Complexity: 35}
-	assert.Greater(t, a.Take(2*time.Second, costly, throttle.Cost{}), time.Duration(0), "A's next head waits too")
-	assert.InDelta(t, 6*time.Second, b.Take(2*time.Second, cheapCost, throttle.Cost{}), float64(slack), "B waits for A's new head (35), then its call")
-	assert.Zero(t, a.Take(3*time.Second, throttle.Cost{Requests: 1, Complexity: 20}, throttle.Cost{}), "A's next head passes")
-	assert.Zero(t, b.Take(3*time.Second, cheapCost, throttle.Cost{}), "and A's place left with it")
+	assert.Greater(t, a.Take(2*time.Second, costly, throttle.Cost{}, false), time.Duration(0), "A's next head waits too")
+	assert.InDelta(t, 6*time.Second, b.Take(2*time.Second, cheapCost, throttle.Cost{}, false), float64(slack), "B waits for A's new head (35), then its call")
+	assert.Zero(t, a.Take(3*time.Second, throttle.Cost{Requests: 1, Complexity: 20}, throttle.Cost{}, false), "A's next head passes")
+	assert.Zero(t, b.Take(3*time.Second, cheapCost, throttle.Cost{}, false), "and A's place left with it")
+}
+
+// A passing Take of the same cost as the head's (an interactive mem-it
+// passing a batch mem-it that must leave the interactive reserve) leaves
+// the head's place ahead of the other process's, and so does the look at
+// the head's wait that follows.
+func TestAPassAtTheHeadsCostKeepsThePlace(t *testing.T) {
+	rs := startRedis(t)
+	p := perSecondPolicy()
+	const key = "same-cost-pass"
+	drainTo(t, rs, key, p, 42)
+	a, _ := newStore(t, rs, key, p, 0.5)
+	b, _ := newStore(t, rs, key, p, 0.5)
+	reserve := throttle.Cost{Requests: 5, Complexity: 5}
+	const now = time.Second
+	require.NotZero(t, a.Take(now, memItCost, reserve, false), "A's batch head needs 45")
+	require.NotZero(t, b.Take(now, memItCost, throttle.Cost{}, false), "B waits behind A's place")
+	queue := redisstore.HashTag(key) + ":queue"
+	c := rs.Client(t)
+	before, err := c.ZRange(t.Context(), queue, 0, -1).Result()
+	require.NoError(t, err)
+	require.Zero(t, a.Take(now, memItCost, throttle.Cost{}, true), "A's interactive mem-it passes its head")
+	a.Take(now, memItCost, reserve, true) // the look at the head's wait
+	after, err := c.ZRange(t.Context(), queue, 0, -1).Result()
+	require.NoError(t, err)
+	assert.Equal(t, before, after, "A's head keeps its place ahead of B")
 }

@@ -90,10 +90,11 @@ end
 // someone ahead, and how long a cold-start probe holds the key (all in µs):
 // while the key is in cold start, one reservation passes, and the next only
 // when a response has ended the cold start or the hold has passed. The last
-// argument, keep, is 1 when the cost is not that of the caller's head (a
-// later call trying to pass it): such a reservation passes or waits behind
-// the same ones as the ticket, but leaves the ticket as it is (neither
-// retired, nor registered, nor given this cost or a new expiry). It returns
+// argument, keep, is 1 for a passing Take (a later call trying to pass the
+// caller's head, or a look at the head's wait): such a reservation passes
+// or waits behind the same ones as the ticket, but leaves the ticket as it
+// is (neither retired, nor registered, nor given this cost or a new
+// expiry). It returns
 // {wait µs, synced, ticket, pause left µs, generation, then each bucket's
 // level in units}: wait 0 means the cost was taken and, unless keep, the
 // ticket retired (0).

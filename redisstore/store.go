@@ -102,9 +102,7 @@ type Store struct {
 	local  throttle.Policy // the fallback's policy: limits scaled by Share
 
 	mu         sync.Mutex
-	ticket     int64         // our place in the shared queue, 0 for none
-	placeCost  throttle.Cost // the cost of the head holding that place
-	placeAt    time.Duration // and the now of the head's latest Take
+	ticket     int64 // our place in the shared queue, 0 for none
 	synced     bool
 	knowSynced bool
 	pauseUntil time.Duration // latest pause known, on the throttle's clock
@@ -356,34 +354,27 @@ func (s *Store) setSynced(v int64) { s.synced, s.knowSynced = v == 1, true }
 
 // Take implements throttle.Store: it reserves c in every bucket, when each
 // holds c plus headroom, all or nothing, in the order of the queue shared
-// by every Store on the key, and returns 0, or how long until it could. One Redis round trip; in fallback,
-// none (but one probe per ProbeInterval).
+// by every Store on the key, and returns 0, or how long until it could.
+// One Redis round trip; in fallback, none (but one probe per
+// ProbeInterval).
 //
 // The store's place in the shared queue is its Throttle's head's. A Take
-// that fails takes a place at the end of the queue, or, if the store holds
-// one, gives it this cost and a new expiry; one that succeeds gives the
-// place up. Except for the Takes a Throttle makes for later calls while its
-// head waits, at the same now as the head's Take and for another cost (a
-// call that may pass the head): such a Take passes or waits behind the
-// same ones as the head, and leaves the place, its cost and its expiry as
-// they are.
-func (s *Store) Take(now time.Duration, c, headroom throttle.Cost) time.Duration {
+// of the head that fails takes a place at the end of the queue, or, if the
+// store holds one, gives it this cost and headroom and a new expiry; one
+// that succeeds gives the place up. A passing Take (a later call that may
+// pass the waiting head, or a look at how long the head must still wait)
+// passes or waits behind the same ones as the head, and leaves the place,
+// its cost and its expiry as they are.
+func (s *Store) Take(now time.Duration, c, headroom throttle.Cost, passing bool) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.onRedis(now) {
-		keep := 0
-		if s.ticket != 0 && now == s.placeAt && c != s.placeCost {
-			keep = 1
-		}
 		args := s.appendVector(s.appendVector(make([]any, 0, 2*len(s.defs)+2+len(takeFixed)), c), headroom)
-		args = append(append(append(args, s.ticket), takeFixed[:]...), keep)
+		args = append(append(append(args, s.ticket), takeFixed[:]...), flag(passing))
 		v, err := s.call(takeScript, args...)
 		if err == nil {
 			s.setSynced(v[1])
 			s.ticket, s.gen = v[2], v[4]
-			if keep == 0 && v[0] > 0 {
-				s.placeCost, s.placeAt = c, now
-			}
 			for i := range s.defs {
 				s.lastLevel[i] = v[5+i] / s.q[i]
 			}
@@ -395,7 +386,7 @@ func (s *Store) Take(now time.Duration, c, headroom throttle.Cost) time.Duration
 		}
 		s.fail(now, err)
 	}
-	wait := s.fb.Take(now, c, headroom)
+	wait := s.fb.Take(now, c, headroom, passing)
 	if wait == 0 {
 		s.spent = s.spent.Add(c)
 	}

@@ -72,7 +72,7 @@ func TestTakeIsAtomicUnder64ConcurrentReservers(t *testing.T) {
 	for _, s := range stores {
 		wg.Go(func() {
 			<-start
-			for s.Take(0, cost, throttle.Cost{}) == 0 {
+			for s.Take(0, cost, throttle.Cost{}, false) == 0 {
 				passed.Add(1)
 			}
 		})
@@ -95,7 +95,7 @@ func TestKeysCarryOnlyAHashOfTheAPIKey(t *testing.T) {
 	rs := startRedis(t)
 	const apiKey = "sk-very-secret-api-key"
 	s, _ := newStore(t, rs, apiKey, slowPolicy(), 1)
-	require.Zero(t, s.Take(0, throttle.Cost{Requests: 1, Complexity: 1}, throttle.Cost{}))
+	require.Zero(t, s.Take(0, throttle.Cost{Requests: 1, Complexity: 1}, throttle.Cost{}, false))
 	keys, err := rs.Client(t).Keys(t.Context(), "*").Result()
 	require.NoError(t, err)
 	require.NotEmpty(t, keys)
@@ -289,7 +289,7 @@ func TestFallbackAndReturn(t *testing.T) {
 	call() // the probe: Redis answers, and a recovery window opens
 	assert.False(t, s.Stats().OnRedis, "still on the local budget during the recovery window")
 	other, _ := newStore(t, rs, "fallback-key", p, 0.25)
-	assert.Greater(t, other.Take(0, plain, throttle.Cost{}), time.Duration(0), "nobody reserves from Redis during the window")
+	assert.Greater(t, other.Take(0, plain, throttle.Cost{}, false), time.Duration(0), "nobody reserves from Redis during the window")
 	start = time.Now()
 	for !s.Stats().OnRedis && time.Since(start) < 2*time.Second {
 		call()
@@ -310,19 +310,19 @@ func TestFallbackAndReturn(t *testing.T) {
 func TestUnresponsiveRedisCostsAtMostTheTimeout(t *testing.T) {
 	rs := startRedis(t)
 	s, _ := newStore(t, rs, "stall-key", slowPolicy(), 0.5)
-	require.Zero(t, s.Take(0, throttle.Cost{Requests: 1, Complexity: 1}, throttle.Cost{}))
+	require.Zero(t, s.Take(0, throttle.Cost{Requests: 1, Complexity: 1}, throttle.Cost{}, false))
 	rs.mu.Lock()
 	proc := rs.cmd.Process
 	rs.mu.Unlock()
 	require.NoError(t, proc.Signal(sigStop))
 	defer proc.Signal(sigCont)
 	start := time.Now()
-	s.Take(time.Second, throttle.Cost{Requests: 1, Complexity: 1}, throttle.Cost{})
+	s.Take(time.Second, throttle.Cost{Requests: 1, Complexity: 1}, throttle.Cost{}, false)
 	assert.Less(t, time.Since(start), redisstore.DefaultTimeout+200*time.Millisecond)
 	assert.False(t, s.Stats().OnRedis)
 	start = time.Now()
 	for i := range 100 {
-		s.Take(time.Second+time.Duration(i)*time.Millisecond, throttle.Cost{Requests: 1, Complexity: 1}, throttle.Cost{})
+		s.Take(time.Second+time.Duration(i)*time.Millisecond, throttle.Cost{Requests: 1, Complexity: 1}, throttle.Cost{}, false)
 	}
 	assert.Less(t, time.Since(start), 50*time.Millisecond, "no Redis call between probes")
 }
@@ -358,9 +358,9 @@ func TestNewRejectsBadOptions(t *testing.T) {
 func TestPolicyMismatchFallsBack(t *testing.T) {
 	rs := startRedis(t)
 	s1, _ := newStore(t, rs, "mismatch", slowPolicy(), 0.5)
-	require.Zero(t, s1.Take(0, throttle.Cost{Requests: 1, Complexity: 1}, throttle.Cost{}))
+	require.Zero(t, s1.Take(0, throttle.Cost{Requests: 1, Complexity: 1}, throttle.Cost{}, false))
 	s2, h := newStore(t, rs, "mismatch", throttle.DefaultPolicy(), 0.5)
-	s2.Take(0, throttle.Cost{Requests: 1, Complexity: 1}, throttle.Cost{})
+	s2.Take(0, throttle.Cost{Requests: 1, Complexity: 1}, throttle.Cost{}, false)
 	assert.False(t, s2.Stats().OnRedis)
 	require.Len(t, h.Lines(), 1)
 }

@@ -303,7 +303,7 @@ func TestSharedStoreMeasuresNoPrice(t *testing.T) {
 			require.Equal(t, http.StatusOK, r.do(http.MethodGet, "/v2/notes"))
 			// Another process on the shared store: one call, charged to the
 			// server and to the shared level alike.
-			require.Zero(t, shared.Take(th.now(), plain, Cost{}))
+			require.Zero(t, shared.Take(th.now(), plain, Cost{}, false))
 			s.spend(headers.Requests, 1)
 			s.spend(headers.Complexity, 1)
 		}

@@ -19,11 +19,11 @@ type countingStore struct {
 	takes int
 }
 
-func (s *countingStore) Take(now time.Duration, c, headroom Cost) time.Duration {
+func (s *countingStore) Take(now time.Duration, c, headroom Cost, passing bool) time.Duration {
 	s.mu.Lock()
 	s.takes++
 	s.mu.Unlock()
-	return s.Store.Take(now, c, headroom)
+	return s.Store.Take(now, c, headroom, passing)
 }
 
 func (s *countingStore) count() int {
@@ -76,7 +76,7 @@ func TestDrainingAsksTheStoreAFewTimesPerCall(t *testing.T) {
 			require.NoError(t, err)
 			th.mu.Lock()
 			th.store.MarkSynced()
-			th.store.Take(th.now(), Cost{Requests: 100, Complexity: 200}, Cost{})
+			th.store.Take(th.now(), Cost{Requests: 100, Complexity: 200}, Cost{}, false)
 			th.mu.Unlock()
 			before := store.count()
 			var wg sync.WaitGroup

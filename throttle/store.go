@@ -22,8 +22,11 @@ type Store interface {
 	// charges nothing and returns how long until that would be so (if
 	// nothing else changes the levels meanwhile). Headroom is required,
 	// not spent: what the call must leave for others (the drift reserve,
-	// an interactive reserve).
-	Take(now time.Duration, c, headroom Cost) (wait time.Duration)
+	// an interactive reserve). Passing is set for a call that would pass
+	// the waiting head of the throttle's line, and for a look at how long
+	// the head must still wait: a store that keeps a place for the head in
+	// a queue shared with other processes leaves that place as it is.
+	Take(now time.Duration, c, headroom Cost, passing bool) (wait time.Duration)
 	// Give returns c to every bucket (a reservation that was not used, or a
 	// call the server did not charge).
 	Give(now time.Duration, c Cost)
@@ -139,7 +142,7 @@ func NewMemoryStore(p Policy) Store {
 	return s
 }
 
-func (s *memoryStore) Take(now time.Duration, c, headroom Cost) time.Duration {
+func (s *memoryStore) Take(now time.Duration, c, headroom Cost, _ bool) time.Duration {
 	wait := s.paused - now
 	for i := range s.buckets {
 		b := &s.buckets[i]

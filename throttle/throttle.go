@@ -77,8 +77,6 @@ type Throttle struct {
 	// nothing proves them), so such a throttle measures no price.
 	ownStore bool
 
-	// reserve is kept back from all but interactive calls while one has
-	// come in the last reserveIdle (see WithReserve).
 	// readBuf and movedBuf are Done's scratch space for the store's Answer
 	// (at most two windows a kind), kept here so that Done does not
 	// allocate: an interface call's arguments escape.
@@ -89,6 +87,8 @@ type Throttle struct {
 	// filled a bucket's capacity: the next answer must wake the queue.
 	flightFull bool
 
+	// reserve is kept back from all but interactive calls while one has
+	// come in the last reserveIdle (see WithReserve).
 	reserve         Cost
 	reserveIdle     time.Duration
 	lastInteractive time.Duration

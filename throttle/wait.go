@@ -18,7 +18,8 @@ import (
 // request tokens meanwhile, and goes at 24 s at the latest). A call that
 // costs more than a bucket holds fails at once with a *CostError. When the
 // tokens cannot come before ctx's deadline (the bucket math, counting the
-// calls queued ahead of it), Wait fails at once with a *DeadlineError; when
+// calls queued ahead of it; a call that might have passed them is not
+// counted on to), Wait fails at once with a *DeadlineError; when
 // ctx ends while waiting, it returns ctx.Err() and has taken nothing.
 //
 // The fast path (tokens available, nobody waiting) takes one lock and does
@@ -50,7 +51,7 @@ func (t *Throttle) waitLocked(ctx context.Context, c Cost, route uint64, p Prior
 	if rank == Interactive.rank() {
 		t.lastInteractive = now
 	}
-	if t.queue.len() == 0 && t.mayAdmit() && t.take(now, c, rank) == 0 {
+	if t.queue.len() == 0 && t.mayAdmit() && t.take(now, c, rank, false) == 0 {
 		tk := t.admit(now, c, route, rank)
 		t.mu.Unlock()
 		return tk, nil
@@ -73,10 +74,12 @@ func (t *Throttle) waitLocked(ctx context.Context, c Cost, route uint64, p Prior
 	return t.waitInQueue(ctx, w)
 }
 
-// checkDeadline fails a call that cannot be admitted before ctx's deadline:
-// the buckets must first refill what the calls queued ahead of it cost, and
-// its own cost. (A lower bound of the wait: refill lost to a full bucket
-// meanwhile is not counted, so no call that could make it is refused.)
+// checkDeadline fails a call that cannot be admitted before ctx's deadline
+// in line: the buckets must first refill what the calls queued ahead of it
+// (at its priority or above) cost, and its own cost. Refill lost to a full
+// bucket meanwhile is not counted, so no call that would wait its turn in
+// time is refused; one that could only make it by passing the head of the
+// line (see Wait) is.
 func (t *Throttle) checkDeadline(ctx context.Context, c Cost, rank int) error {
 	deadline, ok := ctx.Deadline()
 	if !ok {
@@ -165,14 +168,14 @@ func (t *Throttle) turn(w *waiter, woken bool) (sleep time.Duration, err error) 
 	if !t.mayAdmit() {
 		return 0, nil // the probe's answer wakes the head
 	}
-	d := t.take(now, w.cost, w.rank)
+	d := t.take(now, w.cost, w.rank, false)
 	if d == 0 {
 		t.queue.remove(w)
 		w.ticket, w.admitted = t.admit(now, w.cost, w.route, w.rank), true
 		t.wakeHeadLocked(now)
 		return 0, nil
 	}
-	if w.latest == 0 {
+	if w.latest <= now { // first short of tokens, or its bound passed while others went first
 		w.latest = now + backfillDelay*d
 	}
 	for _, next := range [...]time.Duration{
@@ -230,7 +233,7 @@ func (t *Throttle) backfillLocked(now time.Duration, head *waiter) time.Duration
 	var next time.Duration
 	for len(lines) > 0 {
 		x := lines[0]
-		if d := t.take(now, x.cost, x.rank); d > 0 {
+		if d := t.take(now, x.cost, x.rank, true); d > 0 {
 			if next == 0 || d < next {
 				next = d
 			}
@@ -238,27 +241,26 @@ func (t *Throttle) backfillLocked(now time.Duration, head *waiter) time.Duration
 			continue
 		}
 		// Taking x lowered the levels, so the head still cannot go now;
-		// this asks how long it must wait after x (charging nothing).
-		if hd := t.take(now, head.cost, head.rank); hd == 0 || now+hd > head.latest {
-			if hd == 0 { // cannot happen; never keep a charge nobody holds
-				t.store.Give(now, head.cost)
-			}
+		// this asks how long it must wait after x, for tokens and for room
+		// in flight (x takes some).
+		if hd := t.tokenWait(now, head); hd == 0 || now+hd > head.latest || !t.inflight.Add(x.cost).Add(head.cost).Within(t.capacity) {
 			t.store.Give(now, x.cost)
 			return 0 // x would delay the head too much: the rest go after it
 		}
+		y := x.next
 		t.queue.remove(x)
 		x.ticket, x.admitted = t.admit(now, x.cost, x.route, x.rank), true
 		t.stats.Backfilled++
 		wake(x)
-		lines = t.advanceLine(lines, x)
+		lines = t.advanceLine(lines, y)
 	}
 	return next
 }
 
-// advanceLine replaces lines[0], just admitted, with the next call of its
-// line, kept in the order backfill considers them (rank, then arrival).
-func (t *Throttle) advanceLine(lines []*waiter, x *waiter) []*waiter {
-	y := x.next
+// advanceLine replaces lines[0], just admitted, with y, the call that was
+// next in its line (nil: none), kept in the order backfill considers them
+// (rank, then arrival).
+func (t *Throttle) advanceLine(lines []*waiter, y *waiter) []*waiter {
 	if y == nil {
 		return lines[1:]
 	}
@@ -270,15 +272,26 @@ func (t *Throttle) advanceLine(lines []*waiter, x *waiter) []*waiter {
 }
 
 // take charges c when the buckets hold c plus the headroom a call of rank
-// must leave (see headroom). It also keeps what is in flight within the
+// must leave (see headroom); passing marks a call that would pass the
+// waiting head (see Store.Take). It also keeps what is in flight within the
 // smallest bucket of each kind: the server may meter every call in flight
 // at once, when its bucket is full.
-func (t *Throttle) take(now time.Duration, c Cost, rank int) time.Duration {
+func (t *Throttle) take(now time.Duration, c Cost, rank int, passing bool) time.Duration {
 	if !t.inflight.Add(c).Within(t.capacity) {
 		t.flightFull = true
 		return answerWait
 	}
-	return t.store.Take(now, c, t.headroom(now, c, rank))
+	return t.store.Take(now, c, t.headroom(now, c, rank), passing)
+}
+
+// tokenWait is how long until the buckets hold what the head w needs,
+// whatever is in flight; it charges nothing.
+func (t *Throttle) tokenWait(now time.Duration, w *waiter) time.Duration {
+	d := t.store.Take(now, w.cost, t.headroom(now, w.cost, w.rank), true)
+	if d == 0 {
+		t.store.Give(now, w.cost)
+	}
+	return d
 }
 
 // headroom is what a call of cost c and rank must leave in the buckets: the
