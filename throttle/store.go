@@ -55,7 +55,8 @@ type Store interface {
 	// keyed on the policy).
 	Adopt(now time.Duration, k headers.Kind, w headers.Window, limit int64) bool
 	// Synced reports whether a response has resynchronised the levels;
-	// MarkSynced records that one has.
+	// MarkSynced records that one has (a Throttle does it through
+	// Answer.Synced; this is for tools and tests that prime a store).
 	Synced() bool
 	MarkSynced()
 	// State returns every bucket's state at now and the pause in force.

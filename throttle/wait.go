@@ -307,6 +307,9 @@ func (t *Throttle) headroom(now time.Duration, c Cost, rank int) Cost {
 	if rank != Interactive.rank() && t.reserveHeld(now) {
 		r = r.Add(t.reserve)
 	}
+	if r == (Cost{}) { // alone on the key, no reserve held: the fast path
+		return r
+	}
 	room := t.capacity.Sub(c)
 	return Cost{Requests: min(r.Requests, room.Requests), Complexity: min(r.Complexity, room.Complexity)}
 }
