@@ -104,12 +104,7 @@ func TestBackfillBoundHoldsWhenTheFlightIsFull(t *testing.T) {
 		th := syncedThrottle(t)
 		ctx := context.Background()
 		start := time.Now()
-		var inflight []Ticket
-		for range 4 {
-			tk, err := th.Wait(ctx, memIt)
-			require.NoError(t, err)
-			inflight = append(inflight, tk)
-		}
+		inflight := memItsInFlight(t, th, 4)
 		for range 5 {
 			tk, err := th.Wait(ctx, plain)
 			require.NoError(t, err)
@@ -158,12 +153,7 @@ func TestHeadFirstHeldByTheFlightStillLetsCallsPass(t *testing.T) {
 		th := syncedThrottle(t)
 		ctx := context.Background()
 		start := time.Now()
-		var inflight []Ticket
-		for range 5 {
-			tk, err := th.Wait(ctx, memIt)
-			require.NoError(t, err)
-			inflight = append(inflight, tk)
-		}
+		inflight := memItsInFlight(t, th, 5)
 		var wg sync.WaitGroup
 		wg.Go(func() {
 			tk, err := th.Wait(ctx, memIt) // flight full: 200 + 40 > 200
@@ -204,4 +194,15 @@ func syncedThrottle(t *testing.T) *Throttle {
 	th, err := New(DefaultPolicy(), WithStore(st))
 	require.NoError(t, err)
 	return th
+}
+
+// memItsInFlight admits n mem-its and leaves them in flight.
+func memItsInFlight(t *testing.T, th *Throttle, n int) []Ticket {
+	var tks []Ticket
+	for range n {
+		tk, err := th.Wait(context.Background(), memIt)
+		require.NoError(t, err)
+		tks = append(tks, tk)
+	}
+	return tks
 }
