@@ -23,10 +23,10 @@ func TestBackfillLetsEveryFittingCallOfALinePass(t *testing.T) {
 	th.mu.Lock()
 	defer th.mu.Unlock()
 	now := th.now()
-	require.Zero(t, th.store.Take(now, Cost{Complexity: 165}, Cost{}, false), "35 complexity tokens left")
+	require.Zero(t, th.mem.take(now, Cost{Complexity: 165}, Cost{}), "35 complexity tokens left")
 	head := newWaiter(Default, memIt)
 	th.queue.push(head, now)
-	d := th.take(now, memIt, head.rank, false)
+	d := th.take(now, memIt, head.rank)
 	require.Positive(t, d)
 	head.latest = now + backfillDelay*d
 	var plains []*waiter
@@ -189,11 +189,52 @@ func TestHeadFirstHeldByTheFlightStillLetsCallsPass(t *testing.T) {
 // syncedThrottle is a throttle at Mem's limits past cold start, with full
 // buckets.
 func syncedThrottle(t *testing.T) *Throttle {
-	st := NewMemoryStore(DefaultPolicy())
-	st.MarkSynced()
-	th, err := New(DefaultPolicy(), WithStore(st))
+	if laneMode {
+		st := &remote{s: NewMemoryStore(DefaultPolicy())}
+		x := Exchange{Answers: []Answer{{Synced: true}}}
+		require.NoError(t, st.Exchange(context.Background(), 0, &x))
+		th, err := New(DefaultPolicy(), WithStore(st))
+		require.NoError(t, err)
+		return th
+	}
+	th, err := New(DefaultPolicy())
 	require.NoError(t, err)
+	th.mem.synced = true
 	return th
+}
+
+// remote hides the in-memory store's type, so that a throttle treats it
+// as a remote store: the lane calls it, without the throttle's lock. Its
+// own lock makes State safe beside an Exchange, as a remote store must be.
+type remote struct {
+	mu sync.Mutex
+	s  Store
+}
+
+func (r *remote) Exchange(ctx context.Context, now time.Duration, x *Exchange) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.s.Exchange(ctx, now, x)
+}
+
+func (r *remote) Adopt(ctx context.Context, now time.Duration, k headers.Kind, w headers.Window, limit int64) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.s.Adopt(ctx, now, k, w, limit)
+}
+
+func (r *remote) State(ctx context.Context, now time.Duration) (StoreState, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.s.State(ctx, now)
+}
+
+// takeFrom charges c to s now, as another process sharing s would: it
+// reports whether s held c.
+func takeFrom(t *testing.T, s Store, now time.Duration, c Cost) bool {
+	x := Exchange{Admit: Admission{Calls: []Call{{Cost: c}}, Room: c}}
+	require.NoError(t, s.Exchange(context.Background(), now, &x))
+	return x.Admit.Calls[0].Admitted
 }
 
 // memItsInFlight admits n mem-its and leaves them in flight.

@@ -45,51 +45,94 @@ type Outcome struct {
 //     and the answer may measure the route's price (see costBook).
 //   - Pause: a rate-limit 429 holds every caller until Retry-After.
 //
-// The store sees all of it as one Answer (one round trip for a shared
-// store). Malformed headers are ignored and counted in Stats. Hooks run
-// after the lock is released.
+// The store sees all of it as one Answer (with a shared store, one round
+// trip, shared with the other answers and admissions that are ready: Done
+// returns once the store has it). Malformed headers are ignored and counted
+// in Stats. Hooks run after the lock is released.
 func (t *Throttle) Done(tk Ticket, o Outcome) {
 	wallNow := time.Now()
-	r := readOutcome(o, wallNow)
-
+	d := doneCall{tk: tk, r: readOutcome(o, wallNow)}
+	if t.mem == nil {
+		t.doneRemote(&d)
+		return
+	}
 	t.mu.Lock()
 	now := wallNow.Sub(t.epoch)
-	t.count(r)
-	wasSynced := t.store.Synced()
-	lowerings, raised, adopted := t.lowerings, t.stats.Raised, t.stats.LimitsAdopted
-	t.adoptLimits(now, r)
-	inflight := t.inflight
-	t.inflight = t.inflight.Sub(tk.cost)
-	t.inflightN--
-	readings, shown := t.readings(now, tk, r, t.readBuf[:0])
-	a := Answer{Cost: tk.cost, Inflight: inflight, Refund: r.rateLimited, Readings: readings, Synced: len(readings) > 0}
-	if r.rateLimited {
-		a.Pause = r.retryAfter
-	}
-	moved := t.movedBuf[:len(readings)]
-	t.store.Answer(now, a, moved)
-	var eb [4]ResyncEvent
-	events := t.learnLevels(now, tk, r, readings, shown, moved, wasSynced, eb[:0])
-	prices := t.costs.changes
-	t.learnCost(now, tk, r, t.lowerings != lowerings)
-	repriced := t.costs.changes != prices
-	if repriced {
-		t.repriceQueued()
-	}
-	if !r.rateLimited {
-		t.charged = t.charged.Add(tk.cost)
-	}
-	var pausedUntil time.Time
-	if r.rateLimited {
-		t.stats.Pauses++
-		pausedUntil = wallNow.Add(r.retryAfter)
-	}
-	if t.mayHaveFreed(raised != t.stats.Raised || adopted != t.stats.LimitsAdopted || repriced, wasSynced) {
+	t.count(d.r)
+	d.begin(t)
+	t.adoptLimits(now, d.r, t.mem.adoptBucket)
+	a := t.openAnswer(now, &d, t.readBuf[:0], t.movedBuf[:])
+	t.mem.answer(now, a)
+	t.closeAnswer(now, &d, a)
+	if t.mayHaveFreed(d.changed(t), d.wasSynced) {
 		t.wakeHeadLocked(now)
 	}
 	t.mu.Unlock()
 
-	t.notify(events, pausedUntil)
+	t.notify(d.events, d.pausedUntil)
+}
+
+// doneCall is one call's completion, as Done reads it in steps: counters
+// from before the answer, what it proved, and what to tell the hooks.
+type doneCall struct {
+	tk        Ticket
+	r         response
+	wasSynced bool
+	// lowerings, raised and adopted are the counters before the answer.
+	lowerings, raised, adopted uint64
+	repriced                   bool
+	shown                      [4]headers.WindowState
+	eventBuf                   [4]ResyncEvent
+	events                     []ResyncEvent
+	pausedUntil                time.Time
+}
+
+// begin records the counters the answer may change, with t.mu held.
+func (d *doneCall) begin(t *Throttle) {
+	d.wasSynced = t.synced()
+	d.lowerings, d.raised, d.adopted = t.lowerings, t.stats.Raised, t.stats.LimitsAdopted
+}
+
+// changed reports whether the answer raised a level, changed a limit or a
+// price.
+func (d *doneCall) changed(t *Throttle) bool {
+	return d.raised != t.stats.Raised || d.adopted != t.stats.LimitsAdopted || d.repriced
+}
+
+// openAnswer takes d's call out of flight and builds the store's Answer
+// (readings into rbuf, Moved into mbuf), with t.mu held: the store must
+// apply it before any other call is admitted, since its readings count
+// what is in flight now.
+func (t *Throttle) openAnswer(now time.Duration, d *doneCall, rbuf []BucketReading, mbuf []Moved) Answer {
+	inflight := t.inflight
+	t.inflight = t.inflight.Sub(d.tk.cost)
+	t.inflightN--
+	readings, shown := t.readings(now, d.tk, d.r, rbuf)
+	d.shown = shown
+	if !d.r.rateLimited { // counted before the next answer reads
+		t.charged = t.charged.Add(d.tk.cost)
+	}
+	a := Answer{Cost: d.tk.cost, Inflight: inflight, Refund: d.r.rateLimited, Readings: readings, Moved: mbuf[:len(readings)], Synced: len(readings) > 0}
+	if d.r.rateLimited {
+		a.Pause = d.r.retryAfter
+	}
+	return a
+}
+
+// closeAnswer learns what the store did with a, with t.mu held: the drift
+// and the levels' events, the route's price, the pause.
+func (t *Throttle) closeAnswer(now time.Duration, d *doneCall, a Answer) {
+	d.events = t.learnLevels(now, d.tk, d.r, a.Readings, d.shown, a.Moved, d.wasSynced, d.eventBuf[:0])
+	prices := t.costs.changes
+	t.learnCost(now, d.tk, d.r, t.lowerings != d.lowerings)
+	d.repriced = t.costs.changes != prices
+	if d.repriced {
+		t.repriceQueued()
+	}
+	if d.r.rateLimited {
+		t.stats.Pauses++
+		d.pausedUntil = t.epoch.Add(now + d.r.retryAfter)
+	}
 }
 
 // mayHaveFreed reports whether the answer Done just read may let the head
@@ -150,18 +193,18 @@ func (t *Throttle) count(r response) {
 // kind that it does not show, which holds at least as many tokens as the
 // one shown (the headers show the most constrained), holds at least
 // Remaining: its limit is raised to that if below.
-func (t *Throttle) adoptLimits(now time.Duration, r response) {
+func (t *Throttle) adoptLimits(now time.Duration, r response, adopt func(now time.Duration, b Bucket) bool) {
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
 		ws, i := t.shown(r, k)
 		if i < 0 {
 			continue
 		}
 		if ws.Limit != t.policy.Buckets[i].Limit {
-			t.adoptLimit(now, i, ws.Limit)
+			t.adoptLimit(now, i, ws.Limit, adopt)
 		}
 		for j, b := range t.policy.Buckets {
 			if b.Kind == k && b.Window != ws.Window && ws.Remaining > b.Limit {
-				t.adoptLimit(now, j, ws.Remaining)
+				t.adoptLimit(now, j, ws.Remaining, adopt)
 			}
 		}
 	}
@@ -282,20 +325,24 @@ func (t *Throttle) moved(events []ResyncEvent, k headers.Kind, ws headers.Window
 }
 
 // adoptLimit makes limit the capacity of policy bucket i, when it is one the
-// bucket math can hold and the store can change (see Store.Adopt): the
-// server is authoritative, whether it lowers a limit or raises it. A limit
-// below 1, or too large for the bucket's period, is ignored and counted as
-// malformed.
-func (t *Throttle) adoptLimit(now time.Duration, i int, limit int64) {
+// bucket math can hold and adopt, the store's Adopt, takes it: the server is
+// authoritative, whether it lowers a limit or raises it. A limit below 1,
+// or too large for the bucket's period, is ignored and counted as malformed.
+func (t *Throttle) adoptLimit(now time.Duration, i int, limit int64, adopt func(time.Duration, Bucket) bool) {
 	b := t.policy.Buckets[i]
 	b.Limit = limit
 	if limit < 1 || limit > maxScaled/unitsPerToken(b) {
 		t.stats.MalformedHeaders++
 		return
 	}
-	if !t.store.Adopt(now, b.Kind, b.Window, limit) {
-		return
+	if adopt(now, b) {
+		t.limitAdopted(b)
 	}
+}
+
+// limitAdopted records that the store adopted b's limit.
+func (t *Throttle) limitAdopted(b Bucket) {
+	i := t.bucketIndex(b.Kind, b.Window)
 	t.policy.Buckets[i] = b
 	t.capacity = t.policy.capacity()
 	t.drift.limit[b.Kind] = float64(t.capacity.Of(b.Kind)) / 4

@@ -294,7 +294,7 @@ func TestNoMeasurementAfterAReorderedBurst(t *testing.T) {
 func TestSharedStoreMeasuresNoPrice(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := DefaultPolicy()
-		shared := &countingStore{Store: NewMemoryStore(p)} // not the throttle's own
+		shared := &remote{s: NewMemoryStore(p)} // not the throttle's own
 		th, err := New(p, WithStore(shared))
 		require.NoError(t, err)
 		s := newLawServer(p)
@@ -303,7 +303,7 @@ func TestSharedStoreMeasuresNoPrice(t *testing.T) {
 			require.Equal(t, http.StatusOK, r.do(http.MethodGet, "/v2/notes"))
 			// Another process on the shared store: one call, charged to the
 			// server and to the shared level alike.
-			require.Zero(t, shared.Take(th.now(), plain, Cost{}, false))
+			require.True(t, takeFrom(t, shared, th.now(), plain))
 			s.spend(headers.Requests, 1)
 			s.spend(headers.Complexity, 1)
 		}

@@ -1,6 +1,7 @@
 package throttle
 
 import (
+	"context"
 	"time"
 
 	"github.com/memsdk/mem-go/headers"
@@ -15,6 +16,10 @@ type Hooks struct {
 	OnResync func(ResyncEvent)
 	// OnPause is called when a rate-limit 429 pauses every caller until the time given.
 	OnPause func(until time.Time)
+	// OnStoreError is called when a store other than the in-memory one
+	// failed (see Store.Exchange), from the throttle's goroutine that calls
+	// the store.
+	OnStoreError func(error)
 }
 
 // WaitEvent says that a call waited for tokens before it was admitted.
@@ -48,6 +53,7 @@ type Stats struct {
 	Pauses           uint64        // pauses those 429s imposed
 	QuotaExceeded    uint64        // quota 429s seen (no pause)
 	LimitsAdopted    uint64        // bucket limits changed to what a response reported
+	StoreErrors      uint64        // store calls that failed (see Store.Exchange; the in-memory store never fails)
 }
 
 // Snapshot is the throttle's state at one instant.
@@ -72,25 +78,55 @@ type Snapshot struct {
 
 // Snapshot returns the current state of every bucket, the pause, the probe
 // and the counters. It allocates; call it for display, not per request.
+// With a remote store it reads the store's state without holding the
+// throttle's lock (one round trip for a shared store).
 func (t *Throttle) Snapshot() Snapshot {
 	wallNow := time.Now()
+	now := wallNow.Sub(t.epoch)
+	remote, ok := t.remoteState(now)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	buckets, paused := t.store.State(wallNow.Sub(t.epoch))
+	st := t.stateLocked(now, remote, ok)
 	s := Snapshot{
 		At:       wallNow,
-		Buckets:  buckets,
-		Probing:  !t.store.Synced(),
+		Buckets:  st.Buckets,
+		Probing:  !st.Synced,
 		InFlight: t.inflightN,
 		Queued:   t.queue.len(),
 		Queue:    t.queue.lengths(),
-		Reserve:  t.drift.reserve(wallNow.Sub(t.epoch)),
+		Reserve:  t.drift.reserve(now),
 		Stats:    t.stats,
 	}
-	if paused > 0 {
-		s.PausedUntil = t.epoch.Add(paused)
+	if st.PausedUntil > 0 {
+		s.PausedUntil = t.epoch.Add(st.PausedUntil)
 	}
 	return s
+}
+
+// remoteState asks a remote store for its state, without the lock; false
+// for the in-memory store, or when the store failed.
+func (t *Throttle) remoteState(now time.Duration) (StoreState, bool) {
+	if t.mem != nil {
+		return StoreState{}, false
+	}
+	st, err := t.store.State(context.Background(), now)
+	if err != nil {
+		t.mu.Lock()
+		t.stats.StoreErrors++
+		t.mu.Unlock()
+		return StoreState{}, false
+	}
+	return st, true
+}
+
+// stateLocked returns the store's state: remote if ok, else the in-memory
+// store's, or the remote store's as the lane last saw it. t.mu is held.
+func (t *Throttle) stateLocked(now time.Duration, remote StoreState, ok bool) StoreState {
+	if ok {
+		return remote
+	}
+	buckets, paused, _ := t.levels(now)
+	return StoreState{Buckets: buckets, PausedUntil: paused, Synced: t.synced()}
 }
 
 // Calls is part of a planned workload: N calls of one cost.
@@ -104,19 +140,20 @@ type Calls struct {
 // given the buckets' current levels and any pause: the bucket math, exactly,
 // assuming nobody else spends on the key. Cold start is not counted.
 func (t *Throttle) Estimate(plan ...Calls) time.Duration {
+	now := t.now()
+	remote, ok := t.remoteState(now)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.estimateLocked(t.queuedCosts(), plan...)
+	return t.estimateLocked(t.stateLocked(now, remote, ok), now, t.queuedCosts(), plan...)
 }
 
-func (t *Throttle) estimateLocked(queued []Cost, plan ...Calls) time.Duration {
-	states, paused := t.store.State(t.now())
-	bs := make([]bucket, len(states))
-	for i, s := range states {
+func (t *Throttle) estimateLocked(st StoreState, now time.Duration, queued []Cost, plan ...Calls) time.Duration {
+	bs := make([]bucket, len(st.Buckets))
+	for i, s := range st.Buckets {
 		bs[i] = newBucket(s.Bucket, 0)
 		bs[i].scaled = int64(s.Level * float64(bs[i].q))
 	}
-	start := max(0, paused-t.now())
+	start := max(0, st.PausedUntil-now)
 	return simulate(t.policy.Buckets, bs, start, queued, plan)
 }
 

@@ -199,6 +199,14 @@ func (b Bucket) refillTime(n float64) time.Duration {
 	return time.Duration(math.Ceil(n * float64(b.Period) / float64(b.Limit)))
 }
 
+// refillOver is how many tokens the bucket refills over d (0 for d ≤ 0).
+func (b Bucket) refillOver(d time.Duration) float64 {
+	if d <= 0 {
+		return 0
+	}
+	return float64(d) * float64(b.Limit) / float64(b.Period)
+}
+
 // shortestPeriod is the period of the policy's fastest-refilling window.
 func (p Policy) shortestPeriod() time.Duration {
 	d := p.Buckets[0].Period

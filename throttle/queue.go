@@ -1,6 +1,7 @@
 package throttle
 
 import (
+	"iter"
 	"slices"
 	"time"
 )
@@ -16,9 +17,16 @@ type waiter struct {
 	// latest is, once the waiter is at the head and short of tokens, the
 	// latest admission that calls passing it may push it to (see backfill).
 	latest time.Duration
-	// admitted is set, with ticket, when a call passed the head (backfill).
-	admitted bool
-	ticket   Ticket
+	// admitted is set, with ticket, when a call passed the head (backfill),
+	// or, with a remote store, when the lane admitted it; passed when it
+	// passed a waiting head.
+	admitted, passed bool
+	ticket           Ticket
+	// With a remote store (see lane): err is set when the call fails in
+	// line, tried once an exchange tried it and did not admit it, gone once
+	// its caller left.
+	err         error
+	tried, gone bool
 
 	group      *group // the line it waits in; nil once out of the queue
 	prev, next *waiter
@@ -210,6 +218,43 @@ func compareSeq(a, b uint64) int {
 		return 1
 	}
 	return 0
+}
+
+// from yields head, then every other waiter in the order they are served
+// (by priority, then arrival), merging each class's lines.
+func (q *queue) from(head *waiter) iter.Seq[*waiter] {
+	return func(yield func(*waiter) bool) {
+		if !yield(head) {
+			return
+		}
+		var buf [8]*waiter
+		for r := range q.classes {
+			cur := buf[:0]
+			for _, g := range q.classes[r].groups {
+				cur = append(cur, g.first)
+			}
+			for {
+				best := -1
+				for i, w := range cur {
+					if w == head {
+						w = w.next
+						cur[i] = w
+					}
+					if w != nil && (best < 0 || w.seq < cur[best].seq) {
+						best = i
+					}
+				}
+				if best < 0 {
+					break
+				}
+				w := cur[best]
+				cur[best] = w.next
+				if !yield(w) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // aheadOf returns the cost of every call queued in rank r's class or a

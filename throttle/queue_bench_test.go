@@ -53,7 +53,7 @@ func drainQueue(b *testing.B, n int) time.Duration {
 	th := newSynced(b, fastPolicy())
 	ctx := context.Background()
 	th.mu.Lock()
-	th.store.Take(th.now(), Cost{Requests: 100, Complexity: 200}, Cost{}, false) // drain the minute buckets
+	th.mem.take(th.now(), Cost{Requests: 100, Complexity: 200}, Cost{}) // drain the minute buckets
 	th.mu.Unlock()
 	start := cpuTime()
 	var wg sync.WaitGroup

@@ -19,8 +19,7 @@ import (
 // answered with 99 requests left in the minute window.
 func newSynced(tb testing.TB, p Policy) *Throttle {
 	tb.Helper()
-	th, err := New(p)
-	require.NoError(tb, err)
+	th := newThrottle(tb, p)
 	probe, err := th.Wait(context.Background(), plain)
 	require.NoError(tb, err)
 	limit := p.Buckets[0].Limit // requests/minute, as reported: the policy's own
@@ -48,8 +47,8 @@ func rateHeader(remaining int64) http.Header {
 // mem-it goes exactly when the server has its 40 again.
 func TestResyncAnswersOutOfOrderAloneOnTheKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		th, err := New(DefaultPolicy())
-		require.NoError(t, err)
+		th := newThrottle(t, DefaultPolicy())
+		var err error
 		probe, err := th.Wait(t.Context(), memIt)
 		require.NoError(t, err)
 		answerComplexity(th, probe, 160)
@@ -154,8 +153,8 @@ func answerComplexity(th *Throttle, tk Ticket, remaining int64) {
 
 func TestResyncKeepsTheFractionWithinOneToken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		th, err := New(DefaultPolicy())
-		require.NoError(t, err)
+		th := newThrottle(t, DefaultPolicy())
+		var err error
 		for range 10 {
 			tk, err := th.Wait(t.Context(), plain)
 			require.NoError(t, err)
@@ -173,8 +172,8 @@ func TestResyncKeepsTheFractionWithinOneToken(t *testing.T) {
 // reaches the caller whole, and request bodies reach the server.
 func TestTransportPassesBodiesThrough(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		th, err := New(DefaultPolicy())
-		require.NoError(t, err)
+		th := newThrottle(t, DefaultPolicy())
+		var err error
 		quota := `{"error":{"type":"quota_exceeded","message":"` + strings.Repeat("x", 100<<10) + `"}}`
 		var gotBody string
 		base := roundTripFunc(func(req *http.Request) (*http.Response, error) {

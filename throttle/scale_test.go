@@ -5,31 +5,17 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
-// countingStore counts the Takes that reach the store: with a shared store
-// each one is a network round trip.
-type countingStore struct {
-	Store
-	mu    sync.Mutex
-	takes int
-}
-
-func (s *countingStore) Take(now time.Duration, c, headroom Cost, passing bool) time.Duration {
-	s.mu.Lock()
-	s.takes++
-	s.mu.Unlock()
-	return s.Store.Take(now, c, headroom, passing)
-}
-
-func (s *countingStore) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.takes
+// takes counts the bucket checks that reached th's in-memory store: with a
+// shared store each would be a network round trip.
+func takes(th *Throttle) int {
+	th.mu.Lock()
+	defer th.mu.Unlock()
+	return th.mem.takes
 }
 
 // TestQueueingAsksTheStoreOncePerCost: n calls queue behind a drained
@@ -39,8 +25,7 @@ func (s *countingStore) count() int {
 // not n²/2.
 func TestQueueingAsksTheStoreOncePerCost(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		store := &countingStore{Store: NewMemoryStore(DefaultPolicy())}
-		th, err := New(DefaultPolicy(), WithStore(store))
+		th, err := New(DefaultPolicy())
 		require.NoError(t, err)
 		for range 100 { // drain the minute's requests
 			tk, err := th.Wait(t.Context(), plain)
@@ -49,13 +34,13 @@ func TestQueueingAsksTheStoreOncePerCost(t *testing.T) {
 		}
 		const n = 1000
 		ctx, cancel := context.WithCancel(t.Context())
-		before := store.count()
+		before := takes(th)
 		var wg sync.WaitGroup
 		for range n {
 			wg.Go(func() { _, _ = th.Wait(ctx, plain) })
 			synctest.Wait() // queued, and the head has looked
 		}
-		takes := store.count() - before
+		takes := takes(th) - before
 		t.Logf("%d calls queued: %d Takes", n, takes)
 		assert.Less(t, takes, 4*n)
 		cancel()
@@ -71,14 +56,13 @@ func TestDrainingAsksTheStoreAFewTimesPerCall(t *testing.T) {
 	perCall := map[int]float64{}
 	for _, n := range []int{100, 3000} {
 		synctest.Test(t, func(t *testing.T) {
-			store := &countingStore{Store: NewMemoryStore(DefaultPolicy())}
-			th, err := New(DefaultPolicy(), WithStore(store))
+			th, err := New(DefaultPolicy())
 			require.NoError(t, err)
 			th.mu.Lock()
-			th.store.MarkSynced()
-			th.store.Take(th.now(), Cost{Requests: 100, Complexity: 200}, Cost{}, false)
+			th.mem.synced = true
+			th.mem.take(th.now(), Cost{Requests: 100, Complexity: 200}, Cost{})
 			th.mu.Unlock()
-			before := store.count()
+			before := takes(th)
 			var wg sync.WaitGroup
 			for i := range n {
 				c := plain
@@ -94,7 +78,7 @@ func TestDrainingAsksTheStoreAFewTimesPerCall(t *testing.T) {
 				synctest.Wait() // in this order
 			}
 			wg.Wait()
-			perCall[n] = float64(store.count()-before) / float64(n)
+			perCall[n] = float64(takes(th)-before) / float64(n)
 			t.Logf("n=%d: %.2f Takes per admitted call", n, perCall[n])
 		})
 	}

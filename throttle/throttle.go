@@ -53,8 +53,13 @@ type Throttle struct {
 	hooks  Hooks
 	epoch  time.Time // origin of the monotonic clock the store sees
 
-	mu        sync.Mutex
-	store     Store
+	mu    sync.Mutex
+	store Store
+	// mem is store when it is the in-memory one, called under mu, one
+	// bucket operation at a time; nil for any other store, which the lane
+	// calls without the lock.
+	mem       *memoryStore
+	lane      lane
 	queue     queue // the calls waiting for tokens
 	inflight  Cost  // admitted, not yet Done
 	inflightN int
@@ -133,7 +138,10 @@ func WithReserve(r Cost, idle time.Duration) Option {
 }
 
 // WithStore replaces the in-memory state with s (for example a store shared
-// between processes). s must hold the buckets of the throttle's policy.
+// between processes). s must hold the buckets of the throttle's policy. A
+// store other than NewMemoryStore's is called from one goroutine of the
+// throttle's own, without its lock, which batches the work that comes in
+// meanwhile (see Store).
 func WithStore(s Store) Option { return func(t *Throttle) { t.store = s } }
 
 // New returns a Throttle for policy p, with full buckets and in cold start:
@@ -157,7 +165,8 @@ func New(p Policy, opts ...Option) (*Throttle, error) {
 	if t.store == nil {
 		t.store = NewMemoryStore(t.policy)
 	}
-	_, t.ownStore = t.store.(*memoryStore)
+	t.mem, t.ownStore = t.store.(*memoryStore)
+	t.lane.init(t.policy)
 	return t, nil
 }
 

@@ -28,10 +28,24 @@ type rig struct {
 	start  time.Time
 }
 
+// laneMode makes newRig's throttles use a remote store (the in-memory one
+// behind remote), so that the lane serves them: see TestLane.
+var laneMode bool
+
+// newThrottle is New for tests: in lane mode, with a remote store.
+func newThrottle(tb testing.TB, p Policy, opts ...Option) *Throttle {
+	tb.Helper()
+	if laneMode {
+		opts = append([]Option{WithStore(&remote{s: NewMemoryStore(p)})}, opts...)
+	}
+	th, err := New(p, opts...)
+	require.NoError(tb, err)
+	return th
+}
+
 func newRig(t *testing.T, opts ...Option) *rig {
 	p := DefaultPolicy()
-	th, err := New(p, opts...)
-	require.NoError(t, err)
+	th := newThrottle(t, p, opts...)
 	s := newLawServer(p)
 	return &rig{t: t, th: th, server: s, client: &http.Client{Transport: NewTransport(th, s)}, start: time.Now()}
 }

@@ -51,7 +51,10 @@ func (t *Throttle) waitLocked(ctx context.Context, c Cost, route uint64, p Prior
 	if rank == Interactive.rank() {
 		t.lastInteractive = now
 	}
-	if t.queue.len() == 0 && t.mayAdmit() && t.take(now, c, rank, false) == 0 {
+	if t.mem == nil {
+		return t.waitRemote(ctx, c, route, p)
+	}
+	if t.queue.len() == 0 && t.mayAdmit() && t.take(now, c, rank) == 0 {
 		tk := t.admit(now, c, route, rank)
 		t.mu.Unlock()
 		return tk, nil
@@ -86,7 +89,10 @@ func (t *Throttle) checkDeadline(ctx context.Context, c Cost, rank int) error {
 		return nil
 	}
 	need := t.queue.aheadOf(rank).Add(c)
-	states, paused := t.store.State(t.now())
+	states, paused, ok := t.levels(t.now())
+	if !ok {
+		return nil
+	}
 	est := max(0, paused-t.now())
 	for _, s := range states {
 		est = max(est, s.Bucket.refillTime(float64(need.Of(s.Kind))-s.Level))
@@ -168,7 +174,7 @@ func (t *Throttle) turn(w *waiter, woken bool) (sleep time.Duration, err error) 
 	if !t.mayAdmit() {
 		return 0, nil // the probe's answer wakes the head
 	}
-	d := t.take(now, w.cost, w.rank, false)
+	d := t.take(now, w.cost, w.rank)
 	if d == 0 {
 		t.queue.remove(w)
 		w.ticket, w.admitted = t.admit(now, w.cost, w.route, w.rank), true
@@ -205,8 +211,8 @@ func (t *Throttle) cancel(w *waiter) {
 	defer t.mu.Unlock()
 	now := t.now()
 	if w.admitted {
-		t.store.Give(now, w.cost)
-		t.inflight = t.inflight.Sub(w.cost)
+		t.mem.give(now, w.ticket.cost)
+		t.inflight = t.inflight.Sub(w.ticket.cost)
 		t.inflightN--
 		t.stats.Admitted--
 		t.stats.Backfilled--
@@ -233,7 +239,7 @@ func (t *Throttle) backfillLocked(now time.Duration, head *waiter) time.Duration
 	var next time.Duration
 	for len(lines) > 0 {
 		x := lines[0]
-		if d := t.take(now, x.cost, x.rank, true); d > 0 {
+		if d := t.take(now, x.cost, x.rank); d > 0 {
 			if next == 0 || d < next {
 				next = d
 			}
@@ -244,7 +250,7 @@ func (t *Throttle) backfillLocked(now time.Duration, head *waiter) time.Duration
 		// this asks how long it must wait after x, for tokens and for room
 		// in flight (x takes some).
 		if hd := t.tokenWait(now, head); hd == 0 || now+hd > head.latest || !t.inflight.Add(x.cost).Add(head.cost).Within(t.capacity) {
-			t.store.Give(now, x.cost)
+			t.mem.give(now, x.cost)
 			return 0 // x would delay the head too much: the rest go after it
 		}
 		y := x.next
@@ -272,26 +278,21 @@ func (t *Throttle) advanceLine(lines []*waiter, y *waiter) []*waiter {
 }
 
 // take charges c when the buckets hold c plus the headroom a call of rank
-// must leave (see headroom); passing marks a call that would pass the
-// waiting head (see Store.Take). It also keeps what is in flight within the
+// must leave (see headroom). It also keeps what is in flight within the
 // smallest bucket of each kind: the server may meter every call in flight
 // at once, when its bucket is full.
-func (t *Throttle) take(now time.Duration, c Cost, rank int, passing bool) time.Duration {
+func (t *Throttle) take(now time.Duration, c Cost, rank int) time.Duration {
 	if !t.inflight.Add(c).Within(t.capacity) {
 		t.flightFull = true
 		return answerWait
 	}
-	return t.store.Take(now, c, t.headroom(now, c, rank), passing)
+	return t.mem.take(now, c, t.headroom(now, c, rank))
 }
 
 // tokenWait is how long until the buckets hold what the head w needs,
 // whatever is in flight; it charges nothing.
 func (t *Throttle) tokenWait(now time.Duration, w *waiter) time.Duration {
-	d := t.store.Take(now, w.cost, t.headroom(now, w.cost, w.rank), true)
-	if d == 0 {
-		t.store.Give(now, w.cost)
-	}
-	return d
+	return t.mem.waitFor(now, w.cost.Add(t.headroom(now, w.cost, w.rank)))
 }
 
 // headroom is what a call of cost c and rank must leave in the buckets: the
@@ -330,7 +331,16 @@ func (t *Throttle) reserveRelease(now time.Duration, rank int) time.Duration {
 }
 
 // mayAdmit applies the cold-start rule: before the first resync, one call in flight at most.
-func (t *Throttle) mayAdmit() bool { return t.inflightN == 0 || t.store.Synced() }
+func (t *Throttle) mayAdmit() bool { return t.inflightN == 0 || t.synced() }
+
+// synced reports whether a response has resynchronised the levels: as the
+// in-memory store holds it, or as a remote store's last exchange said.
+func (t *Throttle) synced() bool {
+	if t.mem != nil {
+		return t.mem.synced
+	}
+	return t.lane.synced
+}
 
 // answerWait is how long a call waits, at most, when the calls in flight
 // already fill a bucket's capacity: an answer (Done) wakes it sooner.
