@@ -58,18 +58,19 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 	}
 	t.mu.Lock()
 	now := wallNow.Sub(t.epoch)
-	t.count(d.r)
+	t.count(&d.r)
 	d.begin(t)
-	t.adoptLimits(now, d.r, t.mem.adoptBucket)
+	t.adoptLimits(now, &d.r, t.mem.adoptBucket)
 	a := t.openAnswer(now, &d, t.readBuf[:0], t.movedBuf[:])
 	t.mem.answer(now, a)
-	t.closeAnswer(now, &d, a)
+	var eb [4]ResyncEvent
+	events := t.closeAnswer(now, &d, a, eb[:0])
 	if t.mayHaveFreed(d.changed(t), d.wasSynced) {
 		t.wakeHeadLocked(now)
 	}
 	t.mu.Unlock()
 
-	t.notify(d.events, d.pausedUntil)
+	t.notify(events, d.pausedUntil)
 }
 
 // doneCall is one call's completion, as Done reads it in steps: counters
@@ -82,8 +83,6 @@ type doneCall struct {
 	lowerings, raised, adopted uint64
 	repriced                   bool
 	shown                      [4]headers.WindowState
-	eventBuf                   [4]ResyncEvent
-	events                     []ResyncEvent
 	pausedUntil                time.Time
 }
 
@@ -107,7 +106,7 @@ func (t *Throttle) openAnswer(now time.Duration, d *doneCall, rbuf []BucketReadi
 	inflight := t.inflight
 	t.inflight = t.inflight.Sub(d.tk.cost)
 	t.inflightN--
-	readings, shown := t.readings(now, d.tk, d.r, rbuf)
+	readings, shown := t.readings(now, d.tk, &d.r, rbuf)
 	d.shown = shown
 	if !d.r.rateLimited { // counted before the next answer reads
 		t.charged = t.charged.Add(d.tk.cost)
@@ -119,12 +118,12 @@ func (t *Throttle) openAnswer(now time.Duration, d *doneCall, rbuf []BucketReadi
 	return a
 }
 
-// closeAnswer learns what the store did with a, with t.mu held: the drift
-// and the levels' events, the route's price, the pause.
-func (t *Throttle) closeAnswer(now time.Duration, d *doneCall, a Answer) {
-	d.events = t.learnLevels(now, d.tk, d.r, a.Readings, d.shown, a.Moved, d.wasSynced, d.eventBuf[:0])
+// closeAnswer learns what the store did with a, with t.mu held: the drift,
+// the route's price, the pause; it appends the levels' moves to events.
+func (t *Throttle) closeAnswer(now time.Duration, d *doneCall, a Answer, events []ResyncEvent) []ResyncEvent {
+	events = t.learnLevels(now, d.tk, &d.r, a.Readings, d.shown, a.Moved, d.wasSynced, events)
 	prices := t.costs.changes
-	t.learnCost(now, d.tk, d.r, t.lowerings != d.lowerings)
+	t.learnCost(now, d.tk, &d.r, t.lowerings != d.lowerings)
 	d.repriced = t.costs.changes != prices
 	if d.repriced {
 		t.repriceQueued()
@@ -133,6 +132,7 @@ func (t *Throttle) closeAnswer(now time.Duration, d *doneCall, a Answer) {
 		t.stats.Pauses++
 		d.pausedUntil = t.epoch.Add(now + d.r.retryAfter)
 	}
+	return events
 }
 
 // mayHaveFreed reports whether the answer Done just read may let the head
@@ -176,7 +176,7 @@ func readOutcome(o Outcome, wallNow time.Time) response {
 	return r
 }
 
-func (t *Throttle) count(r response) {
+func (t *Throttle) count(r *response) {
 	if r.malformed {
 		t.stats.MalformedHeaders++
 	}
@@ -193,7 +193,7 @@ func (t *Throttle) count(r response) {
 // kind that it does not show, which holds at least as many tokens as the
 // one shown (the headers show the most constrained), holds at least
 // Remaining: its limit is raised to that if below.
-func (t *Throttle) adoptLimits(now time.Duration, r response, adopt func(now time.Duration, b Bucket) bool) {
+func (t *Throttle) adoptLimits(now time.Duration, r *response, adopt func(now time.Duration, b Bucket) bool) {
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
 		ws, i := t.shown(r, k)
 		if i < 0 {
@@ -218,7 +218,7 @@ func (t *Throttle) adoptLimits(now time.Duration, r response, adopt func(now tim
 // equals that of its headers. A reading may raise a level unless a
 // response proved another consumer's spending since tk's call was sent:
 // the answer may predate it.
-func (t *Throttle) readings(now time.Duration, tk Ticket, r response, buf []BucketReading) (_ []BucketReading, shown [4]headers.WindowState) {
+func (t *Throttle) readings(now time.Duration, tk Ticket, r *response, buf []BucketReading) (_ []BucketReading, shown [4]headers.WindowState) {
 	flight := now - tk.at
 	raise := tk.lowerings == t.lowerings
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
@@ -246,7 +246,7 @@ func (t *Throttle) readings(now time.Duration, tk Ticket, r response, buf []Buck
 // window proves another consumer spent (the drift estimate learns how
 // much, once the first answer has told what others left before this client
 // started), and every move is counted and appended to events.
-func (t *Throttle) learnLevels(now time.Duration, tk Ticket, r response, readings []BucketReading, shown [4]headers.WindowState, moved []Moved, wasSynced bool, events []ResyncEvent) []ResyncEvent {
+func (t *Throttle) learnLevels(now time.Duration, tk Ticket, r *response, readings []BucketReading, shown [4]headers.WindowState, moved []Moved, wasSynced bool, events []ResyncEvent) []ResyncEvent {
 	lowered := false
 	for j, rd := range readings {
 		m, ws := moved[j], shown[j]
@@ -288,7 +288,7 @@ func (t *Throttle) repriceQueued() {
 // measurement is clean when the call was alone in flight from send to
 // answer and no recent proof came from an answer to a call that was not
 // alone: such a proof cannot be one route's price change.
-func (t *Throttle) learnCost(now time.Duration, tk Ticket, r response, provedOthers bool) {
+func (t *Throttle) learnCost(now time.Duration, tk Ticket, r *response, provedOthers bool) {
 	alone := tk.alone && t.seq == tk.seq
 	if provedOthers && !alone {
 		t.othersSeen = now
@@ -362,7 +362,7 @@ func (t *Throttle) notify(events []ResyncEvent, pausedUntil time.Time) {
 
 // shown returns the window of kind k that r reports and the index of its
 // policy bucket (-1 when r reports none, or a window the policy lacks).
-func (t *Throttle) shown(r response, k headers.Kind) (headers.WindowState, int) {
+func (t *Throttle) shown(r *response, k headers.Kind) (headers.WindowState, int) {
 	ws := r.status.Of(k)
 	if !ws.Present() {
 		return ws, -1

@@ -46,6 +46,8 @@ type pendingDone struct {
 	doneCall
 	readings [4]BucketReading
 	moved    [4]Moved
+	eventBuf [4]ResyncEvent
+	events   []ResyncEvent
 	applied  chan struct{}
 }
 
@@ -141,7 +143,7 @@ func (t *Throttle) round() (time.Duration, bool) {
 	t.lane.levelsAt, t.lane.known = now, true
 	copy(t.lane.levels, x.Levels)
 	for i, d := range dones {
-		t.closeAnswer(now, &d.doneCall, x.Answers[i])
+		d.events = t.closeAnswer(now, &d.doneCall, x.Answers[i], d.eventBuf[:0])
 		if d.r.rateLimited {
 			t.lane.pausedUntil = max(t.lane.pausedUntil, now+d.r.retryAfter)
 		}
@@ -177,9 +179,9 @@ func (t *Throttle) laneDoneLocked() bool {
 func (t *Throttle) beginAnswers(now time.Duration, dones []*pendingDone) []Bucket {
 	var wanted []Bucket
 	for _, d := range dones {
-		t.count(d.r)
+		t.count(&d.r)
 		d.begin(t)
-		t.adoptLimits(now, d.r, func(_ time.Duration, b Bucket) bool {
+		t.adoptLimits(now, &d.r, func(_ time.Duration, b Bucket) bool {
 			wanted = append(wanted, b)
 			return false // adopted by adoptRemote, without the lock
 		})
