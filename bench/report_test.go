@@ -155,11 +155,13 @@ func dur(d time.Duration) string {
 //     (the key has no other user). W3b (mem-it queued first) found the
 //     throttle's strict FIFO at 0.75; its backfill (c07f650) brought it to
 //     1.00;
-//   - W4: no call fails and efficiency ≥ 0.95 of the tokens the neighbour
-//     left (0.982–1.000 at full size in this session's runs); its 429s are
-//     not asserted, since someone else spends on the key (2–12 of about 620
-//     calls in those runs; 37–50 before the drift reserve counted proofs
-//     only);
+//   - W4: no call fails, efficiency ≥ 0.98 of the tokens the neighbour
+//     left, and at most 1% of the calls sent meet a 429 (someone else
+//     spends on the key, so the first call that finds its spending is
+//     refused: 1 or 2 of about 620 calls; 37–50 before the drift reserve
+//     counted proofs only, up to 17 before it counted only what a drawn-down
+//     bucket shows and before a neighbour's spending could pass for a
+//     price rise);
 //   - every fault row: nothing duplicated, nothing lost, no call failed, with
 //     the application resolving a mem-it whose outcome is unknown as the
 //     error advises (mem-it has no id that would make a blind retry safe).
@@ -172,8 +174,8 @@ func checkGoals(t *testing.T, main, faulted []result) {
 		}
 		t.Logf("%s SDK: real time %v; paused by 429s %v; 429s by route %v; throttle stats %+v; errors %v", r.workload, r.real.Round(time.Millisecond), r.paused, r.route429, *r.throttle, r.errs)
 		if r.workload == "W4" {
-			if e := r.efficiency(); e < 0.95 || r.failed > 0 {
-				t.Errorf("W4: SDK efficiency %.3f (goal 0.95), %d calls failed: %v", e, r.failed, r.errs)
+			if e := r.efficiency(); e < 0.98 || r.failed > 0 || float64(r.n429) > 0.01*float64(r.calls) {
+				t.Errorf("W4: SDK efficiency %.3f (goal 0.98), %d 429s in %d calls (goal 1%%), %d calls failed: %v", e, r.n429, r.calls, r.failed, r.errs)
 			}
 			continue
 		}

@@ -21,7 +21,11 @@ import (
 // call's flight, so one measurement bounds the cost to an open interval two
 // tokens wide and more; the intersection of successive measurements of a
 // route narrows it (see narrow). A measurement that contradicts the
-// interval so far starts it anew. A throttle on a shared Store (several
+// interval so far starts it anew. While another consumer is known to spend
+// on the key (the drift estimate is not zero), a rise needs three
+// measurements that agree, not two: a price set too high by the other's
+// spending would be given back by every answer, and those raises would
+// hide that spending from the drift estimate. A throttle on a shared Store (several
 // processes) does not measure: the other processes' calls between two
 // answers would count as this one's. Measurements also wait while answers to
 // overlapping calls prove another consumer (see Throttle.othersSeen);
@@ -94,6 +98,10 @@ type measurement struct {
 	clean bool    // alone, and measurements are not on hold (see Throttle.othersSeen)
 	rate  float64 // refill of the shown bucket, tokens per ns
 	now   time.Duration
+	// others is set while another consumer is known to spend on the key:
+	// its spending between two answers looks like this call's, so a price
+	// rises only on more measurements then (see narrow).
+	others bool
 }
 
 // measure takes one answer of kind k: a measurement of its route's cost
@@ -109,14 +117,19 @@ func (b *costBook) measure(k headers.Kind, m measurement) {
 		return // overlapped, or the bucket may have filled up meanwhile
 	}
 	d := float64(prev.remaining - m.ws.Remaining)
-	b.narrow(m.tk.route, k, interval{lo: d + m.rate*minGap - 1, hi: d + m.rate*maxGap + 1, n: 1}, m.tk.cost.Of(k))
+	b.narrow(m.tk.route, k, interval{lo: d + m.rate*minGap - 1, hi: d + m.rate*maxGap + 1, n: 1}, m.tk.cost.Of(k), m.others)
 }
+
+// risesWithOthers is how many measurements must agree to raise a price
+// while another consumer is known to spend on the key: its calls land in
+// some measurements, at random, where a price rise shows in every one.
+const risesWithOthers = 3
 
 // narrow intersects route's interval of kind k with iv. Once two or more
 // measurements agree, a cost they exclude is replaced: by the one integer
 // they allow, or, when Remaining's rounding leaves two, by the larger (a
 // token too many costs a little pace; one too few, a 429).
-func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int64) {
+func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int64, others bool) {
 	if b.pending == nil {
 		b.pending = map[uint64]*[2]interval{}
 	}
@@ -135,9 +148,11 @@ func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int
 	if iv.n < 2 || (float64(current) > iv.lo && float64(current) < iv.hi) {
 		return
 	}
-	if c := math.Ceil(iv.hi) - 1; c >= 0 && c > iv.lo { // the largest integer in (lo, hi)
-		b.set(route, k, int64(c))
+	c := math.Ceil(iv.hi) - 1 // the largest integer in (lo, hi)
+	if c < 0 || c <= iv.lo || others && c > float64(current) && iv.n < risesWithOthers {
+		return
 	}
+	b.set(route, k, int64(c))
 }
 
 // refused takes a rate-limit 429 to tk: when every shown kind had its cost,

@@ -260,7 +260,8 @@ func (t *Throttle) learnLevels(now time.Duration, tk Ticket, r *response, readin
 				if r.rateLimited {          // the server had less than the call needed
 					spent = max(spent, float64(tk.cost.Of(rd.Kind)-ws.Remaining))
 				}
-				t.drift.observe(rd.Kind, spent, tk.at, now)
+				b := t.policy.Buckets[t.bucketIndex(rd.Kind, rd.Window)]
+				t.drift.observe(rd.Kind, spent, tk.at, now, t.inflight.Of(rd.Kind) == 0, m.After, b)
 			}
 		}
 		events = t.moved(events, rd.Kind, ws, m.Before, m.After)
@@ -303,7 +304,7 @@ func (t *Throttle) learnCost(now time.Duration, tk Ticket, r *response, provedOt
 		b := t.policy.Buckets[i]
 		rate[k] = float64(b.Limit) / float64(b.Period)
 		if !r.rateLimited {
-			t.costs.measure(k, measurement{tk: tk, ws: ws, alone: alone, clean: clean, rate: rate[k], now: now})
+			t.costs.measure(k, measurement{tk: tk, ws: ws, alone: alone, clean: clean, rate: rate[k], now: now, others: t.drift.active})
 		}
 	}
 	if r.rateLimited {

@@ -14,16 +14,22 @@ import (
 // mirror says the tokens are there would then meet a 429 whenever the other
 // consumer took them first.
 //
-// Each response is an observation of what the mirror's level did: lowered
-// (only ever when the answer proves another consumer spent: see Reading),
-// raised (an earlier lowering went below what the server held), or nothing;
-// a rate-limit 429 also tells what the call found missing. The estimate of
-// each kind is a rate ρ (tokens per nanosecond): an exponentially weighted
-// sum, with time constant τ (the kind's shortest window), of those moves,
-// lowerings counted positive and raises negative, so that what a pessimistic
-// lowering took too much is given back; ρ is never below 0. And a burst β:
-// the largest single spending seen, decaying burstDecay times faster, since
-// another consumer spends in calls, not in a smooth flow.
+// Each response is an observation of what the mirror's level did since the
+// previous one: lowered (only ever when the answer proves another consumer
+// spent: see Reading), raised (an earlier lowering went below what the
+// server held), or nothing; a rate-limit 429 also tells what the call found
+// missing. The estimate of each kind is a rate ρ (tokens per nanosecond):
+// the moves, lowerings counted positive and raises negative (so that what a
+// pessimistic lowering took too much is given back), over the time they
+// cover, both exponentially weighted with time constant τ (the kind's
+// shortest window); ρ is never below 0. Only intervals in which the bucket
+// cannot have been full count: the spending of another consumer while the
+// bucket sits full costs nothing (it takes refill that the cap would have
+// wasted) and shows in no answer, so counting that time would understate
+// what it takes once the bucket is drawn down, which is when it matters.
+// And a burst β: the largest single spending seen, decaying burstDecay
+// times faster, since another consumer spends in calls, not in a smooth
+// flow.
 //
 // A call then needs, on top of its cost, the reserve ρ·(t − s) + β, where s
 // is when the newest call whose answer was observed was sent: the other
@@ -36,13 +42,22 @@ import (
 // response, which tells what others spent before this client started, is
 // not drift.
 type drift struct {
-	rate   [2]float64       // ρ per kind, tokens per ns, as of at
-	burst  [2]float64       // β per kind, tokens, as of at
-	at     [2]time.Duration // time of the last observation
-	seen   [2]time.Duration // send time of the newest call observed
-	tau    [2]float64       // τ per kind, ns
-	limit  [2]float64       // the reserve's cap per kind: a quarter of the smallest bucket
-	active bool             // some rate or burst is non-zero
+	rate  [2]float64 // ρ per kind, tokens per ns: spent/span
+	spent [2]float64 // the weighted sum of the moves counted, tokens
+	span  [2]float64 // the weighted sum of the time they cover, ns
+	// from is when the last bounded answer came (see observe), level the
+	// level it left, and pending what the answers since then moved, not yet
+	// counted; counting is set once there was one.
+	from     [2]time.Duration
+	level    [2]float64
+	pending  [2]float64
+	counting [2]bool
+	burst    [2]float64       // β per kind, tokens, as of at
+	at       [2]time.Duration // time of the last observation
+	seen     [2]time.Duration // send time of the newest call observed
+	tau      [2]float64       // τ per kind, ns
+	limit    [2]float64       // the reserve's cap per kind: a quarter of the smallest bucket
+	active   bool             // some rate or burst is non-zero
 }
 
 // burstDecay is how much faster β decays than ρ: a single large spending
@@ -70,23 +85,57 @@ func newDrift(p Policy) drift {
 }
 
 // observe records, at now, that the answer to a call sent at sent moved the
-// level of kind k down by tokens (negative: up).
-func (d *drift) observe(k headers.Kind, tokens float64, sent, now time.Duration) {
-	decay := 1.0
-	if now > d.at[k] {
-		decay = math.Exp(-float64(now-d.at[k]) / d.tau[k])
-	}
-	d.rate[k] = max(0, d.rate[k]*decay+tokens/d.tau[k])
-	if d.rate[k] < negligibleRate {
-		d.rate[k] = 0
-	}
-	d.burst[k] = max(d.burst[k]*math.Pow(decay, burstDecay), tokens)
+// level of kind k down by tokens (negative: up), to after, in bucket b (the
+// window the answer showed). Bounded says that no other call of the kind
+// was in flight: only such an answer accounts for everything others spent
+// before its call was sent. With calls in flight the answer proves a floor
+// lower by what they cost (they may have been metered before it or not),
+// and a level kept above that floor may still count on tokens others took;
+// so the reserve keeps growing from the newest bounded answer, and the
+// moves of the others wait to be counted with the next one.
+func (d *drift) observe(k headers.Kind, tokens float64, sent, now time.Duration, bounded bool, after float64, b Bucket) {
+	d.pending[k] += tokens
+	d.burst[k] = max(d.burst[k]*math.Pow(d.decay(k, now), burstDecay), tokens)
 	if d.burst[k] < negligibleBurst {
 		d.burst[k] = 0
 	}
+	if bounded {
+		d.count(k, now, after, b)
+		d.seen[k] = max(d.seen[k], sent)
+	}
 	d.at[k] = max(d.at[k], now)
-	d.seen[k] = max(d.seen[k], sent)
 	d.active = d.rate[0] > 0 || d.rate[1] > 0 || d.burst[0] > 0 || d.burst[1] > 0
+}
+
+// decay is the weight left, at now, to what was observed at the last
+// observation of kind k.
+func (d *drift) decay(k headers.Kind, now time.Duration) float64 {
+	if now <= d.at[k] {
+		return 1
+	}
+	return math.Exp(-float64(now-d.at[k]) / d.tau[k])
+}
+
+// count adds the moves observed since the last bounded answer, and the time
+// they cover, to the estimate of ρ: an answer read with other calls in
+// flight proves only part of what others spent, so only a bounded answer
+// closes an interval.
+func (d *drift) count(k headers.Kind, now time.Duration, after float64, b Bucket) {
+	elapsed := max(0, now-d.from[k])
+	decay := math.Exp(-float64(elapsed) / d.tau[k])
+	d.spent[k] *= decay
+	d.span[k] *= decay
+	if d.counting[k] && d.level[k]+b.refillOver(elapsed) < float64(b.Limit)-1 { // never full since the last bounded answer
+		d.spent[k] += d.pending[k]
+		d.span[k] += float64(elapsed)
+	}
+	d.pending[k], d.from[k], d.level[k], d.counting[k] = 0, now, after, true
+	if d.span[k] > 0 {
+		d.rate[k] = max(0, d.spent[k]/max(d.span[k], float64(time.Second)))
+	}
+	if d.rate[k] < negligibleRate {
+		d.rate[k] = 0
+	}
 }
 
 // reserve returns the whole tokens of each kind to require on top of a
