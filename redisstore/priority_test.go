@@ -140,25 +140,35 @@ func TestPrioritiesAcrossProcesses(t *testing.T) {
 	}
 }
 
-// recordingStore records the wait that each Take of a cost returned.
+// recordingStore records the wait that each exchange told a cost: 0 for
+// a call admitted, the head's wait for the first call not admitted.
 type recordingStore struct {
 	throttle.Store
 	mu    sync.Mutex
 	waits map[throttle.Cost][]time.Duration
 }
 
-func (s *recordingStore) Take(now time.Duration, c, headroom throttle.Cost, passing bool) time.Duration {
-	d := s.Store.Take(now, c, headroom, passing)
+func (s *recordingStore) Exchange(ctx context.Context, now time.Duration, x *throttle.Exchange) error {
+	err := s.Store.Exchange(ctx, now, x)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.waits == nil {
 		s.waits = map[throttle.Cost][]time.Duration{}
 	}
-	s.waits[c] = append(s.waits[c], d)
-	return d
+	head := true
+	for _, c := range x.Admit.Calls {
+		switch {
+		case c.Admitted:
+			s.waits[c.Cost] = append(s.waits[c.Cost], 0)
+		case head:
+			s.waits[c.Cost] = append(s.waits[c.Cost], x.Admit.Wait)
+			head = false
+		}
+	}
+	return err
 }
 
-// firstWait returns what the first Take of c returned, once there was one.
+// firstWait returns the first wait recorded for c, once there was one.
 func (s *recordingStore) firstWait(t *testing.T, c throttle.Cost) time.Duration {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); ; {
@@ -168,7 +178,7 @@ func (s *recordingStore) firstWait(t *testing.T, c throttle.Cost) time.Duration 
 		if len(ws) > 0 {
 			return ws[0]
 		}
-		require.True(t, time.Now().Before(deadline), "no Take of %v", c)
+		require.True(t, time.Now().Before(deadline), "no exchange tried %v", c)
 		time.Sleep(time.Millisecond)
 	}
 }
