@@ -99,7 +99,7 @@ func (s *Store) run(ctx context.Context, rt *roundTrip) {
 	var cmd *redis.Cmd
 	if s.do != nil {
 		cmd = s.do(ctx, rt.args...)
-		if redis.HasErrorPrefix(cmd.Err(), "NOSCRIPT") && rt.sc.Load(ctx, s.client).Err() == nil {
+		if err := cmd.Err(); err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") && rt.sc.Load(ctx, s.client).Err() == nil {
 			cmd = s.do(ctx, rt.args...)
 		}
 	} else {
