@@ -203,13 +203,17 @@ func (s *Store) exchangeLocally(ctx context.Context, now time.Duration, x *throt
 	s.fb.Exchange(ctx, now, lx) // the memory store never fails
 	x.Admit, x.Synced = lx.Admit, lx.Synced
 	lx.Admit, lx.Levels = throttle.Admission{}, nil // not kept: x's
-	s.spent = s.spent.Sub(x.Give)
+	s.unspend(x.Give)
 	for _, c := range x.Admit.Calls {
 		if c.Admitted {
 			s.spent = s.spent.Add(c.Cost)
 		}
 	}
-	s.spent = throttle.Cost{Requests: max(0, s.spent.Requests), Complexity: max(0, s.spent.Complexity)}
+}
+
+// unspend takes c off what the local budget has spent, down to zero.
+func (s *Store) unspend(c throttle.Cost) {
+	s.spent = throttle.Cost{Requests: max(0, s.spent.Requests-c.Requests), Complexity: max(0, s.spent.Complexity-c.Complexity)}
 }
 
 // answerLocally applies one answer to the local budget, with s.mu held:
@@ -242,7 +246,6 @@ func (s *Store) answerLocally(ctx context.Context, now time.Duration, a throttle
 		a.Moved[j] = s.lmoved[k]
 	}
 	if a.Refund {
-		s.spent = s.spent.Sub(a.Cost)
-		s.spent = throttle.Cost{Requests: max(0, s.spent.Requests), Complexity: max(0, s.spent.Complexity)}
+		s.unspend(a.Cost)
 	}
 }

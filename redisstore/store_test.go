@@ -325,9 +325,10 @@ func TestUnresponsiveRedisCostsAtMostTheTimeout(t *testing.T) {
 	require.NoError(t, proc.Signal(sigStop))
 	defer proc.Signal(sigCont)
 	start := time.Now()
-	_, err := admitOne(s, time.Second, throttle.Cost{Requests: 1, Complexity: 1}, throttle.Cost{})
+	wait, err := admitOne(s, time.Second, throttle.Cost{Requests: 1, Complexity: 1}, throttle.Cost{})
 	assert.Less(t, time.Since(start), redisstore.DefaultTimeout+200*time.Millisecond)
 	assert.ErrorContains(t, err, "Redis is out of reach", "the exchange says Redis failed")
+	assert.Zero(t, wait, "and the local budget admitted the call all the same")
 	assert.False(t, s.Stats().OnRedis)
 	start = time.Now()
 	for i := range 100 {
