@@ -1,7 +1,11 @@
 package redisstore_test
 
 import (
+	"context"
+	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,7 +44,7 @@ func BenchmarkReservation(b *testing.B) {
 	for _, st := range stores {
 		b.Run(st.name, func(b *testing.B) {
 			store := st.new()
-			store.MarkSynced() // no cold start: no response will end it here
+			markSynced(b, store) // no cold start: no response will end it here
 			th, err := throttle.New(p, throttle.WithStore(store))
 			if err != nil {
 				b.Fatal(err)
@@ -69,32 +73,111 @@ func BenchmarkReservation(b *testing.B) {
 	}
 }
 
-// BenchmarkTake measures one Store.Take in Redis on loopback (one round
-// trip, the cost taken), with its allocations.
+// BenchmarkExchange measures one Store.Exchange in Redis on loopback (one
+// round trip), with its allocations: "reservation" admits one call, as a
+// throttle's lane does for a lone caller; "answer+reservation" also
+// applies an answer with two readings, as when a caller's Done and the
+// next caller's Wait share a round trip.
 //
-//	go test -run '^$' -bench Take -benchmem .
-func BenchmarkTake(b *testing.B) {
+//	go test -run '^$' -bench Exchange -benchmem .
+func BenchmarkExchange(b *testing.B) {
 	p := throttle.DefaultPolicy()
 	for i := range p.Buckets { // never short
 		p.Buckets[i].Limit = 1_000_000_000
 	}
 	rs := startRedis(b)
-	s, err := redisstore.New(rs.Client(b), "bench-take", p, redisstore.Options{Share: 1, Timeout: time.Second})
-	if err != nil {
-		b.Fatal(err)
-	}
-	s.MarkSynced()
 	cost := throttle.Cost{Requests: 1, Complexity: 40}
-	if s.Take(0, cost, throttle.Cost{}, false) != 0 { // the first call opens a connection and loads the script
-		b.Fatal("a bucket ran short")
-	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if s.Take(0, cost, throttle.Cost{}, false) != 0 {
-			b.Fatal("a bucket ran short")
+	for _, withAnswer := range []bool{false, true} {
+		name := "reservation"
+		if withAnswer {
+			name = "answer+reservation"
 		}
+		b.Run(name, func(b *testing.B) {
+			s, err := redisstore.New(rs.Client(b), "bench-exchange-"+name, p, redisstore.Options{Share: 1, Timeout: time.Second})
+			if err != nil {
+				b.Fatal(err)
+			}
+			markSynced(b, s) // and the first call opens a connection and loads the script
+			x := &throttle.Exchange{
+				Admit:  throttle.Admission{Calls: make([]throttle.Call, 1), Room: bigRoom},
+				Levels: make([]float64, len(p.Buckets)),
+			}
+			if withAnswer {
+				x.Answers = []throttle.Answer{{
+					Cost: cost, Inflight: cost,
+					Readings: []throttle.BucketReading{
+						{Kind: headers.Requests, Window: headers.Minute, Reading: throttle.Reading{Floor: 1e8, Ceil: 1e8 + 1, Slack: time.Millisecond}},
+						{Kind: headers.Complexity, Window: headers.Minute, Reading: throttle.Reading{Floor: 1e8, Ceil: 1e8 + 1, Slack: time.Millisecond}},
+					},
+					Moved:  make([]throttle.Moved, 2),
+					Synced: true,
+				}}
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				x.Admit.Calls[0] = throttle.Call{Cost: cost}
+				if err := s.Exchange(b.Context(), 0, x); err != nil || !x.Admit.Calls[0].Admitted {
+					b.Fatalf("not admitted: %v", err)
+				}
+			}
+			if st := s.Stats(); st.Errors > 0 || !st.OnRedis {
+				b.Fatalf("Redis calls failed: %+v", st)
+			}
+		})
 	}
-	if st := s.Stats(); st.Errors > 0 || !st.OnRedis {
-		b.Fatalf("Redis calls failed: %+v", st)
+}
+
+// BenchmarkThroughput runs Wait and Done (no response) through a Throttle
+// on redisstore, on loopback, from 1 and from 16 goroutines, and reports
+// the calls per second and the Redis round trips per call: with many
+// callers, the throttle's lane puts their reservations and answers into
+// shared round trips.
+//
+//	go test -run '^$' -bench Throughput -benchtime 20000x .
+func BenchmarkThroughput(b *testing.B) {
+	p := throttle.DefaultPolicy()
+	for i := range p.Buckets { // never short: this measures the round trips, not waits
+		p.Buckets[i].Limit = 1_000_000_000
+	}
+	rs := startRedis(b)
+	cost := throttle.Cost{Requests: 1, Complexity: 1}
+	for _, goroutines := range []int{1, 16} {
+		b.Run(fmt.Sprintf("goroutines=%d", goroutines), func(b *testing.B) {
+			s, err := redisstore.New(rs.Client(b), fmt.Sprintf("bench-throughput-%d", goroutines), p, redisstore.Options{Share: 1, Timeout: time.Second})
+			if err != nil {
+				b.Fatal(err)
+			}
+			markSynced(b, s)
+			th, err := throttle.New(p, throttle.WithStore(s))
+			if err != nil {
+				b.Fatal(err)
+			}
+			trips := s.Stats().Calls
+			var left atomic.Int64
+			left.Store(int64(b.N))
+			var wg sync.WaitGroup
+			b.ResetTimer()
+			start := time.Now()
+			for range goroutines {
+				wg.Go(func() {
+					for left.Add(-1) >= 0 {
+						tk, err := th.Wait(context.Background(), cost)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						th.Done(tk, throttle.Outcome{})
+					}
+				})
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "calls/s")
+			b.ReportMetric(float64(s.Stats().Calls-trips)/float64(b.N), "trips/call")
+			if st := s.Stats(); st.Errors > 0 || !st.OnRedis {
+				b.Fatalf("Redis calls failed: %+v", st)
+			}
+		})
 	}
 }

@@ -12,11 +12,15 @@
 //
 // # How
 //
-// Every Store method is one Lua script, run atomically by Redis on its own
-// clock (TIME, in microseconds; the callers' clocks are never used). The
-// reservation script checks a call's whole cost vector against all four
-// buckets and charges it, all or nothing, or charges nothing and returns the
-// wait. The bucket math is throttle's, exactly, in integers: with
+// A Throttle hands its store one Exchange at a time: the answers that came
+// in, tokens to give back, and a whole wake of its queue (the head and up
+// to 64 calls after it). Store.Exchange is one Lua script, run atomically
+// by Redis on its own clock (TIME, in microseconds; the callers' clocks are
+// never used), whatever the exchange carries; Store.State is another, read
+// only. The script checks each call's whole cost vector against all four
+// buckets and charges it, all or nothing, or charges nothing and returns
+// the wait, by the rules of throttle.Admission. The bucket math is
+// throttle's, exactly, in integers: with
 // g = gcd(L, P in µs), one token is q = P/g units and a bucket refills r = L/g
 // units a microsecond; every number stays below 2^53 (New checks), so Lua's
 // doubles hold it exactly.
@@ -41,25 +45,25 @@
 //     reservers (exactly the calls that fit pass) and with 4 OS processes
 //     importing through memclient against the mock: no 429.
 //   - Fairness: a Throttle queues its callers by priority, then FIFO, and
-//     the Store holds its head's place in a queue shared by all Stores on the key, from the
-//     head's first reservation that has to wait until the head passes. A
-//     reservation passes only when no other Store's place is ahead of its
-//     own (or, for a Store without a place, when the queue is empty); it
-//     waits for the costs of the places ahead to be taken, in order. So
-//     processes' heads are served in the order they started waiting, and
-//     no call of another process passes a waiting head: a costly mem-it is
-//     not overtaken by another process's stream of cheap calls, which wait
-//     behind it. Only its own Throttle's later calls may pass it, within
-//     the Throttle's bound (see throttle.Throttle.Wait): while the head
-//     waits, the Throttle asks the Store for them, and how long the head
-//     must still wait after one passed, at the same moment as the head's
-//     own reservation; such a reservation (one of another cost than the
-//     head's, at the same now) passes or waits behind the same places as
-//     the head, and neither gives up the head's place nor changes the cost
-//     that the other processes see for it. A place is dropped 1 s after
-//     its holder was due to come back (a process that died, or whose caller
-//     gave up): a vanished waiter delays the others by at most its wait
-//     plus 1 s.
+//     the Store holds its head's place in a queue shared by all Stores on
+//     the key, from the first exchange in which the head has to wait until
+//     the head is admitted. A call is admitted only when no other Store's
+//     place is ahead of its own (or, for a Store without a place, when the
+//     queue is empty); it waits for the costs of the places ahead to be
+//     taken, in order. So processes' heads are served in the order they
+//     started waiting, and no call of another process passes a waiting
+//     head: a costly mem-it is not overtaken by another process's stream
+//     of cheap calls, which wait behind it. Only its own Throttle's later
+//     calls may pass it, within the Throttle's bound (see
+//     throttle.Throttle.Wait), in the same exchange as the head's try:
+//     they pass or wait behind the same places as the head, and neither
+//     give up the head's place nor change the cost (the head's, with its
+//     headroom) that the other processes see for it. A head admitted gives
+//     the place up, and the next call of the same exchange that has to
+//     wait takes a new one, behind the places taken meanwhile. A place is
+//     dropped 1 s after its holder was due to come back (a process that
+//     died, or whose caller gave up): a vanished waiter delays the others
+//     by at most its wait plus 1 s.
 //   - A response's rate headers resync the shared levels, but only
 //     downwards: a Throttle's target subtracts only its own calls in
 //     flight, so raising to it would count again the tokens held by other
@@ -71,13 +75,17 @@
 //     headers has told the levels, one call passes on the whole key (and
 //     another only 2 s later, if that call brought no headers); the first
 //     such response ends the cold start for every process.
-//   - Cost: a reservation is one round trip (about 0.1 ms on loopback; see
-//     the benchmark), the headroom it must leave included, and a response
-//     one round trip, whatever it carries. While a head waits, each time the Throttle
-//     wakes it also costs one round trip per later call it tries to let
-//     pass. They run under the Throttle's lock, so one process serves at
-//     most a few thousand calls a second: far above Mem's limits. Synced
-//     and MarkSynced use the flag the last reply carried.
+//   - Cost: an exchange is one round trip (about 0.1 ms on loopback; see
+//     the benchmarks), whatever it carries: the answers of every response
+//     that came in meanwhile, the tokens to give back, and a whole wake of
+//     the queue, the headroom each call must leave included. The Throttle
+//     makes them from a goroutine of its own, without its lock, one at a
+//     time, and puts into each what came in during the one before: a lone
+//     caller costs one round trip to reserve and one to answer, but a busy
+//     process shares them (16 goroutines on loopback: about a quarter of a
+//     round trip a call, and several times the calls a second of one
+//     goroutine). Snapshot and Estimate read the state with a round trip of
+//     their own, and never wait for an exchange under way. Adopt makes none.
 //
 // # Priorities across processes
 //
@@ -134,15 +142,19 @@
 //
 // No Store method waits on Redis longer than Options.Timeout (100 ms by
 // default; 1 s until Redis has answered a first call, see Preload), even if
-// the client ignores context deadlines. The first call
-// that fails or times out switches the Store to a local budget and logs one
-// warning; later calls do not touch Redis, except one probe per
-// Options.ProbeInterval (1 s), which costs at most one Timeout.
+// the client ignores context deadlines. The first exchange that fails or
+// times out is applied to a local budget instead, returns an error (which
+// the Throttle counts in Stats.StoreErrors; the exchange's results are
+// valid all the same), switches the Store to that budget and logs one
+// warning; later exchanges do not touch Redis, except one probe per
+// Options.ProbeInterval (1 s), which costs at most one Timeout (and returns
+// an error when it fails). State never switches: when Redis does not
+// answer it returns an error.
 //
 //   - The local budget is a throttle memory store whose buckets refill at
 //     Share of each limit's rate and hold Share of its capacity (but never
 //     less than the largest cost of a call, so a mem-it can pass). It
-//     starts from Share of the levels that this process's last reservation
+//     starts from Share of the levels that this process's last exchange
 //     saw in Redis (empty if none did), in cold start (one call at a time
 //     until a response tells the levels), with the last pause this process
 //     knew. Responses lower it, never raise it, to Share of the server's
@@ -205,8 +217,10 @@
 //
 // In the tests that kill Redis in the middle of a 4-process import and
 // restart it a second later, or stop it (SIGSTOP) for a second, every run
-// so far finished with every note, none twice, no 429, and an efficiency
-// of 0.99 and 0.97 respectively (0.99 without either).
+// finished with every note, none twice, and an efficiency of 0.98 to 0.99
+// (0.99 without either); none met a 429 around the outage, but about one
+// run in ten met one or two in the opening burst, 100 to 170 ms in, with
+// or without an outage.
 //
 // A Store belongs to one Throttle: create one Store per Throttle. Its
 // methods are safe for concurrent use all the same.

@@ -11,10 +11,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/memsdk/mem-go/throttle"
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
 )
 
 // redisServer is a real redis-server on a loopback port, without
@@ -134,4 +137,67 @@ func (h *countingHandler) Lines() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]string(nil), h.lines...)
+}
+
+// bigRoom is an Admission's room when nothing is in flight: more than any
+// bucket holds.
+var bigRoom = throttle.Cost{Requests: 1 << 40, Complexity: 1 << 40}
+
+// markSynced ends the key's cold start through s, as the first response
+// with rate headers does (no response will, in these tests).
+func markSynced(t testing.TB, s throttle.Store) {
+	t.Helper()
+	x := &throttle.Exchange{Answers: []throttle.Answer{{Synced: true}}}
+	require.NoError(t, s.Exchange(context.Background(), 0, x))
+}
+
+// admitOne asks s to admit one call of cost c that must leave headroom, as
+// a Throttle's head alone in its queue: 0 when it was admitted, or how
+// long it must wait.
+func admitOne(s throttle.Store, now time.Duration, c, headroom throttle.Cost) (time.Duration, error) {
+	x := &throttle.Exchange{Admit: throttle.Admission{Calls: []throttle.Call{{Cost: c, Headroom: headroom}}, Room: bigRoom}}
+	err := s.Exchange(context.Background(), now, x)
+	if x.Admit.Calls[0].Admitted {
+		return 0, err
+	}
+	return x.Admit.Wait, err
+}
+
+// take is admitOne for a store that must answer from Redis.
+func take(t testing.TB, s throttle.Store, now time.Duration, c, headroom throttle.Cost) time.Duration {
+	t.Helper()
+	d, err := admitOne(s, now, c, headroom)
+	require.NoError(t, err)
+	return d
+}
+
+// give hands c back to every bucket through s.
+func give(t testing.TB, s throttle.Store, c throttle.Cost) {
+	t.Helper()
+	require.NoError(t, s.Exchange(context.Background(), 0, &throttle.Exchange{Give: c}))
+}
+
+// gatedClient is a Redis client that can hold one script run until the
+// test releases it: a slow round trip, on demand.
+type gatedClient struct {
+	redis.Scripter
+	armed   atomic.Bool
+	held    chan struct{} // closed once a run is held
+	release chan struct{} // closed by the test to let it go
+}
+
+// arm makes the next script run wait for release, and returns channels
+// that say when it is held and let it go.
+func (g *gatedClient) arm() (held, release chan struct{}) {
+	g.held, g.release = make(chan struct{}), make(chan struct{})
+	g.armed.Store(true)
+	return g.held, g.release
+}
+
+func (g *gatedClient) EvalSha(ctx context.Context, sha string, keys []string, args ...any) *redis.Cmd {
+	if g.armed.CompareAndSwap(true, false) {
+		close(g.held)
+		<-g.release
+	}
+	return g.Scripter.EvalSha(ctx, sha, keys, args...)
 }

@@ -313,7 +313,12 @@ func auditLevels(t *testing.T, rs *redisServer, srv *mock.Server, key string, in
 		}
 		t0 := time.Now()
 		before, _ := srv.Levels(key)
-		bs, _ := store.State(0)
+		st, err := store.State(t.Context(), 0)
+		if err != nil {
+			a.dropped++
+			continue
+		}
+		bs := st.Buckets
 		after, _ := srv.Levels(key)
 		if time.Since(t0) > 5*time.Millisecond {
 			a.dropped++

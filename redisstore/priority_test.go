@@ -2,11 +2,14 @@ package redisstore_test
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/memsdk/mem-go/headers"
+	"github.com/memsdk/mem-go/redisstore"
 	"github.com/memsdk/mem-go/throttle"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -32,18 +35,19 @@ type call struct {
 	complexity int64
 }
 
-// runInOrder starts the calls one after the other, each once the one
-// before has queued (or passed), on the throttles by process name, and
-// returns the labels in the order the calls were admitted, with how long
-// each waited.
-func runInOrder(t *testing.T, procs map[string]*throttle.Throttle, calls []call) (order []string, waited map[string]time.Duration) {
+// runInOrder starts the calls one after the other, on the throttles by
+// process name, each once the one before has been tried in Redis: it was
+// admitted, or its process holds a place in the shared queue at its cost
+// (its own, or its head's, which it waits behind). It returns the labels in
+// the order the calls were admitted, with how long each waited.
+func runInOrder(t *testing.T, rs *redisServer, key string, procs map[string]*throttle.Throttle, calls []call) (order []string, waited map[string]time.Duration) {
 	t.Helper()
 	var mu sync.Mutex
 	waited = map[string]time.Duration{}
 	var wg sync.WaitGroup
 	for _, c := range calls {
 		th := procs[c.proc]
-		before := seen(th)
+		before := th.Snapshot().Stats.Admitted
 		wg.Go(func() {
 			start := time.Now()
 			tk, err := th.Wait(throttle.WithPriority(t.Context(), c.p), throttle.Cost{Requests: 1, Complexity: c.complexity})
@@ -57,8 +61,8 @@ func runInOrder(t *testing.T, procs map[string]*throttle.Throttle, calls []call)
 			mu.Unlock()
 			th.Done(tk, throttle.Outcome{})
 		})
-		for deadline := time.Now().Add(5 * time.Second); seen(th) == before; {
-			require.True(t, time.Now().Before(deadline), "%s neither queued nor passed", c.label)
+		for deadline := time.Now().Add(5 * time.Second); th.Snapshot().Stats.Admitted == before && !placed(t, rs, key, c.complexity); {
+			require.True(t, time.Now().Before(deadline), "%s was neither admitted nor placed in the shared queue", c.label)
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -66,10 +70,19 @@ func runInOrder(t *testing.T, procs map[string]*throttle.Throttle, calls []call)
 	return order, waited
 }
 
-// seen counts the calls th has admitted or queued.
-func seen(th *throttle.Throttle) uint64 {
-	s := th.Snapshot()
-	return s.Stats.Admitted + uint64(s.Queued)
+// placed reports whether a place in key's shared queue waits for
+// complexity tokens (its record is "expiry, then the cost per bucket", and
+// the policies here end with their complexity bucket).
+func placed(t *testing.T, rs *redisServer, key string, complexity int64) bool {
+	places, err := rs.Client(t).HVals(t.Context(), redisstore.HashTag(key)+":waiters").Result()
+	require.NoError(t, err)
+	for _, p := range places {
+		f := strings.Fields(p)
+		if f[len(f)-1] == strconv.FormatInt(complexity, 10) {
+			return true
+		}
+	}
+	return false
 }
 
 // Priorities order the calls of one Throttle. Across processes, each
@@ -133,32 +146,42 @@ func TestPrioritiesAcrossProcesses(t *testing.T) {
 				require.NoError(t, err)
 				procs[name] = th
 			}
-			order, waited := runInOrder(t, procs, tc.calls)
+			order, waited := runInOrder(t, rs, key, procs, tc.calls)
 			t.Logf("admitted %v; waits %v", order, waited)
 			assert.Equal(t, tc.want, order)
 		})
 	}
 }
 
-// recordingStore records the wait that each Take of a cost returned.
+// recordingStore records the wait that each exchange told a cost: 0 for
+// a call admitted, the head's wait for the first call not admitted.
 type recordingStore struct {
 	throttle.Store
 	mu    sync.Mutex
 	waits map[throttle.Cost][]time.Duration
 }
 
-func (s *recordingStore) Take(now time.Duration, c, headroom throttle.Cost, passing bool) time.Duration {
-	d := s.Store.Take(now, c, headroom, passing)
+func (s *recordingStore) Exchange(ctx context.Context, now time.Duration, x *throttle.Exchange) error {
+	err := s.Store.Exchange(ctx, now, x)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.waits == nil {
 		s.waits = map[throttle.Cost][]time.Duration{}
 	}
-	s.waits[c] = append(s.waits[c], d)
-	return d
+	head := true
+	for _, c := range x.Admit.Calls {
+		switch {
+		case c.Admitted:
+			s.waits[c.Cost] = append(s.waits[c.Cost], 0)
+		case head:
+			s.waits[c.Cost] = append(s.waits[c.Cost], x.Admit.Wait)
+			head = false
+		}
+	}
+	return err
 }
 
-// firstWait returns what the first Take of c returned, once there was one.
+// firstWait returns the first wait recorded for c, once there was one.
 func (s *recordingStore) firstWait(t *testing.T, c throttle.Cost) time.Duration {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); ; {
@@ -168,7 +191,7 @@ func (s *recordingStore) firstWait(t *testing.T, c throttle.Cost) time.Duration 
 		if len(ws) > 0 {
 			return ws[0]
 		}
-		require.True(t, time.Now().Before(deadline), "no Take of %v", c)
+		require.True(t, time.Now().Before(deadline), "no exchange tried %v", c)
 		time.Sleep(time.Millisecond)
 	}
 }
@@ -236,8 +259,12 @@ func TestReserveAcrossProcesses(t *testing.T) {
 				})
 			}
 			wait(b, throttle.Batch, batchCost)
-			for deadline := time.Now().Add(5 * time.Second); b.Snapshot().Queued == 0; {
-				require.True(t, time.Now().Before(deadline), "B's batch call never queued")
+			bHead := batchCost.Complexity // what B's head waits for: its cost, and B's reserve if held
+			if tc.bReserve {
+				bHead += 10
+			}
+			for deadline := time.Now().Add(5 * time.Second); !placed(t, rs, key, bHead); {
+				require.True(t, time.Now().Before(deadline), "B's batch call never took a place in the shared queue")
 				time.Sleep(time.Millisecond)
 			}
 			wait(a, throttle.Interactive, searchCost)

@@ -2,32 +2,49 @@ package redisstore
 
 import "github.com/redis/go-redis/v9"
 
-// The Lua scripts. Each runs atomically in Redis and starts with the same
-// prelude, which reads the clock (TIME, in microseconds), loads the key's
-// state and brings every bucket up to now.
+// The Lua scripts, composed from shared pieces. Each runs atomically in
+// Redis and starts with the same prelude, which reads the clock (TIME, in
+// microseconds), loads the key's state and brings every bucket up to now.
 //
 // KEYS[1] is the state hash, KEYS[2] the queue (a sorted set of ticket ids),
 // KEYS[3] the waiters' hash (ticket id -> "expiry c1 ... cn").
 // ARGV[1] is the policy's fingerprint, ARGV[2] the keys' TTL in ms, ARGV[3]
-// the number of buckets n, then for each bucket its limit L, units per token
-// q and units refilled per microsecond r; the operation's own arguments
-// follow, from ARGV[base].
+// the number of buckets n, ARGV[4..6] the grace a place in the queue
+// survives past its expected wake-up, the least wait returned to a caller
+// that has someone ahead of it, and how long a cold-start probe holds the
+// key (all in µs); then for each bucket its limit L, units per token q,
+// units refilled per microsecond r and kind (1 requests, 2 complexity).
+// The operation's own arguments follow, from ARGV[base].
 //
 // Every number is an integer below 2^53 (New checks the ranges), so Lua's
 // doubles hold it exactly; and a/b for such integers rounds to the right
 // side of every integer, so math.ceil(a/b) is exact. Numbers are written
-// back with %d, never with Lua's default %.14g.
+// back with %d, never with Lua's default %.14g, and every script replies
+// with one string of integers separated by spaces (see reply).
 const prelude = `
 local pol = ARGV[1]
 local ttl = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
-local L, Q, R, F = {}, {}, {}, {}
+local grace, minretry, probehold = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local L, Q, R, K, F = {}, {}, {}, {}, {}
 for i = 1, n do
-  L[i] = tonumber(ARGV[1 + 3*i]); Q[i] = tonumber(ARGV[2 + 3*i]); R[i] = tonumber(ARGV[3 + 3*i])
+  local at = 3 + 4*i
+  L[i] = tonumber(ARGV[at]); Q[i] = tonumber(ARGV[at + 1]); R[i] = tonumber(ARGV[at + 2]); K[i] = tonumber(ARGV[at + 3])
   F[i] = L[i] * Q[i]
 end
-local base = 4 + 3*n
+local base = 7 + 4*n
 local function I(x) return string.format('%d', x) end
+-- reply formats a list of integers as the script's reply.
+local function reply(t)
+  for k = 1, #t do t[k] = I(t[k]) end
+  return table.concat(t, ' ')
+end
+-- vec spreads a cost given per kind over the buckets.
+local function vec(r, c)
+  local v = {}
+  for i = 1, n do if K[i] == 1 then v[i] = r else v[i] = c end end
+  return v
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local fields = {'pol', 'synced', 'pause', 'seq', 'rec', 'probe', 'gen'}
@@ -64,8 +81,14 @@ local function need(s, i, c)
   return math.ceil(d / R[i])
 end
 for i = 1, n do adv(S, A, i, now) end
+-- clearQueue drops the queue of a state made anew (once).
+local cleared = false
+local function clearQueue()
+  if fresh == 1 and not cleared then redis.call('DEL', KEYS[2], KEYS[3]) end
+  cleared = true
+end
 local function save()
-  if fresh == 1 then redis.call('DEL', KEYS[2], KEYS[3]) end
+  clearQueue()
   local kv = {'pol', pol, 'synced', I(synced), 'pause', I(pause), 'seq', I(seq), 'rec', I(rec), 'probe', I(probe), 'gen', I(gen)}
   for i = 1, n do
     kv[#kv + 1] = 's' .. i; kv[#kv + 1] = I(S[i])
@@ -74,42 +97,73 @@ local function save()
   redis.call('HSET', KEYS[1], unpack(kv))
   redis.call('PEXPIRE', KEYS[1], ttl)
 end
-local function costs(at)
-  local c = {}
-  for i = 1, n do c[i] = tonumber(ARGV[at + i - 1]) end
-  return c
+-- give returns the cost vector C to every bucket, never beyond full.
+local function give(C)
+  for i = 1, n do S[i] = math.min(F[i], S[i] + C[i] * Q[i]) end
 end
 `
 
-// takeScript reserves a cost vector in every bucket, all or nothing, in the
-// order of the shared queue. ARGV[base..base+n-1] is the cost per bucket,
-// ARGV[base+n..base+2n-1] the headroom the call must leave in each (it
-// passes when a bucket holds cost plus headroom, and is charged the cost;
-// its place waits for both), then the caller's ticket (0 for none), the grace a waiter's slot survives
-// past its expected wake-up, the least wait to return to a caller that has
-// someone ahead, and how long a cold-start probe holds the key (all in µs):
-// while the key is in cold start, one reservation passes, and the next only
-// when a response has ended the cold start or the hold has passed. The last
-// argument, keep, is 1 for a passing Take (a later call trying to pass the
-// caller's head, or a look at the head's wait): such a reservation passes
-// or waits behind the same ones as the ticket, but leaves the ticket as it
-// is (neither retired, nor registered, nor given this cost or a new
-// expiry). It returns
-// {wait µs, synced, ticket, pause left µs, generation, then each bucket's
-// level in units}: wait 0 means the cost was taken and, unless keep, the
-// ticket retired (0).
-var takeScript = redis.NewScript(prelude + `
-local C = costs(base)
-local H = costs(base + n)
-local CH = {}
-for i = 1, n do CH[i] = C[i] + H[i] end
-local tk = tonumber(ARGV[base + 2*n])
-local grace = tonumber(ARGV[base + 2*n + 1])
-local minretry = tonumber(ARGV[base + 2*n + 2])
-local probehold = tonumber(ARGV[base + 2*n + 3])
-local keep = tonumber(ARGV[base + 2*n + 4]) == 1
-local ahead, mine = {}, false
-if fresh == 0 then
+// payloadLua reads the operation's arguments, packed in ARGV[base] as
+// integers separated by spaces, one at a time with nx().
+const payloadLua = `
+local P, p = {}, 0
+for tok in string.gmatch(ARGV[base], '%S+') do P[#P + 1] = tonumber(tok) end
+local function nx() p = p + 1; return P[p] end
+`
+
+// answerLua applies one answer (throttle.Answer) read from the payload:
+// cost and inflight (per kind), refund, synced, pause (µs) and m readings
+// of four numbers each (bucket index from 1, floor, ceil in tokens, slack
+// in µs). The call leaves flight: every bucket is held to at most its limit
+// less the tokens this process had in flight, then the cost is given back
+// on a refund. Each reading lowers its bucket to floor, within [-4 L, L],
+// when the level is at least ceil plus the refill over slack (the server
+// holds less: see throttle.Reading); a shared level is never raised. Then
+// the key counts as synced if asked, and every admission waits until the
+// pause from Redis's now if that is later than the pause in force. Each
+// reading's level before and after (units) is appended to moved.
+const answerLua = `
+local function answer(moved)
+  local C = vec(nx(), nx())
+  local H = vec(nx(), nx())
+  local refund, mark, pz, m = nx(), nx(), nx(), nx()
+  for i = 1, n do
+    S[i] = math.min(S[i], (L[i] - H[i]) * Q[i])
+  end
+  if refund == 1 then give(C) end
+  for _ = 1, m do
+    local i, floor = nx(), nx()
+    local ceil = nx() * Q[i]
+    local slack = math.max(0, nx())
+    local before = S[i]
+    if ceil < F[i] and slack < math.ceil((F[i] - ceil) / R[i]) and S[i] >= ceil + slack * R[i] then
+      S[i] = math.max(-4 * L[i], math.min(L[i], floor)) * Q[i]
+    end
+    moved[#moved + 1] = before
+    moved[#moved + 1] = S[i]
+  end
+  if mark == 1 then synced = 1 end
+  if pz > 0 then pause = math.max(pause, now + pz) end
+end
+`
+
+// queueLua is the queue shared by every store on the key: one place per
+// store whose throttle's head waits, served in the order they were taken.
+// load reads it (dropping places past their expiry) and finds the
+// caller's, ticket tk: ahead lists the cost vectors of the places before
+// it (all of them if the caller holds none), after those behind it.
+// wait returns the µs until a cost vector fits behind the places ahead
+// (each taking its cost, in order, as soon as it is there) and after the
+// pause, the recovery window and a cold-start probe's hold (at least
+// minretry when someone is ahead); take charges C when CH (C plus the
+// headroom) fits now. hold gives the caller's place (taken at the end of
+// the queue if it holds none) the cost vector CH and an expiry of grace
+// past its wait; retire gives it up.
+const queueLua = `
+local tk, mine = 0, false
+local ahead, after = {}, {}
+local function load()
+  if fresh == 1 then return end
   for _, id in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
     local w = redis.call('HGET', KEYS[3], id)
     local f = {}
@@ -118,165 +172,192 @@ if fresh == 0 then
       redis.call('ZREM', KEYS[2], id); redis.call('HDEL', KEYS[3], id)
     elseif tonumber(id) == tk then
       mine = true
-    elseif not mine then
+    else
       local c = {}
       for i = 1, n do c[i] = f[i + 1] or 0 end
-      ahead[#ahead + 1] = c
+      if mine then after[#after + 1] = c else ahead[#ahead + 1] = c end
     end
   end
 end
-local paused = math.max(0, pause - now, rec - now)
--- Cold start is global: one call on the key until a response has told the
--- levels (or the probe's hold has passed without one).
-if synced == 0 and probe > now then paused = math.max(paused, math.min(probe - now, 5 * minretry)) end
-local wait = paused
-if #ahead == 0 then
-  for i = 1, n do wait = math.max(wait, need(S, i, CH[i])) end
-  if wait == 0 then
-    for i = 1, n do S[i] = S[i] - C[i] * Q[i] end
-    if synced == 0 then probe = now + probehold end
-    if not keep then
-      if mine then redis.call('ZREM', KEYS[2], I(tk)); redis.call('HDEL', KEYS[3], I(tk)) end
-      tk = 0
-    end
-    save()
-    local out = {0, synced, tk, 0, gen}
-    for i = 1, n do out[#out + 1] = S[i] end
-    return out
+local function paused()
+  local pz = math.max(0, pause - now, rec - now)
+  -- Cold start is global: one call on the key until a response has told the
+  -- levels (or the probe's hold has passed without one).
+  if synced == 0 and probe > now then pz = math.max(pz, math.min(probe - now, 5 * minretry)) end
+  return pz
+end
+local function wait(CH)
+  local pz = paused()
+  if #ahead == 0 then
+    local w = pz
+    for i = 1, n do w = math.max(w, need(S, i, CH[i])) end
+    return w
   end
-else
-  -- Those ahead take in order, each as soon as its cost is there; then us.
+  -- Those ahead take in order, each as soon as its cost is there; then CH.
   local s2, a2 = {}, {}
   for i = 1, n do s2[i] = S[i]; a2[i] = A[i] end
-  local x = now + paused
-  local function admit(c, dotake)
+  local x = now + pz
+  local function step(c, dotake)
     local w = 0
     for i = 1, n do adv(s2, a2, i, x); w = math.max(w, need(s2, i, c[i])) end
     x = x + w
     if dotake then for i = 1, n do adv(s2, a2, i, x); s2[i] = s2[i] - c[i] * Q[i] end end
   end
-  for _, c in ipairs(ahead) do admit(c, true) end
-  admit(CH, false)
-  wait = math.max(x - now, minretry)
+  for _, c in ipairs(ahead) do step(c, true) end
+  step(CH, false)
+  return math.max(x - now, minretry)
 end
-save()
-if keep then
-  local out = {wait, synced, tk, paused, gen}
-  for i = 1, n do out[#out + 1] = S[i] end
+local function take(C, CH)
+  local w = wait(CH)
+  if w > 0 then return w end
+  for i = 1, n do S[i] = S[i] - C[i] * Q[i] end
+  if synced == 0 then probe = now + probehold end
+  return 0
+end
+local function hold(CH, w)
+  clearQueue()
+  if not mine then
+    seq = seq + 1
+    tk = seq
+    mine = true
+    redis.call('ZADD', KEYS[2], tk, I(tk))
+  end
+  local wr = {I(now + w + grace)}
+  for i = 1, n do wr[#wr + 1] = I(CH[i]) end
+  redis.call('HSET', KEYS[3], I(tk), table.concat(wr, ' '))
+  redis.call('PEXPIRE', KEYS[2], ttl)
+  redis.call('PEXPIRE', KEYS[3], ttl)
+end
+local function retire()
+  if mine then redis.call('ZREM', KEYS[2], I(tk)); redis.call('HDEL', KEYS[3], I(tk)) end
+  tk, mine, ahead, after = 0, false, after, {}
+end
+`
+
+// admitLua runs one admission (throttle.Admission), read from the payload
+// after the caller's ticket: the room per kind, the µs left of the head's
+// bound (0: none yet), the number of calls and five numbers per call (cost
+// and headroom per kind, line). The rules are throttle's: the first call
+// is the head, admitted when the room holds its cost and take passes;
+// then the next is the head. A head that waits holds the caller's place
+// (hold) and, without a bound, gets twice its wait. Each later call is
+// admitted if the room holds it beside the head, take passes, and the
+// head, after it, would still go within its bound; a call that does not
+// fit is passed over with its line, and the first that would delay the
+// head too much is given back and ends the admission. A head admitted
+// gives the place up (retire): the calls after it stand behind every other
+// place. It returns {wait, new bound (0: unchanged), next, room short,
+// then 1 or 0 per call}.
+const admitLua = `
+local function admit()
+  local room = {nx(), nx()}
+  local bound = nx()
+  local nc = nx()
+  local calls = {}
+  for k = 1, nc do
+    local cr, cc, hr, hc, line = nx(), nx(), nx(), nx(), nx()
+    calls[k] = {r = cr, c = cc, line = line, C = vec(cr, cc), CH = vec(cr + hr, cc + hc)}
+  end
+  local w0, newbound, nxt, short = 0, 0, 0, 0
+  local adm, skipped, head = {}, {}, nil
+  if nc > 0 then load() end
+  for k = 1, nc do adm[k] = 0 end
+  for k = 1, nc do
+    local c = calls[k]
+    if not head then
+      if c.r > room[1] or c.c > room[2] then short = 1; break end
+      local d = take(c.C, c.CH)
+      if d > 0 then
+        head, w0 = c, d
+        if bound <= 0 then bound = 2 * d; newbound = bound end
+        hold(c.CH, d)
+      else
+        adm[k] = 1
+        room[1], room[2] = room[1] - c.r, room[2] - c.c
+        retire()
+      end
+    elseif not skipped[c.line] then
+      if c.r + head.r > room[1] or c.c + head.c > room[2] then
+        short = 1
+        skipped[c.line] = true
+      else
+        local d = take(c.C, c.CH)
+        if d > 0 then
+          if nxt == 0 or d < nxt then nxt = d end
+          skipped[c.line] = true
+        else
+          -- Taking c lowered the levels, so the head still cannot go now;
+          -- how long must it wait after c?
+          local hd = wait(head.CH)
+          if hd == 0 or hd > bound then give(c.C); break end
+          adm[k] = 1
+          room[1], room[2] = room[1] - c.r, room[2] - c.c
+        end
+      end
+    end
+  end
+  local out = {w0, newbound, nxt, short}
+  for k = 1, nc do out[#out + 1] = adm[k] end
   return out
 end
-if not mine then
-  seq = seq + 1
-  tk = seq
-  redis.call('HSET', KEYS[1], 'seq', I(seq))
-  redis.call('ZADD', KEYS[2], tk, I(tk))
-end
-local wrec = {I(now + wait + grace)}
-for i = 1, n do wrec[#wrec + 1] = I(CH[i]) end
-redis.call('HSET', KEYS[3], I(tk), table.concat(wrec, ' '))
-redis.call('PEXPIRE', KEYS[2], ttl)
-redis.call('PEXPIRE', KEYS[3], ttl)
-local out = {wait, synced, tk, paused, gen}
-for i = 1, n do out[#out + 1] = S[i] end
-return out
-`)
+`
 
-// giveScript returns a cost vector (ARGV[base..]) to the buckets, never
-// beyond full. It returns {synced}.
-var giveScript = redis.NewScript(prelude + `
-local C = costs(base)
-for i = 1, n do S[i] = math.min(F[i], S[i] + C[i] * Q[i]) end
+// exchangeScript applies one throttle.Exchange atomically: the answers in
+// order (answerLua), the give, then the admission (admitLua). The payload
+// is: the number of answers and each answer; the give per kind; the
+// caller's ticket (0 for none); the admission. It returns {synced,
+// generation, ticket, pause left µs, each bucket's level in units, the
+// admission's results, then each reading's level before and after}.
+var exchangeScript = redis.NewScript(prelude + payloadLua + answerLua + queueLua + admitLua + `
+local moved = {}
+for _ = 1, nx() do answer(moved) end
+local G = vec(nx(), nx())
+give(G)
+tk = nx()
+local res = admit()
 save()
-return {synced}
+local out = {synced, gen, tk, math.max(0, pause - now)}
+for i = 1, n do out[#out + 1] = S[i] end
+for _, x in ipairs(res) do out[#out + 1] = x end
+for _, x in ipairs(moved) do out[#out + 1] = x end
+return reply(out)
 `)
 
 // returnScript brings a store back from its local budget, in two phases.
-// Phase 0 (ARGV[base+n+1] = 0), the probe, opens a recovery window of
-// ARGV[base+n] µs unless one is open, during which every reservation waits
-// (as in a pause): processes still cut off spend their local shares, and
-// all of them, probing at least once a window, come back at its end.
-// Phase 1, at the window's end, charges the cost vector ARGV[base..] (what
-// the process spent locally), but only if the state is the one the process
-// knew before it was cut off (ARGV[base+n+2] is that state's generation),
-// and not below zero (nor below the level, if it is already lower). Below
-// zero it would be wrong in the common case: while nobody reserved from
-// Redis, its buckets refilled up to full and no further, while the
-// processes spent on the server all the refill; the charge then counts the
-// spending that the capped refill never covered. A level of zero is safe
-// there: a process's local budget starts empty and never spends more than
-// its share of the refill, so the server keeps at least what they left.
-// A state made anew after a loss is not charged at all: it starts full in
-// cold start and the first response lowers it (a debt would keep it below
-// the server's for good, since shared levels are never raised). It returns
-// {synced, fresh, µs left in the window}.
-var returnScript = redis.NewScript(prelude + `
-local C = costs(base)
-local window = tonumber(ARGV[base + n])
-if tonumber(ARGV[base + n + 1]) == 0 then
+// Its payload is what the process spent locally (per kind), the window in
+// µs, the phase and a generation. Phase 0, the probe, opens a recovery
+// window unless one is open, during which every reservation waits (as in a
+// pause): processes still cut off spend their local shares, and all of
+// them, probing at least once a window, come back at its end. Phase 1, at
+// the window's end, charges the spending, but only if the state is the one
+// the process knew before it was cut off (the generation given), and not
+// below zero (nor below the level, if it is already lower). Below zero it
+// would be wrong in the common case: while nobody reserved from Redis, its
+// buckets refilled up to full and no further, while the processes spent on
+// the server all the refill; the charge then counts the spending that the
+// capped refill never covered. A level of zero is safe there: a process's
+// local budget starts empty and never spends more than its share of the
+// refill, so the server keeps at least what they left. A state made anew
+// after a loss is not charged at all: it starts full in cold start and the
+// first response lowers it (a debt would keep it below the server's for
+// good, since shared levels are never raised). It returns {synced, fresh,
+// µs left in the window}.
+var returnScript = redis.NewScript(prelude + payloadLua + `
+local C = vec(nx(), nx())
+local window, phase, g = nx(), nx(), nx()
+if phase == 0 then
   if rec <= now then rec = now + window end
-elseif tonumber(ARGV[base + n + 2]) == gen then
+elseif g == gen then
   for i = 1, n do S[i] = math.max(math.min(S[i], 0), S[i] - C[i] * Q[i]) end
 end
 save()
-return {synced, fresh, math.max(0, rec - now)}
+return reply({synced, fresh, math.max(0, rec - now)})
 `)
 
-// answerScript records one response (throttle.Store.Answer) in one round
-// trip. The call leaves flight: every bucket is held to at most its limit
-// less the tokens this process had in flight (ARGV[base+n..base+2n-1]),
-// then, if ARGV[base+2n] is 1, the call's cost vector (ARGV[base..]) is
-// given back. Then each of the ARGV[base+2n+3] readings that follow, four
-// numbers each (bucket index from 1, floor, ceil in tokens, slack in µs),
-// lowers its bucket to floor when the level is at least ceil plus the
-// refill over slack (a response proved the server holds less: see
-// throttle.Reading), within [-4 L, L]; a shared level is never raised.
-// Then the key counts as synced if ARGV[base+2n+1] is 1, and every
-// reservation waits ARGV[base+2n+2] µs from Redis's now if that is later
-// than the pause in force. It returns {synced, then before and after of
-// each reading, in units}.
-var answerScript = redis.NewScript(prelude + `
-local C = costs(base)
-local H = costs(base + n)
-local o = base + 2*n
-local refund = tonumber(ARGV[o])
-local mark = tonumber(ARGV[o + 1])
-local pz = tonumber(ARGV[o + 2])
-local m = tonumber(ARGV[o + 3])
-for i = 1, n do
-  S[i] = math.min(S[i], (L[i] - H[i]) * Q[i])
-  if refund == 1 then S[i] = math.min(F[i], S[i] + C[i] * Q[i]) end
-end
-local out = {0}
-for j = 1, m do
-  local at = o + 4*j
-  local i = tonumber(ARGV[at])
-  local floor = tonumber(ARGV[at + 1])
-  local ceil = tonumber(ARGV[at + 2]) * Q[i]
-  local slack = math.max(0, tonumber(ARGV[at + 3]))
-  local before = S[i]
-  if ceil < F[i] and slack < math.ceil((F[i] - ceil) / R[i]) and S[i] >= ceil + slack * R[i] then
-    S[i] = math.max(-4 * L[i], math.min(L[i], floor)) * Q[i]
-  end
-  out[#out + 1] = before
-  out[#out + 1] = S[i]
-end
-if mark == 1 then synced = 1 end
-if pz > 0 then pause = math.max(pause, now + pz) end
-save()
-out[1] = synced
-return out
-`)
-
-// markSyncedScript records that a response has told the real levels.
-var markSyncedScript = redis.NewScript(prelude + `
-synced = 1
-save()
-return {synced}
-`)
-
-// stateScript reads without writing: {now µs, pause µs, synced, s1, ..., sn}.
+// stateScript reads without writing: {now µs, pause µs, synced, s1, ...,
+// sn}.
 var stateScript = redis.NewScript(prelude + `
 local out = {now, pause, synced}
 for i = 1, n do out[#out + 1] = S[i] end
-return out
+return reply(out)
 `)

@@ -86,12 +86,18 @@ type Stats struct {
 // policy. Give it to one Throttle with throttle.WithStore; create one Store
 // per Throttle (each Store holds its Throttle's place in the shared queue).
 //
-// Its methods are called by the Throttle under the Throttle's lock; each
-// makes at most one Redis round trip, bounded by Options.Timeout (Synced and
-// MarkSynced usually none). A Store is also safe for concurrent use on its
-// own. See the package documentation for what is guaranteed.
+// The Throttle calls Exchange and Adopt from one goroutine of its own,
+// without its lock, one at a time; State may run at the same time (a
+// Snapshot), and never waits for an Exchange's round trip. Each makes at
+// most one Redis round trip (in fallback, one probe per ProbeInterval at
+// most), bounded by Options.Timeout. A Store is also safe for concurrent
+// use on its own: Exchanges then take turns. See the package documentation
+// for what is guaranteed.
 type Store struct {
 	client redis.Scripter
+	// do is the client's Do, when it has one (redis.Client, ClusterClient
+	// and Ring do): the scripts then run with arguments boxed once, in New.
+	do     func(ctx context.Context, args ...any) *redis.Cmd
 	keys   []string
 	defs   []throttle.Bucket
 	l, q   []int64 // per bucket: limit, units per token
@@ -101,19 +107,27 @@ type Store struct {
 	log    *slog.Logger
 	local  throttle.Policy // the fallback's policy: limits scaled by Share
 
-	mu         sync.Mutex
-	ticket     int64 // our place in the shared queue, 0 for none
-	synced     bool
-	knowSynced bool
+	// xmu makes Exchanges take turns, and guards the fields up to mu: only
+	// they use them.
+	xmu        sync.Mutex
+	ticket     int64         // our place in the shared queue, 0 for none
 	pauseUntil time.Duration // latest pause known, on the throttle's clock
-	fb         throttle.Store
 	spent      throttle.Cost // charged to fb, not yet to Redis
 	lastProbe  time.Duration
 	switchAt   time.Duration // when Redis answered a probe: when to return to it
 	gen        int64         // generation of the shared state last seen (changes when it is lost)
-	lastLevel  []int64       // per bucket: whole tokens at the last reservation's reply
+	lastLevel  []int64       // per bucket: whole tokens at the last exchange's reply
 	knowLevels bool
-	stats      Stats
+	xrt        *roundTrip        // the exchange's round trip, reused; nil after a failure
+	vals       []int64           // the last reply's integers
+	lx         throttle.Exchange // the fallback's exchange
+	lreadings  [4]throttle.BucketReading
+	lmoved     [4]throttle.Moved
+
+	// mu guards the rest. It is never held across a round trip.
+	mu    sync.Mutex
+	fb    throttle.Store // the local budget while Redis is out of reach, else nil
+	stats Stats
 }
 
 // HashTag returns the Redis hash tag under which the state for apiKey is
@@ -153,6 +167,11 @@ func New(client redis.Scripter, apiKey string, p throttle.Policy, o Options) (*S
 		o.ProbeInterval = DefaultProbeInterval
 	}
 	s := &Store{client: client, opts: o, log: o.Logger, defs: append([]throttle.Bucket(nil), p.Buckets...)}
+	if d, ok := client.(interface {
+		Do(ctx context.Context, args ...any) *redis.Cmd
+	}); ok {
+		s.do = d.Do
+	}
 	s.lastLevel = make([]int64, len(p.Buckets))
 	if s.log == nil {
 		s.log = slog.Default()
@@ -173,9 +192,10 @@ func New(client redis.Scripter, apiKey string, p throttle.Policy, o Options) (*S
 		longest = max(longest, b.Period)
 	}
 	ttl := 2*longest + time.Minute
-	s.common = []any{strings.Join(fp, ","), ttl.Milliseconds(), len(p.Buckets)}
-	for i := range s.l {
-		s.common = append(s.common, s.l[i], s.q[i], s.r[i])
+	s.common = []any{strings.Join(fp, ","), ttl.Milliseconds(), len(p.Buckets),
+		queueGrace.Microseconds(), minRetry.Microseconds(), probeHold.Microseconds()}
+	for i, b := range p.Buckets {
+		s.common = append(s.common, s.l[i], s.q[i], s.r[i], int(b.Kind)+1)
 	}
 	local, err := scaled(p, o.Share)
 	if err != nil {
@@ -213,11 +233,11 @@ func (s *Store) Stats() Stats {
 }
 
 // Preload loads the store's scripts into Redis (and so opens a connection),
-// within ctx: call it at start-up so that the first reservation does not pay
+// within ctx: call it at start-up so that the first exchange does not pay
 // for it. An error is only informative: the store works without it, falling
 // back as usual if Redis does not answer.
 func (s *Store) Preload(ctx context.Context) error {
-	for _, sc := range []*redis.Script{takeScript, giveScript, returnScript, answerScript, markSyncedScript, stateScript} {
+	for _, sc := range []*redis.Script{exchangeScript, returnScript, stateScript} {
 		if err := sc.Load(ctx, s.client).Err(); err != nil {
 			return fmt.Errorf("redisstore: loading scripts: %w", err)
 		}
@@ -230,277 +250,63 @@ func (s *Store) Preload(ctx context.Context) error {
 // (but never below the largest cost of a call).
 func (s *Store) LocalPolicy() throttle.Policy { return s.local }
 
-// vector returns c per bucket of the policy.
-func (s *Store) vector(c throttle.Cost) []any { return s.appendVector(nil, c) }
-
-// appendVector appends c per bucket of the policy to dst.
-func (s *Store) appendVector(dst []any, c throttle.Cost) []any {
-	for _, d := range s.defs {
-		dst = append(dst, c.Of(d.Kind))
-	}
-	return dst
-}
-
-// takeFixed are takeScript's arguments that never change, boxed once (a
-// boxed integer above 255 costs an allocation).
-var takeFixed = [...]any{queueGrace.Microseconds(), minRetry.Microseconds(), probeHold.Microseconds()}
-
-// call runs one script with the store's keys and common arguments, and
-// returns its integer reply. It never waits longer than Options.Timeout,
-// even if the client ignores context deadlines.
-func (s *Store) call(sc *redis.Script, args ...any) ([]int64, error) {
-	timeout := s.opts.Timeout
-	if s.stats.Calls == 0 {
-		timeout = max(timeout, firstTimeout) // a connection to open, scripts to load
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	all := append(append(make([]any, 0, len(s.common)+len(args)), s.common...), args...)
-	type result struct {
-		v   []int64
-		err error
-	}
-	done := make(chan result, 1)
-	start := time.Now()
-	go func() {
-		v, err := sc.Run(ctx, s.client, s.keys, all...).Int64Slice()
-		done <- result{v, err}
-	}()
-	select {
-	case r := <-done:
-		if r.err != nil {
-			s.stats.Errors++
-			return nil, r.err
-		}
-		s.stats.Calls++
-		s.stats.Slowest = max(s.stats.Slowest, time.Since(start))
-		return r.v, nil
-	case <-ctx.Done():
-		s.stats.Errors++
-		return nil, fmt.Errorf("redisstore: no answer from Redis within %s", timeout)
-	}
-}
-
-// onRedis reports whether to try Redis for this call: yes when not in
-// fallback. In fallback, once per ProbeInterval, a probe; when Redis
-// answers it, the store stays on its local budget until the recovery window
-// (see returnScript) ends, then charges Redis with what it spent locally and
-// uses Redis again.
-func (s *Store) onRedis(now time.Duration) bool {
-	if s.fb == nil {
-		return true
-	}
-	zero := s.vector(throttle.Cost{})
-	if s.switchAt > 0 {
-		if now < s.switchAt {
-			return false
-		}
-		v, err := s.call(returnScript, append(s.vector(s.spent), s.window().Microseconds(), 1, s.gen)...)
-		if err != nil {
-			s.switchAt, s.lastProbe = 0, now
-			return false
-		}
-		s.setSynced(v[0])
-		s.fb, s.spent, s.ticket, s.switchAt = nil, throttle.Cost{}, 0, 0
-		s.stats.Returns++
-		s.log.Info("redisstore: back to the shared budget in Redis", "key", s.keys[0], "cold_start", v[0] == 0)
-		return true
-	}
-	if now-s.lastProbe < s.opts.ProbeInterval {
-		return false
-	}
-	s.lastProbe = now
-	v, err := s.call(returnScript, append(zero, s.window().Microseconds(), 0, 0)...)
-	if err != nil {
-		return false
-	}
-	// Charge Redis a little before the window closes, so that every active
-	// process's charge is in before anyone reserves from Redis again.
-	s.switchAt = now + max(time.Microsecond, time.Duration(v[2])*time.Microsecond-s.opts.Timeout-switchMargin)
-	return false
-}
-
-// window is the recovery window: long enough for every active process in
-// fallback to probe once more (a probe per ProbeInterval, each within a
-// Timeout).
-func (s *Store) window() time.Duration { return s.opts.ProbeInterval + 3*s.opts.Timeout }
-
-// fail switches to the local budget after a failed Redis call.
-func (s *Store) fail(now time.Duration, err error) {
-	if errors.Is(err, redis.Nil) {
-		err = errors.New("unexpected nil reply")
-	}
-	s.log.Warn("redisstore: Redis is out of reach; spending a local share of the budget until it answers",
-		"key", s.keys[0], "share", s.opts.Share, "calls_answered_before", s.stats.Calls, "err", err)
-	s.stats.Fallbacks++
-	s.lastProbe = now
-	// Start from Share of the levels the last reservation saw (empty if none
-	// did): if every process falls back, together they hold no more than
-	// the shared budget held.
-	fb := throttle.NewMemoryStore(s.local)
-	var starts []throttle.BucketReading
-	for i, b := range s.local.Buckets {
-		var start int64
-		if s.knowLevels && s.lastLevel[i] > 0 {
-			start = int64(math.Floor(float64(s.lastLevel[i]) * s.opts.Share))
-		}
-		starts = append(starts, throttle.BucketReading{Kind: b.Kind, Window: b.Window, Reading: throttle.Reading{Floor: start, Ceil: start}})
-	}
-	fb.Answer(now, throttle.Answer{Readings: starts, Pause: s.pauseUntil - now}, make([]throttle.Moved, len(starts)))
-	s.fb, s.spent, s.ticket, s.switchAt = fb, throttle.Cost{}, 0, 0
-}
-
-func (s *Store) setSynced(v int64) { s.synced, s.knowSynced = v == 1, true }
-
-// Take implements throttle.Store: it reserves c in every bucket, when each
-// holds c plus headroom, all or nothing, in the order of the queue shared
-// by every Store on the key, and returns 0, or how long until it could.
-// One Redis round trip; in fallback, none (but one probe per
-// ProbeInterval).
-//
-// The store's place in the shared queue is its Throttle's head's. A Take
-// of the head that fails takes a place at the end of the queue, or, if the
-// store holds one, gives it this cost and headroom and a new expiry; one
-// that succeeds gives the place up. A passing Take (a later call that may
-// pass the waiting head, or a look at how long the head must still wait)
-// passes or waits behind the same ones as the head, and leaves the place,
-// its cost and its expiry as they are.
-func (s *Store) Take(now time.Duration, c, headroom throttle.Cost, passing bool) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.onRedis(now) {
-		args := s.appendVector(s.appendVector(make([]any, 0, 2*len(s.defs)+2+len(takeFixed)), c), headroom)
-		args = append(append(append(args, s.ticket), takeFixed[:]...), flag(passing))
-		v, err := s.call(takeScript, args...)
-		if err == nil {
-			s.setSynced(v[1])
-			s.ticket, s.gen = v[2], v[4]
-			for i := range s.defs {
-				s.lastLevel[i] = v[5+i] / s.q[i]
-			}
-			s.knowLevels = true
-			if v[3] > 0 {
-				s.pauseUntil = max(s.pauseUntil, now+time.Duration(v[3])*time.Microsecond)
-			}
-			return time.Duration(v[0]) * time.Microsecond
-		}
-		s.fail(now, err)
-	}
-	wait := s.fb.Take(now, c, headroom, passing)
-	if wait == 0 {
-		s.spent = s.spent.Add(c)
-	}
-	return wait
-}
-
-// Give implements throttle.Store: it returns c to every bucket, never beyond
-// full. One Redis round trip.
-func (s *Store) Give(now time.Duration, c throttle.Cost) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.onRedis(now) {
-		v, err := s.call(giveScript, s.vector(c)...)
-		if err == nil {
-			s.setSynced(v[0])
-			return
-		}
-		s.fail(now, err)
-	}
-	s.fb.Give(now, c)
-	s.spent = throttle.Cost{Requests: max(0, s.spent.Requests-c.Requests), Complexity: max(0, s.spent.Complexity-c.Complexity)}
-}
-
-// Answer implements throttle.Store: one Redis round trip for the whole
-// response (the call leaving flight, the readings, the synced flag and a
-// 429's pause). The limit a bucket is held to is lowered by this process's
-// calls in flight only: other processes' calls in flight are not known
-// here (see the package doc). A shared level is only ever lowered,
-// whatever a reading's Raise says: its Floor subtracts only this process's
-// calls in flight, so raising the shared level to it would hand out again
-// the tokens that other processes' calls in flight hold (a reading that
-// could only raise is not even sent). In fallback the local level, a share
-// of the budget, is compared with Share of each reading, and likewise only
-// lowered.
-func (s *Store) Answer(now time.Duration, a throttle.Answer, moved []throttle.Moved) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if a.Pause > 0 {
-		s.pauseUntil = max(s.pauseUntil, now+a.Pause)
-	}
-	var sent [4]int // which readings go to Redis
-	var rargs [16]any
-	m := 0
-	for j, r := range a.Readings {
-		moved[j] = throttle.Moved{}
-		i := s.index(r.Kind, r.Window)
-		if i < 0 {
-			continue
-		}
-		moved[j].Found = true
-		if r.Ceil >= s.defs[i].Limit || m == len(sent) { // it can only raise, which a shared level never is
-			continue
-		}
-		sent[m] = j
-		rargs[4*m], rargs[4*m+1], rargs[4*m+2], rargs[4*m+3] = i+1, r.Floor, r.Ceil, r.Slack.Microseconds()
-		m++
-	}
-	if s.onRedis(now) {
-		args := s.appendVector(s.appendVector(make([]any, 0, 2*len(s.defs)+4+4*m), a.Cost), a.Inflight)
-		args = append(append(args, flag(a.Refund), flag(a.Synced), max(0, int64((a.Pause+time.Microsecond-1)/time.Microsecond)), m), rargs[:4*m]...)
-		v, err := s.call(answerScript, args...)
-		if err == nil {
-			s.setSynced(v[0])
-			for x, j := range sent[:m] {
-				q := float64(s.q[s.index(a.Readings[j].Kind, a.Readings[j].Window)])
-				moved[j] = throttle.Moved{Before: float64(v[1+2*x]) / q, After: float64(v[2+2*x]) / q, Found: true}
-			}
-			return
-		}
-		s.fail(now, err)
-	}
-	s.answerLocally(now, a, moved, sent[:m])
-}
-
-// answerLocally is Answer in fallback: the readings sent (indexes into
-// a.Readings) are scaled by Share and only lower the local budget.
-func (s *Store) answerLocally(now time.Duration, a throttle.Answer, moved []throttle.Moved, sent []int) {
-	share := s.opts.Share
-	var lb [4]throttle.BucketReading
-	local := lb[:0]
-	for _, j := range sent {
-		r := a.Readings[j]
-		lr := throttle.Reading{Floor: int64(math.Floor(float64(r.Floor) * share)), Ceil: int64(math.Ceil(float64(r.Ceil) * share)), Slack: r.Slack}
-		if r.Floor <= 0 {
-			lr.Floor = r.Floor
-		}
-		local = append(local, throttle.BucketReading{Kind: r.Kind, Window: r.Window, Reading: lr})
-	}
-	var mb [4]throttle.Moved
-	s.fb.Answer(now, throttle.Answer{Cost: a.Cost, Inflight: a.Inflight, Refund: a.Refund, Readings: local, Synced: a.Synced, Pause: a.Pause}, mb[:len(local)])
-	for x, j := range sent {
-		moved[j] = mb[x]
-	}
-	if a.Refund {
-		s.spent = throttle.Cost{Requests: max(0, s.spent.Requests-a.Cost.Requests), Complexity: max(0, s.spent.Complexity-a.Cost.Complexity)}
-	}
-}
-
-// flag is 1 for true, for a script's arguments.
-func flag(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // Adopt implements throttle.Store: it reports false, so the throttle keeps
 // the policy's limits. The shared state is keyed on the policy (every
 // process must agree on it), so a limit the server reports is not adopted
-// here; build every process with the new policy instead.
-func (s *Store) Adopt(now time.Duration, k headers.Kind, w headers.Window, limit int64) bool {
-	return false
+// here; build every process with the new policy instead. No round trip.
+func (s *Store) Adopt(context.Context, time.Duration, headers.Kind, headers.Window, int64) (bool, error) {
+	return false, nil
 }
 
+// State implements throttle.Store: the shared levels and the pause,
+// converted to the Throttle's clock, and the synced flag; in fallback, the
+// local budget's, with no round trip. Otherwise one Redis round trip, read
+// only, which never waits for an Exchange under way. When Redis does not
+// answer it returns an error, with the local budget's state if the store
+// has fallen back meanwhile (it does not fall back itself: the next
+// Exchange does).
+func (s *Store) State(ctx context.Context, now time.Duration) (throttle.StoreState, error) {
+	if st, ok := s.localState(ctx, now); ok {
+		return st, nil
+	}
+	reply, err := s.call(ctx, s.newRoundTrip(stateScript))
+	var v []int64
+	if err == nil {
+		v, err = parseInts(nil, reply)
+		if err == nil && len(v) != 3+len(s.defs) {
+			err = fmt.Errorf("a reply of %d integers, not %d", len(v), 3+len(s.defs))
+		}
+	}
+	if err != nil {
+		st, _ := s.localState(ctx, now)
+		return st, fmt.Errorf("redisstore: reading the shared state: %w", err)
+	}
+	out := throttle.StoreState{Buckets: make([]throttle.BucketState, len(s.defs)), Synced: v[2] == 1}
+	for i, d := range s.defs {
+		units := v[3+i]
+		full := s.l[i] * s.q[i]
+		untilFull := time.Duration((max(0, full-units)+s.r[i]-1)/s.r[i]) * time.Microsecond
+		out.Buckets[i] = throttle.BucketState{Bucket: d, Level: float64(units) / float64(s.q[i]), UntilFull: untilFull}
+	}
+	if v[1] > v[0] {
+		out.PausedUntil = now + time.Duration(v[1]-v[0])*time.Microsecond
+	}
+	return out, nil
+}
+
+// localState returns the local budget's state, and false when the store is
+// on Redis.
+func (s *Store) localState(ctx context.Context, now time.Duration) (throttle.StoreState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fb == nil {
+		return throttle.StoreState{}, false
+	}
+	st, _ := s.fb.State(ctx, now) // the memory store never fails
+	return st, true
+}
+
+// index returns the policy's bucket of kind k and window w, or -1.
 func (s *Store) index(k headers.Kind, w headers.Window) int {
 	for i, d := range s.defs {
 		if d.Kind == k && d.Window == w {
@@ -508,70 +314,6 @@ func (s *Store) index(k headers.Kind, w headers.Window) int {
 		}
 	}
 	return -1
-}
-
-// Synced implements throttle.Store. It answers from the flag that the last
-// Redis reply carried (a round trip only when none has yet); in fallback,
-// from the local budget, which starts unsynced.
-func (s *Store) Synced() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fb != nil {
-		return s.fb.Synced()
-	}
-	if !s.knowSynced {
-		if v, err := s.call(stateScript); err == nil {
-			s.setSynced(v[2])
-		} else {
-			return false // unknown: stay in cold start
-		}
-	}
-	return s.synced
-}
-
-// MarkSynced implements throttle.Store: no round trip when the last reply
-// already said synced.
-func (s *Store) MarkSynced() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fb != nil {
-		s.fb.MarkSynced()
-		return
-	}
-	if s.knowSynced && s.synced {
-		return
-	}
-	if v, err := s.call(markSyncedScript); err == nil {
-		s.setSynced(v[0])
-	}
-}
-
-// State implements throttle.Store: the shared levels (or, in fallback, the
-// local budget's) and the pause, converted to the Throttle's clock. One
-// Redis round trip, read only.
-func (s *Store) State(now time.Duration) ([]throttle.BucketState, time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.onRedis(now) {
-		v, err := s.call(stateScript)
-		if err == nil {
-			s.setSynced(v[2])
-			out := make([]throttle.BucketState, len(s.defs))
-			for i, d := range s.defs {
-				units := v[3+i]
-				full := s.l[i] * s.q[i]
-				untilFull := time.Duration((max(0, full-units)+s.r[i]-1)/s.r[i]) * time.Microsecond
-				out[i] = throttle.BucketState{Bucket: d, Level: float64(units) / float64(s.q[i]), UntilFull: untilFull}
-			}
-			var paused time.Duration
-			if v[1] > v[0] {
-				paused = now + time.Duration(v[1]-v[0])*time.Microsecond
-			}
-			return out, paused
-		}
-		s.fail(now, err)
-	}
-	return s.fb.State(now)
 }
 
 // String describes the store without the API key.

@@ -1,0 +1,251 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/memsdk/mem-go/throttle"
+)
+
+// Exchange implements throttle.Store: x's answers, its give and its
+// admission, atomically, in one Redis round trip whatever x carries (one
+// script: see the package documentation for the rules of the shared
+// queue). The store's place in the shared queue is its Throttle's head's:
+// a head admitted gives it up, and the first call not admitted (the new
+// head) takes a place, or keeps the store's, with its cost and headroom;
+// the calls that pass the head pass or wait behind the same places as the
+// head and leave the place as it is.
+//
+// The answers' readings only ever lower a shared level, whatever their
+// Raise says: a Floor subtracts only this process's calls in flight, so
+// raising the shared level to it would hand out again the tokens that
+// other processes' calls in flight hold (a reading that could only raise
+// is not even sent, and reports its bucket's level unmoved). Likewise the
+// limit a bucket is held to when a call leaves flight is lowered by this
+// process's calls in flight only.
+//
+// When Redis does not answer, the exchange is applied to the local budget
+// (see the package documentation), its readings scaled by Share and still
+// only lowering, and Exchange returns an error that wraps Redis's; x's
+// results are valid either way. In fallback, no round trip but one probe
+// per ProbeInterval.
+func (s *Store) Exchange(ctx context.Context, now time.Duration, x *throttle.Exchange) error {
+	s.xmu.Lock()
+	defer s.xmu.Unlock()
+	for _, a := range x.Answers {
+		if a.Pause > 0 {
+			s.pauseUntil = max(s.pauseUntil, now+a.Pause)
+		}
+	}
+	onRedis, err := s.onRedis(ctx, now)
+	if onRedis {
+		if err = s.exchangeRedis(ctx, now, x); err == nil {
+			return nil
+		}
+		s.xrt = nil // its goroutine may still use it
+		s.fail(now, err)
+	}
+	s.exchangeLocally(ctx, now, x)
+	if err != nil {
+		return fmt.Errorf("redisstore: Redis is out of reach, the local budget answered: %w", err)
+	}
+	return nil
+}
+
+// exchangeRedis runs x through exchangeScript and writes the results into
+// x.
+func (s *Store) exchangeRedis(ctx context.Context, now time.Duration, x *throttle.Exchange) error {
+	if s.xrt == nil {
+		s.xrt = s.newRoundTrip(exchangeScript)
+	}
+	rt := s.xrt
+	rt.payload.b = s.pack(rt.payload.b[:0], now, x)
+	reply, err := s.call(ctx, rt)
+	if err != nil {
+		return err
+	}
+	s.vals, err = parseInts(s.vals[:0], reply)
+	if err != nil {
+		return err
+	}
+	return s.unpack(now, x, s.vals)
+}
+
+// pack appends exchangeScript's payload for x to b: the answers, the give,
+// the ticket and the admission (see the scripts).
+func (s *Store) pack(b []byte, now time.Duration, x *throttle.Exchange) []byte {
+	b = appendInts(b, int64(len(x.Answers)))
+	for _, a := range x.Answers {
+		var send [4]int
+		m := 0
+		for _, r := range a.Readings {
+			if i, ok := s.sendable(r); ok && m < len(send) {
+				send[m] = i
+				m++
+			}
+		}
+		pause := max(0, int64((a.Pause+time.Microsecond-1)/time.Microsecond))
+		b = appendInts(b, a.Cost.Requests, a.Cost.Complexity, a.Inflight.Requests, a.Inflight.Complexity,
+			flag(a.Refund), flag(a.Synced), pause, int64(m))
+		m = 0
+		for _, r := range a.Readings {
+			if _, ok := s.sendable(r); ok && m < len(send) {
+				b = appendInts(b, int64(send[m]+1), r.Floor, r.Ceil, r.Slack.Microseconds())
+				m++
+			}
+		}
+	}
+	b = appendInts(b, x.Give.Requests, x.Give.Complexity, s.ticket)
+	a := &x.Admit
+	var bound int64 // µs left of the head's bound, 0 for none
+	if a.Latest > now {
+		bound = max(1, int64((a.Latest-now)/time.Microsecond))
+	}
+	b = appendInts(b, min(a.Room.Requests, maxRoom), min(a.Room.Complexity, maxRoom), bound, int64(len(a.Calls)))
+	for _, c := range a.Calls {
+		b = appendInts(b, c.Cost.Requests, c.Cost.Complexity, c.Headroom.Requests, c.Headroom.Complexity, int64(c.Line))
+	}
+	return b
+}
+
+// maxRoom bounds the room sent to Redis (a kind without a bucket has
+// unbounded room), so that Lua's doubles hold it exactly.
+const maxRoom = 1 << 52
+
+// sendable returns the bucket of reading r, and whether r goes to Redis:
+// only a reading that may lower its level does.
+func (s *Store) sendable(r throttle.BucketReading) (int, bool) {
+	i := s.index(r.Kind, r.Window)
+	return i, i >= 0 && r.Ceil < s.defs[i].Limit
+}
+
+// unpack writes exchangeScript's reply v into x and records what the store
+// keeps of it (ticket, generation, levels, pause).
+func (s *Store) unpack(now time.Duration, x *throttle.Exchange, v []int64) error {
+	n, a := len(s.defs), &x.Admit
+	want := 8 + n + len(a.Calls)
+	for _, ans := range x.Answers {
+		for _, r := range ans.Readings {
+			if _, ok := s.sendable(r); ok {
+				want += 2
+			}
+		}
+	}
+	if len(v) != want {
+		return fmt.Errorf("a reply of %d integers, not %d", len(v), want)
+	}
+	x.Synced, s.gen, s.ticket = v[0] == 1, v[1], v[2]
+	if v[3] > 0 {
+		s.pauseUntil = max(s.pauseUntil, now+time.Duration(v[3])*time.Microsecond)
+	}
+	levels := v[4 : 4+n]
+	for i, units := range levels {
+		s.lastLevel[i] = units / s.q[i]
+	}
+	s.knowLevels = true
+	if len(x.Levels) == n {
+		for i, units := range levels {
+			x.Levels[i] = float64(units) / float64(s.q[i])
+		}
+	}
+	res := v[4+n:]
+	a.Wait, a.Next, a.RoomShort = micros(res[0]), micros(res[2]), res[3] == 1
+	if res[1] > 0 {
+		a.Latest = now + micros(res[1])
+	}
+	for k := range a.Calls {
+		a.Calls[k].Admitted = res[4+k] == 1
+	}
+	moved := res[4+len(a.Calls):]
+	for _, ans := range x.Answers {
+		for j, r := range ans.Readings {
+			i, ok := s.sendable(r)
+			switch {
+			case i < 0:
+				ans.Moved[j] = throttle.Moved{}
+			case !ok:
+				ans.Moved[j] = throttle.Moved{Found: true}
+			default:
+				q := float64(s.q[i])
+				ans.Moved[j] = throttle.Moved{Before: float64(moved[0]) / q, After: float64(moved[1]) / q, Found: true}
+				moved = moved[2:]
+			}
+		}
+	}
+	return nil
+}
+
+// micros converts µs to a Duration.
+func micros(us int64) time.Duration { return time.Duration(us) * time.Microsecond }
+
+// flag is 1 for true, for a script's arguments.
+func flag(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// exchangeLocally applies x to the local budget, with s.mu held: the
+// answers with their readings scaled by Share (those sent to Redis only:
+// the local budget too is only lowered), the give and the admission. What
+// it admits is charged to Redis on return (see onRedis).
+func (s *Store) exchangeLocally(ctx context.Context, now time.Duration, x *throttle.Exchange) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range x.Answers {
+		s.answerLocally(ctx, now, a)
+	}
+	lx := &s.lx
+	lx.Answers, lx.Give, lx.Admit, lx.Levels = lx.Answers[:0], x.Give, x.Admit, x.Levels
+	s.fb.Exchange(ctx, now, lx) // the memory store never fails
+	x.Admit, x.Synced = lx.Admit, lx.Synced
+	lx.Admit, lx.Levels = throttle.Admission{}, nil // not kept: x's
+	s.unspend(x.Give)
+	for _, c := range x.Admit.Calls {
+		if c.Admitted {
+			s.spent = s.spent.Add(c.Cost)
+		}
+	}
+}
+
+// unspend takes c off what the local budget has spent, down to zero.
+func (s *Store) unspend(c throttle.Cost) {
+	s.spent = throttle.Cost{Requests: max(0, s.spent.Requests-c.Requests), Complexity: max(0, s.spent.Complexity-c.Complexity)}
+}
+
+// answerLocally applies one answer to the local budget, with s.mu held:
+// the readings sent to Redis in its place are scaled by Share.
+func (s *Store) answerLocally(ctx context.Context, now time.Duration, a throttle.Answer) {
+	share := s.opts.Share
+	local := s.lreadings[:0]
+	var sent [4]int // a's reading of each local one
+	for j, r := range a.Readings {
+		a.Moved[j] = throttle.Moved{}
+		i, ok := s.sendable(r)
+		if i >= 0 {
+			a.Moved[j].Found = true
+		}
+		if !ok || len(local) == len(sent) {
+			continue
+		}
+		lr := throttle.Reading{Floor: int64(math.Floor(float64(r.Floor) * share)), Ceil: int64(math.Ceil(float64(r.Ceil) * share)), Slack: r.Slack}
+		if r.Floor <= 0 {
+			lr.Floor = r.Floor
+		}
+		sent[len(local)] = j
+		local = append(local, throttle.BucketReading{Kind: r.Kind, Window: r.Window, Reading: lr})
+	}
+	s.lx.Answers = append(s.lx.Answers[:0], throttle.Answer{Cost: a.Cost, Inflight: a.Inflight, Refund: a.Refund,
+		Readings: local, Moved: s.lmoved[:len(local)], Synced: a.Synced, Pause: a.Pause})
+	s.lx.Give, s.lx.Admit.Calls = throttle.Cost{}, nil
+	s.fb.Exchange(ctx, now, &s.lx)
+	for k, j := range sent[:len(local)] {
+		a.Moved[j] = s.lmoved[k]
+	}
+	if a.Refund {
+		s.unspend(a.Cost)
+	}
+}
