@@ -16,9 +16,12 @@ import (
 // guarded by Throttle.mu.
 type lane struct {
 	running bool
-	kick    chan struct{} // capacity 1: "run another round"
-	dones   []*pendingDone
-	give    Cost // reservations to give back: callers gone once admitted
+	// busy is set while an exchange is under way: a call that queues then
+	// is in no batch yet, so it asks for another round.
+	busy  bool
+	kick  chan struct{} // capacity 1: "run another round"
+	dones []*pendingDone
+	give  Cost // reservations to give back: callers gone once admitted
 	// synced, levels (at levelsAt) and pausedUntil are what the last
 	// exchange and answers said: for the cold-start rule and for deadline
 	// estimates, without a round trip.
@@ -134,11 +137,13 @@ func (t *Throttle) round() (time.Duration, bool) {
 	}
 	x.Give, t.lane.give = t.lane.give, Cost{}
 	t.buildAdmission(now)
+	t.lane.busy = true
 	t.mu.Unlock()
 
 	err := t.store.Exchange(ctx, now, x)
 
 	t.mu.Lock()
+	t.lane.busy = false
 	t.lane.synced = x.Synced
 	t.lane.levelsAt, t.lane.known = now, true
 	copy(t.lane.levels, x.Levels)
@@ -274,6 +279,7 @@ func (t *Throttle) costlyHeads(now time.Duration) *waiter {
 func (t *Throttle) applyAdmission(now time.Duration, err error) time.Duration {
 	a := &t.lane.x.Admit
 	var head *waiter
+	admitted := 0
 	for i, w := range t.lane.batch {
 		c := a.Calls[i]
 		if !c.Admitted {
@@ -287,6 +293,7 @@ func (t *Throttle) applyAdmission(now time.Duration, err error) time.Duration {
 			t.lane.give = t.lane.give.Add(c.Cost)
 			continue
 		}
+		admitted++
 		t.queue.remove(w)
 		w.ticket, w.admitted, w.passed = t.admit(now, c.Cost, w.route, w.rank), true, head != nil
 		if w.passed {
@@ -294,15 +301,18 @@ func (t *Throttle) applyAdmission(now time.Duration, err error) time.Duration {
 		}
 		wake(w)
 	}
-	tried := len(t.lane.batch) > 0
+	tried, full := len(t.lane.batch) > 0, len(t.lane.batch) == laneBatch
 	clear(t.lane.batch)
 	t.lane.batch = t.lane.batch[:0]
 	t.flightFull = t.flightFull || a.RoomShort
 	if head == nil {
-		return t.laneIdle(tried, err)
+		return t.laneIdle(tried)
 	}
 	if !head.gone {
 		head.latest = a.Latest
+	}
+	if t.pastDeadline(now, head, a.Wait) || full && admitted > 0 {
+		return atOnce // a new head, or calls beyond the batch that may pass
 	}
 	sleep := minPositive(a.Wait, a.Next)
 	sleep = minPositive(sleep, t.queue.nextStarving(now, head.rank))
@@ -320,14 +330,29 @@ func (t *Throttle) applyAdmission(now time.Duration, err error) time.Duration {
 // waiting for tokens: it goes again at once when it admitted every call it
 // tried and others wait, or gives back tokens; it waits for an answer when
 // the calls wait for room in flight or for cold start to end.
-func (t *Throttle) laneIdle(tried bool, err error) time.Duration {
+func (t *Throttle) laneIdle(tried bool) time.Duration {
 	switch {
-	case t.lane.give != (Cost{}) || tried && err == nil && t.queue.len() > 0:
+	case t.lane.give != (Cost{}) || tried && t.queue.len() > 0:
 		return atOnce
-	case t.queue.len() > 0 && (t.flightFull || err != nil):
+	case t.queue.len() > 0 && t.flightFull:
 		return answerWait
 	}
 	return 0 // a kick (an answer, an arrival) starts the next round
+}
+
+// pastDeadline fails the head w when the wait the store reports for it
+// (its tokens and any pause, not counting the calls that may pass it) ends
+// after its context's deadline, as Wait does for a call with the in-memory
+// store, and reports whether it did.
+func (t *Throttle) pastDeadline(now time.Duration, w *waiter, wait time.Duration) bool {
+	if w.gone || w.deadline.IsZero() || wait <= 0 || !t.epoch.Add(now+wait).After(w.deadline) {
+		return false
+	}
+	t.queue.remove(w)
+	w.err = &DeadlineError{Cost: w.cost, Wait: wait}
+	t.stats.DeadlineFailures++
+	wake(w)
+	return true
 }
 
 // syncs reports whether one of x's answers ends cold start: the admission
@@ -356,8 +381,9 @@ func (t *Throttle) waitRemote(ctx context.Context, c Cost, route uint64, p Prior
 	}
 	start := time.Now()
 	w := &waiter{cost: c, route: route, priority: p, rank: rank, wake: make(chan struct{}, 1)}
+	w.deadline, _ = ctx.Deadline()
 	t.queue.push(w, t.now())
-	if w.prev == nil { // the first of its line: it may go now, or pass the head
+	if w.prev == nil || t.lane.busy { // it may go now, or pass the head
 		t.wakeLaneLocked()
 	}
 	t.mu.Unlock()

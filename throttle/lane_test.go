@@ -244,3 +244,62 @@ func TestLaneGivesBackACancelledCall(t *testing.T) {
 		}
 	})
 }
+
+// TestLaneGoesOnPastAFullBatch: more calls that may pass a waiting head
+// than one exchange carries queue while the lane is busy; once the first
+// batch has passed, the lane goes round again at once for the rest, rather
+// than sleeping until the head's tokens are due (40 s).
+func TestLaneGoesOnPastAFullBatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p := Policy{Cost: MemCost, Buckets: []Bucket{
+			{Kind: headers.Requests, Window: headers.Minute, Limit: 1000, Period: time.Second},
+			{Kind: headers.Complexity, Window: headers.Minute, Limit: 200, Period: 200 * time.Second},
+		}}
+		st := &slowStore{remote: remote{s: NewMemoryStore(p)}}
+		drain := Exchange{Answers: []Answer{{Synced: true}}, Admit: Admission{Calls: []Call{{Cost: Cost{Complexity: 200}}}, Room: Cost{Complexity: 200}}}
+		require.NoError(t, st.Exchange(t.Context(), 0, &drain))
+		require.True(t, drain.Admit.Calls[0].Admitted, "drained: a mem-it waits 40 s")
+		th, err := New(p, WithStore(st))
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		go func() { _, _ = th.Wait(ctx, memIt) }()
+		synctest.Wait()
+		st.gate = make(chan struct{})
+		const n = 2*laneBatch + 10
+		var admitted atomic.Int64
+		for range n {
+			go func() {
+				if _, err := th.Wait(ctx, Cost{Requests: 1}); err == nil {
+					admitted.Add(1) // left in flight
+				}
+			}()
+		}
+		synctest.Wait() // queued behind the held exchange
+		close(st.gate)
+		time.Sleep(time.Second)
+		assert.Equal(t, int64(n), admitted.Load(), "every call that fits passed the waiting head within 1 s")
+	})
+}
+
+// TestLaneFailsAHeadPastItsDeadline: the store reports a pause (another
+// process's 429) that ends after the call's deadline: the call fails with
+// a *DeadlineError once an exchange reports that wait, not when its
+// context ends.
+func TestLaneFailsAHeadPastItsDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := newSlowStore(0)
+		x := Exchange{Answers: []Answer{{Synced: true, Pause: time.Second}}}
+		require.NoError(t, st.Exchange(t.Context(), 0, &x))
+		th, err := New(roomyPolicy(), WithStore(st))
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err = th.Wait(ctx, plain)
+		var de *DeadlineError
+		require.ErrorAs(t, err, &de)
+		assert.Zero(t, time.Since(start), "failed after one exchange, not at the deadline")
+		assert.Equal(t, uint64(1), th.Snapshot().Stats.DeadlineFailures)
+	})
+}

@@ -24,9 +24,10 @@ type waiter struct {
 	ticket           Ticket
 	// With a remote store (see lane): err is set when the call fails in
 	// line, tried once an exchange tried it and did not admit it, gone once
-	// its caller left.
+	// its caller left; deadline is when its context ends.
 	err         error
 	tried, gone bool
+	deadline    time.Time // the context's, zero if none
 
 	group      *group // the line it waits in; nil once out of the queue
 	prev, next *waiter
