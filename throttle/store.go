@@ -102,6 +102,8 @@ type Admission struct {
 
 // Call is one queued call in an Admission.
 type Call struct {
+	// Cost is what the call is charged; Headroom what it must leave in the
+	// buckets beside it (required, not spent).
 	Cost, Headroom Cost
 	// Line tells the call's line: calls of one line cost the same, so when
 	// one does not fit the later ones are not tried.

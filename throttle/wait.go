@@ -23,7 +23,12 @@ import (
 // ctx ends while waiting, it returns ctx.Err() and has taken nothing.
 //
 // The fast path (tokens available, nobody waiting) takes one lock and does
-// not allocate. A waiting call costs O(1) in the length of the queue.
+// not allocate. A waiting call costs O(1) in the length of the queue. With
+// a store other than the in-memory one, every call queues and the
+// throttle's own goroutine admits it (see Store): one round trip, shared
+// with the calls and answers that come meanwhile; a caller whose deadline
+// falls before the wait that round trip reports fails then with a
+// *DeadlineError.
 func (t *Throttle) Wait(ctx context.Context, c Cost) (Ticket, error) {
 	p := PriorityOf(ctx)
 	t.mu.Lock()
