@@ -262,6 +262,8 @@ func (t *Throttle) learnLevels(now time.Duration, tk Ticket, r *response, readin
 				}
 				b := t.policy.Buckets[t.bucketIndex(rd.Kind, rd.Window)]
 				t.drift.observe(rd.Kind, spent, tk.at, now, t.inflight.Of(rd.Kind) == 0, m.After, b)
+			} else {
+				t.drift.begin(rd.Kind, now, m.After)
 			}
 		}
 		events = t.moved(events, rd.Kind, ws, m.Before, m.After)

@@ -107,6 +107,14 @@ func (d *drift) observe(k headers.Kind, tokens float64, sent, now time.Duration,
 	d.active = d.rate[0] > 0 || d.rate[1] > 0 || d.burst[0] > 0 || d.burst[1] > 0
 }
 
+// begin records the level the first response left (it tells what others
+// spent before this client started, which is not drift): the first
+// interval counted starts there, so that the answer after it already
+// measures a rate.
+func (d *drift) begin(k headers.Kind, now time.Duration, level float64) {
+	d.from[k], d.level[k], d.counting[k] = now, level, true
+}
+
 // decay is the weight left, at now, to what was observed at the last
 // observation of kind k.
 func (d *drift) decay(k headers.Kind, now time.Duration) float64 {
