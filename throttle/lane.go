@@ -60,23 +60,47 @@ func (l *lane) init(p Policy) {
 	l.x.Levels = make([]float64, len(p.Buckets))
 }
 
-// wakeLocked makes sure a round runs soon: it starts the lane's goroutine,
-// or tells the running one to go round again.
+// wakeLaneLocked makes sure a round runs soon: it starts the lane's
+// goroutine, or tells the running lane to go round again.
 func (t *Throttle) wakeLaneLocked() {
 	if !t.lane.running {
 		t.lane.running = true
-		go t.serveLane()
+		go t.serveLane(atOnce)
 		return
 	}
+	t.kickLaneLocked()
+}
+
+func (t *Throttle) kickLaneLocked() {
 	select {
 	case t.lane.kick <- struct{}{}:
 	default:
 	}
 }
 
+// runLaneLocked is wakeLaneLocked for Done, which waits for the round
+// anyway and has no context to give up on: when the lane is idle, Done's
+// caller runs the round itself, which spares a lone caller two goroutine
+// switches per call, and hands what is left to the lane's goroutine. (Wait
+// does not: its caller must be free to give up while a round trip is under
+// way.) It releases t.mu.
+func (t *Throttle) runLaneLocked() {
+	if t.lane.running {
+		t.kickLaneLocked()
+		t.mu.Unlock()
+		return
+	}
+	t.lane.running = true
+	t.mu.Unlock()
+	if sleep, more := t.round(); more {
+		go t.serveLane(sleep)
+	}
+}
+
 // serveLane runs rounds until no call waits and no answer is pending,
-// sleeping between them until a kick or until the head's tokens are due.
-func (t *Throttle) serveLane() {
+// sleeping between them (first for sleep) until a kick or until the head's
+// tokens are due.
+func (t *Throttle) serveLane(sleep time.Duration) {
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -84,25 +108,24 @@ func (t *Throttle) serveLane() {
 		}
 	}()
 	for {
-		sleep, more := t.round()
-		if !more {
-			return
-		}
-		if sleep == atOnce {
-			continue
-		}
-		var timerC <-chan time.Time
-		if sleep > 0 {
-			if timer == nil {
-				timer = time.NewTimer(sleep)
-			} else {
-				timer.Reset(sleep)
+		if sleep != atOnce {
+			var timerC <-chan time.Time
+			if sleep > 0 {
+				if timer == nil {
+					timer = time.NewTimer(sleep)
+				} else {
+					timer.Reset(sleep)
+				}
+				timerC = timer.C
 			}
-			timerC = timer.C
+			select {
+			case <-t.lane.kick:
+			case <-timerC:
+			}
 		}
-		select {
-		case <-t.lane.kick:
-		case <-timerC:
+		var more bool
+		if sleep, more = t.round(); !more {
+			return
 		}
 	}
 }
@@ -443,8 +466,7 @@ func (t *Throttle) doneRemote(d *doneCall) {
 	p := &pendingDone{doneCall: *d, applied: make(chan struct{})}
 	t.mu.Lock()
 	t.lane.dones = append(t.lane.dones, p)
-	t.wakeLaneLocked()
-	t.mu.Unlock()
+	t.runLaneLocked()
 	<-p.applied
 	t.notify(p.events, p.pausedUntil)
 }
