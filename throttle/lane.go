@@ -30,6 +30,9 @@ type lane struct {
 	levelsAt    time.Duration
 	known       bool
 	pausedUntil time.Duration
+	// spareW and spareD are waiters and answers for reuse (see newWaiter).
+	spareW []*waiter
+	spareD []*pendingDone
 	// x and batch are the exchange being built and the waiters it tries,
 	// reused from round to round.
 	x     Exchange
@@ -184,7 +187,7 @@ func (t *Throttle) round() (time.Duration, bool) {
 	t.mu.Unlock()
 
 	for _, d := range dones {
-		close(d.applied)
+		d.applied <- struct{}{} // the round touches d no more
 	}
 	if err != nil && t.hooks.OnStoreError != nil {
 		t.hooks.OnStoreError(err)
@@ -403,7 +406,8 @@ func (t *Throttle) waitRemote(ctx context.Context, c Cost, route uint64, p Prior
 		return Ticket{}, err
 	}
 	start := time.Now()
-	w := &waiter{cost: c, route: route, priority: p, rank: rank, wake: make(chan struct{}, 1)}
+	w := t.lane.newWaiter()
+	w.cost, w.route, w.priority, w.rank = c, route, p, rank
 	w.deadline, _ = ctx.Deadline()
 	t.queue.push(w, t.now())
 	if w.prev == nil || t.lane.busy { // it may go now, or pass the head
@@ -418,9 +422,10 @@ func (t *Throttle) waitRemote(ctx context.Context, c Cost, route uint64, p Prior
 			return Ticket{}, ctx.Err()
 		}
 		t.mu.Lock()
-		if w.err != nil {
+		if err := w.err; err != nil {
+			t.lane.freeWaiter(w)
 			t.mu.Unlock()
-			return Ticket{}, w.err
+			return Ticket{}, err
 		}
 		if !w.admitted {
 			t.mu.Unlock()
@@ -431,11 +436,63 @@ func (t *Throttle) waitRemote(ctx context.Context, c Cost, route uint64, p Prior
 			t.stats.Waits++
 			t.stats.WaitTime += waited
 		}
+		tk, tried, pr := w.ticket, w.tried, w.priority
+		t.lane.freeWaiter(w)
 		t.mu.Unlock()
-		if w.tried && t.hooks.OnWait != nil {
-			t.hooks.OnWait(WaitEvent{Cost: w.ticket.cost, Priority: w.priority, Waited: waited})
+		if tried && t.hooks.OnWait != nil {
+			t.hooks.OnWait(WaitEvent{Cost: tk.cost, Priority: pr, Waited: waited})
 		}
-		return w.ticket, nil
+		return tk, nil
+	}
+}
+
+// laneSpares bounds the waiters and answers a lane keeps for reuse.
+const laneSpares = 256
+
+// newWaiter and newDone return what a call through the lane needs (a
+// waiter, an answer waiting to be applied, each with its channel), reused
+// from earlier calls, so that a busy throttle's calls cost the lane no
+// allocation; t.mu is held. They are kept per throttle, not in a global
+// pool, since a channel belongs to the synctest bubble it was made in.
+func (l *lane) newWaiter() *waiter {
+	if n := len(l.spareW); n > 0 {
+		w := l.spareW[n-1]
+		l.spareW = l.spareW[:n-1]
+		return w
+	}
+	return &waiter{wake: make(chan struct{}, 1)}
+}
+
+// freeWaiter takes back a waiter that the lane can no longer see: admitted
+// or failed by the lane under the lock, which left it in no queue and no
+// batch. (A caller that gave up leaves its waiter to the collector: a
+// round under way may still hold it.) t.mu is held.
+func (l *lane) freeWaiter(w *waiter) {
+	wake := w.wake
+	select {
+	case <-wake: // a wake the waiter did not need
+	default:
+	}
+	*w = waiter{wake: wake}
+	if len(l.spareW) < laneSpares {
+		l.spareW = append(l.spareW, w)
+	}
+}
+
+func (l *lane) newDone() *pendingDone {
+	if n := len(l.spareD); n > 0 {
+		d := l.spareD[n-1]
+		l.spareD = l.spareD[:n-1]
+		return d
+	}
+	return &pendingDone{applied: make(chan struct{}, 1)}
+}
+
+// freeDone takes back an answer once its Done has read it; t.mu is held.
+func (l *lane) freeDone(d *pendingDone) {
+	*d = pendingDone{applied: d.applied}
+	if len(l.spareD) < laneSpares {
+		l.spareD = append(l.spareD, d)
 	}
 }
 
@@ -463,12 +520,16 @@ func (t *Throttle) cancelRemote(w *waiter) {
 // doneRemote is Done for a throttle whose store is remote: the answer goes
 // into the lane's next exchange, and Done returns once it is applied.
 func (t *Throttle) doneRemote(d *doneCall) {
-	p := &pendingDone{doneCall: *d, applied: make(chan struct{})}
 	t.mu.Lock()
+	p := t.lane.newDone()
+	p.doneCall = *d
 	t.lane.dones = append(t.lane.dones, p)
 	t.runLaneLocked()
 	<-p.applied
 	t.notify(p.events, p.pausedUntil)
+	t.mu.Lock()
+	t.lane.freeDone(p)
+	t.mu.Unlock()
 }
 
 // levels returns every bucket's level at now and the pause in force, for
