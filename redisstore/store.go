@@ -67,7 +67,9 @@ type Options struct {
 	// Timeout bounds each Redis call; past it the store falls back to its
 	// local budget. Zero means DefaultTimeout (100 ms: loopback calls take
 	// about 0.1 ms, but the slowest seen on a loaded 2-core machine took
-	// 27 ms, and a needless fallback costs throughput). Until Redis has
+	// 27 ms, and over 100 ms now and then with race-detector test runs
+	// beside; a needless fallback costs throughput, and a process that
+	// falls back alone may meet a few 429s). Until Redis has
 	// answered a first call (which opens a connection and may load a
 	// script), the bound is at least 1 s; Preload does that early.
 	Timeout time.Duration
