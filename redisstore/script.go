@@ -116,9 +116,10 @@ local function nx() p = p + 1; return P[p] end
 
 // flightLua keeps the calls in flight of every store on the key, in
 // KEYS[4]: one field per store (its id), "expiry requests complexity",
-// written by the store's own exchanges only. loadFlight reads the store's
-// id and its calls in flight once this exchange's answers and give are
-// applied (own, per kind) from the payload, drops the entries past their
+// written by the store's own exchanges only. The exchange reads the
+// store's id and its calls in flight once this exchange's answers and
+// give are applied (own, per kind) from the payload. loadFlight, called
+// only when there are answers to apply, drops the entries past their
 // expiry and sums the other stores' into O. saveFlight records the
 // store's calls in flight after the exchange (own plus what it admitted),
 // to expire flighthold µs from now, or drops the entry when there are
@@ -126,7 +127,6 @@ local function nx() p = p + 1; return P[p] end
 const flightLua = `
 local me, own, O = 0, {0, 0}, {0, 0}
 local function loadFlight()
-  me = nx(); own = {nx(), nx()}
   local h = redis.call('HGETALL', KEYS[4])
   for k = 1, #h, 2 do
     local f = {}
@@ -356,9 +356,11 @@ end
 // ticket, pause left µs, each bucket's level in units, the admission's
 // results, then each reading's level before and after}.
 var exchangeScript = redis.NewScript(prelude + payloadLua + flightLua + answerLua + queueLua + admitLua + `
-loadFlight()
+me = nx(); own = {nx(), nx()}
 local moved = {}
-for _ = 1, nx() do answer(moved) end
+local na = nx()
+if na > 0 then loadFlight() end
+for _ = 1, na do answer(moved) end
 local G = vec(nx(), nx())
 give(G)
 tk = nx()
