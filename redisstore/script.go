@@ -152,15 +152,15 @@ end
 // cost and inflight (per kind), refund, synced, pause (µs) and m readings
 // of four numbers each (bucket index from 1, floor, ceil in tokens, slack
 // in µs). The call leaves flight: every bucket is held to at most its limit
-// less the tokens in flight, this process's (inflight) and the other
-// stores' (O, see flightLua), but not below zero for the others' (nor
-// below the limit less this process's, if that is lower), then the cost
-// is given back on a refund. Each reading lowers its bucket to floor, within [-4 L, L],
-// when the level is at least ceil plus the refill over slack (the server
-// holds less: see throttle.Reading); a shared level is never raised. Then
-// the key counts as synced if asked, and every admission waits until the
-// pause from Redis's now if that is later than the pause in force. Each
-// reading's level before and after (units) is appended to moved.
+// less the tokens in flight, this process's (inflight) and, down to zero
+// at most, the other stores' (O, see flightLua); then the cost is given
+// back on a refund. Each reading lowers its bucket to floor, within
+// [-4 L, L], when the level is at least ceil plus the refill over slack
+// (the server holds less: see throttle.Reading); a shared level is never
+// raised. Then the key counts as synced if asked, and every admission
+// waits until the pause from Redis's now if that is later than the pause
+// in force. Each reading's level before and after (units) is appended to
+// moved.
 const answerLua = `
 local function answer(moved)
   local C = vec(nx(), nx())
