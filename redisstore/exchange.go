@@ -22,9 +22,17 @@ import (
 // Raise says: a Floor subtracts only this process's calls in flight, so
 // raising the shared level to it would hand out again the tokens that
 // other processes' calls in flight hold (a reading that could only raise
-// is not even sent, and reports its bucket's level unmoved). Likewise the
-// limit a bucket is held to when a call leaves flight is lowered by this
-// process's calls in flight only.
+// is not even sent, and reports its bucket's level unmoved).
+//
+// When a call leaves flight, each bucket is held to at most its limit less
+// the calls in flight of every store on the key, not only this process's
+// (Answer.Inflight): while a bucket sits full, the server earns no refill
+// until a call reaches it, but Redis charged every process's calls at
+// admission and refilled at once. Each exchange records the store's calls
+// in flight in Redis (those the throttle has after its answers, plus what
+// the exchange admitted); a record counts for a minute after the store's
+// last exchange (a process that died stops holding the others back), and
+// the other stores' calls lower the limit down to zero, no further.
 //
 // When Redis does not answer, the exchange is applied to the local budget
 // (see the package documentation), its readings scaled by Share and still
@@ -39,9 +47,11 @@ func (s *Store) Exchange(ctx context.Context, now time.Duration, x *throttle.Exc
 			s.pauseUntil = max(s.pauseUntil, now+a.Pause)
 		}
 	}
+	base := s.flightBefore(x)
+	defer func() { s.flight = base.Add(admitted(&x.Admit)) }()
 	onRedis, err := s.onRedis(ctx, now)
 	if onRedis {
-		if err = s.exchangeRedis(ctx, now, x); err == nil {
+		if err = s.exchangeRedis(ctx, now, base, x); err == nil {
 			return nil
 		}
 		s.xrt = nil // its goroutine may still use it
@@ -54,14 +64,41 @@ func (s *Store) Exchange(ctx context.Context, now time.Duration, x *throttle.Exc
 	return nil
 }
 
+// flightBefore returns the store's calls in flight once x's answers and
+// give are applied, before its admission: what the throttle had in flight
+// after its last answer (Answer.Inflight counts the call answered), or,
+// with no answer, what the last exchange left less the tokens given back
+// (calls admitted whose callers went). With xmu held.
+func (s *Store) flightBefore(x *throttle.Exchange) throttle.Cost {
+	f := s.flight.Sub(x.Give)
+	if n := len(x.Answers); n > 0 {
+		a := x.Answers[n-1]
+		f = a.Inflight.Sub(a.Cost)
+	}
+	return throttle.Cost{Requests: max(0, f.Requests), Complexity: max(0, f.Complexity)}
+}
+
+// admitted returns the cost of the calls a admitted.
+func admitted(a *throttle.Admission) throttle.Cost {
+	var c throttle.Cost
+	for _, call := range a.Calls {
+		if call.Admitted {
+			c = c.Add(call.Cost)
+		}
+	}
+	return c
+}
+
 // exchangeRedis runs x through exchangeScript and writes the results into
-// x.
-func (s *Store) exchangeRedis(ctx context.Context, now time.Duration, x *throttle.Exchange) error {
+// x; flight is the store's calls in flight before x's admission (see
+// flightBefore).
+func (s *Store) exchangeRedis(ctx context.Context, now time.Duration, flight throttle.Cost, x *throttle.Exchange) error {
 	if s.xrt == nil {
 		s.xrt = s.newRoundTrip(exchangeScript)
 	}
 	rt := s.xrt
-	rt.payload.b = s.pack(rt.payload.b[:0], now, x)
+	rt.payload.b = appendInts(rt.payload.b[:0], s.id, flight.Requests, flight.Complexity)
+	rt.payload.b = s.pack(rt.payload.b, now, x)
 	reply, err := s.call(ctx, rt)
 	if err != nil {
 		return err
@@ -73,8 +110,9 @@ func (s *Store) exchangeRedis(ctx context.Context, now time.Duration, x *throttl
 	return s.unpack(now, x, s.vals)
 }
 
-// pack appends exchangeScript's payload for x to b: the answers, the give,
-// the ticket and the admission (see the scripts).
+// pack appends the rest of exchangeScript's payload for x to b, after the
+// store's id and calls in flight: the answers, the give, the ticket and
+// the admission (see the scripts).
 func (s *Store) pack(b []byte, now time.Duration, x *throttle.Exchange) []byte {
 	b = appendInts(b, int64(len(x.Answers)))
 	for _, a := range x.Answers {

@@ -7,13 +7,15 @@ import "github.com/redis/go-redis/v9"
 // microseconds), loads the key's state and brings every bucket up to now.
 //
 // KEYS[1] is the state hash, KEYS[2] the queue (a sorted set of ticket ids),
-// KEYS[3] the waiters' hash (ticket id -> "expiry c1 ... cn").
+// KEYS[3] the waiters' hash (ticket id -> "expiry c1 ... cn"), KEYS[4] the
+// calls in flight (store id -> "expiry requests complexity").
 // ARGV[1] is the policy's fingerprint, ARGV[2] the keys' TTL in ms, ARGV[3]
-// the number of buckets n, ARGV[4..6] the grace a place in the queue
+// the number of buckets n, ARGV[4..7] the grace a place in the queue
 // survives past its expected wake-up, the least wait returned to a caller
-// that has someone ahead of it, and how long a cold-start probe holds the
-// key (all in µs); then for each bucket its limit L, units per token q,
-// units refilled per microsecond r and kind (1 requests, 2 complexity).
+// that has someone ahead of it, how long a cold-start probe holds the key
+// and how long a store's calls in flight count after its last exchange
+// (all in µs); then for each bucket its limit L, units per token q, units
+// refilled per microsecond r and kind (1 requests, 2 complexity).
 // The operation's own arguments follow, from ARGV[base].
 //
 // Every number is an integer below 2^53 (New checks the ranges), so Lua's
@@ -26,13 +28,14 @@ local pol = ARGV[1]
 local ttl = tonumber(ARGV[2])
 local n = tonumber(ARGV[3])
 local grace, minretry, probehold = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local flighthold = tonumber(ARGV[7])
 local L, Q, R, K, F = {}, {}, {}, {}, {}
 for i = 1, n do
-  local at = 3 + 4*i
+  local at = 4 + 4*i
   L[i] = tonumber(ARGV[at]); Q[i] = tonumber(ARGV[at + 1]); R[i] = tonumber(ARGV[at + 2]); K[i] = tonumber(ARGV[at + 3])
   F[i] = L[i] * Q[i]
 end
-local base = 7 + 4*n
+local base = 8 + 4*n
 local function I(x) return string.format('%d', x) end
 -- reply formats a list of integers as the script's reply.
 local function reply(t)
@@ -111,24 +114,63 @@ for tok in string.gmatch(ARGV[base], '%S+') do P[#P + 1] = tonumber(tok) end
 local function nx() p = p + 1; return P[p] end
 `
 
+// flightLua keeps the calls in flight of every store on the key, in
+// KEYS[4]: one field per store (its id), "expiry requests complexity",
+// written by the store's own exchanges only. The exchange reads the
+// store's id and its calls in flight once this exchange's answers and
+// give are applied (own, per kind) from the payload. loadFlight, called
+// only when there are answers to apply, drops the entries past their
+// expiry and sums the other stores' into O. saveFlight records the
+// store's calls in flight after the exchange (own plus what it admitted),
+// to expire flighthold µs from now, or drops the entry when there are
+// none.
+const flightLua = `
+local me, own, O = 0, {0, 0}, {0, 0}
+local function loadFlight()
+  local h = redis.call('HGETALL', KEYS[4])
+  for k = 1, #h, 2 do
+    local f = {}
+    for tok in string.gmatch(h[k + 1], '%S+') do f[#f + 1] = tonumber(tok) end
+    if not f[3] or f[1] < now then
+      redis.call('HDEL', KEYS[4], h[k])
+    elseif tonumber(h[k]) ~= me then
+      O[1] = O[1] + f[2]; O[2] = O[2] + f[3]
+    end
+  end
+end
+local function saveFlight(r, c)
+  if r > 0 or c > 0 then
+    redis.call('HSET', KEYS[4], I(me), I(now + flighthold) .. ' ' .. I(r) .. ' ' .. I(c))
+    redis.call('PEXPIRE', KEYS[4], ttl)
+  else
+    redis.call('HDEL', KEYS[4], I(me))
+  end
+end
+`
+
 // answerLua applies one answer (throttle.Answer) read from the payload:
 // cost and inflight (per kind), refund, synced, pause (µs) and m readings
 // of four numbers each (bucket index from 1, floor, ceil in tokens, slack
 // in µs). The call leaves flight: every bucket is held to at most its limit
-// less the tokens this process had in flight, then the cost is given back
-// on a refund. Each reading lowers its bucket to floor, within [-4 L, L],
-// when the level is at least ceil plus the refill over slack (the server
-// holds less: see throttle.Reading); a shared level is never raised. Then
-// the key counts as synced if asked, and every admission waits until the
-// pause from Redis's now if that is later than the pause in force. Each
-// reading's level before and after (units) is appended to moved.
+// less the tokens in flight, this process's (inflight) and, down to zero
+// at most, the other stores' (O, see flightLua); then the cost is given
+// back on a refund. Each reading lowers its bucket to floor, within
+// [-4 L, L], when the level is at least ceil plus the refill over slack
+// (the server holds less: see throttle.Reading); a shared level is never
+// raised. Then the key counts as synced if asked, and every admission
+// waits until the pause from Redis's now if that is later than the pause
+// in force. Each reading's level before and after (units) is appended to
+// moved.
 const answerLua = `
 local function answer(moved)
   local C = vec(nx(), nx())
   local H = vec(nx(), nx())
   local refund, mark, pz, m = nx(), nx(), nx(), nx()
+  local OV = vec(O[1], O[2])
   for i = 1, n do
-    S[i] = math.min(S[i], (L[i] - H[i]) * Q[i])
+    local lim = L[i] - H[i] - OV[i]
+    if lim < 0 then lim = math.min(0, L[i] - H[i]) end
+    S[i] = math.min(S[i], lim * Q[i])
   end
   if refund == 1 then give(C) end
   for _ = 1, m do
@@ -247,8 +289,9 @@ end
 // head too much is given back and ends the admission. A head admitted
 // gives the place up (retire): the calls after it stand behind every other
 // place. It returns {wait, new bound (0: unchanged), next, room short,
-// then 1 or 0 per call}.
+// then 1 or 0 per call}, and sets took to the cost admitted, per kind.
 const admitLua = `
+local took = {0, 0}
 local function admit()
   local room = {nx(), nx()}
   local bound = nx()
@@ -274,6 +317,7 @@ local function admit()
       else
         adm[k] = 1
         room[1], room[2] = room[1] - c.r, room[2] - c.c
+        took[1], took[2] = took[1] + c.r, took[2] + c.c
         retire()
       end
     elseif not skipped[c.line] then
@@ -292,6 +336,7 @@ local function admit()
           if hd == 0 or hd > bound then give(c.C); break end
           adm[k] = 1
           room[1], room[2] = room[1] - c.r, room[2] - c.c
+          took[1], took[2] = took[1] + c.r, took[2] + c.c
         end
       end
     end
@@ -303,18 +348,24 @@ end
 `
 
 // exchangeScript applies one throttle.Exchange atomically: the answers in
-// order (answerLua), the give, then the admission (admitLua). The payload
-// is: the number of answers and each answer; the give per kind; the
-// caller's ticket (0 for none); the admission. It returns {synced,
-// generation, ticket, pause left µs, each bucket's level in units, the
-// admission's results, then each reading's level before and after}.
-var exchangeScript = redis.NewScript(prelude + payloadLua + answerLua + queueLua + admitLua + `
+// order (answerLua), the give, then the admission (admitLua), and records
+// the store's calls in flight (flightLua). The payload is: the store's id
+// and its calls in flight after the answers and the give (per kind); the
+// number of answers and each answer; the give per kind; the caller's
+// ticket (0 for none); the admission. It returns {synced, generation,
+// ticket, pause left µs, each bucket's level in units, the admission's
+// results, then each reading's level before and after}.
+var exchangeScript = redis.NewScript(prelude + payloadLua + flightLua + answerLua + queueLua + admitLua + `
+me = nx(); own = {nx(), nx()}
 local moved = {}
-for _ = 1, nx() do answer(moved) end
+local na = nx()
+if na > 0 then loadFlight() end
+for _ = 1, na do answer(moved) end
 local G = vec(nx(), nx())
 give(G)
 tk = nx()
 local res = admit()
+saveFlight(own[1] + took[1], own[2] + took[2])
 save()
 local out = {synced, gen, tk, math.max(0, pause - now)}
 for i = 1, n do out[#out + 1] = S[i] end

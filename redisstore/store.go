@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,10 +34,20 @@ const switchMargin = 50 * time.Millisecond
 
 // probeHold is how long a cold-start call holds the key before another may
 // go, if no response with rate headers has ended the cold start.
+//
+// flightHold is how long a store's record of its calls in flight counts
+// after its last exchange. A store that has calls in flight makes an
+// exchange at every answer, so only a process that stopped (crashed, or
+// cut off from Redis) or whose every call outlasts the hold goes past it.
+// Past it, those calls no longer hold the other stores' levels down at
+// their answers; while it lasts, a dead process's calls hold them down by
+// their cost, at the answers only and only near full. A minute is longer
+// than calls to Mem stay in flight, and short beside the day windows.
 const (
 	queueGrace = time.Second
 	minRetry   = time.Millisecond
 	probeHold  = 2 * time.Second
+	flightHold = time.Minute
 )
 
 // firstTimeout bounds a Store's calls until Redis has answered one: the
@@ -56,7 +67,9 @@ type Options struct {
 	// Timeout bounds each Redis call; past it the store falls back to its
 	// local budget. Zero means DefaultTimeout (100 ms: loopback calls take
 	// about 0.1 ms, but the slowest seen on a loaded 2-core machine took
-	// 27 ms, and a needless fallback costs throughput). Until Redis has
+	// 27 ms, and over 100 ms now and then with race-detector test runs
+	// beside; a needless fallback costs throughput, and a process that
+	// falls back alone may meet a few 429s). Until Redis has
 	// answered a first call (which opens a connection and may load a
 	// script), the bound is at least 1 s; Preload does that early.
 	Timeout time.Duration
@@ -118,6 +131,8 @@ type Store struct {
 	gen        int64         // generation of the shared state last seen (changes when it is lost)
 	lastLevel  []int64       // per bucket: whole tokens at the last exchange's reply
 	knowLevels bool
+	id         int64             // this store's field in the record of calls in flight
+	flight     throttle.Cost     // this store's calls in flight after its last exchange
 	xrt        *roundTrip        // the exchange's round trip, reused; nil after a failure
 	vals       []int64           // the last reply's integers
 	lx         throttle.Exchange // the fallback's exchange
@@ -132,8 +147,8 @@ type Store struct {
 
 // HashTag returns the Redis hash tag under which the state for apiKey is
 // kept: "{mem:" followed by the first 16 hex digits of the key's SHA-256
-// and "}". The keys are the tag followed by ":state", ":queue" and
-// ":waiters". The API key itself is never sent to Redis.
+// and "}". The keys are the tag followed by ":state", ":queue",
+// ":waiters" and ":flight". The API key itself is never sent to Redis.
 func HashTag(apiKey string) string {
 	sum := sha256.Sum256([]byte(apiKey))
 	return "{mem:" + hex.EncodeToString(sum[:])[:16] + "}"
@@ -177,7 +192,8 @@ func New(client redis.Scripter, apiKey string, p throttle.Policy, o Options) (*S
 		s.log = slog.Default()
 	}
 	tag := HashTag(apiKey)
-	s.keys = []string{tag + ":state", tag + ":queue", tag + ":waiters"}
+	s.keys = []string{tag + ":state", tag + ":queue", tag + ":waiters", tag + ":flight"}
+	s.id = 1 + rand.Int64N(exact-1) // exact in Lua; two stores on a key collide with odds of 2^-53
 
 	var fp []string
 	var longest time.Duration
@@ -193,7 +209,7 @@ func New(client redis.Scripter, apiKey string, p throttle.Policy, o Options) (*S
 	}
 	ttl := 2*longest + time.Minute
 	s.common = []any{strings.Join(fp, ","), ttl.Milliseconds(), len(p.Buckets),
-		queueGrace.Microseconds(), minRetry.Microseconds(), probeHold.Microseconds()}
+		queueGrace.Microseconds(), minRetry.Microseconds(), probeHold.Microseconds(), flightHold.Microseconds()}
 	for i, b := range p.Buckets {
 		s.common = append(s.common, s.l[i], s.q[i], s.r[i], int(b.Kind)+1)
 	}
