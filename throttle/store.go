@@ -14,16 +14,18 @@ import (
 // several processes (the redisstore module's, in Redis) implements the same
 // interface, so callers of Throttle do not change.
 //
-// A Throttle makes one store call at a time, so an implementation need not
-// lock for one Throttle. It calls the in-memory store (NewMemoryStore) with
-// its own lock held, which guards that store's state; any other store it
-// calls from one goroutine of its own with no lock held, and batches what
-// came in meanwhile into the next Exchange: while a round trip is under way,
-// Snapshot, Done's bookkeeping and new arrivals do not wait for it, and a
-// busy throttle needs far fewer round trips than calls. Now is the
-// throttle's monotonic clock, which a shared store may replace with its own
-// (all processes must agree on one). The contexts carry the caller's values
-// but no deadline: a store bounds its own calls.
+// A Throttle calls the in-memory store (NewMemoryStore) with its own lock
+// held, which guards that store's state. Any other store it calls without
+// the lock: Exchange and Adopt one at a time (from one goroutine of the
+// throttle's own, or from a Done that finds it idle), batching what came in
+// meanwhile into the next Exchange, so that Snapshot, Done's bookkeeping and
+// new arrivals do not wait for a round trip and a busy throttle needs far
+// fewer round trips than calls; State may run beside them (Snapshot and
+// Estimate call it from their caller's goroutine), so such a store must be
+// safe for that. Now is the throttle's monotonic clock, which a shared
+// store may replace with its own (all processes must agree on one). The
+// contexts carry the caller's values but no deadline: a store bounds its
+// own calls.
 type Store interface {
 	// Exchange applies x in one step (one round trip for a shared store):
 	// first every answer of x.Answers in order (see Answer), then x.Give is
