@@ -112,18 +112,9 @@ func (t *Throttle) serveLane(sleep time.Duration) {
 	}()
 	for {
 		if sleep != atOnce {
-			var timerC <-chan time.Time
-			if sleep > 0 {
-				if timer == nil {
-					timer = time.NewTimer(sleep)
-				} else {
-					timer.Reset(sleep)
-				}
-				timerC = timer.C
-			}
 			select {
 			case <-t.lane.kick:
-			case <-timerC:
+			case <-arm(&timer, sleep):
 			}
 		}
 		var more bool

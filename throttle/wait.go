@@ -136,18 +136,9 @@ func (t *Throttle) waitInQueue(ctx context.Context, w *waiter) (Ticket, error) {
 			return w.ticket, nil
 		}
 		t.mu.Unlock()
-		var timerC <-chan time.Time
-		if sleep > 0 {
-			if timer == nil {
-				timer = time.NewTimer(sleep)
-			} else {
-				timer.Reset(sleep)
-			}
-			timerC = timer.C
-		}
 		select {
 		case <-w.wake:
-		case <-timerC:
+		case <-arm(&timer, sleep):
 		case <-ctx.Done():
 			t.cancel(w)
 			return Ticket{}, ctx.Err()
@@ -199,6 +190,21 @@ func (t *Throttle) turn(w *waiter, woken bool) (sleep time.Duration, err error) 
 		}
 	}
 	return d, nil
+}
+
+// arm returns a channel that fires after d, reusing *timer (made on first
+// use), or nil, which never fires, when d is not positive: sleep until
+// something else wakes the caller.
+func arm(timer **time.Timer, d time.Duration) <-chan time.Time {
+	if d <= 0 {
+		return nil
+	}
+	if *timer == nil {
+		*timer = time.NewTimer(d)
+	} else {
+		(*timer).Reset(d)
+	}
+	return (*timer).C
 }
 
 // wake tells w to look again.
