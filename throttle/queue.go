@@ -184,8 +184,8 @@ func (q *queue) nextStarving(now time.Duration, r int) time.Duration {
 		if i == r || c.n == 0 || c.served >= q.classes[r].served {
 			continue
 		}
-		if d := c.served + q.starve - now; d > 0 && (next == 0 || d < next) {
-			next = d
+		if d := c.served + q.starve - now; d > 0 {
+			next = minPositive(next, d)
 		}
 	}
 	return next

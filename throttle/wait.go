@@ -180,15 +180,9 @@ func (t *Throttle) turn(w *waiter, woken bool) (sleep time.Duration, err error) 
 	if w.latest <= now { // first short of tokens, or its bound passed while others went first
 		w.latest = now + backfillDelay*d
 	}
-	for _, next := range [...]time.Duration{
-		t.backfillLocked(now, w),
-		t.queue.nextStarving(now, w.rank),
-		t.reserveRelease(now, w.rank),
-	} {
-		if next > 0 {
-			d = min(d, next)
-		}
-	}
+	d = minPositive(d, t.backfillLocked(now, w))
+	d = minPositive(d, t.queue.nextStarving(now, w.rank))
+	d = minPositive(d, t.reserveRelease(now, w.rank))
 	return d, nil
 }
 
@@ -251,9 +245,7 @@ func (t *Throttle) backfillLocked(now time.Duration, head *waiter) time.Duration
 	for len(lines) > 0 {
 		x := lines[0]
 		if d := t.take(now, x.cost, x.rank); d > 0 {
-			if next == 0 || d < next {
-				next = d
-			}
+			next = minPositive(next, d)
 			lines = lines[1:] // the rest of x's line costs the same
 			continue
 		}
