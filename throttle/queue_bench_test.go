@@ -41,15 +41,22 @@ func BenchmarkQueue(b *testing.B) {
 	for _, n := range queueSizes {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			var cpu time.Duration
+			var waits uint64
 			for b.Loop() {
-				cpu += drainQueue(b, n)
+				c, w := drainQueue(b, n)
+				cpu, waits = cpu+c, waits+w
+			}
+			if waits < uint64(b.N*n/2) { // a queue refilled before its callers came
+				b.Fatalf("%d of %d calls waited: the benchmark measures no queue", waits, b.N*n)
 			}
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*n), "cpu-ns/call")
 		})
 	}
 }
 
-func drainQueue(b *testing.B, n int) time.Duration {
+// drainQueue runs one drain of n callers and returns the CPU it took and
+// how many calls waited.
+func drainQueue(b *testing.B, n int) (time.Duration, uint64) {
 	th := newSynced(b, fastPolicy())
 	ctx := context.Background()
 	drainMinute(th)
@@ -75,7 +82,7 @@ func drainQueue(b *testing.B, n int) time.Duration {
 		wg.Go(func() { call(plain) })
 	}
 	wg.Wait()
-	return cpuTime() - start
+	return cpuTime() - start, th.Snapshot().Stats.Waits
 }
 
 // drainMinute empties th's minute buckets. (Taking the policy's limit is
