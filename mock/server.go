@@ -195,15 +195,57 @@ type call struct {
 }
 
 // serve runs one request through the pipeline: admin or authentication,
-// faults, uplink latency, body, meter, handler, headers, journal, downlink
-// latency.
+// faults, uplink latency, body, meter and handler, headers, journal,
+// downlink latency.
 func (s *Server) serve(r *http.Request) *result {
 	reqID := "api-request-" + uuid.NewString()
 	if r.URL.Path == "/_mock" || strings.HasPrefix(r.URL.Path, "/_mock/") {
 		return s.admin(r, reqID)
 	}
 	entry := Entry{Method: r.Method, Path: r.URL.Path, RequestID: reqID}
+	ks, res := s.authenticate(r, reqID, &entry)
+	if res != nil {
+		return res
+	}
+	rt, m, pattern := findRoute(r)
+	p, fs := s.decide(r.Method, r.URL.Path, pattern)
+	entry.Fault = p.names()
+	if res := s.uplink(r, p, &entry); res != nil {
+		return res
+	}
+	body, tooLarge, readErr := readBody(r, s.cfg.MaxBodyBytes) // before the key's lock
+	x := &exchange{r: r, reqID: reqID, ks: ks, rt: rt, m: m, p: p, fs: fs, body: body, tooLarge: tooLarge, readErr: readErr}
+	v, aerr, status := s.meterAndHandle(x, &entry)
+	res = s.respond(x, v, aerr, status)
+	s.finish(&entry, res, aerr)
+	if !sleepCtx(r.Context().Done(), p.response) {
+		return &result{canceled: true}
+	}
+	if p.lost {
+		return &result{drop: true, dropErr: &InjectedError{Fault: FaultLost}}
+	}
+	return res
+}
 
+// exchange is what serve has gathered about one API request before the
+// meter and the handler see it.
+type exchange struct {
+	r        *http.Request
+	reqID    string
+	ks       *keyState
+	rt       *route // nil: no route has r's method and path
+	m        routeMatch
+	p        plan
+	fs       faultSettings
+	body     []byte
+	tooLarge bool
+	readErr  error
+	now      time.Time // set when the key's lock is taken
+}
+
+// authenticate returns the state of r's API key, or the 401 to answer
+// (journaled) when r carries none that the server knows.
+func (s *Server) authenticate(r *http.Request, reqID string, entry *Entry) (*keyState, *result) {
 	key, ok := bearer(r)
 	ks := s.keys[key]
 	if !ok || ks == nil {
@@ -212,85 +254,107 @@ func (s *Server) serve(r *http.Request) *result {
 			"missing or unknown API key (send Authorization: Bearer KEY)"))
 		res.header.Set("Www-Authenticate", `Bearer realm="mem"`)
 		entry.Status, entry.Error = res.status, ErrTypeUnauthorized
-		s.record(entry)
-		return res
+		s.record(*entry)
+		return nil, res
 	}
 	entry.Key = Key(key)
+	return ks, nil
+}
 
-	rt, m, pattern := findRoute(r)
-	p, fs := s.decide(r.Method, r.URL.Path, pattern)
-	entry.Fault = p.names()
-
+// uplink waits out the request's latency, and returns what to answer
+// instead of serving it (journaled): nothing when the client went away, a
+// reset when one is injected; nil to go on.
+func (s *Server) uplink(r *http.Request, p plan, entry *Entry) *result {
 	if !sleepCtx(r.Context().Done(), p.latency) {
 		entry.Time = time.Now()
-		s.record(entry)
+		s.record(*entry)
 		return &result{canceled: true}
 	}
 	if p.reset {
 		entry.Time = time.Now()
-		s.record(entry)
+		s.record(*entry)
 		return &result{drop: true, dropErr: &InjectedError{Fault: FaultReset}}
 	}
+	return nil
+}
 
-	// Read the body before taking the key's lock, at most the cap.
-	body, tooLarge, readErr := readBody(r, s.cfg.MaxBodyBytes)
-
+// meterAndHandle charges x's price to its key and runs its handler, under
+// the key's lock, and returns the handler's value or the error to answer,
+// and the key's rate-limit status after it. It sets entry's time and, for
+// a charged call, its costs.
+func (s *Server) meterAndHandle(x *exchange, entry *Entry) (any, *apiError, headers.Status) {
 	costs := s.pricing()
-	price, extra := costs.price(r, rt, m.index)
+	price, extra := costs.price(x.r, x.rt, x.m.index)
 	rc, cc := price.Requests, price.Complexity
-
-	var (
-		v    any
-		aerr *apiError
-	)
-	now := time.Now()
-	entry.Time = now
-	ks.mu.Lock()
-	ks.neighbour(fs.neighbour, fs.start, now)
+	x.now = time.Now()
+	entry.Time = x.now
+	x.ks.mu.Lock()
+	defer x.ks.mu.Unlock()
+	x.ks.neighbour(x.fs.neighbour, x.fs.start, x.now)
 	var admitted bool
 	var ref refusal
-	if p.rateLimit {
-		ref = refusal{kind: headers.Requests, b: ks.meter.req[0], cost: rc, wait: time.Second}
+	if x.p.rateLimit {
+		ref = refusal{kind: headers.Requests, b: x.ks.meter.req[0], cost: rc, wait: time.Second}
 	} else {
-		admitted, ref = ks.meter.charge(now, rc, cc)
-	}
-	switch {
-	case !admitted:
-		aerr = rateLimitError(ref)
-	case tooLarge:
-		aerr = errorf(http.StatusRequestEntityTooLarge, ErrTypePayloadTooLarge,
-			"request body exceeds %d bytes", s.cfg.MaxBodyBytes).with("max_bytes", s.cfg.MaxBodyBytes)
-	case readErr != nil:
-		aerr = badRequest("could not read the request body")
-	case rt == nil && !extra && m.allow == "":
-		aerr = errorf(http.StatusNotFound, ErrTypeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
-	case rt == nil && !extra:
-		aerr = methodNotAllowed(r)
-	case p.serverError != 0:
-		aerr = errorf(p.serverError, ErrTypeInternal, "internal error (injected)")
-	case extra:
-		v = struct{}{} // an endpoint Mem has added (see Limits.Costs)
-	default:
-		c := &call{s: s, r: m.req, ks: ks, now: now, reqID: reqID, body: body}
-		v, aerr = rt.h(c)
+		admitted, ref = x.ks.meter.charge(x.now, rc, cc)
 	}
 	if admitted {
 		entry.RequestCost, entry.ComplexityCost = rc, cc
 	}
-	status := ks.meter.status(now)
-	ks.mu.Unlock()
+	var v any
+	aerr := s.refusal(x, admitted, ref, extra)
+	switch {
+	case aerr != nil:
+	case extra:
+		v = struct{}{} // an endpoint Mem has added (see Limits.Costs)
+	default:
+		c := &call{s: s, r: x.m.req, ks: x.ks, now: x.now, reqID: x.reqID, body: x.body}
+		v, aerr = x.rt.h(c)
+	}
+	return v, aerr, x.ks.meter.status(x.now)
+}
 
-	res := render(reqID, v, aerr, now, fs.retryAfterDate)
+// refusal returns the error that answers x without its handler, in order
+// of precedence (nil: none): the rate limit, the body, the route, an
+// injected server error. extra marks an endpoint known only by its price.
+func (s *Server) refusal(x *exchange, admitted bool, ref refusal, extra bool) *apiError {
+	switch {
+	case !admitted:
+		return rateLimitError(ref)
+	case x.tooLarge:
+		return errorf(http.StatusRequestEntityTooLarge, ErrTypePayloadTooLarge,
+			"request body exceeds %d bytes", s.cfg.MaxBodyBytes).with("max_bytes", s.cfg.MaxBodyBytes)
+	case x.readErr != nil:
+		return badRequest("could not read the request body")
+	case x.rt == nil && !extra && x.m.allow == "":
+		return errorf(http.StatusNotFound, ErrTypeNotFound, "no such endpoint: %s %s", x.r.Method, x.r.URL.Path)
+	case x.rt == nil && !extra:
+		return methodNotAllowed(x.r)
+	case x.p.serverError != 0:
+		return errorf(x.p.serverError, ErrTypeInternal, "internal error (injected)")
+	}
+	return nil
+}
+
+// respond renders the answer with its headers: the rate-limit status, then
+// the header faults the plan injects.
+func (s *Server) respond(x *exchange, v any, aerr *apiError, status headers.Status) *result {
+	res := render(x.reqID, v, aerr, x.now, x.fs.retryAfterDate)
 	if aerr != nil && aerr.status == http.StatusMethodNotAllowed {
-		res.header.Set("Allow", m.allow)
+		res.header.Set("Allow", x.m.allow)
 	}
 	status.Write(res.header)
-	if p.missingHeaders {
+	if x.p.missingHeaders {
 		dropRateHeaders(res.header)
 	}
-	if p.garbledHeaders {
+	if x.p.garbledHeaders {
 		garble(res.header)
 	}
+	return res
+}
+
+// finish journals the answered request and counts a 429.
+func (s *Server) finish(entry *Entry, res *result, aerr *apiError) {
 	entry.Status = res.status
 	if aerr != nil {
 		entry.Error = aerr.typ
@@ -300,14 +364,7 @@ func (s *Server) serve(r *http.Request) *result {
 		s.n429++
 	}
 	s.mu.Unlock()
-	s.record(entry)
-	if !sleepCtx(r.Context().Done(), p.response) {
-		return &result{canceled: true}
-	}
-	if p.lost {
-		return &result{drop: true, dropErr: &InjectedError{Fault: FaultLost}}
-	}
-	return res
+	s.record(*entry)
 }
 
 // findRoute finds r's route (nil for none) and the pattern that FailNext rules
