@@ -2,7 +2,6 @@ package mock
 
 import (
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 )
@@ -180,11 +179,8 @@ func deleteCollection(c *call) (any, *apiError) {
 
 func searchCollections(c *call) (any, *apiError) {
 	var in struct {
-		Query                 opt[string] `json:"query"`
-		FilterByCreatedAfter  opt[string] `json:"filter_by_created_after"`
-		FilterByCreatedBefore opt[string] `json:"filter_by_created_before"`
-		FilterByUpdatedAfter  opt[string] `json:"filter_by_updated_after"`
-		FilterByUpdatedBefore opt[string] `json:"filter_by_updated_before"`
+		Query opt[string] `json:"query"`
+		dateFilters
 	}
 	// Every field is optional, so an empty body is an empty search.
 	if len(strings.TrimSpace(string(c.body))) > 0 {
@@ -192,54 +188,28 @@ func searchCollections(c *call) (any, *apiError) {
 			return nil, e
 		}
 	}
-	body := map[string]opt[string]{
-		"filter_by_created_after": in.FilterByCreatedAfter, "filter_by_created_before": in.FilterByCreatedBefore,
-		"filter_by_updated_after": in.FilterByUpdatedAfter, "filter_by_updated_before": in.FilterByUpdatedBefore,
-	}
-	tr, e := parseRange(func(n string) (string, bool) { o := body[n]; return o.v, o.has() })
+	tr, e := in.timeRange()
 	if e != nil {
 		return nil, e
 	}
 	ts := terms(in.Query.v)
-	type hit struct {
-		col   *collection
-		score int
-	}
-	var hits []hit
+	var hits []hit[*collection]
 	for _, col := range c.ks.colls {
 		if !tr.admits(col.created, col.updated) {
 			continue
 		}
-		title := strings.ToLower(col.title)
 		desc := ""
 		if col.description != nil {
-			desc = strings.ToLower(*col.description)
+			desc = *col.description
 		}
-		score := 1
-		for _, t := range ts {
-			ti, di := strings.Count(title, t), strings.Count(desc, t)
-			if ti+di == 0 {
-				score = 0
-				break
-			}
-			score += 3*ti + di
-		}
-		if score > 0 {
-			hits = append(hits, hit{col, score})
+		if score, ok := termScore(col.title, desc, ts); ok {
+			hits = append(hits, hit[*collection]{v: col, score: 1 + score, updated: col.updated, id: col.id})
 		}
 	}
-	slices.SortFunc(hits, func(a, b hit) int {
-		if a.score != b.score {
-			return b.score - a.score
-		}
-		if x := b.col.updated.Compare(a.col.updated); x != 0 {
-			return x
-		}
-		return strings.Compare(a.col.id, b.col.id)
-	})
+	rank(hits)
 	results := []collectionCounted{}
 	for _, h := range hits[:min(len(hits), collSearchBound)] {
-		results = append(results, c.counted(h.col, ""))
+		results = append(results, c.counted(h.v, ""))
 	}
 	return listResp[collectionCounted]{RequestID: c.reqID, Results: results, Total: len(results)}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/google/uuid"
@@ -21,13 +22,49 @@ type searchReq struct {
 	FilterByContainsTasks     opt[bool]     `json:"filter_by_contains_tasks"`
 	FilterByContainsImages    opt[bool]     `json:"filter_by_contains_images"`
 	FilterByContainsFiles     opt[bool]     `json:"filter_by_contains_files"`
-	FilterByCreatedAfter      opt[string]   `json:"filter_by_created_after"`
-	FilterByCreatedBefore     opt[string]   `json:"filter_by_created_before"`
-	FilterByUpdatedAfter      opt[string]   `json:"filter_by_updated_after"`
-	FilterByUpdatedBefore     opt[string]   `json:"filter_by_updated_before"`
-	Config                    opt[struct {
+	dateFilters
+	Config opt[struct {
 		IncludeNoteContent opt[bool] `json:"include_note_content"`
 	}] `json:"config"`
+}
+
+// dateFilters are the bounds on creation and update times that both
+// searches take in their bodies.
+type dateFilters struct {
+	FilterByCreatedAfter  opt[string] `json:"filter_by_created_after"`
+	FilterByCreatedBefore opt[string] `json:"filter_by_created_before"`
+	FilterByUpdatedAfter  opt[string] `json:"filter_by_updated_after"`
+	FilterByUpdatedBefore opt[string] `json:"filter_by_updated_before"`
+}
+
+// timeRange parses the bounds that are set.
+func (d dateFilters) timeRange() (timeRange, *apiError) {
+	body := map[string]opt[string]{
+		"filter_by_created_after": d.FilterByCreatedAfter, "filter_by_created_before": d.FilterByCreatedBefore,
+		"filter_by_updated_after": d.FilterByUpdatedAfter, "filter_by_updated_before": d.FilterByUpdatedBefore,
+	}
+	return parseRange(func(n string) (string, bool) { o := body[n]; return o.v, o.has() })
+}
+
+// hit is a search match: what matched, its score, and what breaks ties.
+type hit[T any] struct {
+	v       T
+	score   int
+	updated time.Time
+	id      string
+}
+
+// rank sorts hits by score, then most recently updated, then id.
+func rank[T any](hits []hit[T]) {
+	slices.SortFunc(hits, func(a, b hit[T]) int {
+		if a.score != b.score {
+			return b.score - a.score
+		}
+		if c := b.updated.Compare(a.updated); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
 }
 
 type searchResp struct {
@@ -62,31 +99,92 @@ const maxTerms = 16
 // matchScore is 0 unless every term occurs in the title or content; then
 // 3 × title occurrences + content occurrences.
 func matchScore(n *note, ts []string) int {
-	title, content := strings.ToLower(n.title), strings.ToLower(n.content)
-	score := 0
-	for _, t := range ts {
-		ti, ci := strings.Count(title, t), strings.Count(content, t)
-		if ti+ci == 0 {
-			return 0
-		}
-		score += 3*ti + ci
-	}
+	score, _ := termScore(n.title, n.content, ts)
 	return score
 }
 
+// termScore scores a title and a text against lower-case terms: ok only if
+// every term occurs in one of them, and then 3 × the title's occurrences
+// plus the text's.
+func termScore(title, text string, ts []string) (score int, ok bool) {
+	title, text = strings.ToLower(title), strings.ToLower(text)
+	for _, t := range ts {
+		ti, ci := strings.Count(title, t), strings.Count(text, t)
+		if ti+ci == 0 {
+			return 0, false
+		}
+		score += 3*ti + ci
+	}
+	return score, true
+}
+
+// noteSearch is a parsed POST /v2/notes/search.
+type noteSearch struct {
+	limit, offset int
+	snapshotID    string // "" for a new search
+	terms         []string
+	times         timeRange
+	collections   []string
+	content       contentFilter
+	withContent   bool
+}
+
+// fingerprint identifies the search a snapshot belongs to: its terms and
+// filters, not its page.
+func (q *noteSearch) fingerprint() string {
+	fp, _ := json.Marshal([]any{q.terms, q.collections, q.content.openTasks, q.content.tasks, q.content.images, q.content.files,
+		q.times.createdAfter, q.times.createdBefore, q.times.updatedAfter, q.times.updatedBefore})
+	return string(fp)
+}
+
 func searchNotes(c *call) (any, *apiError) {
-	q := c.r.URL.Query()
-	limit, e := intParam(q, "limit", 20, 1, 50)
+	q, e := parseNoteSearch(c)
 	if e != nil {
 		return nil, e
 	}
-	offset, e := intParam(q, "offset", 0, 0, math.MaxInt32)
-	if e != nil {
+	var ids []string
+	switch {
+	case q.snapshotID != "":
+		snap, ok := c.ks.snapshots[q.snapshotID]
+		if !ok {
+			return nil, notFound("search snapshot", q.snapshotID)
+		}
+		if snap.fingerprint != q.fingerprint() {
+			return nil, badRequest("snapshot_id belongs to a different search; send the same query and filters")
+		}
+		ids = snap.ids
+	case q.offset > 0:
+		return nil, invalid("snapshot_id", "snapshot_id is required when offset > 0")
+	default:
+		ids = c.ks.matchNotes(q)
+		q.snapshotID = uuid.NewString()
+		c.ks.saveSnapshot(q.snapshotID, searchSnapshot{fingerprint: q.fingerprint(), ids: ids})
+	}
+	results := []noteItem{}
+	for i := q.offset; i < len(ids) && i < q.offset+q.limit; i++ {
+		if n := c.ks.notes[ids[i]]; n != nil { // deleted since the snapshot: skipped
+			results = append(results, item(n, q.withContent))
+		}
+	}
+	return searchResp{
+		RequestID: c.reqID, Results: results, Total: len(ids), Limit: q.limit, Offset: q.offset,
+		HasNextPage: q.offset+q.limit < len(ids), SnapshotID: q.snapshotID,
+	}, nil
+}
+
+// parseNoteSearch reads a note search's query parameters and body.
+func parseNoteSearch(c *call) (*noteSearch, *apiError) {
+	params := c.r.URL.Query()
+	q := &noteSearch{}
+	var e *apiError
+	if q.limit, e = intParam(params, "limit", 20, 1, 50); e != nil {
 		return nil, e
 	}
-	snapID := ""
-	if v := q.Get("snapshot_id"); v != "" {
-		if snapID, e = parseUUID("snapshot_id", v); e != nil {
+	if q.offset, e = intParam(params, "offset", 0, 0, math.MaxInt32); e != nil {
+		return nil, e
+	}
+	if v := params.Get("snapshot_id"); v != "" {
+		if q.snapshotID, e = parseUUID("snapshot_id", v); e != nil {
 			return nil, e
 		}
 	}
@@ -97,92 +195,48 @@ func searchNotes(c *call) (any, *apiError) {
 	if e := required("query", in.Query); e != nil {
 		return nil, e
 	}
-	ts := terms(in.Query.v)
-	if len(ts) == 0 {
+	if q.terms = terms(in.Query.v); len(q.terms) == 0 {
 		return nil, invalid("query", "query must contain a non-whitespace character")
 	}
-	body := map[string]opt[string]{
-		"filter_by_created_after": in.FilterByCreatedAfter, "filter_by_created_before": in.FilterByCreatedBefore,
-		"filter_by_updated_after": in.FilterByUpdatedAfter, "filter_by_updated_before": in.FilterByUpdatedBefore,
-	}
-	tr, e := parseRange(func(n string) (string, bool) { o := body[n]; return o.v, o.has() })
-	if e != nil {
+	if q.times, e = in.timeRange(); e != nil {
 		return nil, e
 	}
-	var collIDs []string
-	collSet := map[string]bool{}
 	for _, id := range in.FilterByCollectionIDs.v {
 		id, e := parseUUID("filter_by_collection_ids", id)
 		if e != nil {
 			return nil, e
 		}
-		collIDs = append(collIDs, id)
-		collSet[id] = true
+		q.collections = append(q.collections, id)
 	}
-	cf := contentFilter{
+	q.content = contentFilter{
 		openTasks: in.FilterByContainsOpenTasks.v, tasks: in.FilterByContainsTasks.v,
 		images: in.FilterByContainsImages.v, files: in.FilterByContainsFiles.v,
 	}
-	fpb, _ := json.Marshal([]any{ts, collIDs, cf.openTasks, cf.tasks, cf.images, cf.files,
-		tr.createdAfter, tr.createdBefore, tr.updatedAfter, tr.updatedBefore})
-	fp := string(fpb)
+	q.withContent = in.Config.v.IncludeNoteContent.v
+	return q, nil
+}
 
+// matchNotes returns the ids of the notes q matches, best first, at most
+// searchWindow of them.
+func (ks *keyState) matchNotes(q *noteSearch) []string {
+	var hits []hit[*note]
+	for _, n := range ks.notes {
+		if !n.active() || !q.times.admits(n.created, n.updated) || !q.content.admits(n) {
+			continue
+		}
+		if len(q.collections) > 0 && !slices.ContainsFunc(n.collections, func(id string) bool { return slices.Contains(q.collections, id) }) {
+			continue
+		}
+		if s := matchScore(n, q.terms); s > 0 {
+			hits = append(hits, hit[*note]{v: n, score: s, updated: n.updated, id: n.id})
+		}
+	}
+	rank(hits)
 	var ids []string
-	switch {
-	case snapID != "":
-		snap, ok := c.ks.snapshots[snapID]
-		if !ok {
-			return nil, notFound("search snapshot", snapID)
-		}
-		if snap.fingerprint != fp {
-			return nil, badRequest("snapshot_id belongs to a different search; send the same query and filters")
-		}
-		ids = snap.ids
-	case offset > 0:
-		return nil, invalid("snapshot_id", "snapshot_id is required when offset > 0")
-	default:
-		type hit struct {
-			n     *note
-			score int
-		}
-		var hits []hit
-		for _, n := range c.ks.notes {
-			if !n.active() || !tr.admits(n.created, n.updated) || !cf.admits(n) {
-				continue
-			}
-			if len(collIDs) > 0 && !slices.ContainsFunc(n.collections, func(id string) bool { return collSet[id] }) {
-				continue
-			}
-			if s := matchScore(n, ts); s > 0 {
-				hits = append(hits, hit{n, s})
-			}
-		}
-		slices.SortFunc(hits, func(a, b hit) int {
-			if a.score != b.score {
-				return b.score - a.score
-			}
-			if c := b.n.updated.Compare(a.n.updated); c != 0 {
-				return c
-			}
-			return strings.Compare(a.n.id, b.n.id)
-		})
-		for _, h := range hits[:min(len(hits), searchWindow)] {
-			ids = append(ids, h.n.id)
-		}
-		snapID = uuid.NewString()
-		c.ks.saveSnapshot(snapID, searchSnapshot{fingerprint: fp, ids: ids})
+	for _, h := range hits[:min(len(hits), searchWindow)] {
+		ids = append(ids, h.v.id)
 	}
-	withContent := in.Config.v.IncludeNoteContent.v
-	results := []noteItem{}
-	for i := offset; i < len(ids) && i < offset+limit; i++ {
-		if n := c.ks.notes[ids[i]]; n != nil { // deleted since the snapshot: skipped
-			results = append(results, item(n, withContent))
-		}
-	}
-	return searchResp{
-		RequestID: c.reqID, Results: results, Total: len(ids), Limit: limit, Offset: offset,
-		HasNextPage: offset+limit < len(ids), SnapshotID: snapID,
-	}, nil
+	return ids
 }
 
 type relatedCollection struct {

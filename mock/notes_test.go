@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -291,6 +292,30 @@ func TestSearchNotesSnapshot(t *testing.T) {
 		assert.EqualValues(t, 1, m["total"])
 		assert.Equal(t, "Unrelated", m["results"].([]any)[0].(map[string]any)["content"])
 		tc.checked("NoteSearchResponseSchema")
+	})
+}
+
+// TestSearchRanksByScoreThenRecencyThenID: equal scores go most recently
+// updated first, and equal times by id, so that pages are stable.
+func TestSearchRanksByScoreThenRecencyThenID(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newClient(t, Config{})
+		var ids []string
+		for range 3 { // created at the same instant: tied on score and time
+			ids = append(ids, tc.ok("POST", "/v2/notes", map[string]any{"content": "plain\nfig"})["id"].(string))
+		}
+		time.Sleep(time.Second)
+		newer := tc.ok("POST", "/v2/notes", map[string]any{"content": "plain\nfig"})["id"].(string)
+		best := tc.ok("POST", "/v2/notes", map[string]any{"content": "fig\nfig"})["id"].(string)
+		slices.Sort(ids)
+		want := append([]string{best, newer}, ids...)
+
+		m := tc.ok("POST", "/v2/notes/search", map[string]any{"query": "fig"})
+		var got []string
+		for _, r := range m["results"].([]any) {
+			got = append(got, r.(map[string]any)["id"].(string))
+		}
+		assert.Equal(t, want, got)
 	})
 }
 
