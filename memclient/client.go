@@ -97,29 +97,73 @@ func New(opts ...Option) (*Client, error) {
 	if err := validKey(cfg.apiKey); err != nil {
 		return nil, err
 	}
-	if cfg.baseURL == "" {
-		cfg.baseURL = os.Getenv(EnvBaseURL)
-	}
-	if cfg.baseURL == "" {
-		cfg.baseURL = DefaultBaseURL
-	}
-	u, err := url.Parse(cfg.baseURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("memclient: base URL %q: want http(s)://host[/prefix]", redactURL(cfg.baseURL))
-	}
-	if u.User != nil {
-		return nil, errors.New("memclient: base URL must not carry credentials")
+	base, err := cfg.resolveBaseURL()
+	if err != nil {
+		return nil, err
 	}
 	th := cfg.throttle
 	if th == nil {
-		p := throttle.DefaultPolicy()
-		if cfg.policy != nil {
-			p = *cfg.policy
-		}
-		if th, err = throttle.New(p); err != nil {
-			return nil, fmt.Errorf("memclient: %w", err)
+		if th, err = cfg.newThrottle(); err != nil {
+			return nil, err
 		}
 	}
+	logger := cfg.logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Client{
+		key:          cfg.apiKey,
+		baseURL:      base,
+		hc:           cfg.newHTTPClient(th),
+		th:           th,
+		retryMax:     cfg.retryMax,
+		maxRetryWait: cfg.maxRetryWait,
+		log:          logger,
+		userAgent:    cfg.userAgent,
+	}
+	c.Notes = &NotesService{c}
+	c.Collections = &CollectionsService{c}
+	return c, nil
+}
+
+// resolveBaseURL returns the base URL (WithBaseURL, MEM_API_URL or
+// DefaultBaseURL) without a trailing slash, or why it cannot serve.
+func (cfg *config) resolveBaseURL() (string, error) {
+	raw := cfg.baseURL
+	if raw == "" {
+		raw = os.Getenv(EnvBaseURL)
+	}
+	if raw == "" {
+		raw = DefaultBaseURL
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("memclient: base URL %q: want http(s)://host[/prefix]", redactURL(raw))
+	}
+	if u.User != nil {
+		return "", errors.New("memclient: base URL must not carry credentials")
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// newThrottle builds the throttle a client owns: from WithPolicy, or
+// throttle.DefaultPolicy().
+func (cfg *config) newThrottle() (*throttle.Throttle, error) {
+	p := throttle.DefaultPolicy()
+	if cfg.policy != nil {
+		p = *cfg.policy
+	}
+	th, err := throttle.New(p)
+	if err != nil {
+		return nil, fmt.Errorf("memclient: %w", err)
+	}
+	return th, nil
+}
+
+// newHTTPClient returns the client's HTTP client: th's transport over
+// WithTransport's, WithHTTPClient's or http.DefaultTransport, with
+// WithHTTPClient's timeout, redirect policy and cookie jar.
+func (cfg *config) newHTTPClient(th *throttle.Throttle) *http.Client {
 	base := cfg.transport
 	hc := &http.Client{}
 	if cfg.httpClient != nil {
@@ -132,23 +176,7 @@ func New(opts ...Option) (*Client, error) {
 		base = http.DefaultTransport
 	}
 	hc.Transport = throttle.NewTransport(th, base)
-	logger := cfg.logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	c := &Client{
-		key:          cfg.apiKey,
-		baseURL:      strings.TrimRight(u.String(), "/"),
-		hc:           hc,
-		th:           th,
-		retryMax:     cfg.retryMax,
-		maxRetryWait: cfg.maxRetryWait,
-		log:          logger,
-		userAgent:    cfg.userAgent,
-	}
-	c.Notes = &NotesService{c}
-	c.Collections = &CollectionsService{c}
-	return c, nil
+	return hc
 }
 
 // redactURL drops any userinfo from a URL string for error messages.
@@ -245,6 +273,31 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*Response, error)
 	if ctx == nil {
 		return nil, &ValidationError{Problem: "nil context"}
 	}
+	req, err := c.newRequest(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.retryClient(r).Do(req)
+	if err != nil {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return c.response(resp, r), c.transportError(r, err)
+	}
+	defer resp.Body.Close()
+	res := c.response(resp, r)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return res, c.errorResponse(ctx, r, resp, res)
+	}
+	if out == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return res, nil
+	}
+	return res, decodeBody(r, resp, res, out)
+}
+
+// newRequest builds r's HTTP request: its JSON body, query and headers.
+func (c *Client) newRequest(ctx context.Context, r *request) (*retryablehttp.Request, error) {
 	var body any // untyped nil for no body
 	if r.body != nil {
 		b, err := json.Marshal(r.body)
@@ -267,9 +320,14 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*Response, error)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return req, nil
+}
 
+// retryClient returns the retrying client that sends r: r's retry policy
+// over the client's throttled HTTP client, logging each attempt.
+func (c *Client) retryClient(r *request) *retryablehttp.Client {
 	p := &retryPolicy{c: c, r: r}
-	rc := &retryablehttp.Client{
+	return &retryablehttp.Client{
 		HTTPClient:   c.hc,
 		RetryMax:     c.retryMax + maxRateRetries, // check enforces the real limits
 		CheckRetry:   p.check,
@@ -280,37 +338,32 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*Response, error)
 				slog.String("method", hr.Method), slog.String("path", hr.URL.Path), slog.Int("attempt", i+1))
 		},
 	}
-	resp, err := rc.Do(req)
-	if err != nil {
-		if resp != nil {
-			resp.Body.Close()
-		}
-		return c.response(resp, r), c.transportError(r, err)
-	}
-	defer resp.Body.Close()
-	res := c.response(resp, r)
+}
+
+// errorResponse reads a non-2xx response into its typed error, and fills
+// res's request id from the error body when the headers had none.
+func (c *Client) errorResponse(ctx context.Context, r *request, resp *http.Response, res *Response) error {
 	now := time.Now()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))
-		api := c.apiError(r, resp, b)
-		if res.RequestID == "" {
-			res.RequestID = api.RequestID
-		}
-		terr := typedError(api, resp, now)
-		c.log.LogAttrs(ctx, slog.LevelDebug, "mem error", slog.String("op", r.op()),
-			slog.Int("status", resp.StatusCode), slog.String("type", api.Type), slog.Int("attempts", r.attempts))
-		return res, terr
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody+1))
+	api := c.apiError(r, resp, b)
+	if res.RequestID == "" {
+		res.RequestID = api.RequestID
 	}
-	if out == nil {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return res, nil
-	}
+	terr := typedError(api, resp, now)
+	c.log.LogAttrs(ctx, slog.LevelDebug, "mem error", slog.String("op", r.op()),
+		slog.Int("status", resp.StatusCode), slog.String("type", api.Type), slog.Int("attempts", r.attempts))
+	return terr
+}
+
+// decodeBody decodes a 2xx body into out, and fills res's request id from
+// the body when the headers had none.
+func decodeBody(r *request, resp *http.Response, res *Response, out any) error {
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return res, fmt.Errorf("memclient: %s: reading the response: %w", r.op(), err)
+		return fmt.Errorf("memclient: %s: reading the response: %w", r.op(), err)
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return res, fmt.Errorf("memclient: %s: decoding the response: %w", r.op(), err)
+		return fmt.Errorf("memclient: %s: decoding the response: %w", r.op(), err)
 	}
 	if res.RequestID == "" {
 		var rid struct {
@@ -320,7 +373,7 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*Response, error)
 			res.RequestID = rid.RequestID
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // response builds the Response for resp (nil when resp is nil) and records
