@@ -104,8 +104,8 @@ func (w WindowState) Present() bool { return w.Window != "" }
 // Status is the full rate status of one response: one WindowState per kind,
 // each possibly absent.
 type Status struct {
-	Requests   WindowState
-	Complexity WindowState
+	Requests   WindowState // from the X-RateLimit-* headers
+	Complexity WindowState // from the X-Complexity-* headers
 }
 
 // Of returns the state reported for kind k.

@@ -219,6 +219,7 @@ func (c *Client) Rate() headers.Status {
 // Response describes the last HTTP response of a call (the last attempt,
 // when it was retried), as go-github's Response does.
 type Response struct {
+	// StatusCode is the HTTP status of the last attempt's response.
 	StatusCode int
 	// RequestID is Mem's id for the request (body request_id or the
 	// X-Request-Id header): quote it to Mem's support.

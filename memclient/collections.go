@@ -16,13 +16,18 @@ import (
 // Collection is a Mem collection. NoteCount is filled by Get, List and
 // Search, not by Create and Update.
 type Collection struct {
-	ID    string `json:"id"`
+	// ID is the collection's UUID: the path id of Get, Update, Delete and
+	// the membership calls.
+	ID string `json:"id"`
+	// Title is the collection's title.
 	Title string `json:"title"`
 	// Description is nil when the collection has none.
-	Description *string   `json:"description"`
-	NoteCount   int       `json:"note_count"` // active notes in the collection
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	Description *string `json:"description"`
+	NoteCount   int     `json:"note_count"` // active notes in the collection
+	// CreatedAt is when the collection was created (or backdated to).
+	CreatedAt time.Time `json:"created_at"`
+	// UpdatedAt is when the collection was last modified.
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // CreateCollectionRequest is the body of Collections.Create.
@@ -36,9 +41,13 @@ type CreateCollectionRequest struct {
 	// ID is the new collection's UUID. Leave it empty and the client
 	// generates one, which makes the create safe to retry.
 	ID string `json:"id,omitempty"`
-	// CreatedAt and UpdatedAt backdate the collection; zero means "now".
-	// They may not be in the future.
+	// CreatedAt backdates the collection's creation; it may not be in the
+	// future. Zero sends none, and the server uses UpdatedAt if set,
+	// otherwise the time it receives the call.
 	CreatedAt time.Time `json:"created_at,omitzero"`
+	// UpdatedAt sets the collection's last-update time; it may not be in
+	// the future. Zero sends none, and the server uses CreatedAt if set,
+	// otherwise the time it receives the call.
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
@@ -125,6 +134,8 @@ type ListCollectionsOptions struct {
 
 // CollectionList is one page of Collections.List.
 type CollectionList struct {
+	// Results are the page's collections, in the order asked for
+	// (ListCollectionsOptions.OrderBy).
 	Results  []Collection `json:"results"`
 	Total    int          `json:"total"`     // all pages together
 	NextPage string       `json:"next_page"` // "" on the last page
@@ -231,12 +242,16 @@ func (s *CollectionsService) Delete(ctx context.Context, id string) (*Response, 
 // SearchCollectionsRequest is the body of Collections.Search. Every field
 // is optional: without a query the server returns a bounded general set.
 type SearchCollectionsRequest struct {
-	Query                                                    string    `json:"query,omitempty"`
+	// Query is the text matched against titles and descriptions; "" sends
+	// none.
+	Query string `json:"query,omitempty"`
+	// Time bounds, inclusive; zero means unbounded.
 	CreatedAfter, CreatedBefore, UpdatedAfter, UpdatedBefore time.Time `json:"-"`
 }
 
 // CollectionSearchResult is the result of Collections.Search (not paged).
 type CollectionSearchResult struct {
+	// Results are the matching collections, best match first.
 	Results []Collection `json:"results"`
 	Total   int          `json:"total"` // the number returned
 }

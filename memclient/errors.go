@@ -34,14 +34,20 @@ const (
 // RateLimitError, QuotaExceededError) wrap an *APIError, so errors.As finds
 // it through any of them.
 type APIError struct {
+	// StatusCode is the response's HTTP status, e.g. 404 or 429.
 	StatusCode int
 	Method     string // of the request
 	Path       string // of the request (no query, no host)
 	Type       string // error.type, or error_metadata.error_kind
 	Category   string // error_category (second envelope only)
-	Message    string
-	Details    map[string]any
-	RequestID  string // from the body, else the X-Request-Id header
+	// Message is the server's human-readable explanation (error.message or
+	// error_metadata.message); for display, not for branching.
+	Message string
+	// Details is the error.details object as decoded JSON (numbers are
+	// float64), with the quota envelope's upgrade_info added under the key
+	// "upgrade_info"; nil when the server sent none.
+	Details   map[string]any
+	RequestID string // from the body, else the X-Request-Id header
 	// Body is the raw body when it decoded as neither envelope.
 	Body []byte
 	// Rate is the rate status the response reported (zero when absent).
@@ -130,7 +136,10 @@ func decodeAPIError(method, path string, resp *http.Response, body []byte) *APIE
 
 // NotFoundError is a 404: the note, collection or search snapshot does not
 // exist (or the key cannot see it).
-type NotFoundError struct{ API *APIError }
+type NotFoundError struct {
+	// API is the 404 response.
+	API *APIError
+}
 
 // Error returns the *APIError's description.
 func (e *NotFoundError) Error() string { return e.API.Error() }
@@ -149,6 +158,7 @@ const (
 // ConflictError is a 409: a create with an id that already exists, an
 // update based on a stale version, or a change to a trashed note.
 type ConflictError struct {
+	// API is the 409 response.
 	API *APIError
 	// Reason is one of the Reason* constants, or "" when the server said
 	// nothing more specific.
@@ -168,9 +178,13 @@ func (e *ConflictError) Unwrap() error { return e.API }
 // nil: nothing was sent and no rate budget was spent), or one the server
 // refused as invalid (400 or 422; API is set).
 type ValidationError struct {
-	Field   string // the offending field, e.g. "content", when known
+	Field string // the offending field, e.g. "content", when known
+	// Problem says what is wrong with Field, e.g. "is required"; for a
+	// server's refusal it is the server's message (API.Message).
 	Problem string
-	API     *APIError
+	// API is the server's 400 or 422 response; nil when the client refused
+	// the request before sending it.
+	API *APIError
 }
 
 // Error names the field and the problem (or describes the server's refusal).
@@ -202,10 +216,11 @@ func (e *ValidationError) Unwrap() error {
 type RateLimitError struct {
 	API *APIError // the 429 response, or nil for a local refusal
 	// RetryAfter is how long to wait before trying again (from Retry-After
-	// or from the throttle's estimate); RetryAt is that moment.
+	// or from the throttle's estimate).
 	RetryAfter time.Duration
-	RetryAt    time.Time
-	Err        error // the throttle's error, for a local refusal
+	// RetryAt is the moment RetryAfter ends, on the local clock.
+	RetryAt time.Time
+	Err     error // the throttle's error, for a local refusal
 }
 
 // Error says when to retry and what refused the call.
@@ -235,17 +250,31 @@ func (e *RateLimitError) Unwrap() []error {
 // QuotaExceededError is a 429 quota_exceeded: the plan's allowance of note
 // creations (POST /v2/mem-it, POST /v2/notes) is spent. It is not a rate
 // limit: the client never sleeps on it and never retries it.
+//
+// Its fields come from the body's error.details (wire names in
+// parentheses) and upgrade_info objects.
 type QuotaExceededError struct {
-	API            *APIError
-	Plan           string
-	Used           int64
-	FreeUsed       int64
-	Limit          *int64 // nil when the server sent null
-	FreeLimit      *int64
-	ResetTime      time.Time     // when the quota resets (zero if unparsable)
-	RetryAfter     time.Duration // from Retry-After
+	// API is the 429 response.
+	API *APIError
+	// Plan is the account's current plan (current_plan).
+	Plan string
+	// Used is how much of the quota has been used (used).
+	Used int64
+	// FreeUsed is how much of the free allowance has been used (free_used).
+	FreeUsed int64
+	Limit    *int64 // the quota (limit); nil when the server sent null
+	// FreeLimit is the free allowance (free_limit); nil when the server
+	// sent null.
+	FreeLimit *int64
+	// ResetTime is when the quota resets: reset_time, else now plus
+	// RetryAfter; zero when neither could be read.
+	ResetTime  time.Time
+	RetryAfter time.Duration // from Retry-After (can be hours or days)
+	// UpgradeMessage is the server's advice on raising the quota
+	// (upgrade_info.message).
 	UpgradeMessage string
-	UpgradeURL     string
+	// UpgradeURL is where the plan can be upgraded (upgrade_info.upgrade_url).
+	UpgradeURL string
 }
 
 // Error names the plan and the reset time.

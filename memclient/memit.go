@@ -31,6 +31,8 @@ type MemItRequest struct {
 // MemItResult is the answer to Client.MemIt: processing is asynchronous, so
 // it carries only the request's id.
 type MemItResult struct {
+	// RequestID is Mem's id for the request (request_id, e.g.
+	// "api-request-…"): quote it to Mem's support.
 	RequestID string `json:"request_id"`
 }
 

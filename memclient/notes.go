@@ -28,15 +28,25 @@ const (
 // AudioRecordingIDs and Attachments; Update and SetCreatedAt omit
 // AudioRecordingIDs and Attachments.
 type Note struct {
+	// ID is the note's UUID: the path id of Get, Update, Trash and the
+	// other calls on one note.
 	ID    string `json:"id"`
 	Title string `json:"title"` // the first line of Content
 	// Content is the note's markdown body; its first line is the title.
-	Content           string       `json:"content"`
-	CollectionIDs     []string     `json:"collection_ids"`
-	AudioRecordingIDs []string     `json:"audio_recording_ids,omitempty"`
-	Attachments       []Attachment `json:"attachment_metadata,omitempty"`
-	CreatedAt         time.Time    `json:"created_at"`
-	UpdatedAt         time.Time    `json:"updated_at"`
+	Content string `json:"content"`
+	// CollectionIDs are the UUIDs of the collections the note is in.
+	CollectionIDs []string `json:"collection_ids"`
+	// AudioRecordingIDs are the UUIDs of the audio recordings attached to
+	// the note (Get only).
+	AudioRecordingIDs []string `json:"audio_recording_ids,omitempty"`
+	// Attachments describes the PDF and image files embedded in the note
+	// (Get only; wire name attachment_metadata).
+	Attachments []Attachment `json:"attachment_metadata,omitempty"`
+	// CreatedAt is when the note was created, or the time it was backdated
+	// to (CreateNoteRequest.CreatedAt, Notes.SetCreatedAt).
+	CreatedAt time.Time `json:"created_at"`
+	// UpdatedAt is when the note was last modified.
+	UpdatedAt time.Time `json:"updated_at"`
 	// TrashedAt is when the note was moved to the trash; nil when it is
 	// not in the trash.
 	TrashedAt *time.Time `json:"trashed_at,omitempty"`
@@ -47,27 +57,47 @@ type Note struct {
 // Attachment describes a file attached to a note (Get only). The optional
 // fields are nil when the server has nothing for them.
 type Attachment struct {
-	ID                string  `json:"attachment_id"`
-	Kind              string  `json:"attachment_kind"` // "pdf" or "image"
-	PageCount         *int    `json:"page_count,omitempty"`
-	OCRText           *string `json:"ocr_text,omitempty"`
-	Summary           *string `json:"summary,omitempty"`
+	// ID is the attachment's UUID (wire name attachment_id).
+	ID   string `json:"attachment_id"`
+	Kind string `json:"attachment_kind"` // "pdf" or "image"
+	// PageCount is the number of pages of a PDF; nil for an image.
+	PageCount *int `json:"page_count,omitempty"`
+	// OCRText is the text read from an image.
+	OCRText *string `json:"ocr_text,omitempty"`
+	// Summary is a short summary of the attachment's content.
+	Summary *string `json:"summary,omitempty"`
+	// VisualDescription describes what an image shows.
 	VisualDescription *string `json:"visual_description,omitempty"`
-	ImageType         *string `json:"image_type,omitempty"`
-	SuggestedSearch   *string `json:"suggested_search,omitempty"`
+	// ImageType is the kind of image the server detected.
+	ImageType *string `json:"image_type,omitempty"`
+	// SuggestedSearch is a query the server suggests for searching within
+	// the attachment.
+	SuggestedSearch *string `json:"suggested_search,omitempty"`
 }
 
 // NoteItem is a note in a list or search result: metadata, a snippet, and
 // the content only when IncludeContent was asked for.
 type NoteItem struct {
-	ID                string    `json:"id"`
-	Title             string    `json:"title"`
-	CollectionIDs     []string  `json:"collection_ids"`
-	AudioRecordingIDs []string  `json:"audio_recording_ids"`
-	CreatedAt         time.Time `json:"created_at"`
-	UpdatedAt         time.Time `json:"updated_at"`
-	Snippet           *string   `json:"snippet,omitempty"`
-	Content           *string   `json:"content,omitempty"`
+	// ID is the note's UUID.
+	ID string `json:"id"`
+	// Title is the note's title, the first line of its content.
+	Title string `json:"title"`
+	// CollectionIDs are the UUIDs of the collections the note is in.
+	CollectionIDs []string `json:"collection_ids"`
+	// AudioRecordingIDs are the UUIDs of the audio recordings attached to
+	// the note.
+	AudioRecordingIDs []string `json:"audio_recording_ids"`
+	// CreatedAt is when the note was created (or backdated to).
+	CreatedAt time.Time `json:"created_at"`
+	// UpdatedAt is when the note was last modified.
+	UpdatedAt time.Time `json:"updated_at"`
+	// Snippet is a short preview of the content for display, possibly
+	// truncated; nil when the server sends none.
+	Snippet *string `json:"snippet,omitempty"`
+	// Content is the note's full markdown body, nil unless the call asked
+	// for it (ListNotesOptions.IncludeContent,
+	// SearchNotesRequest.IncludeContent).
+	Content *string `json:"content,omitempty"`
 }
 
 // CreateNoteRequest is the body of Notes.Create.
@@ -87,9 +117,13 @@ type CreateNoteRequest struct {
 	// (case-insensitive exact match, at most MaxCollectionTitle characters
 	// each; titles that match nothing are ignored).
 	CollectionTitles []string `json:"collection_titles,omitempty"`
-	// CreatedAt and UpdatedAt backdate the note; zero means "now". They
-	// may not be in the future.
+	// CreatedAt backdates the note's creation; it may not be in the
+	// future. Zero sends none, and the server uses UpdatedAt if set,
+	// otherwise the time it receives the call.
 	CreatedAt time.Time `json:"created_at,omitzero"`
+	// UpdatedAt sets the note's last-update time; it may not be in the
+	// future. Zero sends none, and the server uses the time it receives
+	// the call.
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
@@ -264,6 +298,8 @@ func timeRange(v *validator, q url.Values, createdAfter, createdBefore, updatedA
 
 // NoteList is one page of Notes.List.
 type NoteList struct {
+	// Results are the page's notes, in the order asked for
+	// (ListNotesOptions.OrderBy).
 	Results []NoteItem `json:"results"`
 	// Total is the number of notes matching the filters, all pages together.
 	Total int `json:"total"`
@@ -448,12 +484,18 @@ type searchCfg struct {
 
 // NoteSearchResult is one page of Notes.Search.
 type NoteSearchResult struct {
+	// Results are the page's notes, best match first.
 	Results []NoteItem `json:"results"`
 	// Total is the size of the result set (at most 100: search looks at a
 	// bounded window of best matches).
-	Total       int  `json:"total"`
-	Limit       int  `json:"limit"`
-	Offset      int  `json:"offset"`
+	Total int `json:"total"`
+	// Limit is the page size the server applied.
+	Limit int `json:"limit"`
+	// Offset is the position of the page's first note in the result set
+	// (0 for the first page).
+	Offset int `json:"offset"`
+	// HasNextPage reports whether a page at Offset+Limit, with the same
+	// SnapshotID, holds more notes.
 	HasNextPage bool `json:"has_next_page"`
 	// SnapshotID names this result set; pass it with the next Offset.
 	SnapshotID string `json:"snapshot_id"`
@@ -548,32 +590,52 @@ func (s *NotesService) SearchAll(ctx context.Context, req *SearchNotesRequest) i
 
 // RelatedNote is a note similar to another (Notes.Related).
 type RelatedNote struct {
-	ID            string              `json:"id"`
-	Title         string              `json:"title"`
-	Preview       string              `json:"preview"` // truncated markdown of the content
-	CollectionIDs []string            `json:"collection_ids"`
-	Collections   []RelatedCollection `json:"collections"`
-	CreatedAt     time.Time           `json:"created_at"`
-	UpdatedAt     time.Time           `json:"updated_at"`
-	Score         *float64            `json:"score,omitempty"` // similarity, when given
-	Snippet       *string             `json:"snippet,omitempty"`
+	// ID is the related note's UUID.
+	ID string `json:"id"`
+	// Title is the related note's title.
+	Title   string `json:"title"`
+	Preview string `json:"preview"` // truncated markdown of the content
+	// CollectionIDs are the UUIDs of the note's collections that the API
+	// key can access.
+	CollectionIDs []string `json:"collection_ids"`
+	// Collections describes the same collections as CollectionIDs.
+	Collections []RelatedCollection `json:"collections"`
+	// CreatedAt is when the note was created (or backdated to).
+	CreatedAt time.Time `json:"created_at"`
+	// UpdatedAt is when the note was last modified.
+	UpdatedAt time.Time `json:"updated_at"`
+	Score     *float64  `json:"score,omitempty"` // similarity, when given
+	// Snippet is a short preview for display; nil when the server sends
+	// none.
+	Snippet *string `json:"snippet,omitempty"`
 }
 
 // RelatedCollection is a collection of a RelatedNote.
 type RelatedCollection struct {
-	ID          string    `json:"id"`
-	Title       string    `json:"title"`
-	Description *string   `json:"description"`
-	NoteCount   int       `json:"note_count"`
-	IsShared    bool      `json:"is_shared"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	// ID is the collection's UUID.
+	ID string `json:"id"`
+	// Title is the collection's title.
+	Title string `json:"title"`
+	// Description is nil when the collection has none.
+	Description *string `json:"description"`
+	// NoteCount is the number of active (not trashed) notes in the
+	// collection.
+	NoteCount int `json:"note_count"`
+	// IsShared reports whether the collection is shared with other
+	// accounts.
+	IsShared bool `json:"is_shared"`
+	// CreatedAt is when the collection was created (or backdated to).
+	CreatedAt time.Time `json:"created_at"`
+	// UpdatedAt is when the collection was last modified.
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // RelatedNotes is the result of Notes.Related.
 type RelatedNotes struct {
+	// Results are the related notes, most similar first.
 	Results []RelatedNote `json:"results"`
-	Total   int           `json:"total"`
+	// Total is the number of notes in Results (the result is not paged).
+	Total int `json:"total"`
 }
 
 // Related finds notes similar to a note (GET /v2/notes/{id}/related-notes; 1

@@ -9,25 +9,49 @@ import (
 // The admin API is described in the package documentation (doc.go).
 
 // FaultsJSON is Faults as the admin API reads and writes them.
+// Each field is the Faults field of the same name; durations are Go
+// duration strings ("250ms"), and "" or an absent field means 0.
 type FaultsJSON struct {
-	Latency            string         `json:"latency,omitempty"`
-	LatencyJitter      string         `json:"latency_jitter,omitempty"`
-	ResponseLatency    string         `json:"response_latency,omitempty"`
-	ResponseJitter     string         `json:"response_jitter,omitempty"`
-	ErrorRate          float64        `json:"error_rate"`
-	ResetRate          float64        `json:"reset_rate"`
-	LostRate           float64        `json:"lost_rate"`
-	MissingHeadersRate float64        `json:"missing_headers_rate"`
-	GarbledHeadersRate float64        `json:"garbled_headers_rate"`
-	RetryAfterDate     bool           `json:"retry_after_date"`
-	Neighbour          *NeighbourJSON `json:"neighbour,omitempty"`
+	// Latency is Faults.Latency, the uplink delay of every call.
+	Latency string `json:"latency,omitempty"`
+	// LatencyJitter is Faults.LatencyJitter, a random extra uplink delay.
+	LatencyJitter string `json:"latency_jitter,omitempty"`
+	// ResponseLatency is Faults.ResponseLatency, the downlink delay.
+	ResponseLatency string `json:"response_latency,omitempty"`
+	// ResponseJitter is Faults.ResponseJitter, a random extra downlink
+	// delay.
+	ResponseJitter string `json:"response_jitter,omitempty"`
+	// ErrorRate is Faults.ErrorRate, the probability (0 to 1) of a 5xx.
+	ErrorRate float64 `json:"error_rate"`
+	// ResetRate is Faults.ResetRate, the probability of a connection reset
+	// before the call arrives.
+	ResetRate float64 `json:"reset_rate"`
+	// LostRate is Faults.LostRate, the probability of a processed call
+	// whose response is lost.
+	LostRate float64 `json:"lost_rate"`
+	// MissingHeadersRate is Faults.MissingHeadersRate, the probability of
+	// a response without rate-limit headers.
+	MissingHeadersRate float64 `json:"missing_headers_rate"`
+	// GarbledHeadersRate is Faults.GarbledHeadersRate, the probability of
+	// malformed rate-limit headers.
+	GarbledHeadersRate float64 `json:"garbled_headers_rate"`
+	// RetryAfterDate is Faults.RetryAfterDate: Retry-After as an HTTP-date.
+	RetryAfterDate bool `json:"retry_after_date"`
+	// Neighbour is Faults.Neighbour; absent or null means none.
+	Neighbour *NeighbourJSON `json:"neighbour,omitempty"`
 }
 
 // NeighbourJSON is Neighbour as the admin API reads and writes it.
 type NeighbourJSON struct {
-	Interval   string `json:"interval"`
-	Requests   int64  `json:"requests,omitempty"`
-	Complexity int64  `json:"complexity,omitempty"`
+	// Interval is Neighbour.Interval as a Go duration string ("5s"):
+	// the time between two of the neighbour's calls. Required.
+	Interval string `json:"interval"`
+	// Requests is Neighbour.Requests, the request cost of each call
+	// (absent or 0: 1).
+	Requests int64 `json:"requests,omitempty"`
+	// Complexity is Neighbour.Complexity, the complexity cost of each call
+	// (absent or 0: 1).
+	Complexity int64 `json:"complexity,omitempty"`
 }
 
 // JSON converts f for the admin API.
@@ -115,14 +139,27 @@ type adminState struct {
 // are Go duration strings, costs map "METHOD /path" patterns to their
 // price.
 type LimitsJSON struct {
-	RequestsPerMinute   int64           `json:"requests_per_minute"`
-	RequestsPerDay      int64           `json:"requests_per_day"`
-	ComplexityPerMinute int64           `json:"complexity_per_minute"`
-	ComplexityPerDay    int64           `json:"complexity_per_day"`
-	Minute              string          `json:"minute"`
-	Day                 string          `json:"day"`
-	MemItComplexity     int64           `json:"mem_it_complexity"`
-	Costs               map[string]Cost `json:"costs"`
+	// RequestsPerMinute is Limits.RequestsPerMinute, the request tokens of
+	// each "minute" window.
+	RequestsPerMinute int64 `json:"requests_per_minute"`
+	// RequestsPerDay is Limits.RequestsPerDay, the request tokens of each
+	// "day" window.
+	RequestsPerDay int64 `json:"requests_per_day"`
+	// ComplexityPerMinute is Limits.ComplexityPerMinute, the complexity
+	// tokens of each "minute" window.
+	ComplexityPerMinute int64 `json:"complexity_per_minute"`
+	// ComplexityPerDay is Limits.ComplexityPerDay, the complexity tokens
+	// of each "day" window.
+	ComplexityPerDay int64 `json:"complexity_per_day"`
+	// Minute is Limits.Minute, the period of the "minute" windows ("1m0s").
+	Minute string `json:"minute"`
+	// Day is Limits.Day, the period of the "day" windows ("24h0m0s").
+	Day string `json:"day"`
+	// MemItComplexity is Limits.MemItComplexity, the complexity cost of
+	// POST /v2/mem-it.
+	MemItComplexity int64 `json:"mem_it_complexity"`
+	// Costs is Limits.Costs: "METHOD /path" patterns and their prices.
+	Costs map[string]Cost `json:"costs"`
 }
 
 // JSON converts l for the admin API.

@@ -75,9 +75,8 @@ func (s *Server) adminLimits(_ *http.Request, reqID string) *result {
 func (s *Server) adminSetLimits(r *http.Request, reqID string) *result {
 	j := s.Limits().JSON()
 	j.Costs = nil
-	body, tooLarge, err := readBody(r, 1<<20)
-	if tooLarge || err != nil || decodeStrict(body, &j) != nil {
-		return errorResult(reqID, badRequest("body must be a limits JSON object, as GET /_mock/limits returns"))
+	if err := readStrict(r, &j); err != nil {
+		return errorResult(reqID, badRequest("body must be a limits JSON object, as GET /_mock/limits returns: %v", err))
 	}
 	l, err := j.Limits()
 	if err == nil {
@@ -92,8 +91,24 @@ func (s *Server) adminSetLimits(r *http.Request, reqID string) *result {
 	return jsonResult(http.StatusOK, reqID, s.Limits().JSON())
 }
 
+// readStrict reads an admin request's body (at most 1 MiB) into v with
+// decodeStrict.
+func readStrict(r *http.Request, v any) error {
+	body, tooLarge, err := readBody(r, 1<<20)
+	switch {
+	case tooLarge:
+		return errors.New("the body is larger than 1 MiB")
+	case err != nil:
+		return err
+	case len(bytes.TrimSpace(body)) == 0:
+		return errors.New("the body is empty")
+	}
+	return decodeStrict(body, v)
+}
+
 // decodeStrict decodes one JSON value into v, refusing unknown fields and
-// trailing data.
+// trailing data, so that a misspelled field is an error rather than a
+// request that silently leaves that field at zero.
 func decodeStrict(body []byte, v any) error {
 	d := json.NewDecoder(bytes.NewReader(body))
 	d.DisallowUnknownFields()
@@ -112,9 +127,8 @@ func (s *Server) adminFaults(_ *http.Request, reqID string) *result {
 
 func (s *Server) adminSetFaults(r *http.Request, reqID string) *result {
 	var j FaultsJSON
-	body, tooLarge, err := readBody(r, 1<<20)
-	if tooLarge || err != nil || json.Unmarshal(body, &j) != nil {
-		return errorResult(reqID, badRequest("body must be a faults JSON object"))
+	if err := readStrict(r, &j); err != nil {
+		return errorResult(reqID, badRequest("body must be a faults JSON object, as GET /_mock/faults returns: %v", err))
 	}
 	f, err := j.Faults()
 	if err == nil {
@@ -133,9 +147,8 @@ func (s *Server) adminFailNext(r *http.Request, reqID string) *result {
 		Count  int    `json:"count"`
 		Fault  string `json:"fault"`
 	}
-	body, tooLarge, err := readBody(r, 1<<20)
-	if tooLarge || err != nil || json.Unmarshal(body, &in) != nil {
-		return errorResult(reqID, badRequest("body must be {\"method\",\"path\",\"count\",\"fault\"}"))
+	if err := readStrict(r, &in); err != nil {
+		return errorResult(reqID, badRequest("body must be {\"method\",\"path\",\"count\",\"fault\"}: %v", err))
 	}
 	f, err := ParseFault(in.Fault)
 	if err != nil {
@@ -173,9 +186,8 @@ func (s *Server) adminSpend(r *http.Request, reqID string) *result {
 		Requests   int64 `json:"requests"`
 		Complexity int64 `json:"complexity"`
 	}
-	body, tooLarge, err := readBody(r, 1<<20)
-	if tooLarge || err != nil || json.Unmarshal(body, &in) != nil {
-		return errorResult(reqID, badRequest(`body must be {"requests":N,"complexity":N}`))
+	if err := readStrict(r, &in); err != nil {
+		return errorResult(reqID, badRequest(`body must be {"requests":N,"complexity":N}: %v`, err))
 	}
 	key, _ := bearer(r)
 	if !s.Spend(key, in.Requests, in.Complexity) {

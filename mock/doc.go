@@ -73,7 +73,10 @@
 //	                         {"requests":N,"complexity":N}
 //	GET  /_mock/journal      {"entries":[Entry...],"count_429":n}
 //
-// Durations in admin JSON are Go duration strings ("250ms", "12s").
+// Durations in admin JSON are Go duration strings ("250ms", "12s"). A body
+// that is not exactly one JSON object of the endpoint's fields (an unknown or
+// misspelled field, a value of the wrong type, trailing data) is refused with
+// 400 invalid_request in the error envelope, and changes nothing.
 //
 // # Time
 //

@@ -19,7 +19,9 @@ type Faults struct {
 	// LatencyJitter adds a uniform random [0, LatencyJitter) on top. The
 	// wait honours the request's context: a call abandoned here is neither
 	// charged nor processed.
-	Latency       time.Duration
+	Latency time.Duration
+	// LatencyJitter is the bound of the uniform random uplink delay added
+	// to Latency for each call; 0 adds none.
 	LatencyJitter time.Duration
 	// ResponseLatency delays every response after the call was metered and
 	// processed, before it is written (the downlink); ResponseJitter adds a
@@ -31,7 +33,9 @@ type Faults struct {
 	// of their own, so enabling it leaves the other faults' sequence as it
 	// was.
 	ResponseLatency time.Duration
-	ResponseJitter  time.Duration
+	// ResponseJitter is the bound of the uniform random downlink delay
+	// added to ResponseLatency for each call; 0 adds none.
+	ResponseJitter time.Duration
 
 	// ErrorRate is the probability that a call is answered 500, 502 or 503
 	// (chosen at random) with an internal_error envelope. Such a call is
@@ -65,6 +69,8 @@ type Faults struct {
 // journal. They are accounted lazily, when the key is next used or inspected,
 // so no goroutine runs in the background.
 type Neighbour struct {
+	// Interval is the time between two of the neighbour's calls; it must
+	// be positive.
 	Interval   time.Duration
 	Requests   int64 // request cost per call (default 1)
 	Complexity int64 // complexity cost per call (default 1)

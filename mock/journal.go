@@ -46,16 +46,22 @@ func (k Key) LogValue() slog.Value { return slog.StringValue(k.Redacted()) }
 
 // Entry is one call in the journal.
 type Entry struct {
-	Time           time.Time `json:"time"`
-	Key            Key       `json:"key"` // redacted when printed or encoded
-	Method         string    `json:"method"`
-	Path           string    `json:"path"`
-	Status         int       `json:"status"` // as produced; 0 when reset before processing (a lost response keeps its status, Fault says "lost")
-	RequestID      string    `json:"request_id,omitempty"`
-	RequestCost    int64     `json:"request_cost"`    // request tokens charged (0 if refused)
-	ComplexityCost int64     `json:"complexity_cost"` // complexity tokens charged (0 if refused)
-	Fault          string    `json:"fault,omitempty"` // injected faults, comma-separated
-	Error          string    `json:"error,omitempty"` // the error type sent (ErrType*), "" on success
+	// Time is when the server metered the call (after any uplink latency),
+	// or, for a call that never reached the meter (an unknown key, a reset,
+	// a context that ended during the uplink latency), when it was turned
+	// away.
+	Time   time.Time `json:"time"`
+	Key    Key       `json:"key"`    // redacted when printed or encoded
+	Method string    `json:"method"` // the request's HTTP method
+	Path   string    `json:"path"`   // the request's URL path, without the query
+	Status int       `json:"status"` // as produced; 0 when reset before processing (a lost response keeps its status, Fault says "lost")
+	// RequestID is the request_id the server assigned the call, the one
+	// its response body carries when a response is sent.
+	RequestID      string `json:"request_id,omitempty"`
+	RequestCost    int64  `json:"request_cost"`    // request tokens charged (0 if refused)
+	ComplexityCost int64  `json:"complexity_cost"` // complexity tokens charged (0 if refused)
+	Fault          string `json:"fault,omitempty"` // injected faults, comma-separated
+	Error          string `json:"error,omitempty"` // the error type sent (ErrType*), "" on success
 }
 
 // String formats the entry on one line, key redacted.

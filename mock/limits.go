@@ -15,8 +15,8 @@ import (
 // Limits.MemItComplexity for the complexity of POST /v2/mem-it), so no call
 // can be made free.
 type Cost struct {
-	Requests   int64 `json:"requests,omitempty"`
-	Complexity int64 `json:"complexity,omitempty"`
+	Requests   int64 `json:"requests,omitempty"`   // request tokens per call
+	Complexity int64 `json:"complexity,omitempty"` // complexity tokens per call
 }
 
 // costMethods are the methods a Limits.Costs pattern may name.

@@ -187,10 +187,10 @@ type BucketLevel struct {
 
 // Levels are a key's four buckets, for inspection.
 type Levels struct {
-	RequestsMinute   BucketLevel `json:"requests_minute"`
-	RequestsDay      BucketLevel `json:"requests_day"`
-	ComplexityMinute BucketLevel `json:"complexity_minute"`
-	ComplexityDay    BucketLevel `json:"complexity_day"`
+	RequestsMinute   BucketLevel `json:"requests_minute"`   // request tokens, "minute" window
+	RequestsDay      BucketLevel `json:"requests_day"`      // request tokens, "day" window
+	ComplexityMinute BucketLevel `json:"complexity_minute"` // complexity tokens, "minute" window
+	ComplexityDay    BucketLevel `json:"complexity_day"`    // complexity tokens, "day" window
 }
 
 func (m *meter) levels(now time.Time) Levels {

@@ -19,11 +19,11 @@ import (
 // ten exceeds 3.6 × Tail and one in a hundred 20 × Tail, which is how real
 // latencies straggle.
 type Latency struct {
-	Base      time.Duration
-	Jitter    time.Duration
-	Tail      time.Duration
-	TailShape float64 // default 1.5; must be positive when set
-	Max       time.Duration
+	Base      time.Duration // the fixed part of every delay
+	Jitter    time.Duration // bound of the uniform random part; 0 adds none
+	Tail      time.Duration // scale of the heavy-tailed part; 0 adds none
+	TailShape float64       // default 1.5; must be positive when set
+	Max       time.Duration // cap of the whole delay; 0 means no cap
 }
 
 func (l Latency) validate(name string) error {

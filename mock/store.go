@@ -330,14 +330,14 @@ func titleOf(content string) string {
 
 // Note is a stored note, as inspection returns it (a copy).
 type Note struct {
-	ID            string
-	Title         string
-	Content       string
-	CollectionIDs []string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	ID            string     // the note's UUID
+	Title         string     // the first line of Content, without heading marks
+	Content       string     // the markdown body
+	CollectionIDs []string   // the collections it is in; empty, not nil, when none
+	CreatedAt     time.Time  // when created, or the time it was backdated to
+	UpdatedAt     time.Time  // when last modified
 	TrashedAt     *time.Time // nil when active
-	Version       int64
+	Version       int64      // content version: 1 on create, +1 on each update
 }
 
 func (n *note) export() Note {
@@ -358,10 +358,10 @@ func (n *note) export() Note {
 
 // Collection is a stored collection, as inspection returns it (a copy).
 type Collection struct {
-	ID          string
-	Title       string
-	Description *string
-	NoteCount   int // active notes in it
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID          string    // the collection's UUID
+	Title       string    // matched case-insensitively by a note's collection_titles
+	Description *string   // nil when it has none
+	NoteCount   int       // active notes in it
+	CreatedAt   time.Time // when created, or the time it was backdated to
+	UpdatedAt   time.Time // when last modified
 }

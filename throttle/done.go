@@ -14,9 +14,11 @@ type Outcome struct {
 	// call may or may not have been charged by the server, so nothing is
 	// resynchronised and nothing is given back.
 	Responded bool
-	// StatusCode and Header are the response's.
+	// StatusCode is the response's HTTP status.
 	StatusCode int
-	Header     http.Header
+	// Header is the response's header, whose rate-limit headers and
+	// Retry-After Done reads.
+	Header http.Header
 	// QuotaExceeded marks a 429 whose body has error.type "quota_exceeded":
 	// a plan's allowance, not a rate limit, so it pauses nothing.
 	QuotaExceeded bool

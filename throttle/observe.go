@@ -31,11 +31,11 @@ type WaitEvent struct {
 
 // ResyncEvent says that a response moved one bucket's level.
 type ResyncEvent struct {
-	Kind      headers.Kind
-	Window    headers.Window
-	Remaining int64   // what the server reported
-	Before    float64 // the local level before
-	After     float64 // and after
+	Kind      headers.Kind   // the bucket's kind: requests or complexity
+	Window    headers.Window // the bucket's window: minute or day
+	Remaining int64          // what the server reported
+	Before    float64        // the local level before
+	After     float64        // and after
 }
 
 // Stats counts what a throttle has done since it was created.
@@ -58,9 +58,9 @@ type Stats struct {
 
 // Snapshot is the throttle's state at one instant.
 type Snapshot struct {
-	At          time.Time
-	Buckets     []BucketState
-	PausedUntil time.Time // zero, or in the past, when no pause is in force
+	At          time.Time     // when the snapshot was taken
+	Buckets     []BucketState // one per bucket of the policy, in its order
+	PausedUntil time.Time     // zero, or in the past, when no pause is in force
 	// Probing is true during cold start: no response has told the real
 	// levels yet, so calls go one at a time.
 	Probing  bool
@@ -73,7 +73,8 @@ type Snapshot struct {
 	// (default and batch calls also leave the interactive reserve while it
 	// is held: see WithReserve).
 	Reserve Cost
-	Stats   Stats
+	// Stats are the throttle's counters at the snapshot.
+	Stats Stats
 }
 
 // Snapshot returns the current state of every bucket, the pause, the probe
@@ -131,8 +132,8 @@ func (t *Throttle) stateLocked(now time.Duration, remote StoreState, ok bool) St
 
 // Calls is part of a planned workload: N calls of one cost.
 type Calls struct {
-	N    int
-	Cost Cost
+	N    int  // how many calls
+	Cost Cost // what each of them costs
 }
 
 // Estimate returns the earliest time from now by which the planned workload,

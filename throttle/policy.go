@@ -16,8 +16,8 @@ import (
 // complexity tokens (1 for most calls, 40 for mem-it). Each is charged to
 // both windows (minute and day) of its kind.
 type Cost struct {
-	Requests   int64
-	Complexity int64
+	Requests   int64 // request tokens
+	Complexity int64 // complexity tokens
 }
 
 // Of returns the cost in kind k.
@@ -46,10 +46,10 @@ func (c Cost) Within(limit Cost) bool {
 // Bucket describes one leaky bucket: Limit tokens of Kind that refill
 // continuously at Limit/Period, so a full bucket allows a burst of Limit.
 type Bucket struct {
-	Kind   headers.Kind
-	Window headers.Window
-	Limit  int64
-	Period time.Duration
+	Kind   headers.Kind   // the tokens it holds: requests or complexity
+	Window headers.Window // its window, as the headers name it: minute or day
+	Limit  int64          // its capacity in tokens: the burst a full bucket allows
+	Period time.Duration  // the time it takes to refill Limit tokens
 }
 
 // String describes the bucket, e.g. "requests/minute (100 per 1m0s)".
@@ -65,8 +65,14 @@ type CostFunc func(method, urlPath string) Cost
 // (a different plan, a future change, a fast demo) rather than building one
 // from scratch.
 type Policy struct {
+	// Buckets are the buckets every call is charged to, at most one per
+	// kind and window; a call is admitted only when each holds its cost.
 	Buckets []Bucket
-	Cost    CostFunc
+	// Cost prices a call by method and path until responses have shown
+	// that route's real price (see Throttle.Cost). A throttle calls it for
+	// every request a Transport sends, holding its lock: it must be fast,
+	// safe for concurrent use, and must not call the Throttle.
+	Cost CostFunc
 }
 
 // Mem's published limits (its rate-limit documentation). They are defaults:

@@ -96,10 +96,11 @@ type Admission struct {
 	// Set by the store. Wait is how long the first call not admitted must
 	// wait for tokens (0: every call was admitted, or the head waits for
 	// Room); Latest is its bound; Next is how long until the first call
-	// passed over for tokens would fit (0: none was); RoomShort is set
-	// when a call waited for Room (an answer frees it).
+	// passed over for tokens would fit (0: none was).
 	Wait, Next time.Duration
-	RoomShort  bool
+	// RoomShort is set by the store when a call waited for Room (an
+	// answer frees it).
+	RoomShort bool
 }
 
 // Call is one queued call in an Admission.
@@ -148,23 +149,25 @@ type Answer struct {
 
 // StoreState is what Store.State returns.
 type StoreState struct {
-	Buckets     []BucketState
+	Buckets     []BucketState // one per bucket of the policy, in its order
 	PausedUntil time.Duration // on the throttle's clock; 0 or past: no pause
-	Synced      bool
+	// Synced reports whether a response has told the real levels; until
+	// then the throttle admits one call at a time.
+	Synced bool
 }
 
 // BucketReading is a Reading of the bucket of one kind and window.
 type BucketReading struct {
-	Kind   headers.Kind
-	Window headers.Window
+	Kind   headers.Kind   // the bucket's kind: requests or complexity
+	Window headers.Window // the bucket's window: minute or day
 	Reading
 }
 
 // Moved is one bucket's level before and after a reading; Found is false
 // when the store has no such bucket.
 type Moved struct {
-	Before, After float64
-	Found         bool
+	Before, After float64 // the bucket's level before and after the reading
+	Found         bool    // false when the store has no such bucket
 }
 
 // Reading is what one response proves about one bucket's level, in the
@@ -178,9 +181,10 @@ type Reading struct {
 	// flight, and those answered since this one was sent).
 	Floor int64
 	// Ceil is what the server held less than when it metered the call
-	// (Remaining + 1), and Slack how long before now that may have been: it
-	// holds less than Ceil plus the refill over Slack now.
-	Ceil  int64
+	// (Remaining + 1).
+	Ceil int64
+	// Slack is how long before now the server may have metered the call:
+	// it holds less than Ceil plus the refill over Slack now.
 	Slack time.Duration
 	// Raise allows raising a level below Floor. It is false when the
 	// reading may predate tokens another consumer has taken since: an

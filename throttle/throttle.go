@@ -205,7 +205,7 @@ func (tk Ticket) Cost() Cost { return tk.cost }
 // context's deadline. It wraps context.DeadlineExceeded and says how long the
 // wait would have been.
 type DeadlineError struct {
-	Cost Cost
+	Cost Cost          // what the call would have been charged
 	Wait time.Duration // estimated wait, from when Wait was called
 }
 
@@ -221,7 +221,7 @@ func (e *DeadlineError) Unwrap() error { return context.DeadlineExceeded }
 // CostError is returned by Wait for a call that costs more than a bucket
 // holds: it could never pass (the server would refuse it too).
 type CostError struct {
-	Cost     Cost
+	Cost     Cost // what the call costs
 	Capacity Cost // per kind, the smallest bucket's limit
 }
 

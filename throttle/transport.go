@@ -15,6 +15,8 @@ import (
 // (after pausing the throttle, if it is a rate limit). It is safe for
 // concurrent use; use it alone, under go-retryablehttp, or under memclient.
 type Transport struct {
+	// Throttle admits each request and learns from its response; it must
+	// not be nil.
 	Throttle *Throttle
 	// Base sends the requests; nil means http.DefaultTransport.
 	Base http.RoundTripper
