@@ -140,17 +140,8 @@ func (p Policy) Validate() error {
 	}
 	seen := map[Bucket]bool{}
 	for _, b := range p.Buckets {
-		switch {
-		case b.Kind != headers.Requests && b.Kind != headers.Complexity:
-			return fmt.Errorf("throttle: bucket %v: unknown kind", b)
-		case b.Window != headers.Minute && b.Window != headers.Day:
-			return fmt.Errorf("throttle: bucket %v: unknown window %q", b, b.Window)
-		case b.Limit <= 0:
-			return fmt.Errorf("throttle: bucket %v: limit must be positive", b)
-		case b.Period <= 0:
-			return fmt.Errorf("throttle: bucket %v: period must be positive", b)
-		case b.Limit > maxScaled/unitsPerToken(b):
-			return fmt.Errorf("throttle: bucket %v: limit too large for its period", b)
+		if err := b.validate(); err != nil {
+			return err
 		}
 		key := Bucket{Kind: b.Kind, Window: b.Window}
 		if seen[key] {
@@ -158,6 +149,30 @@ func (p Policy) Validate() error {
 		}
 		seen[key] = true
 	}
+	return p.validateCosts()
+}
+
+// validate reports whether b alone is usable: a known kind and window, a
+// positive limit and period, and a full level its units can hold.
+func (b Bucket) validate() error {
+	switch {
+	case b.Kind != headers.Requests && b.Kind != headers.Complexity:
+		return fmt.Errorf("throttle: bucket %v: unknown kind", b)
+	case b.Window != headers.Minute && b.Window != headers.Day:
+		return fmt.Errorf("throttle: bucket %v: unknown window %q", b, b.Window)
+	case b.Limit <= 0:
+		return fmt.Errorf("throttle: bucket %v: limit must be positive", b)
+	case b.Period <= 0:
+		return fmt.Errorf("throttle: bucket %v: period must be positive", b)
+	case b.Limit > maxScaled/unitsPerToken(b):
+		return fmt.Errorf("throttle: bucket %v: limit too large for its period", b)
+	}
+	return nil
+}
+
+// validateCosts checks p.Cost against sample Mem calls: no negative cost,
+// and none beyond a bucket's limit, or that call could never pass.
+func (p Policy) validateCosts() error {
 	for _, call := range sampleCalls {
 		c := p.Cost(call[0], call[1])
 		if c.Requests < 0 || c.Complexity < 0 {
