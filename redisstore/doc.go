@@ -163,7 +163,12 @@
 // warning; later exchanges do not touch Redis, except one probe per
 // Options.ProbeInterval (1 s), which costs at most one Timeout (and returns
 // an error when it fails). State never switches: when Redis does not
-// answer it returns an error.
+// answer it returns an error. Give the client ContextTimeoutEnabled (a
+// *redis.Client or *redis.ClusterClient, its read and write timeouts not
+// disabled): it then puts each call's deadline on the connection, and the
+// call runs on the caller's goroutine with no context of its own. Any
+// other client's calls run each on a goroutine of its own, which the
+// store leaves behind when it does not answer in time.
 //
 //   - The local budget is a throttle memory store whose buckets refill at
 //     Share of each limit's rate and hold Share of its capacity (but never

@@ -54,7 +54,7 @@ func (s *Store) Exchange(ctx context.Context, now time.Duration, x *throttle.Exc
 		if err = s.exchangeRedis(ctx, now, base, x); err == nil {
 			return nil
 		}
-		s.xrt = nil // its goroutine may still use it
+		s.xrt = nil // a goroutine may still use it, or its deadline passed
 		s.fail(now, err)
 	}
 	s.exchangeLocally(ctx, now, x)
@@ -99,15 +99,11 @@ func (s *Store) exchangeRedis(ctx context.Context, now time.Duration, flight thr
 	rt := s.xrt
 	rt.payload.b = appendInts(rt.payload.b[:0], s.id, flight.Requests, flight.Complexity)
 	rt.payload.b = s.pack(rt.payload.b, now, x)
-	reply, err := s.call(ctx, rt)
+	v, err := s.call(ctx, rt)
 	if err != nil {
 		return err
 	}
-	s.vals, err = parseInts(s.vals[:0], reply)
-	if err != nil {
-		return err
-	}
-	return s.unpack(now, x, s.vals)
+	return s.unpack(now, x, v)
 }
 
 // pack appends the rest of exchangeScript's payload for x to b, after the

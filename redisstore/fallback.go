@@ -60,11 +60,7 @@ func (s *Store) onRedis(ctx context.Context, now time.Duration) (bool, error) {
 func (s *Store) returnCall(ctx context.Context, spent throttle.Cost, phase, gen int64) ([]int64, error) {
 	rt := s.newRoundTrip(returnScript)
 	rt.payload.b = appendInts(nil, spent.Requests, spent.Complexity, s.window().Microseconds(), phase, gen)
-	reply, err := s.call(ctx, rt)
-	if err != nil {
-		return nil, err
-	}
-	v, err := parseInts(nil, reply)
+	v, err := s.call(ctx, rt)
 	if err == nil && len(v) != 3 {
 		err = errors.New("a malformed reply")
 	}

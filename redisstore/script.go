@@ -22,7 +22,7 @@ import "github.com/redis/go-redis/v9"
 // doubles hold it exactly; and a/b for such integers rounds to the right
 // side of every integer, so math.ceil(a/b) is exact. Numbers are written
 // back with %d, never with Lua's default %.14g, and every script replies
-// with one string of integers separated by spaces (see reply).
+// with an array of integers (Redis converts each Lua number to one).
 const prelude = `
 local pol = ARGV[1]
 local ttl = tonumber(ARGV[2])
@@ -37,11 +37,6 @@ for i = 1, n do
 end
 local base = 8 + 4*n
 local function I(x) return string.format('%d', x) end
--- reply formats a list of integers as the script's reply.
-local function reply(t)
-  for k = 1, #t do t[k] = I(t[k]) end
-  return table.concat(t, ' ')
-end
 -- vec spreads a cost given per kind over the buckets.
 local function vec(r, c)
   local v = {}
@@ -371,7 +366,7 @@ local out = {synced, gen, tk, math.max(0, pause - now)}
 for i = 1, n do out[#out + 1] = S[i] end
 for _, x in ipairs(res) do out[#out + 1] = x end
 for _, x in ipairs(moved) do out[#out + 1] = x end
-return reply(out)
+return out
 `)
 
 // returnScript brings a store back from its local budget, in two phases.
@@ -402,7 +397,7 @@ elseif g == gen then
   for i = 1, n do S[i] = math.max(math.min(S[i], 0), S[i] - C[i] * Q[i]) end
 end
 save()
-return reply({synced, fresh, math.max(0, rec - now)})
+return {synced, fresh, math.max(0, rec - now)}
 `)
 
 // stateScript reads without writing: {now µs, pause µs, synced, s1, ...,
@@ -410,5 +405,5 @@ return reply({synced, fresh, math.max(0, rec - now)})
 var stateScript = redis.NewScript(prelude + `
 local out = {now, pause, synced}
 for i = 1, n do out[#out + 1] = S[i] end
-return reply(out)
+return out
 `)
