@@ -2,9 +2,9 @@ package redisstore
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -33,13 +33,41 @@ type roundTrip struct {
 	err   error
 }
 
-// payload is an operation's arguments packed as integers separated by
-// spaces: one argument, boxed once (go-redis sends a BinaryMarshaler's
-// bytes as they are), whatever the exchange carries.
-type payload struct{ b []byte }
+// payload is a script's integer arguments as one MessagePack array, which
+// the script unpacks in one call (see payloadLua): one argument, boxed once
+// (go-redis sends a BinaryMarshaler's bytes as they are), whatever the
+// exchange carries.
+type payload struct {
+	b []byte
+	n uint32
+}
 
-// MarshalBinary returns the packed arguments, for go-redis.
+// reset empties p.
+func (p *payload) reset() { p.b, p.n = append(p.b[:0], 0xdd, 0, 0, 0, 0), 0 } // array 32
+
+// add appends the integers xs to p.
+func (p *payload) add(xs ...int64) {
+	if len(p.b) == 0 {
+		p.reset()
+	}
+	for _, x := range xs {
+		p.b = appendMsgpackInt(p.b, x)
+	}
+	p.n += uint32(len(xs))
+	binary.BigEndian.PutUint32(p.b[1:5], p.n)
+}
+
+// MarshalBinary returns the packed array, for go-redis.
 func (p *payload) MarshalBinary() ([]byte, error) { return p.b, nil }
+
+// appendMsgpackInt appends x to b in MessagePack: a fixint when it fits,
+// else an int 64.
+func appendMsgpackInt(b []byte, x int64) []byte {
+	if -32 <= x && x < 128 {
+		return append(b, byte(x))
+	}
+	return binary.BigEndian.AppendUint64(append(b, 0xd3), uint64(x))
+}
 
 // newRoundTrip returns a round trip for sc, with the store's keys and
 // common arguments, and a payload argument for every script but stateScript.
@@ -206,12 +234,3 @@ func (c *deadlineCtx) arm(parent context.Context, deadline time.Time) {
 // disarm stops c's timer after a call, and reports whether the deadline
 // had not passed (c may be used again).
 func (c *deadlineCtx) disarm() bool { return c.timer.Stop() }
-
-// appendInts appends the integers xs to b, each after a space.
-func appendInts(b []byte, xs ...int64) []byte {
-	for _, x := range xs {
-		b = append(b, ' ')
-		b = strconv.AppendInt(b, x, 10)
-	}
-	return b
-}

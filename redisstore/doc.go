@@ -27,9 +27,10 @@
 //
 // A key's state is four Redis keys under one hash tag, "{mem:" + the first
 // 16 hex digits of the API key's SHA-256 + "}" (see HashTag), so it works on
-// Redis Cluster; the API key is never sent to Redis. ":state" is a hash with
-// each bucket's level and time, the pause-until time, the synced flag (cold
-// start is over) and the policy's fingerprint; ":queue" and ":waiters" are
+// Redis Cluster; the API key is never sent to Redis. ":state" is a string,
+// a MessagePack array (read and written whole by each script): the
+// policy's fingerprint, the synced flag (cold start is over), the
+// pause-until time, and each bucket's level and time; ":queue" and ":waiters" are
 // the shared queue; ":flight" holds each Store's calls in flight (a random
 // id per Store, its request and complexity tokens in flight and when the
 // entry expires). Every write renews a TTL of twice the longest period plus

@@ -6,36 +6,43 @@ import "github.com/redis/go-redis/v9"
 // Redis and starts with the same prelude, which reads the clock (TIME, in
 // microseconds), loads the key's state and brings every bucket up to now.
 //
-// KEYS[1] is the state hash, KEYS[2] the queue (a sorted set of ticket ids),
-// KEYS[3] the waiters' hash (ticket id -> "expiry c1 ... cn"), KEYS[4] the
-// calls in flight (store id -> "expiry requests complexity").
-// ARGV[1] is the policy's fingerprint, ARGV[2] the keys' TTL in ms, ARGV[3]
-// the number of buckets n, ARGV[4..7] the grace a place in the queue
-// survives past its expected wake-up, the least wait returned to a caller
-// that has someone ahead of it, how long a cold-start probe holds the key
-// and how long a store's calls in flight count after its last exchange
-// (all in µs); then for each bucket its limit L, units per token q, units
-// refilled per microsecond r and kind (1 requests, 2 complexity).
-// The operation's own arguments follow, from ARGV[base].
+// KEYS[1] is the state (a string: see below), KEYS[2] the queue (a sorted
+// set of ticket ids), KEYS[3] the waiters' hash (ticket id -> "expiry c1
+// ... cn"), KEYS[4] the calls in flight (store id -> "expiry requests
+// complexity").
+// ARGV[1] is the policy's fingerprint; ARGV[2] the store's constants, a
+// MessagePack array: the keys' TTL in ms, the number of buckets n, the
+// grace a place in the queue survives past its expected wake-up, the least
+// wait returned to a caller that has someone ahead of it, how long a
+// cold-start probe holds the key and how long a store's calls in flight
+// count after its last exchange (all in µs); then for each bucket its
+// limit L, units per token q, units refilled per microsecond r and kind (1
+// requests, 2 complexity). The operation's own arguments follow in
+// ARGV[3], a MessagePack array of integers too (see payloadLua).
+//
+// The state is a MessagePack array: the policy's fingerprint, then synced,
+// pause, seq, rec, probe and gen, then each bucket's level (units) and the
+// time it was brought to (µs). One GET reads it, one SET writes it with its
+// TTL, and cmsgpack (built into Redis's Lua) packs and unpacks it in one
+// call each: fields read and written one by one, each number formatted and
+// parsed in Lua, cost an exchange several times more.
 //
 // Every number is an integer below 2^53 (New checks the ranges), so Lua's
-// doubles hold it exactly; and a/b for such integers rounds to the right
-// side of every integer, so math.ceil(a/b) is exact. Numbers are written
-// back with %d, never with Lua's default %.14g, and every script replies
-// with an array of integers (Redis converts each Lua number to one).
+// doubles hold it exactly, and MessagePack carries it as an integer; a/b
+// for such integers rounds to the right side of every integer, so
+// math.ceil(a/b) is exact. Numbers written as text use %d, never Lua's
+// default %.14g, and every script replies with an array of integers (Redis
+// converts each Lua number to one).
 const prelude = `
 local pol = ARGV[1]
-local ttl = tonumber(ARGV[2])
-local n = tonumber(ARGV[3])
-local grace, minretry, probehold = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local flighthold = tonumber(ARGV[7])
+local c = cmsgpack.unpack(ARGV[2])
+local ttl, n, grace, minretry, probehold, flighthold = c[1], c[2], c[3], c[4], c[5], c[6]
 local L, Q, R, K, F = {}, {}, {}, {}, {}
 for i = 1, n do
-  local at = 4 + 4*i
-  L[i] = tonumber(ARGV[at]); Q[i] = tonumber(ARGV[at + 1]); R[i] = tonumber(ARGV[at + 2]); K[i] = tonumber(ARGV[at + 3])
+  local at = 3 + 4*i
+  L[i], Q[i], R[i], K[i] = c[at], c[at + 1], c[at + 2], c[at + 3]
   F[i] = L[i] * Q[i]
 end
-local base = 8 + 4*n
 local function I(x) return string.format('%d', x) end
 -- vec spreads a cost given per kind over the buckets.
 local function vec(r, c)
@@ -45,23 +52,21 @@ local function vec(r, c)
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local fields = {'pol', 'synced', 'pause', 'seq', 'rec', 'probe', 'gen'}
-for i = 1, n do fields[#fields + 1] = 's' .. i; fields[#fields + 1] = 'a' .. i end
-local v = redis.call('HMGET', KEYS[1], unpack(fields))
+local st = redis.call('GET', KEYS[1])
 local fresh = 0
 local synced, pause, seq, rec, probe, gen = 0, 0, 0, 0, 0, 0
 local S, A = {}, {}
-if not v[1] then
+if not st then
   fresh = 1
   gen = now -- tells this state from one that was lost and made anew
   for i = 1, n do S[i] = F[i]; A[i] = now end
 else
+  local v = cmsgpack.unpack(st)
   if v[1] ~= pol then
-    return redis.error_reply('MEMPOLICY the key holds state for another policy (' .. v[1] .. ')')
+    return redis.error_reply('MEMPOLICY the key holds state for another policy (' .. tostring(v[1]) .. ')')
   end
-  synced = tonumber(v[2]); pause = tonumber(v[3]); seq = tonumber(v[4]); rec = tonumber(v[5] or 0)
-  probe = tonumber(v[6] or 0); gen = tonumber(v[7] or 0)
-  for i = 1, n do S[i] = tonumber(v[6 + 2*i]); A[i] = tonumber(v[7 + 2*i]) end
+  synced, pause, seq, rec, probe, gen = v[2], v[3], v[4], v[5], v[6], v[7]
+  for i = 1, n do S[i] = v[6 + 2*i]; A[i] = v[7 + 2*i] end
 end
 -- adv credits bucket i of (s, a) with the refill up to x, capped at full.
 local function adv(s, a, i, x)
@@ -87,13 +92,9 @@ local function clearQueue()
 end
 local function save()
   clearQueue()
-  local kv = {'pol', pol, 'synced', I(synced), 'pause', I(pause), 'seq', I(seq), 'rec', I(rec), 'probe', I(probe), 'gen', I(gen)}
-  for i = 1, n do
-    kv[#kv + 1] = 's' .. i; kv[#kv + 1] = I(S[i])
-    kv[#kv + 1] = 'a' .. i; kv[#kv + 1] = I(A[i])
-  end
-  redis.call('HSET', KEYS[1], unpack(kv))
-  redis.call('PEXPIRE', KEYS[1], ttl)
+  local v = {pol, synced, pause, seq, rec, probe, gen}
+  for i = 1, n do v[6 + 2*i] = S[i]; v[7 + 2*i] = A[i] end
+  redis.call('SET', KEYS[1], cmsgpack.pack(v), 'PX', ttl)
 end
 -- give returns the cost vector C to every bucket, never beyond full.
 local function give(C)
@@ -101,11 +102,10 @@ local function give(C)
 end
 `
 
-// payloadLua reads the operation's arguments, packed in ARGV[base] as
-// integers separated by spaces, one at a time with nx().
+// payloadLua reads the operation's arguments, a MessagePack array of
+// integers in ARGV[3], one at a time with nx().
 const payloadLua = `
-local P, p = {}, 0
-for tok in string.gmatch(ARGV[base], '%S+') do P[#P + 1] = tonumber(tok) end
+local P, p = cmsgpack.unpack(ARGV[3]), 0
 local function nx() p = p + 1; return P[p] end
 `
 
@@ -350,7 +350,9 @@ end
 // ticket (0 for none); the admission. It returns {synced, generation,
 // ticket, pause left µs, each bucket's level in units, the admission's
 // results, then each reading's level before and after}.
-var exchangeScript = redis.NewScript(prelude + payloadLua + flightLua + answerLua + queueLua + admitLua + `
+var exchangeScript = redis.NewScript(prelude + payloadLua + flightLua + answerLua + queueLua + admitLua + exchangeBody)
+
+const exchangeBody = `
 me = nx(); own = {nx(), nx()}
 local moved = {}
 local na = nx()
@@ -367,7 +369,7 @@ for i = 1, n do out[#out + 1] = S[i] end
 for _, x in ipairs(res) do out[#out + 1] = x end
 for _, x in ipairs(moved) do out[#out + 1] = x end
 return out
-`)
+`
 
 // returnScript brings a store back from its local budget, in two phases.
 // Its payload is what the process spent locally (per kind), the window in

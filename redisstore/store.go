@@ -118,7 +118,7 @@ type Store struct {
 	defs    []throttle.Bucket
 	l, q    []int64 // per bucket: limit, units per token
 	r       []int64 // per bucket: units per microsecond
-	common  []any   // the scripts' leading arguments
+	common  []any   // the scripts' leading arguments: the policy's fingerprint, the constants
 	opts    Options
 	log     *slog.Logger
 	local   throttle.Policy // the fallback's policy: limits scaled by Share
@@ -211,11 +211,13 @@ func New(client redis.Scripter, apiKey string, p throttle.Policy, o Options) (*S
 		longest = max(longest, b.Period)
 	}
 	ttl := 2*longest + time.Minute
-	s.common = []any{strings.Join(fp, ","), ttl.Milliseconds(), len(p.Buckets),
-		queueGrace.Microseconds(), minRetry.Microseconds(), probeHold.Microseconds(), flightHold.Microseconds()}
+	var consts payload
+	consts.add(ttl.Milliseconds(), int64(len(p.Buckets)),
+		queueGrace.Microseconds(), minRetry.Microseconds(), probeHold.Microseconds(), flightHold.Microseconds())
 	for i, b := range p.Buckets {
-		s.common = append(s.common, s.l[i], s.q[i], s.r[i], int(b.Kind)+1)
+		consts.add(s.l[i], s.q[i], s.r[i], int64(b.Kind)+1)
 	}
+	s.common = []any{strings.Join(fp, ","), string(consts.b)}
 	local, err := scaled(p, o.Share)
 	if err != nil {
 		return nil, err
