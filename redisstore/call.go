@@ -57,6 +57,24 @@ func (p *payload) add(xs ...int64) {
 	binary.BigEndian.PutUint32(p.b[1:5], p.n)
 }
 
+// addArray appends the integers xs to p as one element, an array of their
+// own.
+func (p *payload) addArray(xs ...int64) {
+	if len(p.b) == 0 {
+		p.reset()
+	}
+	if len(xs) < 16 {
+		p.b = append(p.b, 0x90|byte(len(xs))) // fixarray
+	} else {
+		p.b = binary.BigEndian.AppendUint32(append(p.b, 0xdd), uint32(len(xs))) // array 32
+	}
+	for _, x := range xs {
+		p.b = appendMsgpackInt(p.b, x)
+	}
+	p.n++
+	binary.BigEndian.PutUint32(p.b[1:5], p.n)
+}
+
 // MarshalBinary returns the packed array, for go-redis.
 func (p *payload) MarshalBinary() ([]byte, error) { return p.b, nil }
 

@@ -25,15 +25,15 @@
 // units a microsecond; every number stays below 2^53 (New checks), so Lua's
 // doubles hold it exactly.
 //
-// A key's state is four Redis keys under one hash tag, "{mem:" + the first
+// A key's state is three Redis keys under one hash tag, "{mem:" + the first
 // 16 hex digits of the API key's SHA-256 + "}" (see HashTag), so it works on
 // Redis Cluster; the API key is never sent to Redis. ":state" is a string,
 // a MessagePack array (read and written whole by each script): the
 // policy's fingerprint, the synced flag (cold start is over), the
-// pause-until time, and each bucket's level and time; ":queue" and ":waiters" are
-// the shared queue; ":flight" holds each Store's calls in flight (a random
-// id per Store, its request and complexity tokens in flight and when the
-// entry expires). Every write renews a TTL of twice the longest period plus
+// pause-until time, each bucket's level and time, and each Store's calls
+// in flight (a random id per Store, its request and complexity tokens in
+// flight and when the entry expires); ":queue" and ":waiters" are the
+// shared queue. Every write renews a TTL of twice the longest period plus
 // a minute: an idle key's state expires when its buckets would be full anyway.
 // All processes on a key must use the same policy; a Store whose policy
 // differs from the one stored refuses the shared state and stays in fallback

@@ -8,24 +8,25 @@ import "github.com/redis/go-redis/v9"
 //
 // KEYS[1] is the state (a string: see below), KEYS[2] the queue (a sorted
 // set of ticket ids), KEYS[3] the waiters' hash (ticket id -> "expiry c1
-// ... cn"), KEYS[4] the calls in flight (store id -> "expiry requests
-// complexity").
+// ... cn").
 // ARGV[1] is the policy's fingerprint; ARGV[2] the store's constants, a
 // MessagePack array: the keys' TTL in ms, the number of buckets n, the
 // grace a place in the queue survives past its expected wake-up, the least
 // wait returned to a caller that has someone ahead of it, how long a
 // cold-start probe holds the key and how long a store's calls in flight
-// count after its last exchange (all in µs); then for each bucket its
-// limit L, units per token q, units refilled per microsecond r and kind (1
-// requests, 2 complexity). The operation's own arguments follow in
-// ARGV[3], a MessagePack array of integers too (see payloadLua).
+// count after its last exchange (all in µs); then arrays of each bucket's
+// limit L, units per token q, units refilled per microsecond r, kind (1
+// requests, 2 complexity) and capacity in units (L·q). The operation's own
+// arguments follow in ARGV[3], a MessagePack array of integers too (see
+// payloadLua).
 //
 // The state is a MessagePack array: the policy's fingerprint, then synced,
-// pause, seq, rec, probe and gen, then each bucket's level (units) and the
-// time it was brought to (µs). One GET reads it, one SET writes it with its
-// TTL, and cmsgpack (built into Redis's Lua) packs and unpacks it in one
-// call each: fields read and written one by one, each number formatted and
-// parsed in Lua, cost an exchange several times more.
+// pause, seq, rec, probe and gen, then arrays of each bucket's level
+// (units) and the time it was brought to (µs), then the record of calls
+// in flight (see flightLua). One GET reads it, one SET writes it with its
+// TTL, and cmsgpack (built into Redis's Lua) unpacks and packs it, arrays
+// included, in one call each: fields read and written one by one, each
+// number formatted and parsed in Lua, cost an exchange several times more.
 //
 // Every number is an integer below 2^53 (New checks the ranges), so Lua's
 // doubles hold it exactly, and MessagePack carries it as an integer; a/b
@@ -37,12 +38,7 @@ const prelude = `
 local pol = ARGV[1]
 local c = cmsgpack.unpack(ARGV[2])
 local ttl, n, grace, minretry, probehold, flighthold = c[1], c[2], c[3], c[4], c[5], c[6]
-local L, Q, R, K, F = {}, {}, {}, {}, {}
-for i = 1, n do
-  local at = 3 + 4*i
-  L[i], Q[i], R[i], K[i] = c[at], c[at + 1], c[at + 2], c[at + 3]
-  F[i] = L[i] * Q[i]
-end
+local L, Q, R, K, F = c[7], c[8], c[9], c[10], c[11]
 local function I(x) return string.format('%d', x) end
 -- vec spreads a cost given per kind over the buckets.
 local function vec(r, c)
@@ -55,18 +51,18 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local st = redis.call('GET', KEYS[1])
 local fresh = 0
 local synced, pause, seq, rec, probe, gen = 0, 0, 0, 0, 0, 0
-local S, A = {}, {}
+local S, A, FL
 if not st then
   fresh = 1
   gen = now -- tells this state from one that was lost and made anew
+  S, A, FL = {}, {}, {}
   for i = 1, n do S[i] = F[i]; A[i] = now end
 else
   local v = cmsgpack.unpack(st)
   if v[1] ~= pol then
     return redis.error_reply('MEMPOLICY the key holds state for another policy (' .. tostring(v[1]) .. ')')
   end
-  synced, pause, seq, rec, probe, gen = v[2], v[3], v[4], v[5], v[6], v[7]
-  for i = 1, n do S[i] = v[6 + 2*i]; A[i] = v[7 + 2*i] end
+  synced, pause, seq, rec, probe, gen, S, A, FL = v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]
 end
 -- adv credits bucket i of (s, a) with the refill up to x, capped at full.
 local function adv(s, a, i, x)
@@ -92,9 +88,7 @@ local function clearQueue()
 end
 local function save()
   clearQueue()
-  local v = {pol, synced, pause, seq, rec, probe, gen}
-  for i = 1, n do v[6 + 2*i] = S[i]; v[7 + 2*i] = A[i] end
-  redis.call('SET', KEYS[1], cmsgpack.pack(v), 'PX', ttl)
+  redis.call('SET', KEYS[1], cmsgpack.pack({pol, synced, pause, seq, rec, probe, gen, S, A, FL}), 'PX', ttl)
 end
 -- give returns the cost vector C to every bucket, never beyond full.
 local function give(C)
@@ -109,36 +103,37 @@ local P, p = cmsgpack.unpack(ARGV[3]), 0
 local function nx() p = p + 1; return P[p] end
 `
 
-// flightLua keeps the calls in flight of every store on the key, in
-// KEYS[4]: one field per store (its id), "expiry requests complexity",
-// written by the store's own exchanges only. The exchange reads the
-// store's id and its calls in flight once this exchange's answers and
-// give are applied (own, per kind) from the payload. loadFlight, called
-// only when there are answers to apply, drops the entries past their
-// expiry and sums the other stores' into O. saveFlight records the
-// store's calls in flight after the exchange (own plus what it admitted),
-// to expire flighthold µs from now, or drops the entry when there are
-// none.
+// flightLua keeps the calls in flight of every store on the key, in the
+// state's record FL: four numbers per store, its id, when its entry
+// expires, its requests and its complexity in flight, written by the
+// store's own exchanges only. The exchange reads the store's id and its
+// calls in flight once this exchange's answers and give are applied (own,
+// per kind) from the payload. loadFlight, called only when there are
+// answers to apply, drops the entries past their expiry and sums the other
+// stores' into O. saveFlight records the store's calls in flight after
+// the exchange (own plus what it admitted), to expire flighthold µs from
+// now, or drops the entry when there are none.
 const flightLua = `
 local me, own, O = 0, {0, 0}, {0, 0}
 local function loadFlight()
-  local h = redis.call('HGETALL', KEYS[4])
-  for k = 1, #h, 2 do
-    local f = {}
-    for tok in string.gmatch(h[k + 1], '%S+') do f[#f + 1] = tonumber(tok) end
-    if not f[3] or f[1] < now then
-      redis.call('HDEL', KEYS[4], h[k])
-    elseif tonumber(h[k]) ~= me then
-      O[1] = O[1] + f[2]; O[2] = O[2] + f[3]
+  local keep = {}
+  for k = 1, #FL, 4 do
+    if FL[k + 1] >= now then
+      for j = k, k + 3 do keep[#keep + 1] = FL[j] end
+      if FL[k] ~= me then O[1] = O[1] + FL[k + 2]; O[2] = O[2] + FL[k + 3] end
     end
   end
+  FL = keep
 end
 local function saveFlight(r, c)
+  local j = #FL + 1
+  for k = 1, #FL, 4 do if FL[k] == me then j = k end end
   if r > 0 or c > 0 then
-    redis.call('HSET', KEYS[4], I(me), I(now + flighthold) .. ' ' .. I(r) .. ' ' .. I(c))
-    redis.call('PEXPIRE', KEYS[4], ttl)
-  else
-    redis.call('HDEL', KEYS[4], I(me))
+    FL[j], FL[j + 1], FL[j + 2], FL[j + 3] = me, now + flighthold, r, c
+  elseif j <= #FL then -- the last entry takes the place of ours
+    local m = #FL - 3
+    FL[j], FL[j + 1], FL[j + 2], FL[j + 3] = FL[m], FL[m + 1], FL[m + 2], FL[m + 3]
+    FL[m], FL[m + 1], FL[m + 2], FL[m + 3] = nil, nil, nil, nil
   end
 end
 `

@@ -149,8 +149,8 @@ type Store struct {
 
 // HashTag returns the Redis hash tag under which the state for apiKey is
 // kept: "{mem:" followed by the first 16 hex digits of the key's SHA-256
-// and "}". The keys are the tag followed by ":state", ":queue",
-// ":waiters" and ":flight". The API key itself is never sent to Redis.
+// and "}". The keys are the tag followed by ":state", ":queue" and
+// ":waiters". The API key itself is never sent to Redis.
 func HashTag(apiKey string) string {
 	sum := sha256.Sum256([]byte(apiKey))
 	return "{mem:" + hex.EncodeToString(sum[:])[:16] + "}"
@@ -195,7 +195,7 @@ func New(client redis.Scripter, apiKey string, p throttle.Policy, o Options) (*S
 		s.log = slog.Default()
 	}
 	tag := HashTag(apiKey)
-	s.keys = []string{tag + ":state", tag + ":queue", tag + ":waiters", tag + ":flight"}
+	s.keys = []string{tag + ":state", tag + ":queue", tag + ":waiters"}
 	s.id = 1 + rand.Int64N(exact-1) // exact in Lua; two stores on a key collide with odds of 2^-53
 
 	var fp []string
@@ -211,11 +211,15 @@ func New(client redis.Scripter, apiKey string, p throttle.Policy, o Options) (*S
 		longest = max(longest, b.Period)
 	}
 	ttl := 2*longest + time.Minute
+	kinds, full := make([]int64, len(p.Buckets)), make([]int64, len(p.Buckets))
+	for i, b := range p.Buckets {
+		kinds[i], full[i] = int64(b.Kind)+1, s.l[i]*s.q[i]
+	}
 	var consts payload
 	consts.add(ttl.Milliseconds(), int64(len(p.Buckets)),
 		queueGrace.Microseconds(), minRetry.Microseconds(), probeHold.Microseconds(), flightHold.Microseconds())
-	for i, b := range p.Buckets {
-		consts.add(s.l[i], s.q[i], s.r[i], int64(b.Kind)+1)
+	for _, xs := range [][]int64{s.l, s.q, s.r, kinds, full} {
+		consts.addArray(xs...)
 	}
 	s.common = []any{strings.Join(fp, ","), string(consts.b)}
 	local, err := scaled(p, o.Share)
