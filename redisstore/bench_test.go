@@ -3,7 +3,9 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/memsdk/mem-go/headers"
 	"github.com/memsdk/mem-go/redisstore"
 	"github.com/memsdk/mem-go/throttle"
+	"github.com/redis/go-redis/v9"
 )
 
 // BenchmarkReservation measures one reservation of all four buckets through
@@ -77,7 +80,9 @@ func BenchmarkReservation(b *testing.B) {
 // round trip), with its allocations: "reservation" admits one call, as a
 // throttle's lane does for a lone caller; "answer+reservation" also
 // applies an answer with two readings, as when a caller's Done and the
-// next caller's Wait share a round trip.
+// next caller's Wait share a round trip. The context never ends, as the
+// throttle's lane's (one that may end costs a context of its own a call).
+// It reports the time Redis ran the script, by Redis's own count.
 //
 //	go test -run '^$' -bench Exchange -benchmem .
 func BenchmarkExchange(b *testing.B) {
@@ -93,7 +98,8 @@ func BenchmarkExchange(b *testing.B) {
 			name = "answer+reservation"
 		}
 		b.Run(name, func(b *testing.B) {
-			s, err := redisstore.New(rs.Client(b), "bench-exchange-"+name, p, redisstore.Options{Share: 1, Timeout: time.Second})
+			c := rs.Client(b)
+			s, err := redisstore.New(c, "bench-exchange-"+name, p, redisstore.Options{Share: 1, Timeout: time.Second})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -114,12 +120,14 @@ func BenchmarkExchange(b *testing.B) {
 				}}
 			}
 			b.ReportAllocs()
+			resetScriptTime(b, c)
 			for b.Loop() {
 				x.Admit.Calls[0] = throttle.Call{Cost: cost}
-				if err := s.Exchange(b.Context(), 0, x); err != nil || !x.Admit.Calls[0].Admitted {
+				if err := s.Exchange(context.Background(), 0, x); err != nil || !x.Admit.Calls[0].Admitted {
 					b.Fatalf("not admitted: %v", err)
 				}
 			}
+			b.ReportMetric(scriptTime(b, c).Seconds()*1e6/float64(b.N), "script-µs/op")
 			if st := s.Stats(); st.Errors > 0 || !st.OnRedis {
 				b.Fatalf("Redis calls failed: %+v", st)
 			}
@@ -127,11 +135,38 @@ func BenchmarkExchange(b *testing.B) {
 	}
 }
 
+// resetScriptTime zeroes Redis's count of the time its scripts ran (the
+// server is the benchmark's own).
+func resetScriptTime(b *testing.B, c *redis.Client) {
+	if err := c.ConfigResetStat(context.Background()).Err(); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// scriptTime returns how long Redis ran scripts (EVALSHA, by its own
+// INFO commandstats) since resetScriptTime.
+func scriptTime(b *testing.B, c *redis.Client) time.Duration {
+	info, err := c.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := regexp.MustCompile(`cmdstat_evalsha:calls=\d+,usec=(\d+)`).FindStringSubmatch(info)
+	if m == nil {
+		b.Fatalf("no script time in %q", info)
+	}
+	us, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(us) * time.Microsecond
+}
+
 // BenchmarkThroughput runs Wait and Done (no response) through a Throttle
 // on redisstore, on loopback, from 1 and from 16 goroutines, and reports
-// the calls per second and the Redis round trips per call: with many
-// callers, the throttle's lane puts their reservations and answers into
-// shared round trips.
+// the calls per second, the Redis round trips per call and the time Redis
+// ran scripts per call (by its own count): with many callers, the
+// throttle's lane puts their reservations and answers into shared round
+// trips.
 //
 //	go test -run '^$' -bench Throughput -benchtime 20000x .
 func BenchmarkThroughput(b *testing.B) {
@@ -143,7 +178,8 @@ func BenchmarkThroughput(b *testing.B) {
 	cost := throttle.Cost{Requests: 1, Complexity: 1}
 	for _, goroutines := range []int{1, 16} {
 		b.Run(fmt.Sprintf("goroutines=%d", goroutines), func(b *testing.B) {
-			s, err := redisstore.New(rs.Client(b), fmt.Sprintf("bench-throughput-%d", goroutines), p, redisstore.Options{Share: 1, Timeout: time.Second})
+			c := rs.Client(b)
+			s, err := redisstore.New(c, fmt.Sprintf("bench-throughput-%d", goroutines), p, redisstore.Options{Share: 1, Timeout: time.Second})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -153,6 +189,7 @@ func BenchmarkThroughput(b *testing.B) {
 				b.Fatal(err)
 			}
 			trips := s.Stats().Calls
+			resetScriptTime(b, c)
 			var left atomic.Int64
 			left.Store(int64(b.N))
 			var wg sync.WaitGroup
@@ -175,6 +212,7 @@ func BenchmarkThroughput(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "calls/s")
 			b.ReportMetric(float64(s.Stats().Calls-trips)/float64(b.N), "trips/call")
+			b.ReportMetric(scriptTime(b, c).Seconds()*1e6/float64(b.N), "script-µs/call")
 			if st := s.Stats(); st.Errors > 0 || !st.OnRedis {
 				b.Fatalf("Redis calls failed: %+v", st)
 			}

@@ -25,14 +25,15 @@
 // units a microsecond; every number stays below 2^53 (New checks), so Lua's
 // doubles hold it exactly.
 //
-// A key's state is four Redis keys under one hash tag, "{mem:" + the first
+// A key's state is three Redis keys under one hash tag, "{mem:" + the first
 // 16 hex digits of the API key's SHA-256 + "}" (see HashTag), so it works on
-// Redis Cluster; the API key is never sent to Redis. ":state" is a hash with
-// each bucket's level and time, the pause-until time, the synced flag (cold
-// start is over) and the policy's fingerprint; ":queue" and ":waiters" are
-// the shared queue; ":flight" holds each Store's calls in flight (a random
-// id per Store, its request and complexity tokens in flight and when the
-// entry expires). Every write renews a TTL of twice the longest period plus
+// Redis Cluster; the API key is never sent to Redis. ":state" is a string,
+// a MessagePack array (read and written whole by each script): the
+// policy's fingerprint, the synced flag (cold start is over), the
+// pause-until time, each bucket's level and time, and each Store's calls
+// in flight (a random id per Store, its request and complexity tokens in
+// flight and when the entry expires); ":queue" and ":waiters" are the
+// shared queue. Every write renews a TTL of twice the longest period plus
 // a minute: an idle key's state expires when its buckets would be full anyway.
 // All processes on a key must use the same policy; a Store whose policy
 // differs from the one stored refuses the shared state and stays in fallback
@@ -163,7 +164,12 @@
 // warning; later exchanges do not touch Redis, except one probe per
 // Options.ProbeInterval (1 s), which costs at most one Timeout (and returns
 // an error when it fails). State never switches: when Redis does not
-// answer it returns an error.
+// answer it returns an error. Give the client ContextTimeoutEnabled (a
+// *redis.Client or *redis.ClusterClient, its read and write timeouts not
+// disabled): it then puts each call's deadline on the connection, and the
+// call runs on the caller's goroutine with no context of its own. Any
+// other client's calls run each on a goroutine of its own, which the
+// store leaves behind when it does not answer in time.
 //
 //   - The local budget is a throttle memory store whose buckets refill at
 //     Share of each limit's rate and hold Share of its capacity (but never

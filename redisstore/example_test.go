@@ -18,8 +18,8 @@ import (
 func Example() {
 	rdb := redis.NewClient(&redis.Options{
 		Addr:                  "localhost:6379",
-		MaxRetries:            -1, // the store falls back instead of retrying
-		ContextTimeoutEnabled: true,
+		MaxRetries:            -1,   // the store falls back instead of retrying
+		ContextTimeoutEnabled: true, // the store's deadlines reach the connection
 	})
 	defer rdb.Close()
 

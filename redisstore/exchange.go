@@ -54,7 +54,7 @@ func (s *Store) Exchange(ctx context.Context, now time.Duration, x *throttle.Exc
 		if err = s.exchangeRedis(ctx, now, base, x); err == nil {
 			return nil
 		}
-		s.xrt = nil // its goroutine may still use it
+		s.xrt = nil // a goroutine may still use it, or its deadline passed
 		s.fail(now, err)
 	}
 	s.exchangeLocally(ctx, now, x)
@@ -97,24 +97,21 @@ func (s *Store) exchangeRedis(ctx context.Context, now time.Duration, flight thr
 		s.xrt = s.newRoundTrip(exchangeScript)
 	}
 	rt := s.xrt
-	rt.payload.b = appendInts(rt.payload.b[:0], s.id, flight.Requests, flight.Complexity)
-	rt.payload.b = s.pack(rt.payload.b, now, x)
-	reply, err := s.call(ctx, rt)
+	rt.payload.reset()
+	rt.payload.add(s.id, flight.Requests, flight.Complexity)
+	s.pack(&rt.payload, now, x)
+	v, err := s.call(ctx, rt)
 	if err != nil {
 		return err
 	}
-	s.vals, err = parseInts(s.vals[:0], reply)
-	if err != nil {
-		return err
-	}
-	return s.unpack(now, x, s.vals)
+	return s.unpack(now, x, v)
 }
 
-// pack appends the rest of exchangeScript's payload for x to b, after the
+// pack adds the rest of exchangeScript's payload for x to p, after the
 // store's id and calls in flight: the answers, the give, the ticket and
 // the admission (see the scripts).
-func (s *Store) pack(b []byte, now time.Duration, x *throttle.Exchange) []byte {
-	b = appendInts(b, int64(len(x.Answers)))
+func (s *Store) pack(p *payload, now time.Duration, x *throttle.Exchange) {
+	p.add(int64(len(x.Answers)))
 	for _, a := range x.Answers {
 		var send [4]int
 		m := 0
@@ -125,27 +122,26 @@ func (s *Store) pack(b []byte, now time.Duration, x *throttle.Exchange) []byte {
 			}
 		}
 		pause := max(0, int64((a.Pause+time.Microsecond-1)/time.Microsecond))
-		b = appendInts(b, a.Cost.Requests, a.Cost.Complexity, a.Inflight.Requests, a.Inflight.Complexity,
+		p.add(a.Cost.Requests, a.Cost.Complexity, a.Inflight.Requests, a.Inflight.Complexity,
 			flag(a.Refund), flag(a.Synced), pause, int64(m))
 		m = 0
 		for _, r := range a.Readings {
 			if _, ok := s.sendable(r); ok && m < len(send) {
-				b = appendInts(b, int64(send[m]+1), r.Floor, r.Ceil, r.Slack.Microseconds())
+				p.add(int64(send[m]+1), r.Floor, r.Ceil, r.Slack.Microseconds())
 				m++
 			}
 		}
 	}
-	b = appendInts(b, x.Give.Requests, x.Give.Complexity, s.ticket)
+	p.add(x.Give.Requests, x.Give.Complexity, s.ticket)
 	a := &x.Admit
 	var bound int64 // µs left of the head's bound, 0 for none
 	if a.Latest > now {
 		bound = max(1, int64((a.Latest-now)/time.Microsecond))
 	}
-	b = appendInts(b, min(a.Room.Requests, maxRoom), min(a.Room.Complexity, maxRoom), bound, int64(len(a.Calls)))
+	p.add(min(a.Room.Requests, maxRoom), min(a.Room.Complexity, maxRoom), bound, int64(len(a.Calls)))
 	for _, c := range a.Calls {
-		b = appendInts(b, c.Cost.Requests, c.Cost.Complexity, c.Headroom.Requests, c.Headroom.Complexity, int64(c.Line))
+		p.add(c.Cost.Requests, c.Cost.Complexity, c.Headroom.Requests, c.Headroom.Complexity, int64(c.Line))
 	}
-	return b
 }
 
 // maxRoom bounds the room sent to Redis (a kind without a bucket has

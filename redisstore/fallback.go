@@ -59,12 +59,8 @@ func (s *Store) onRedis(ctx context.Context, now time.Duration) (bool, error) {
 // in the window}.
 func (s *Store) returnCall(ctx context.Context, spent throttle.Cost, phase, gen int64) ([]int64, error) {
 	rt := s.newRoundTrip(returnScript)
-	rt.payload.b = appendInts(nil, spent.Requests, spent.Complexity, s.window().Microseconds(), phase, gen)
-	reply, err := s.call(ctx, rt)
-	if err != nil {
-		return nil, err
-	}
-	v, err := parseInts(nil, reply)
+	rt.payload.add(spent.Requests, spent.Complexity, s.window().Microseconds(), phase, gen)
+	v, err := s.call(ctx, rt)
 	if err == nil && len(v) != 3 {
 		err = errors.New("a malformed reply")
 	}

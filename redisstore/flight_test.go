@@ -1,8 +1,6 @@
 package redisstore_test
 
 import (
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -96,17 +94,11 @@ func TestAnswersTakeBackTheRefillOfEveryProcesssCallsInFlight(t *testing.T) {
 // its requests and complexity in flight.
 func flightEntries(t *testing.T, rs *redisServer, key string) [][2]int64 {
 	t.Helper()
-	vals, err := rs.Client(t).HVals(t.Context(), redisstore.HashTag(key)+":flight").Result()
+	record, err := redisstore.FlightRecord(t.Context(), rs.Client(t), redisstore.HashTag(key))
 	require.NoError(t, err)
 	var out [][2]int64
-	for _, v := range vals {
-		f := strings.Fields(v)
-		require.Len(t, f, 3, v)
-		r, err1 := strconv.ParseInt(f[1], 10, 64)
-		c, err2 := strconv.ParseInt(f[2], 10, 64)
-		require.NoError(t, err1)
-		require.NoError(t, err2)
-		out = append(out, [2]int64{r, c})
+	for _, e := range record {
+		out = append(out, [2]int64{e[2], e[3]})
 	}
 	return out
 }
@@ -141,15 +133,14 @@ func TestCallsInFlightAreRecordedAndExpire(t *testing.T) {
 	tm, err := c.Time(t.Context()).Result()
 	require.NoError(t, err)
 	nowUS := tm.UnixMicro()
-	flight := redisstore.HashTag(key) + ":flight"
-	require.NoError(t, c.HSet(t.Context(), flight,
-		"111", strconv.FormatInt(nowUS-1, 10)+" 50 50",
-		"222", strconv.FormatInt(nowUS+int64(time.Hour/time.Microsecond), 10)+" 10 10").Err())
+	tag := redisstore.HashTag(key)
+	require.NoError(t, redisstore.SetFlightEntry(t.Context(), c, tag, 111, nowUS-1, 50, 50))
+	require.NoError(t, redisstore.SetFlightEntry(t.Context(), c, tag, 222, nowUS+int64(time.Hour/time.Microsecond), 10, 10))
 	admitN(t, b, 1) // 95
 	assert.InDelta(t, 89, answerAll(t, b, p, 1), 0.01, "held to 100 - 1 - 10: the live entry counts, the expired one does not")
 	assert.Equal(t, [][2]int64{{10, 10}}, flightEntries(t, rs, key), "the expired entry is dropped")
 
-	require.NoError(t, c.HSet(t.Context(), flight, "222", strconv.FormatInt(nowUS+int64(time.Hour/time.Microsecond), 10)+" 500 500").Err())
+	require.NoError(t, redisstore.SetFlightEntry(t.Context(), c, tag, 222, nowUS+int64(time.Hour/time.Microsecond), 500, 500))
 	admitN(t, b, 1) // 88
 	assert.InDelta(t, 0, answerAll(t, b, p, 1), 0.01, "more in flight than the bucket holds: held down to zero, no lower")
 }

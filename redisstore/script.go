@@ -6,42 +6,40 @@ import "github.com/redis/go-redis/v9"
 // Redis and starts with the same prelude, which reads the clock (TIME, in
 // microseconds), loads the key's state and brings every bucket up to now.
 //
-// KEYS[1] is the state hash, KEYS[2] the queue (a sorted set of ticket ids),
-// KEYS[3] the waiters' hash (ticket id -> "expiry c1 ... cn"), KEYS[4] the
-// calls in flight (store id -> "expiry requests complexity").
-// ARGV[1] is the policy's fingerprint, ARGV[2] the keys' TTL in ms, ARGV[3]
-// the number of buckets n, ARGV[4..7] the grace a place in the queue
-// survives past its expected wake-up, the least wait returned to a caller
-// that has someone ahead of it, how long a cold-start probe holds the key
-// and how long a store's calls in flight count after its last exchange
-// (all in µs); then for each bucket its limit L, units per token q, units
-// refilled per microsecond r and kind (1 requests, 2 complexity).
-// The operation's own arguments follow, from ARGV[base].
+// KEYS[1] is the state (a string: see below), KEYS[2] the queue (a sorted
+// set of ticket ids), KEYS[3] the waiters' hash (ticket id -> "expiry c1
+// ... cn").
+// ARGV[1] is the policy's fingerprint; ARGV[2] the store's constants, a
+// MessagePack array: the keys' TTL in ms, the number of buckets n, the
+// grace a place in the queue survives past its expected wake-up, the least
+// wait returned to a caller that has someone ahead of it, how long a
+// cold-start probe holds the key and how long a store's calls in flight
+// count after its last exchange (all in µs); then arrays of each bucket's
+// limit L, units per token q, units refilled per microsecond r, kind (1
+// requests, 2 complexity) and capacity in units (L·q). The operation's own
+// arguments follow in ARGV[3], a MessagePack array of integers too (see
+// payloadLua).
+//
+// The state is a MessagePack array: the policy's fingerprint, then synced,
+// pause, seq, rec, probe and gen, then arrays of each bucket's level
+// (units) and the time it was brought to (µs), then the record of calls
+// in flight (see flightLua). One GET reads it, one SET writes it with its
+// TTL, and cmsgpack (built into Redis's Lua) unpacks and packs it, arrays
+// included, in one call each: fields read and written one by one, each
+// number formatted and parsed in Lua, cost an exchange several times more.
 //
 // Every number is an integer below 2^53 (New checks the ranges), so Lua's
-// doubles hold it exactly; and a/b for such integers rounds to the right
-// side of every integer, so math.ceil(a/b) is exact. Numbers are written
-// back with %d, never with Lua's default %.14g, and every script replies
-// with one string of integers separated by spaces (see reply).
+// doubles hold it exactly, and MessagePack carries it as an integer; a/b
+// for such integers rounds to the right side of every integer, so
+// math.ceil(a/b) is exact. Numbers written as text use %d, never Lua's
+// default %.14g, and every script replies with an array of integers (Redis
+// converts each Lua number to one).
 const prelude = `
 local pol = ARGV[1]
-local ttl = tonumber(ARGV[2])
-local n = tonumber(ARGV[3])
-local grace, minretry, probehold = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local flighthold = tonumber(ARGV[7])
-local L, Q, R, K, F = {}, {}, {}, {}, {}
-for i = 1, n do
-  local at = 4 + 4*i
-  L[i] = tonumber(ARGV[at]); Q[i] = tonumber(ARGV[at + 1]); R[i] = tonumber(ARGV[at + 2]); K[i] = tonumber(ARGV[at + 3])
-  F[i] = L[i] * Q[i]
-end
-local base = 8 + 4*n
+local c = cmsgpack.unpack(ARGV[2])
+local ttl, n, grace, minretry, probehold, flighthold = c[1], c[2], c[3], c[4], c[5], c[6]
+local L, Q, R, K, F = c[7], c[8], c[9], c[10], c[11]
 local function I(x) return string.format('%d', x) end
--- reply formats a list of integers as the script's reply.
-local function reply(t)
-  for k = 1, #t do t[k] = I(t[k]) end
-  return table.concat(t, ' ')
-end
 -- vec spreads a cost given per kind over the buckets.
 local function vec(r, c)
   local v = {}
@@ -50,23 +48,21 @@ local function vec(r, c)
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local fields = {'pol', 'synced', 'pause', 'seq', 'rec', 'probe', 'gen'}
-for i = 1, n do fields[#fields + 1] = 's' .. i; fields[#fields + 1] = 'a' .. i end
-local v = redis.call('HMGET', KEYS[1], unpack(fields))
+local st = redis.call('GET', KEYS[1])
 local fresh = 0
 local synced, pause, seq, rec, probe, gen = 0, 0, 0, 0, 0, 0
-local S, A = {}, {}
-if not v[1] then
+local S, A, FL
+if not st then
   fresh = 1
   gen = now -- tells this state from one that was lost and made anew
+  S, A, FL = {}, {}, {}
   for i = 1, n do S[i] = F[i]; A[i] = now end
 else
+  local v = cmsgpack.unpack(st)
   if v[1] ~= pol then
-    return redis.error_reply('MEMPOLICY the key holds state for another policy (' .. v[1] .. ')')
+    return redis.error_reply('MEMPOLICY the key holds state for another policy (' .. tostring(v[1]) .. ')')
   end
-  synced = tonumber(v[2]); pause = tonumber(v[3]); seq = tonumber(v[4]); rec = tonumber(v[5] or 0)
-  probe = tonumber(v[6] or 0); gen = tonumber(v[7] or 0)
-  for i = 1, n do S[i] = tonumber(v[6 + 2*i]); A[i] = tonumber(v[7 + 2*i]) end
+  synced, pause, seq, rec, probe, gen, S, A, FL = v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10]
 end
 -- adv credits bucket i of (s, a) with the refill up to x, capped at full.
 local function adv(s, a, i, x)
@@ -92,13 +88,7 @@ local function clearQueue()
 end
 local function save()
   clearQueue()
-  local kv = {'pol', pol, 'synced', I(synced), 'pause', I(pause), 'seq', I(seq), 'rec', I(rec), 'probe', I(probe), 'gen', I(gen)}
-  for i = 1, n do
-    kv[#kv + 1] = 's' .. i; kv[#kv + 1] = I(S[i])
-    kv[#kv + 1] = 'a' .. i; kv[#kv + 1] = I(A[i])
-  end
-  redis.call('HSET', KEYS[1], unpack(kv))
-  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('SET', KEYS[1], cmsgpack.pack({pol, synced, pause, seq, rec, probe, gen, S, A, FL}), 'PX', ttl)
 end
 -- give returns the cost vector C to every bucket, never beyond full.
 local function give(C)
@@ -106,44 +96,44 @@ local function give(C)
 end
 `
 
-// payloadLua reads the operation's arguments, packed in ARGV[base] as
-// integers separated by spaces, one at a time with nx().
+// payloadLua reads the operation's arguments, a MessagePack array of
+// integers in ARGV[3], one at a time with nx().
 const payloadLua = `
-local P, p = {}, 0
-for tok in string.gmatch(ARGV[base], '%S+') do P[#P + 1] = tonumber(tok) end
+local P, p = cmsgpack.unpack(ARGV[3]), 0
 local function nx() p = p + 1; return P[p] end
 `
 
-// flightLua keeps the calls in flight of every store on the key, in
-// KEYS[4]: one field per store (its id), "expiry requests complexity",
-// written by the store's own exchanges only. The exchange reads the
-// store's id and its calls in flight once this exchange's answers and
-// give are applied (own, per kind) from the payload. loadFlight, called
-// only when there are answers to apply, drops the entries past their
-// expiry and sums the other stores' into O. saveFlight records the
-// store's calls in flight after the exchange (own plus what it admitted),
-// to expire flighthold µs from now, or drops the entry when there are
-// none.
+// flightLua keeps the calls in flight of every store on the key, in the
+// state's record FL: four numbers per store, its id, when its entry
+// expires, its requests and its complexity in flight, written by the
+// store's own exchanges only. The exchange reads the store's id and its
+// calls in flight once this exchange's answers and give are applied (own,
+// per kind) from the payload. loadFlight, called only when there are
+// answers to apply, drops the entries past their expiry and sums the other
+// stores' into O. saveFlight records the store's calls in flight after
+// the exchange (own plus what it admitted), to expire flighthold µs from
+// now, or drops the entry when there are none.
 const flightLua = `
 local me, own, O = 0, {0, 0}, {0, 0}
 local function loadFlight()
-  local h = redis.call('HGETALL', KEYS[4])
-  for k = 1, #h, 2 do
-    local f = {}
-    for tok in string.gmatch(h[k + 1], '%S+') do f[#f + 1] = tonumber(tok) end
-    if not f[3] or f[1] < now then
-      redis.call('HDEL', KEYS[4], h[k])
-    elseif tonumber(h[k]) ~= me then
-      O[1] = O[1] + f[2]; O[2] = O[2] + f[3]
+  local keep = {}
+  for k = 1, #FL, 4 do
+    if FL[k + 1] >= now then
+      for j = k, k + 3 do keep[#keep + 1] = FL[j] end
+      if FL[k] ~= me then O[1] = O[1] + FL[k + 2]; O[2] = O[2] + FL[k + 3] end
     end
   end
+  FL = keep
 end
 local function saveFlight(r, c)
+  local j = #FL + 1
+  for k = 1, #FL, 4 do if FL[k] == me then j = k end end
   if r > 0 or c > 0 then
-    redis.call('HSET', KEYS[4], I(me), I(now + flighthold) .. ' ' .. I(r) .. ' ' .. I(c))
-    redis.call('PEXPIRE', KEYS[4], ttl)
-  else
-    redis.call('HDEL', KEYS[4], I(me))
+    FL[j], FL[j + 1], FL[j + 2], FL[j + 3] = me, now + flighthold, r, c
+  elseif j <= #FL then -- the last entry takes the place of ours
+    local m = #FL - 3
+    FL[j], FL[j + 1], FL[j + 2], FL[j + 3] = FL[m], FL[m + 1], FL[m + 2], FL[m + 3]
+    FL[m], FL[m + 1], FL[m + 2], FL[m + 3] = nil, nil, nil, nil
   end
 end
 `
@@ -355,7 +345,9 @@ end
 // ticket (0 for none); the admission. It returns {synced, generation,
 // ticket, pause left µs, each bucket's level in units, the admission's
 // results, then each reading's level before and after}.
-var exchangeScript = redis.NewScript(prelude + payloadLua + flightLua + answerLua + queueLua + admitLua + `
+var exchangeScript = redis.NewScript(prelude + payloadLua + flightLua + answerLua + queueLua + admitLua + exchangeBody)
+
+const exchangeBody = `
 me = nx(); own = {nx(), nx()}
 local moved = {}
 local na = nx()
@@ -371,8 +363,8 @@ local out = {synced, gen, tk, math.max(0, pause - now)}
 for i = 1, n do out[#out + 1] = S[i] end
 for _, x in ipairs(res) do out[#out + 1] = x end
 for _, x in ipairs(moved) do out[#out + 1] = x end
-return reply(out)
-`)
+return out
+`
 
 // returnScript brings a store back from its local budget, in two phases.
 // Its payload is what the process spent locally (per kind), the window in
@@ -402,7 +394,7 @@ elseif g == gen then
   for i = 1, n do S[i] = math.max(math.min(S[i], 0), S[i] - C[i] * Q[i]) end
 end
 save()
-return reply({synced, fresh, math.max(0, rec - now)})
+return {synced, fresh, math.max(0, rec - now)}
 `)
 
 // stateScript reads without writing: {now µs, pause µs, synced, s1, ...,
@@ -410,5 +402,5 @@ return reply({synced, fresh, math.max(0, rec - now)})
 var stateScript = redis.NewScript(prelude + `
 local out = {now, pause, synced}
 for i = 1, n do out[#out + 1] = S[i] end
-return reply(out)
+return out
 `)

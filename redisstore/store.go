@@ -108,17 +108,20 @@ type Stats struct {
 // for what is guaranteed.
 type Store struct {
 	client redis.Scripter
-	// do is the client's Do, when it has one (redis.Client, ClusterClient
-	// and Ring do): the scripts then run with arguments boxed once, in New.
-	do     func(ctx context.Context, args ...any) *redis.Cmd
-	keys   []string
-	defs   []throttle.Bucket
-	l, q   []int64 // per bucket: limit, units per token
-	r      []int64 // per bucket: units per microsecond
-	common []any   // the scripts' leading arguments
-	opts   Options
-	log    *slog.Logger
-	local  throttle.Policy // the fallback's policy: limits scaled by Share
+	// process is the client's Process, when it has one (redis.Client,
+	// ClusterClient and Ring do): the scripts then run as commands built
+	// once per round trip (see roundTrip). direct is whether the client
+	// puts a context's deadline on its connections (see call).
+	process func(ctx context.Context, cmd redis.Cmder) error
+	direct  bool
+	keys    []string
+	defs    []throttle.Bucket
+	l, q    []int64 // per bucket: limit, units per token
+	r       []int64 // per bucket: units per microsecond
+	common  []any   // the scripts' leading arguments: the policy's fingerprint, the constants
+	opts    Options
+	log     *slog.Logger
+	local   throttle.Policy // the fallback's policy: limits scaled by Share
 
 	// xmu makes Exchanges take turns, and guards the fields up to mu: only
 	// they use them.
@@ -134,7 +137,6 @@ type Store struct {
 	id         int64             // this store's field in the record of calls in flight
 	flight     throttle.Cost     // this store's calls in flight after its last exchange
 	xrt        *roundTrip        // the exchange's round trip, reused; nil after a failure
-	vals       []int64           // the last reply's integers
 	lx         throttle.Exchange // the fallback's exchange
 	lreadings  [4]throttle.BucketReading
 	lmoved     [4]throttle.Moved
@@ -147,8 +149,8 @@ type Store struct {
 
 // HashTag returns the Redis hash tag under which the state for apiKey is
 // kept: "{mem:" followed by the first 16 hex digits of the key's SHA-256
-// and "}". The keys are the tag followed by ":state", ":queue",
-// ":waiters" and ":flight". The API key itself is never sent to Redis.
+// and "}". The keys are the tag followed by ":state", ":queue" and
+// ":waiters". The API key itself is never sent to Redis.
 func HashTag(apiKey string) string {
 	sum := sha256.Sum256([]byte(apiKey))
 	return "{mem:" + hex.EncodeToString(sum[:])[:16] + "}"
@@ -182,17 +184,18 @@ func New(client redis.Scripter, apiKey string, p throttle.Policy, o Options) (*S
 		o.ProbeInterval = DefaultProbeInterval
 	}
 	s := &Store{client: client, opts: o, log: o.Logger, defs: append([]throttle.Bucket(nil), p.Buckets...)}
-	if d, ok := client.(interface {
-		Do(ctx context.Context, args ...any) *redis.Cmd
+	if c, ok := client.(interface {
+		Process(ctx context.Context, cmd redis.Cmder) error
 	}); ok {
-		s.do = d.Do
+		s.process = c.Process
+		s.direct = honoursDeadlines(client)
 	}
 	s.lastLevel = make([]int64, len(p.Buckets))
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	tag := HashTag(apiKey)
-	s.keys = []string{tag + ":state", tag + ":queue", tag + ":waiters", tag + ":flight"}
+	s.keys = []string{tag + ":state", tag + ":queue", tag + ":waiters"}
 	s.id = 1 + rand.Int64N(exact-1) // exact in Lua; two stores on a key collide with odds of 2^-53
 
 	var fp []string
@@ -208,11 +211,17 @@ func New(client redis.Scripter, apiKey string, p throttle.Policy, o Options) (*S
 		longest = max(longest, b.Period)
 	}
 	ttl := 2*longest + time.Minute
-	s.common = []any{strings.Join(fp, ","), ttl.Milliseconds(), len(p.Buckets),
-		queueGrace.Microseconds(), minRetry.Microseconds(), probeHold.Microseconds(), flightHold.Microseconds()}
+	kinds, full := make([]int64, len(p.Buckets)), make([]int64, len(p.Buckets))
 	for i, b := range p.Buckets {
-		s.common = append(s.common, s.l[i], s.q[i], s.r[i], int(b.Kind)+1)
+		kinds[i], full[i] = int64(b.Kind)+1, s.l[i]*s.q[i]
 	}
+	var consts payload
+	consts.add(ttl.Milliseconds(), int64(len(p.Buckets)),
+		queueGrace.Microseconds(), minRetry.Microseconds(), probeHold.Microseconds(), flightHold.Microseconds())
+	for _, xs := range [][]int64{s.l, s.q, s.r, kinds, full} {
+		consts.addArray(xs...)
+	}
+	s.common = []any{strings.Join(fp, ","), string(consts.b)}
 	local, err := scaled(p, o.Share)
 	if err != nil {
 		return nil, err
@@ -285,13 +294,9 @@ func (s *Store) State(ctx context.Context, now time.Duration) (throttle.StoreSta
 	if st, ok := s.localState(ctx, now); ok {
 		return st, nil
 	}
-	reply, err := s.call(ctx, s.newRoundTrip(stateScript))
-	var v []int64
-	if err == nil {
-		v, err = parseInts(nil, reply)
-		if err == nil && len(v) != 3+len(s.defs) {
-			err = fmt.Errorf("a reply of %d integers, not %d", len(v), 3+len(s.defs))
-		}
+	v, err := s.call(ctx, s.newRoundTrip(stateScript))
+	if err == nil && len(v) != 3+len(s.defs) {
+		err = fmt.Errorf("a reply of %d integers, not %d", len(v), 3+len(s.defs))
 	}
 	if err != nil {
 		st, _ := s.localState(ctx, now)
