@@ -2,13 +2,16 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -27,6 +30,14 @@ per line with "content" or "input", and optionally "collection_titles",
 standard input (JSONL when it starts with '{', else one document). Markdown
 files written by "mem export" keep their note's id, times and collections, so
 importing an export again creates nothing twice.
+
+The journal (--journal) names the server and API key it was written for (the
+key only by a fingerprint: the first 8 bytes of its SHA-256). A run for
+another server or key is refused before anything is sent, since what the
+journal records as done is not there: --new-journal starts afresh (keeping
+the old file beside it), or --journal FILE keeps one journal per server. A
+journal from an earlier mem, which named no server, is taken as the first
+run's that opens it.
 
 Documents that can never be imported as they are (empty, binary, not UTF-8,
 malformed JSON) are skipped and listed with the reason. The import stops at
@@ -47,6 +58,7 @@ type importOptions struct {
 	concurrency  int
 	journalPath  string
 	journalSet   bool // --journal was given
+	newJournal   bool
 	dryRun       bool
 	stopAtDay    bool
 	retryUnknown bool
@@ -74,6 +86,7 @@ func newImportCmd(env *cliEnv, g *globals) *cobra.Command {
 	f.StringVar(&o.context, "context", "", "mem-it context for every document (--via mem-it)")
 	f.IntVar(&o.concurrency, "concurrency", 4, "calls in flight at once (the throttle keeps them inside the limits)")
 	f.StringVar(&o.journalPath, "journal", "mem-import.journal", "`FILE` recording every outcome, read to resume (with --mock: none, unless given)")
+	f.BoolVar(&o.newJournal, "new-journal", false, "start a fresh journal: the old one is kept beside it as FILE.<time>.old")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan (calls, tokens, ETA, skipped documents) and stop; writes nothing")
 	f.BoolVar(&o.stopAtDay, "stop-at-day-limit", false, "stop (resumably) when the day windows would set the pace, instead of waiting for them")
 	f.BoolVar(&o.retryUnknown, "retry-unknown", false, "send again the mem-it documents whose outcome an earlier run could not learn (may capture twice)")
@@ -111,16 +124,16 @@ func runImport(env *cliEnv, o *importOptions, paths []string) error {
 		return usagef("%v", err)
 	}
 	o.announceSplits(env, items)
-	jr, closeJournal, err := o.openJournal()
-	if err != nil {
-		return err
-	}
-	defer closeJournal()
 	blocked := &blockedClock{}
 	cn, err := o.g.connect(env, throttle.Hooks{OnWait: blocked.onWait})
 	if err != nil {
 		return err
 	}
+	jr, closeJournal, err := o.openJournal(env, cn.owner)
+	if err != nil {
+		return err
+	}
+	defer closeJournal()
 	im := &importer{
 		api: clientAPI{cn.c}, th: cn.th, journal: jr, via: o.via, concurrency: o.concurrency,
 		collections: o.collections, instructions: o.instructions, context: o.context,
@@ -155,21 +168,74 @@ func (o *importOptions) announceSplits(env *cliEnv, items []item) {
 
 // openJournal opens the journal for the run: read-only for a dry run (which
 // creates no file), none kept with --mock (each run's mock starts empty, so
-// an earlier run's journal would skip documents it never saw).
-func (o *importOptions) openJournal() (*journal, func(), error) {
+// an earlier run's journal would skip documents it never saw). A journal
+// that settled documents for another server or key is refused (see
+// journal.checkOwner); --new-journal moves the old one aside first.
+func (o *importOptions) openJournal(env *cliEnv, owner journalOwner) (*journal, func(), error) {
 	switch {
 	case o.g.mock && !o.journalSet:
 		j := memoryJournal()
 		return j, func() {}, nil
+	case o.dryRun && o.newJournal:
+		return memoryJournal(), func() {}, nil
 	case o.dryRun:
 		j, err := readJournal(o.journalPath)
+		if err != nil {
+			return nil, nil, err
+		}
+		_, err = o.checkOwner(env, j, owner)
 		return j, func() {}, err
+	}
+	if o.newJournal {
+		if err := o.moveJournalAside(env); err != nil {
+			return nil, nil, err
+		}
 	}
 	j, err := openJournal(o.journalPath)
 	if err != nil {
 		return nil, nil, err
 	}
+	if _, err := o.checkOwner(env, j, owner); err != nil {
+		j.Close()
+		return nil, nil, err
+	}
+	if err := j.claim(owner); err != nil {
+		j.Close()
+		return nil, nil, err
+	}
 	return j, func() { j.Close() }, nil
+}
+
+// checkOwner refuses a journal of another server or key (a usage error:
+// the command line names the wrong journal), and says when a journal that
+// named none is taken as this run's.
+func (o *importOptions) checkOwner(env *cliEnv, j *journal, owner journalOwner) (ownership, error) {
+	own, err := j.checkOwner(owner)
+	if err != nil {
+		return own, usageError{err.Error()}
+	}
+	if n := j.settled(); own == ownerNotRecorded && n > 0 {
+		o.g.notice(env, "The journal %s does not say which server it was written for (an earlier mem wrote it): "+
+			"taking its %s as done on %s.", o.journalPath, plural(n, "document", "documents"), owner.Server)
+	}
+	return own, nil
+}
+
+// moveJournalAside renames the journal to FILE.<time>.old, if there is one.
+func (o *importOptions) moveJournalAside(env *cliEnv) error {
+	info, err := os.Stat(o.journalPath)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && info.Size() == 0) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	old := o.journalPath + "." + time.Now().UTC().Format("20060102T150405Z") + ".old"
+	if err := os.Rename(o.journalPath, old); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	o.g.notice(env, "--new-journal: the old journal is now %s.", old)
+	return nil
 }
 
 // execute runs the import with a progress display, and says how to resume
