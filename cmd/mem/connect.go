@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"syscall"
@@ -93,17 +94,18 @@ func (g *globals) connect(env *cliEnv, hooks throttle.Hooks) (*conn, error) {
 			}
 		}
 		key = mock.DefaultKey
-		opts = append(opts, memclient.WithAPIKey(key), memclient.WithTransport(srv.RoundTripper()))
+		opts = append(opts, memclient.WithAPIKey(key), memclient.WithTransport(sendGuard{srv.RoundTripper()}))
 		g.notice(env, "Using a throwaway in-process mock (--mock): nothing reaches Mem, and everything is gone when mem exits.")
 	} else {
 		key = env.env(memclient.EnvAPIKey)
 		if key == "" {
 			return nil, errors.New("no API key: set MEM_API_KEY, or pass --mock to try mem against a throwaway mock")
 		}
-		opts = append(opts, memclient.WithAPIKey(key))
-		if env.transport != nil {
-			opts = append(opts, memclient.WithTransport(env.transport))
+		base := env.transport
+		if base == nil {
+			base = http.DefaultTransport
 		}
+		opts = append(opts, memclient.WithAPIKey(key), memclient.WithTransport(sendGuard{base}))
 	}
 	c, err := memclient.New(opts...)
 	if err != nil {

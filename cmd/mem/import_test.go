@@ -264,7 +264,7 @@ func TestImportStopsAtTheDayLimit(t *testing.T) {
 		journal := filepath.Join(t.TempDir(), "j")
 		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--stop-at-day-limit", "--journal", journal, dir)
 		assert.Equal(t, exitFailed, code, "not everything made it")
-		assert.Contains(t, errOut, "this run stops after 205 calls")
+		assert.Contains(t, errOut, "this run stops after 205 calls at most")
 		assert.Contains(t, out, "imported: 205")
 		assert.Contains(t, out, "not attempted: 5")
 		assert.Len(t, srv.Notes(mock.DefaultKey), 205)

@@ -88,7 +88,7 @@ func newImportCmd(env *cliEnv, g *globals) *cobra.Command {
 	f.StringVar(&o.journalPath, "journal", "mem-import.journal", "`FILE` recording every outcome, read to resume (with --mock: none, unless given)")
 	f.BoolVar(&o.newJournal, "new-journal", false, "start a fresh journal: the old one is kept beside it as FILE.<time>.old")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan (calls, tokens, ETA, skipped documents) and stop; writes nothing")
-	f.BoolVar(&o.stopAtDay, "stop-at-day-limit", false, "stop (resumably) when the day windows would set the pace, instead of waiting for them")
+	f.BoolVar(&o.stopAtDay, "stop-at-day-limit", false, "stop (resumably) before a call would wait for a day window, judged from the levels the responses show, instead of waiting for it")
 	f.BoolVar(&o.retryUnknown, "retry-unknown", false, "send again the mem-it documents whose outcome an earlier run could not learn (may capture twice)")
 	return cmd
 }
@@ -125,7 +125,13 @@ func runImport(env *cliEnv, o *importOptions, paths []string) error {
 	}
 	o.announceSplits(env, items)
 	blocked := &blockedClock{}
-	cn, err := o.g.connect(env, throttle.Hooks{OnWait: blocked.onWait})
+	calls := newImportCalls()
+	recheck := func() { calls.recheck() }
+	cn, err := o.g.connect(env, throttle.Hooks{
+		OnWait:   blocked.onWait,
+		OnResync: func(throttle.ResyncEvent) { recheck() },
+		OnPause:  func(time.Time) { recheck() },
+	})
 	if err != nil {
 		return err
 	}
@@ -138,6 +144,7 @@ func runImport(env *cliEnv, o *importOptions, paths []string) error {
 		api: clientAPI{cn.c}, th: cn.th, journal: jr, via: o.via, concurrency: o.concurrency,
 		collections: o.collections, instructions: o.instructions, context: o.context,
 		retryUnknown: o.retryUnknown, limit: -1, server: cn.baseURL, blocked: blocked,
+		calls: calls, stopAtDay: o.stopAtDay,
 	}
 	s := newSummary()
 	todo := im.pending(items, &s)
@@ -148,9 +155,12 @@ func runImport(env *cliEnv, o *importOptions, paths []string) error {
 	if !o.g.quiet && !o.g.json {
 		pl.print(env.stderr)
 	}
-	if o.stopAtDay && pl.DayBound != nil {
-		im.limit = *pl.DayBound
-		o.g.notice(env, "--stop-at-day-limit: this run stops after %s.", plural(im.limit, "call", "calls"))
+	if o.stopAtDay {
+		calls.stopAtDayLimit(cn.th, callCost(cn.th.Policy(), o.via))
+		if pl.DayBound != nil {
+			im.limit = *pl.DayBound
+			o.g.notice(env, "--stop-at-day-limit: this run stops after %s at most (from full buckets; sooner if the day windows turn out to be partly used).", plural(im.limit, "call", "calls"))
+		}
 	}
 	s, err = o.execute(env, im, todo, s)
 	return o.finish(env, s, err, cn.mock)
@@ -288,6 +298,10 @@ func (o *importOptions) finish(env *cliEnv, s summary, err error, mock bool) err
 	case env.ctx.Err() != nil:
 		fmt.Fprintf(env.stderr, "%s %s left.\n%s\n", st.red("Interrupted:"), plural(s.NotAttempted, "document", "documents"), resume)
 		return errInterrupted
+	case s.StoppedAtDayLimit != "" && s.StoppedBecause == "":
+		fmt.Fprintf(env.stderr, "%s %s.\n%s\n", st.red("Stopped at the day limit (--stop-at-day-limit):"), s.StoppedAtDayLimit,
+			"Run the same command again later to go on: the journal keeps what is done.")
+		return errReported
 	case s.StoppedBecause != "":
 		done := "Nothing was imported."
 		if n := s.Imported + s.AlreadyThere; n > 0 {
