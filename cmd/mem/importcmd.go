@@ -12,9 +12,11 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
+	"github.com/memsdk/mem-go/memclient"
 	"github.com/memsdk/mem-go/throttle"
 )
 
@@ -40,9 +42,12 @@ journal from an earlier mem, which named no server, is taken as the first
 run's that opens it.
 
 Documents that can never be imported as they are (empty, binary, not UTF-8,
-malformed JSON) are skipped and listed with the reason. The import stops at
-once, with the journal intact, when the key is refused (401/403), the server
-cannot be reached, the quota is used up, or ` + "5" + ` calls in a row fail with a 5xx.
+malformed JSON, anything the client refuses before sending, such as a
+created_at in the future) are skipped and listed with the reason, by
+--dry-run too; they do not make the run fail, and are checked again next run.
+The import stops at once, with the journal intact, when the key is refused
+(401/403), the server cannot be reached, the quota is used up, or ` + "5" + ` calls
+in a row fail with a 5xx.
 
 Exit status: 0 when every importable document made it, 1 when some did not
 (they are listed, and retried on the next run) or the import stopped, 2 for a
@@ -102,6 +107,8 @@ func (o *importOptions) check() error {
 		return usagef("--concurrency must be at least 1")
 	case o.via == viaNotes && (o.instructions != "" || o.context != ""):
 		return usagef("--instructions and --context go with --via mem-it")
+	case utf8.RuneCountInString(o.instructions) > memclient.MaxMemItInstructions || utf8.RuneCountInString(o.context) > memclient.MaxMemItInstructions:
+		return usagef("--instructions and --context take at most %d characters each", memclient.MaxMemItInstructions)
 	case o.via == viaMemIt && len(o.collections) > 0:
 		return usagef("--collection goes with --via notes: mem-it files each document itself (say where in --instructions)")
 	}

@@ -81,6 +81,7 @@ type importer struct {
 type counts struct {
 	imported int // created now or found there
 	failed   int // failed or outcome unknown
+	skipped  int // refused by the client before sending
 }
 
 // summary is what a run did. It is also the JSON of mem import --json.
@@ -147,9 +148,32 @@ func (im *importer) pending(items []item, s *summary) []item {
 				continue
 			}
 		}
+		if p := localProblem(it, im.via, time.Now()); p != "" {
+			s.Skipped = append(s.Skipped, failure{it.Where, p})
+			continue
+		}
 		todo = append(todo, it)
 	}
 	return todo
+}
+
+// localProblem says why the client would refuse the item before sending it
+// ("" when it would not), for what depends on the time of the run and so
+// cannot be checked when the sources are read: a time in the future.
+func localProblem(it item, via string, now time.Time) string {
+	future := func(name string, t *time.Time) string {
+		if t == nil || !t.After(now) {
+			return ""
+		}
+		return fmt.Sprintf("%s %s is in the future: Mem refuses it (fix it, or import once that time has passed)", name, t.UTC().Format(time.RFC3339))
+	}
+	if via == viaMemIt {
+		return future("timestamp", it.CreatedAt)
+	}
+	if p := future("created_at", it.CreatedAt); p != "" {
+		return p
+	}
+	return future("updated_at", it.UpdatedAt)
 }
 
 // collectionTitles is every collection the notes of todo go in: the
@@ -322,10 +346,16 @@ func (t *tally) record(it item, entry journalEntry, outcome string, err error) {
 		t.notAttempted(1)
 		return
 	}
-	jerr := t.im.journal.Record(entry)
+	var jerr error
+	if outcome != outcomeSkipped { // checked again next run
+		jerr = t.im.journal.Record(entry)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
+	case outcome == outcomeSkipped:
+		t.s.Skipped = append(t.s.Skipped, failure{it.Where, entry.Reason})
+		t.c.skipped++
 	case jerr != nil:
 		if t.journalErr == nil {
 			t.journalErr = jerr
@@ -350,7 +380,7 @@ func (t *tally) record(it item, entry journalEntry, outcome string, err error) {
 		t.s.StoppedBecause = reason
 		t.cancel()
 	}
-	if t.im.counted != nil && jerr == nil {
+	if t.im.counted != nil && jerr == nil && outcome != outcomeSkipped {
 		t.im.counted(entry)
 	}
 	if t.im.progress != nil {
@@ -386,9 +416,14 @@ func (im *importer) send(ctx context.Context, it item, collectionIDs []string) (
 		}
 	}
 	e.At = time.Now()
+	var invalid *memclient.ValidationError
 	switch {
 	case err == nil:
 		e.Outcome = outcomeDone
+	case errors.As(err, &invalid) && invalid.API == nil:
+		// Refused by the client, before sending: it would be every time.
+		e.Outcome = outcomeSkipped
+		e.Reason = "refused before sending: " + strings.TrimSpace(invalid.Field+" "+invalid.Problem)
 	case errors.Is(err, errOutcomeUnknown):
 		e.Outcome = outcomeUnknown
 		e.Reason = describe(err)

@@ -19,6 +19,9 @@ const (
 	outcomeDone    = "done"    // the note exists (created now, or found already there)
 	outcomeFailed  = "failed"  // refused or failed for good this run; retried next run
 	outcomeUnknown = "unknown" // mem-it sent, answer lost: may or may not be in Mem
+	// outcomeSkipped is never recorded: the client refused the document
+	// before sending it, and the next run checks it again.
+	outcomeSkipped = "skipped"
 )
 
 // journalEntry is one line of the journal.

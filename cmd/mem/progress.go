@@ -140,7 +140,7 @@ type lineParts struct {
 }
 
 func (p *progress) parts() lineParts {
-	settled := p.counts.imported + p.counts.failed
+	settled := p.counts.imported + p.counts.failed + p.counts.skipped
 	lp := lineParts{label: "importing", pct: fmt.Sprintf("%3d%%", percent(settled, p.total))}
 	lp.count = fmt.Sprintf("%d/%d", settled, p.total)
 	if p.counts.failed > 0 {

@@ -352,6 +352,10 @@ func checkRecord(it item, via string) string {
 		return fmt.Sprintf("content is %d bytes, over the %d a note takes (refused: split it across lines)", len(it.Content), maxNoteBytes)
 	case via == viaMemIt && utf8.RuneCountInString(it.Content) > maxMemItChars:
 		return fmt.Sprintf("input is over %d characters (refused)", maxMemItChars)
+	case via == viaMemIt && utf8.RuneCountInString(it.Instructions) > memclient.MaxMemItInstructions:
+		return fmt.Sprintf(`"instructions" is over %d characters (refused)`, memclient.MaxMemItInstructions)
+	case via == viaMemIt && utf8.RuneCountInString(it.Context) > memclient.MaxMemItInstructions:
+		return fmt.Sprintf(`"context" is over %d characters (refused)`, memclient.MaxMemItInstructions)
 	case via == viaMemIt && len(it.CollectionTitles) > 0:
 		return `"collection_titles" needs --via notes (mem-it files notes itself: say it in "instructions")`
 	}
