@@ -31,7 +31,9 @@ per line with "content" or "input", and optionally "collection_titles",
 "instructions", "context", "created_at", "updated_at", "timestamp"), or - for
 standard input (JSONL when it starts with '{', else one document). Markdown
 files written by "mem export" keep their note's id, times and collections, so
-importing an export again creates nothing twice.
+importing an export again creates nothing twice. Front matter written by other
+tools (Obsidian, Jekyll: a --- block of YAML keys) is left out of the note,
+its title: becoming the note's first line; mem says how many files had it.
 
 The journal (--journal) names the server and API key it was written for (the
 key only by a fingerprint: the first 8 bytes of its SHA-256). A run for
@@ -173,8 +175,23 @@ func runImport(env *cliEnv, o *importOptions, paths []string) error {
 	return o.finish(env, s, err, cn.mock)
 }
 
-// announceSplits says which documents become several notes.
+// announceSplits says which documents become several notes, and how many
+// lost a foreign front matter block.
 func (o *importOptions) announceSplits(env *cliEnv, items []item) {
+	foreign := 0
+	for _, it := range items {
+		if it.ForeignFrontMatter {
+			foreign++
+		}
+	}
+	if foreign > 0 {
+		verb := "start"
+		if foreign == 1 {
+			verb = "starts"
+		}
+		o.g.notice(env, "%s %s with front matter mem does not read (Obsidian, Jekyll…): it is left out of their notes, and its title, if any, is the note's title.",
+			plural(foreign, "Markdown file", "Markdown files"), verb)
+	}
 	for _, it := range items {
 		if it.Part == 1 {
 			o.g.notice(env, "splitting %s into %d notes: it is over the %d bytes a note holds",
