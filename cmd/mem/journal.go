@@ -79,7 +79,7 @@ type journalMismatchError struct {
 }
 
 func (e *journalMismatchError) Error() string {
-	what := "another API key"
+	what := "another API key (if it is not meant to be, check MEM_API_KEY)"
 	switch {
 	case e.have.Server != e.run.Server && e.have.KeyFingerprint != e.run.KeyFingerprint:
 		what = "another server and API key"
