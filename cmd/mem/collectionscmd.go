@@ -174,7 +174,7 @@ func newCollectionsMemberCmd(env *cliEnv, g *globals, verb string) *cobra.Comman
 		Use:   verb + " COLLECTION NOTE_ID...",
 		Short: short,
 		Long:  short + ".\nCOLLECTION is an id or a title; one call per note.",
-		Args:  atLeast(2, "a collection (ID or TITLE) and at least one note ID"),
+		Args:  noteIDsFrom(1, atLeast(2, "a collection (ID or TITLE) and at least one note ID")),
 		RunE: func(_ *cobra.Command, args []string) error {
 			cn, err := g.connect(env, throttle.Hooks{})
 			if err != nil {

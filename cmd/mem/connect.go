@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 	"syscall"
@@ -27,6 +28,9 @@ type conn struct {
 	th      *throttle.Throttle
 	baseURL string // for messages
 	mock    bool
+	// owner names the server and the key (by a fingerprint that does not
+	// reveal it): what an import's journal belongs to.
+	owner journalOwner
 }
 
 // baseURL returns the server the flags and environment name.
@@ -75,6 +79,7 @@ func (g *globals) connect(env *cliEnv, hooks throttle.Hooks) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	var key string
 	opts := []memclient.Option{
 		memclient.WithThrottle(th),
 		memclient.WithLogger(logger),
@@ -88,23 +93,25 @@ func (g *globals) connect(env *cliEnv, hooks throttle.Hooks) (*conn, error) {
 				return nil, err
 			}
 		}
-		opts = append(opts, memclient.WithAPIKey(mock.DefaultKey), memclient.WithTransport(srv.RoundTripper()))
+		key = mock.DefaultKey
+		opts = append(opts, memclient.WithAPIKey(key), memclient.WithTransport(sendGuard{srv.RoundTripper()}))
 		g.notice(env, "Using a throwaway in-process mock (--mock): nothing reaches Mem, and everything is gone when mem exits.")
 	} else {
-		key := env.env(memclient.EnvAPIKey)
+		key = env.env(memclient.EnvAPIKey)
 		if key == "" {
 			return nil, errors.New("no API key: set MEM_API_KEY, or pass --mock to try mem against a throwaway mock")
 		}
-		opts = append(opts, memclient.WithAPIKey(key))
-		if env.transport != nil {
-			opts = append(opts, memclient.WithTransport(env.transport))
+		base := env.transport
+		if base == nil {
+			base = http.DefaultTransport
 		}
+		opts = append(opts, memclient.WithAPIKey(key), memclient.WithTransport(sendGuard{base}))
 	}
 	c, err := memclient.New(opts...)
 	if err != nil {
 		return nil, errors.New(describe(err))
 	}
-	return &conn{c: c, th: th, baseURL: server, mock: g.mock}, nil
+	return &conn{c: c, th: th, baseURL: server, mock: g.mock, owner: newJournalOwner(server, key)}, nil
 }
 
 // logHooks adds debug logging of waits and pauses to h.

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -116,4 +117,52 @@ func (fm frontMatter) apply(it *item) {
 		it.UpdatedAt = &t
 	}
 	it.CollectionTitles = fm.Collections
+}
+
+// yamlKeyLine is a line of a YAML mapping's top level: "key: value" or
+// "key:".
+var yamlKeyLine = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_ .-]*:(\s|$)`)
+
+// maxForeignHeader bounds the lines a foreign header may have.
+const maxForeignHeader = 200
+
+// stripForeignFrontMatter takes off the front matter another tool wrote
+// (Obsidian, Jekyll, Hugo: a block of YAML between "---" lines at the top of
+// the file), which would otherwise make the note's title "---". Every line of
+// the block must look like YAML (a "key:" line, an indented or "- " line, a
+// comment, a blank); anything else means the "---" was a rule, and the text
+// is left as it is. When the block has a title and the body does not start
+// with it, the title becomes the first line. It reports whether it took a
+// block off.
+func stripForeignFrontMatter(text string) (string, bool) {
+	rest, ok := strings.CutPrefix(strings.ReplaceAll(text, "\r\n", "\n"), "---\n")
+	if !ok {
+		return text, false
+	}
+	lines := strings.Split(rest, "\n")
+	var title string
+	for i, line := range lines {
+		if i > maxForeignHeader {
+			return text, false
+		}
+		if strings.TrimRight(line, " ") == "---" {
+			body := strings.TrimLeft(strings.Join(lines[i+1:], "\n"), "\n")
+			first, _, _ := strings.Cut(body, "\n")
+			if title != "" && strings.TrimSpace(strings.TrimLeft(first, "# ")) != title {
+				body = title + "\n\n" + body
+			}
+			return body, true
+		}
+		switch {
+		case strings.TrimSpace(line) == "", strings.HasPrefix(line, "#"), strings.HasPrefix(line, " "),
+			strings.HasPrefix(line, "\t"), strings.HasPrefix(line, "- "):
+		case yamlKeyLine.MatchString(line):
+			if v, ok := strings.CutPrefix(line, "title:"); ok {
+				title = strings.Trim(strings.TrimSpace(v), `"'`)
+			}
+		default:
+			return text, false
+		}
+	}
+	return text, false // never closed
 }

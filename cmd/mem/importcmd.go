@@ -2,16 +2,21 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"slices"
 	"strings"
 	"syscall"
+	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
+	"github.com/memsdk/mem-go/memclient"
 	"github.com/memsdk/mem-go/throttle"
 )
 
@@ -26,12 +31,25 @@ per line with "content" or "input", and optionally "collection_titles",
 "instructions", "context", "created_at", "updated_at", "timestamp"), or - for
 standard input (JSONL when it starts with '{', else one document). Markdown
 files written by "mem export" keep their note's id, times and collections, so
-importing an export again creates nothing twice.
+importing an export again creates nothing twice. Front matter written by other
+tools (Obsidian, Jekyll: a --- block of YAML keys) is left out of the note,
+its title: becoming the note's first line; mem says how many files had it.
+
+The journal (--journal) names the server and API key it was written for (the
+key only by a fingerprint: the first 8 bytes of its SHA-256). A run for
+another server or key is refused before anything is sent, since what the
+journal records as done is not there: --new-journal starts afresh (keeping
+the old file beside it), or --journal FILE keeps one journal per server. A
+journal from an earlier mem, which named no server, is taken as the first
+run's that opens it.
 
 Documents that can never be imported as they are (empty, binary, not UTF-8,
-malformed JSON) are skipped and listed with the reason. The import stops at
-once, with the journal intact, when the key is refused (401/403), the server
-cannot be reached, the quota is used up, or ` + "5" + ` calls in a row fail with a 5xx.
+malformed JSON, anything the client refuses before sending, such as a
+created_at in the future) are skipped and listed with the reason, by
+--dry-run too; they do not make the run fail, and are checked again next run.
+The import stops at once, with the journal intact, when the key is refused
+(401/403), the server cannot be reached, the quota is used up, or ` + "5" + ` calls
+in a row fail with a 5xx.
 
 Exit status: 0 when every importable document made it, 1 when some did not
 (they are listed, and retried on the next run) or the import stopped, 2 for a
@@ -47,6 +65,7 @@ type importOptions struct {
 	concurrency  int
 	journalPath  string
 	journalSet   bool // --journal was given
+	newJournal   bool
 	dryRun       bool
 	stopAtDay    bool
 	retryUnknown bool
@@ -74,8 +93,9 @@ func newImportCmd(env *cliEnv, g *globals) *cobra.Command {
 	f.StringVar(&o.context, "context", "", "mem-it context for every document (--via mem-it)")
 	f.IntVar(&o.concurrency, "concurrency", 4, "calls in flight at once (the throttle keeps them inside the limits)")
 	f.StringVar(&o.journalPath, "journal", "mem-import.journal", "`FILE` recording every outcome, read to resume (with --mock: none, unless given)")
+	f.BoolVar(&o.newJournal, "new-journal", false, "start a fresh journal: the old one is kept beside it as FILE.<time>.old")
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan (calls, tokens, ETA, skipped documents) and stop; writes nothing")
-	f.BoolVar(&o.stopAtDay, "stop-at-day-limit", false, "stop (resumably) when the day windows would set the pace, instead of waiting for them")
+	f.BoolVar(&o.stopAtDay, "stop-at-day-limit", false, "stop (resumably) before a call would wait for a day window, judged from the levels the responses show, instead of waiting for it")
 	f.BoolVar(&o.retryUnknown, "retry-unknown", false, "send again the mem-it documents whose outcome an earlier run could not learn (may capture twice)")
 	return cmd
 }
@@ -89,6 +109,8 @@ func (o *importOptions) check() error {
 		return usagef("--concurrency must be at least 1")
 	case o.via == viaNotes && (o.instructions != "" || o.context != ""):
 		return usagef("--instructions and --context go with --via mem-it")
+	case utf8.RuneCountInString(o.instructions) > memclient.MaxMemItInstructions || utf8.RuneCountInString(o.context) > memclient.MaxMemItInstructions:
+		return usagef("--instructions and --context take at most %d characters each", memclient.MaxMemItInstructions)
 	case o.via == viaMemIt && len(o.collections) > 0:
 		return usagef("--collection goes with --via notes: mem-it files each document itself (say where in --instructions)")
 	}
@@ -111,20 +133,27 @@ func runImport(env *cliEnv, o *importOptions, paths []string) error {
 		return usagef("%v", err)
 	}
 	o.announceSplits(env, items)
-	jr, closeJournal, err := o.openJournal()
+	blocked := &blockedClock{}
+	calls := newImportCalls()
+	recheck := func() { calls.recheck() }
+	cn, err := o.g.connect(env, throttle.Hooks{
+		OnWait:   blocked.onWait,
+		OnResync: func(throttle.ResyncEvent) { recheck() },
+		OnPause:  func(time.Time) { recheck() },
+	})
+	if err != nil {
+		return err
+	}
+	jr, closeJournal, err := o.openJournal(env, cn.owner)
 	if err != nil {
 		return err
 	}
 	defer closeJournal()
-	blocked := &blockedClock{}
-	cn, err := o.g.connect(env, throttle.Hooks{OnWait: blocked.onWait})
-	if err != nil {
-		return err
-	}
 	im := &importer{
 		api: clientAPI{cn.c}, th: cn.th, journal: jr, via: o.via, concurrency: o.concurrency,
 		collections: o.collections, instructions: o.instructions, context: o.context,
 		retryUnknown: o.retryUnknown, limit: -1, server: cn.baseURL, blocked: blocked,
+		calls: calls, stopAtDay: o.stopAtDay,
 	}
 	s := newSummary()
 	todo := im.pending(items, &s)
@@ -135,16 +164,34 @@ func runImport(env *cliEnv, o *importOptions, paths []string) error {
 	if !o.g.quiet && !o.g.json {
 		pl.print(env.stderr)
 	}
-	if o.stopAtDay && pl.DayBound != nil {
-		im.limit = *pl.DayBound
-		o.g.notice(env, "--stop-at-day-limit: this run stops after %s.", plural(im.limit, "call", "calls"))
+	if o.stopAtDay {
+		calls.stopAtDayLimit(cn.th, callCost(cn.th.Policy(), o.via))
+		if pl.DayBound != nil {
+			im.limit = *pl.DayBound
+			o.g.notice(env, "--stop-at-day-limit: this run stops after %s at most (from full buckets; sooner if the day windows turn out to be partly used).", plural(im.limit, "call", "calls"))
+		}
 	}
 	s, err = o.execute(env, im, todo, s)
 	return o.finish(env, s, err, cn.mock)
 }
 
-// announceSplits says which documents become several notes.
+// announceSplits says which documents become several notes, and how many
+// lost a foreign front matter block.
 func (o *importOptions) announceSplits(env *cliEnv, items []item) {
+	foreign := 0
+	for _, it := range items {
+		if it.ForeignFrontMatter {
+			foreign++
+		}
+	}
+	if foreign > 0 {
+		verb := "start"
+		if foreign == 1 {
+			verb = "starts"
+		}
+		o.g.notice(env, "%s %s with front matter mem does not read (Obsidian, Jekyll…): it is left out of their notes, and its title, if any, is the note's title.",
+			plural(foreign, "Markdown file", "Markdown files"), verb)
+	}
 	for _, it := range items {
 		if it.Part == 1 {
 			o.g.notice(env, "splitting %s into %d notes: it is over the %d bytes a note holds",
@@ -155,21 +202,74 @@ func (o *importOptions) announceSplits(env *cliEnv, items []item) {
 
 // openJournal opens the journal for the run: read-only for a dry run (which
 // creates no file), none kept with --mock (each run's mock starts empty, so
-// an earlier run's journal would skip documents it never saw).
-func (o *importOptions) openJournal() (*journal, func(), error) {
+// an earlier run's journal would skip documents it never saw). A journal
+// that settled documents for another server or key is refused (see
+// journal.checkOwner); --new-journal moves the old one aside first.
+func (o *importOptions) openJournal(env *cliEnv, owner journalOwner) (*journal, func(), error) {
 	switch {
 	case o.g.mock && !o.journalSet:
 		j := memoryJournal()
 		return j, func() {}, nil
+	case o.dryRun && o.newJournal:
+		return memoryJournal(), func() {}, nil
 	case o.dryRun:
 		j, err := readJournal(o.journalPath)
+		if err != nil {
+			return nil, nil, err
+		}
+		_, err = o.checkOwner(env, j, owner)
 		return j, func() {}, err
+	}
+	if o.newJournal {
+		if err := o.moveJournalAside(env); err != nil {
+			return nil, nil, err
+		}
 	}
 	j, err := openJournal(o.journalPath)
 	if err != nil {
 		return nil, nil, err
 	}
+	if _, err := o.checkOwner(env, j, owner); err != nil {
+		j.Close()
+		return nil, nil, err
+	}
+	if err := j.claim(owner); err != nil {
+		j.Close()
+		return nil, nil, err
+	}
 	return j, func() { j.Close() }, nil
+}
+
+// checkOwner refuses a journal of another server or key (a usage error:
+// the command line names the wrong journal), and says when a journal that
+// named none is taken as this run's.
+func (o *importOptions) checkOwner(env *cliEnv, j *journal, owner journalOwner) (ownership, error) {
+	own, err := j.checkOwner(owner)
+	if err != nil {
+		return own, usageError{err.Error()}
+	}
+	if n := j.settled(); own == ownerNotRecorded && n > 0 {
+		o.g.notice(env, "The journal %s does not say which server it was written for (an earlier mem wrote it): "+
+			"taking its %s as done on %s.", o.journalPath, plural(n, "document", "documents"), owner.Server)
+	}
+	return own, nil
+}
+
+// moveJournalAside renames the journal to FILE.<time>.old, if there is one.
+func (o *importOptions) moveJournalAside(env *cliEnv) error {
+	info, err := os.Stat(o.journalPath)
+	if errors.Is(err, fs.ErrNotExist) || (err == nil && info.Size() == 0) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	old := o.journalPath + "." + time.Now().UTC().Format("20060102T150405Z") + ".old"
+	if err := os.Rename(o.journalPath, old); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	o.g.notice(env, "--new-journal: the old journal is now %s.", old)
+	return nil
 }
 
 // execute runs the import with a progress display, and says how to resume
@@ -222,6 +322,10 @@ func (o *importOptions) finish(env *cliEnv, s summary, err error, mock bool) err
 	case env.ctx.Err() != nil:
 		fmt.Fprintf(env.stderr, "%s %s left.\n%s\n", st.red("Interrupted:"), plural(s.NotAttempted, "document", "documents"), resume)
 		return errInterrupted
+	case s.StoppedAtDayLimit != "" && s.StoppedBecause == "":
+		fmt.Fprintf(env.stderr, "%s %s.\n%s\n", st.red("Stopped at the day limit (--stop-at-day-limit):"), s.StoppedAtDayLimit,
+			"Run the same command again later to go on: the journal keeps what is done.")
+		return errReported
 	case s.StoppedBecause != "":
 		done := "Nothing was imported."
 		if n := s.Imported + s.AlreadyThere; n > 0 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/memsdk/mem-go/memclient"
 	"github.com/memsdk/mem-go/throttle"
 )
 
@@ -64,9 +65,13 @@ type importer struct {
 	context      string
 	retryUnknown bool // mem-it items whose outcome is unknown: send again
 	limit        int  // stop after this many calls (--stop-at-day-limit); <0 none
+	stopAtDay    bool // --stop-at-day-limit: stop before a call waits for a day window
 	progress     func(counts)
 	server       string // for messages
 	blocked      *blockedClock
+	// calls follows the calls in progress, and stops the run at the day
+	// limit when told to (nil: a new one, without the day stop).
+	calls *importCalls
 	// counted, when set, is called with each outcome once its record is
 	// on disk and it is counted, under the tally's lock (tests).
 	counted func(journalEntry)
@@ -76,6 +81,7 @@ type importer struct {
 type counts struct {
 	imported int // created now or found there
 	failed   int // failed or outcome unknown
+	skipped  int // refused by the client before sending
 }
 
 // summary is what a run did. It is also the JSON of mem import --json.
@@ -87,6 +93,9 @@ type summary struct {
 	Failed       []failure `json:"failed"`
 	Unknown      []failure `json:"outcome_unknown"`
 	NotAttempted int       `json:"not_attempted"` // stopped, interrupted, or at the day limit
+	// StoppedAtDayLimit says why --stop-at-day-limit ended the run before
+	// the end ("" if it did not).
+	StoppedAtDayLimit string `json:"stopped_at_day_limit,omitempty"`
 	// StoppedBecause says why the run stopped before the end ("" if it
 	// did not): a fatal error (see breaker).
 	StoppedBecause string `json:"stopped_because,omitempty"`
@@ -139,9 +148,32 @@ func (im *importer) pending(items []item, s *summary) []item {
 				continue
 			}
 		}
+		if p := localProblem(it, im.via, time.Now()); p != "" {
+			s.Skipped = append(s.Skipped, failure{it.Where, p})
+			continue
+		}
 		todo = append(todo, it)
 	}
 	return todo
+}
+
+// localProblem says why the client would refuse the item before sending it
+// ("" when it would not), for what depends on the time of the run and so
+// cannot be checked when the sources are read: a time in the future.
+func localProblem(it item, via string, now time.Time) string {
+	future := func(name string, t *time.Time) string {
+		if t == nil || !t.After(now) {
+			return ""
+		}
+		return fmt.Sprintf("%s %s is in the future: Mem refuses it (fix it, or import once that time has passed)", name, t.UTC().Format(time.RFC3339))
+	}
+	if via == viaMemIt {
+		return future("timestamp", it.CreatedAt)
+	}
+	if p := future("created_at", it.CreatedAt); p != "" {
+		return p
+	}
+	return future("updated_at", it.UpdatedAt)
 }
 
 // collectionTitles is every collection the notes of todo go in: the
@@ -191,15 +223,23 @@ func (im *importer) run(ctx context.Context, todo []item, s summary) (out summar
 	}
 	if im.limit >= 0 && im.limit < len(todo) {
 		s.NotAttempted += len(todo) - im.limit
+		s.StoppedAtDayLimit = fmt.Sprintf("from full buckets, the day windows set the pace after %s", plural(im.limit, "call", "calls"))
 		todo = todo[:im.limit]
 	}
 	before := im.th.Snapshot().Stats
 	s, journalErr := im.work(ctx, todo, ids, s)
 	after := im.th.Snapshot().Stats
 	s.RateLimited = after.RateLimited - before.RateLimited
-	s.WaitedSummed = seconds(after.WaitTime - before.WaitTime)
+	cut, spans := im.calls.cutWaits()
+	s.WaitedSummed = seconds(after.WaitTime - before.WaitTime + cut)
 	if im.blocked != nil {
+		for _, sp := range spans {
+			im.blocked.add(sp)
+		}
 		s.WaitedWall = seconds(im.blocked.total())
+	}
+	if reason := im.calls.stoppedBecause(); reason != "" {
+		s.StoppedAtDayLimit = reason
 	}
 	return s, journalErr
 }
@@ -232,13 +272,29 @@ func (im *importer) collectionIDs(it item, ids map[string]string) []string {
 func (im *importer) work(parent context.Context, todo []item, ids map[string]string, s summary) (summary, error) {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
+	if im.calls == nil {
+		im.calls = newImportCalls()
+	}
 	t := &tally{im: im, s: s, br: newBreaker(im.server), cancel: cancel}
 	sendOne := func(it item) {
 		if ctx.Err() != nil { // stopped: select may still have handed it over
 			t.notAttempted(1)
 			return
 		}
-		entry, outcome, err := im.send(ctx, it, im.collectionIDs(it, ids))
+		cctx, st, ok := im.calls.begin(ctx)
+		if !ok { // at the day limit
+			t.notAttempted(1)
+			return
+		}
+		entry, outcome, err := im.send(cctx, it, im.collectionIDs(it, ids))
+		im.calls.end(st)
+		var rl *memclient.RateLimitError
+		if im.stopAtDay && errors.As(err, &rl) {
+			// Refused for the rate limit, unprocessed, with a wait too long
+			// to retry: a day window is spent. Stop rather than fail it.
+			im.calls.stop(describe(err) + ": a day window is used up")
+			outcome = ""
+		}
 		t.record(it, entry, outcome, err)
 	}
 	sendOne(todo[0])
@@ -290,10 +346,16 @@ func (t *tally) record(it item, entry journalEntry, outcome string, err error) {
 		t.notAttempted(1)
 		return
 	}
-	jerr := t.im.journal.Record(entry)
+	var jerr error
+	if outcome != outcomeSkipped { // checked again next run
+		jerr = t.im.journal.Record(entry)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
+	case outcome == outcomeSkipped:
+		t.s.Skipped = append(t.s.Skipped, failure{it.Where, entry.Reason})
+		t.c.skipped++
 	case jerr != nil:
 		if t.journalErr == nil {
 			t.journalErr = jerr
@@ -318,7 +380,7 @@ func (t *tally) record(it item, entry journalEntry, outcome string, err error) {
 		t.s.StoppedBecause = reason
 		t.cancel()
 	}
-	if t.im.counted != nil && jerr == nil {
+	if t.im.counted != nil && jerr == nil && outcome != outcomeSkipped {
 		t.im.counted(entry)
 	}
 	if t.im.progress != nil {
@@ -354,9 +416,14 @@ func (im *importer) send(ctx context.Context, it item, collectionIDs []string) (
 		}
 	}
 	e.At = time.Now()
+	var invalid *memclient.ValidationError
 	switch {
 	case err == nil:
 		e.Outcome = outcomeDone
+	case errors.As(err, &invalid) && invalid.API == nil:
+		// Refused by the client, before sending: it would be every time.
+		e.Outcome = outcomeSkipped
+		e.Reason = "refused before sending: " + strings.TrimSpace(invalid.Field+" "+invalid.Problem)
 	case errors.Is(err, errOutcomeUnknown):
 		e.Outcome = outcomeUnknown
 		e.Reason = describe(err)
@@ -370,31 +437,46 @@ func (im *importer) send(ctx context.Context, it item, collectionIDs []string) (
 }
 
 // blockedClock adds up the wall time during which at least one call waited
-// for tokens: the union of the waits, which the throttle reports as they
-// end (so in order of their ends).
+// for tokens: the union of the waits, which the throttle reports as they end
+// (and the import adds those it cut short). Safe for concurrent use.
 type blockedClock struct {
 	mu    sync.Mutex
-	until time.Time     // end of the union so far
-	sum   time.Duration // its length
+	spans []waitSpan
 }
 
 // onWait is a throttle.Hooks.OnWait.
 func (b *blockedClock) onWait(e throttle.WaitEvent) {
 	end := time.Now()
-	start := end.Add(-e.Waited)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if start.Before(b.until) {
-		start = b.until
-	}
-	if end.After(start) {
-		b.sum += end.Sub(start)
-		b.until = end
-	}
+	b.add(waitSpan{end.Add(-e.Waited), end})
 }
 
-func (b *blockedClock) total() time.Duration {
+// add records one wait.
+func (b *blockedClock) add(sp waitSpan) {
+	if !sp.end.After(sp.start) {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.sum
+	b.spans = append(b.spans, sp)
+}
+
+// total is the length of the union of the waits.
+func (b *blockedClock) total() time.Duration {
+	b.mu.Lock()
+	spans := slices.Clone(b.spans)
+	b.mu.Unlock()
+	slices.SortFunc(spans, func(x, y waitSpan) int { return x.start.Compare(y.start) })
+	var sum time.Duration
+	var until time.Time
+	for _, sp := range spans {
+		start := sp.start
+		if start.Before(until) {
+			start = until
+		}
+		if sp.end.After(start) {
+			sum += sp.end.Sub(start)
+			until = sp.end
+		}
+	}
+	return sum
 }

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -16,6 +19,9 @@ const (
 	outcomeDone    = "done"    // the note exists (created now, or found already there)
 	outcomeFailed  = "failed"  // refused or failed for good this run; retried next run
 	outcomeUnknown = "unknown" // mem-it sent, answer lost: may or may not be in Mem
+	// outcomeSkipped is never recorded: the client refused the document
+	// before sending it, and the next run checks it again.
+	outcomeSkipped = "skipped"
 )
 
 // journalEntry is one line of the journal.
@@ -28,6 +34,64 @@ type journalEntry struct {
 	At      time.Time `json:"at"`
 }
 
+// journalOwner is the server and API key a journal's outcomes belong to: a
+// note "done" on one server or account says nothing about another. The key
+// is kept only as a fingerprint that cannot be turned back into it.
+type journalOwner struct {
+	Server         string `json:"server"`
+	KeyFingerprint string `json:"key_sha256_prefix"`
+}
+
+// newJournalOwner names the server (without a trailing slash) and the
+// key's fingerprint: the first 8 bytes of its SHA-256, in hex.
+func newJournalOwner(server, key string) journalOwner {
+	sum := sha256.Sum256([]byte(key))
+	return journalOwner{Server: strings.TrimRight(server, "/"), KeyFingerprint: hex.EncodeToString(sum[:8])}
+}
+
+// journalHeader is the line that binds a journal to its owner. It has no
+// "key", so a mem that predates it skips it as a line it cannot use. The
+// newest header counts: a journal that settled nothing may be taken over by
+// another server or key (see checkOwner).
+type journalHeader struct {
+	Format int `json:"mem_import_journal"` // journalFormat
+	journalOwner
+	At time.Time `json:"at"`
+}
+
+const journalFormat = 1
+
+// ownership is what checkOwner found.
+type ownership int
+
+const (
+	ownedByThisRun   ownership = iota // the newest header names this server and key
+	ownerNotRecorded                  // no header: new, or written before headers were
+	ownerChanges                      // another owner, but nothing settled: taken over
+)
+
+// journalMismatchError refuses a journal written for another server or key
+// that settled documents there: this run would skip them though they are
+// not on its server.
+type journalMismatchError struct {
+	path      string
+	have, run journalOwner
+}
+
+func (e *journalMismatchError) Error() string {
+	what := "another API key (if it is not meant to be, check MEM_API_KEY)"
+	switch {
+	case e.have.Server != e.run.Server && e.have.KeyFingerprint != e.run.KeyFingerprint:
+		what = "another server and API key"
+	case e.have.Server != e.run.Server:
+		what = "another server"
+	}
+	return fmt.Sprintf("the journal %s was written for %s (key fingerprint %s), and this run is for %s (key fingerprint %s): "+
+		"%s, where the documents it records as imported may not be.\n"+
+		"Start a fresh journal with --new-journal (the old one is kept beside it), or keep one journal per server and key with --journal FILE.",
+		e.path, e.have.Server, e.have.KeyFingerprint, e.run.Server, e.run.KeyFingerprint, what)
+}
+
 // journal is an append-only JSONL file of outcomes. Each Record is written
 // at once and returns only once it is on disk, so an item counted as done
 // survives a crash; records made at the same time share one fsync (see
@@ -38,6 +102,9 @@ type journal struct {
 	out  *groupCommit            // nil: kept in memory only (--mock), or read-only (--dry-run)
 	f    *os.File                // the file out writes to
 	last map[string]journalEntry // newest entry per key
+	// owner is the newest header's owner (nil: none read or written).
+	owner *journalOwner
+	path  string
 }
 
 // memoryJournal is a journal that writes no file.
@@ -47,6 +114,7 @@ func memoryJournal() *journal { return &journal{last: map[string]journalEntry{}}
 // nothing is created.
 func readJournal(path string) (*journal, error) {
 	j := memoryJournal()
+	j.path = path
 	f, err := os.Open(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -59,8 +127,12 @@ func readJournal(path string) (*journal, error) {
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		var e journalEntry
-		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Key != "" {
+		var h journalHeader
+		switch {
+		case json.Unmarshal(sc.Bytes(), &e) == nil && e.Key != "":
 			j.last[e.Key] = e
+		case json.Unmarshal(sc.Bytes(), &h) == nil && h.Format > 0:
+			j.owner = &h.journalOwner
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -92,6 +164,65 @@ func openJournal(path string) (*journal, error) {
 		}
 	}
 	return j, nil
+}
+
+// checkOwner says whether a run for owner may use the journal. It may when
+// the newest header names owner, when there is no header (a new journal,
+// or one written by a mem that recorded no owner: taken as this run's), or
+// when the journal settled nothing (no document done or of unknown outcome:
+// nothing would be skipped). Otherwise it returns a *journalMismatchError.
+func (j *journal) checkOwner(owner journalOwner) (ownership, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	switch {
+	case j.owner == nil:
+		return ownerNotRecorded, nil
+	case *j.owner == owner:
+		return ownedByThisRun, nil
+	}
+	for _, e := range j.last {
+		if e.Outcome == outcomeDone || e.Outcome == outcomeUnknown {
+			return 0, &journalMismatchError{path: j.path, have: *j.owner, run: owner}
+		}
+	}
+	return ownerChanges, nil
+}
+
+// settled counts the documents the journal records as done or of unknown
+// outcome.
+func (j *journal) settled() int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	n := 0
+	for _, e := range j.last {
+		if e.Outcome == outcomeDone || e.Outcome == outcomeUnknown {
+			n++
+		}
+	}
+	return n
+}
+
+// claim records owner as the journal's (a header line) unless the newest
+// header already names it. It writes only to a journal opened for writing.
+func (j *journal) claim(owner journalOwner) error {
+	j.mu.Lock()
+	if j.owner != nil && *j.owner == owner {
+		j.mu.Unlock()
+		return nil
+	}
+	j.owner = &owner
+	j.mu.Unlock()
+	if j.out == nil {
+		return nil
+	}
+	line, err := json.Marshal(journalHeader{Format: journalFormat, journalOwner: owner, At: time.Now()})
+	if err != nil {
+		return err
+	}
+	if err := j.out.Append(append(line, '\n')); err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return nil
 }
 
 // Lookup returns the newest outcome recorded for key.

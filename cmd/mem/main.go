@@ -84,8 +84,12 @@ func (e *cliEnv) env(name string) string {
 func runWith(env *cliEnv, args []string) int {
 	root := newRootCmd(env)
 	root.SetArgs(args)
-	err := root.ExecuteContext(env.ctx)
-	return report(env, err)
+	cmd, err := root.ExecuteContextC(env.ctx)
+	path := "mem"
+	if cmd != nil {
+		path = cmd.CommandPath()
+	}
+	return report(env, err, path)
 }
 
 // usageError marks a command-line mistake (exit code 2).
@@ -102,8 +106,9 @@ var errReported = errors.New("reported")
 // errInterrupted ends a command stopped by Ctrl-C after it said how to go on.
 var errInterrupted = errors.New("interrupted")
 
-// report prints err in the CLI's words and maps it to an exit code.
-func report(env *cliEnv, err error) int {
+// report prints err in the CLI's words and maps it to an exit code. A usage
+// error points at the help of the command that refused it (cmdPath).
+func report(env *cliEnv, err error, cmdPath string) int {
 	var ue usageError
 	st := newStyle(env.stderr, env)
 	switch {
@@ -117,7 +122,7 @@ func report(env *cliEnv, err error) int {
 	case errors.Is(err, errReported):
 		return exitFailed
 	case errors.As(err, &ue):
-		fmt.Fprintf(env.stderr, "%s %v\nRun 'mem --help' for usage.\n", st.red("mem:"), err)
+		fmt.Fprintf(env.stderr, "%s %v\nRun '%s --help' for usage.\n", st.red("mem:"), err, cmdPath)
 		return exitUsage
 	default:
 		fmt.Fprintf(env.stderr, "%s %s\n", st.red("mem:"), describe(err))

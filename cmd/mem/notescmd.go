@@ -129,7 +129,7 @@ func newNotesGetCmd(env *cliEnv, g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "get ID",
 		Short: "Show one note with its content",
-		Args:  exactly(1, "one note ID"),
+		Args:  noteIDsFrom(0, exactly(1, "one note ID")),
 		RunE: func(_ *cobra.Command, args []string) error {
 			cn, err := g.connect(env, throttle.Hooks{})
 			if err != nil {
@@ -295,7 +295,12 @@ func newNotesUpdateCmd(env *cliEnv, g *globals) *cobra.Command {
 		Long: `Replaces a note's content from a file, standard input or --content.
 With --if-version the update is refused when someone changed the note since
 that version; without it, the current version is read first (one more call).`,
-		Args: cobra.RangeArgs(1, 2),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := cobra.RangeArgs(1, 2)(cmd, args); err != nil {
+				return err
+			}
+			return noteIDsFrom(0, cobra.ArbitraryArgs)(cmd, args[:1]) // then FILE
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			text, err := noteContent(env, content, cmd.Flags().Changed("content"), args[1:])
 			if err != nil {
@@ -344,7 +349,7 @@ func newNotesDeleteCmd(env *cliEnv, g *globals) *cobra.Command {
 		Use:   "delete ID",
 		Short: "Move a note to the trash (or delete it for good)",
 		Long:  "Moves a note to the trash, from where \"mem notes restore\" brings it back;\n--permanently deletes it for good.",
-		Args:  exactly(1, "one note ID"),
+		Args:  noteIDsFrom(0, exactly(1, "one note ID")),
 		RunE: func(_ *cobra.Command, args []string) error {
 			cn, err := g.connect(env, throttle.Hooks{})
 			if err != nil {
@@ -374,7 +379,7 @@ func newNotesRestoreCmd(env *cliEnv, g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "restore ID",
 		Short: "Bring a note back from the trash",
-		Args:  exactly(1, "one note ID"),
+		Args:  noteIDsFrom(0, exactly(1, "one note ID")),
 		RunE: func(_ *cobra.Command, args []string) error {
 			cn, err := g.connect(env, throttle.Hooks{})
 			if err != nil {

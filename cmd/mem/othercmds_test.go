@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -51,7 +52,7 @@ func TestEverydayCommands(t *testing.T) {
 		assert.Len(t, srv.Notes(mock.DefaultKey), 4)
 
 		code, _, errOut = cli(t.Context(), srv, "", "notes", "get", "--mock", "not-a-uuid")
-		assert.Equal(t, exitFailed, code)
+		assert.Equal(t, exitUsage, code, "a malformed id is a usage error")
 		assert.True(t, strings.Contains(errOut, "uuid") || strings.Contains(errOut, "UUID"), errOut)
 	})
 }
@@ -171,4 +172,34 @@ func collectionIndex(srv *mock.Server, title string) int {
 		}
 	}
 	return -1
+}
+
+// TestMalformedNoteIDIsAUsageError: "mem notes get not-a-uuid" exited 1 as
+// if a call had failed; it is a command-line mistake (exit 2), found before
+// any call. Usage hints name the command's own help ("mem import --help"),
+// not always "mem --help".
+func TestMalformedNoteIDIsAUsageError(t *testing.T) {
+	for _, args := range [][]string{
+		{"notes", "get", "--mock", "not-a-uuid"},
+		{"notes", "delete", "--mock", "42"},
+		{"notes", "restore", "--mock", "x"},
+		{"notes", "update", "--mock", "nope", "--content", "x"},
+		{"collections", "add", "--mock", "Inbox", "8ec59e52-491e-526b-8ebc-e67a685862bd", "bad"},
+	} {
+		code, out, errOut := cli(context.Background(), nil, "", args...)
+		assert.Equal(t, exitUsage, code, "%q: %s", args, errOut)
+		assert.Empty(t, out)
+		assert.Contains(t, errOut, "is not a note ID", "%q", args)
+		assert.Contains(t, errOut, "Run 'mem "+args[0]+" "+args[1]+" --help' for usage.", "%q", args)
+	}
+	for args, help := range map[string]string{
+		"import --bogus x": "mem import --help",
+		"frobnicate":       "mem --help",
+		"notes frobnicate": "mem notes --help",
+		"limits extra":     "mem limits --help",
+	} {
+		code, _, errOut := cli(context.Background(), nil, "", strings.Fields(args)...)
+		assert.Equal(t, exitUsage, code, args)
+		assert.Contains(t, errOut, "Run '"+help+"' for usage.", args)
+	}
 }

@@ -75,6 +75,16 @@ func (s seconds) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, time.Duration(s).Round(time.Millisecond).Seconds(), 'f', -1, 64), nil
 }
 
+// UnmarshalJSON decodes seconds, as MarshalJSON writes them.
+func (s *seconds) UnmarshalJSON(b []byte) error {
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("seconds: %w", err)
+	}
+	*s = seconds(f * float64(time.Second))
+	return nil
+}
+
 // durationOf converts back.
 func durationOf(s seconds) time.Duration { return time.Duration(s) }
 

@@ -24,6 +24,9 @@ type importPlan struct {
 	Requests    int64     `json:"request_tokens"`
 	Complexity  int64     `json:"complexity_tokens"`
 	ETA         seconds   `json:"eta_seconds"`
+	// LevelsMeasured says whether a response had told the buckets' levels
+	// when the plan was made; until one has, ETA assumes full buckets.
+	LevelsMeasured bool `json:"levels_measured"`
 	// DayBound is how many calls go before the day windows set the pace
 	// (nil: they never do in this run).
 	DayBound *int `json:"day_windows_bind_after_calls"`
@@ -69,6 +72,9 @@ func makePlan(th *throttle.Throttle, via string, documents int, todo []item, tit
 		Requests:    int64(n)*c.Requests + int64(setup)*setupCost.Requests,
 		Complexity:  int64(n)*c.Complexity + int64(setup)*setupCost.Complexity,
 		ETA:         seconds(th.Estimate(work...)),
+		// Read after the estimate: a response between the two leaves the
+		// plan saying "assumed", never "measured" when it was not.
+		LevelsMeasured: !th.Snapshot().Probing,
 	}
 	if k := dayBound(p, setup, setupCost, n, c); k >= 0 {
 		pl.DayBound = &k
@@ -113,9 +119,12 @@ func (pl importPlan) print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "Calls: %s.\n", what)
 	fmt.Fprintf(w, "Tokens: %d request, %d complexity.\n", pl.Requests, pl.Complexity)
-	if pl.ETA == 0 {
+	switch {
+	case !pl.LevelsMeasured:
+		fmt.Fprintf(w, "Time: %s, from full buckets: no response read yet (if the key was used today, it may take longer).\n", humanDuration(durationOf(pl.ETA)))
+	case pl.ETA == 0:
 		fmt.Fprintln(w, "Time: no wait (it fits in the buckets as they are).")
-	} else {
+	default:
 		fmt.Fprintf(w, "Time: %s at the current limits.\n", humanDuration(durationOf(pl.ETA)))
 	}
 	if pl.DayBound != nil {

@@ -134,10 +134,13 @@ type lineParts struct {
 	eta    string // "ETA about 2 min", or why it waits
 	note   string // "waiting for tokens", or ""
 	levels []string
+	// measured is false until a response has told the levels: then levels
+	// says so instead of showing the full buckets the mirror assumes.
+	measured bool
 }
 
 func (p *progress) parts() lineParts {
-	settled := p.counts.imported + p.counts.failed
+	settled := p.counts.imported + p.counts.failed + p.counts.skipped
 	lp := lineParts{label: "importing", pct: fmt.Sprintf("%3d%%", percent(settled, p.total))}
 	lp.count = fmt.Sprintf("%d/%d", settled, p.total)
 	if p.counts.failed > 0 {
@@ -151,11 +154,18 @@ func (p *progress) parts() lineParts {
 		lp.eta = fmt.Sprintf("paused %s by a 429", snap.PausedUntil.Sub(snap.At).Round(time.Second))
 	default:
 		lp.eta = "ETA " + humanDuration(p.th.Estimate(throttle.Calls{N: p.total - settled, Cost: p.cost}))
+		if snap.Probing {
+			lp.eta += " if the buckets are full"
+		}
 		if snap.InFlight == 0 && snap.Queued > 0 {
 			lp.note = "waiting for tokens"
 		}
 	}
-	lp.levels = levels(snap)
+	lp.measured = !snap.Probing
+	lp.levels = []string{"buckets not measured yet"}
+	if lp.measured {
+		lp.levels = levels(snap)
+	}
 	return lp
 }
 
@@ -228,6 +238,9 @@ func (p *progress) logLine() string {
 	}
 	if lp.note != "" {
 		line += ", " + lp.note
+	}
+	if !lp.measured {
+		return line + ", " + lp.eta + "; " + strings.Join(lp.levels, " ")
 	}
 	return line + ", " + lp.eta + "; buckets " + strings.Join(lp.levels, " ")
 }

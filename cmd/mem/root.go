@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/memsdk/mem-go/cmd/internal/buildinfo"
@@ -138,6 +139,22 @@ func exactly(n int, what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
 			return usagef("%s takes %s, not %s", cmd.CommandPath(), what, plural(len(args), "argument", "arguments"))
+		}
+		return nil
+	}
+}
+
+// noteIDsFrom adds to check that the arguments from index from on are note
+// IDs: a malformed one is a usage error, found before any call.
+func noteIDsFrom(from int, check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return err
+		}
+		for _, a := range args[min(from, len(args)):] {
+			if uuid.Validate(a) != nil {
+				return usagef("%q is not a note ID: want a UUID such as 8ec59e52-491e-526b-8ebc-e67a685862bd", a)
+			}
 		}
 		return nil
 	}

@@ -44,6 +44,10 @@ type item struct {
 	// export names its note); otherwise it derives from Key.
 	NoteID string
 
+	// ForeignFrontMatter is set when the document started with front
+	// matter of another tool, left out of the note.
+	ForeignFrontMatter bool
+
 	// Part and Parts number the notes a document too large for one note
 	// was split into (0 and 0 when it was not split).
 	Part, Parts int
@@ -173,8 +177,12 @@ func documentItem(rel, where, ext string, data []byte, via string) []item {
 	}
 	text := string(data)
 	var fm frontMatter
+	var foreign bool
 	if ext == ".md" || ext == ".markdown" {
 		fm, text = parseFrontMatter(text)
+		if fm.ID == "" {
+			text, foreign = stripForeignFrontMatter(text)
+		}
 	}
 	switch ext {
 	case ".html", ".htm":
@@ -192,11 +200,11 @@ func documentItem(rel, where, ext string, data []byte, via string) []item {
 		if n := utf8.RuneCountInString(text); n > maxMemItChars {
 			return []item{{Key: key, Where: where, Skip: fmt.Sprintf("too large for mem-it: %d characters, the limit is %d (refused, not split)", n, maxMemItChars)}}
 		}
-		return []item{{Key: key, Where: where, Content: text}}
+		return []item{{Key: key, Where: where, Content: text, ForeignFrontMatter: foreign}}
 	}
 	parts := splitNote(text, maxNoteBytes)
 	if len(parts) == 1 {
-		it := item{Key: key, Where: where, Content: text}
+		it := item{Key: key, Where: where, Content: text, ForeignFrontMatter: foreign}
 		fm.apply(&it)
 		return []item{it}
 	}
@@ -208,6 +216,8 @@ func documentItem(rel, where, ext string, data []byte, via string) []item {
 			Content: p,
 			Part:    i + 1,
 			Parts:   len(parts),
+			// Said once, of the first part.
+			ForeignFrontMatter: foreign && i == 0,
 		}
 	}
 	return items
@@ -352,6 +362,10 @@ func checkRecord(it item, via string) string {
 		return fmt.Sprintf("content is %d bytes, over the %d a note takes (refused: split it across lines)", len(it.Content), maxNoteBytes)
 	case via == viaMemIt && utf8.RuneCountInString(it.Content) > maxMemItChars:
 		return fmt.Sprintf("input is over %d characters (refused)", maxMemItChars)
+	case via == viaMemIt && utf8.RuneCountInString(it.Instructions) > memclient.MaxMemItInstructions:
+		return fmt.Sprintf(`"instructions" is over %d characters (refused)`, memclient.MaxMemItInstructions)
+	case via == viaMemIt && utf8.RuneCountInString(it.Context) > memclient.MaxMemItInstructions:
+		return fmt.Sprintf(`"context" is over %d characters (refused)`, memclient.MaxMemItInstructions)
 	case via == viaMemIt && len(it.CollectionTitles) > 0:
 		return `"collection_titles" needs --via notes (mem-it files notes itself: say it in "instructions")`
 	}

@@ -30,14 +30,27 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		fmt.Fprintln(os.Stderr, "memmock:", err)
-		os.Exit(2)
-	}
+	os.Exit(exitCode(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
 }
+
+// exitCode prints err once on stderr (with a hint for a usage error) and
+// returns the process's exit code: 0 for none (or --help, --version), 2.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "memmock:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(stderr, "Run 'memmock --help' for usage.")
+	}
+	return 2
+}
+
+// usageError is a mistake on the command line.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
 
 // helpIntro opens memmock --help: what it is, how to use it, the admin API.
 const helpIntro = `memmock: a stateful fake of the Mem API (v2) on a TCP port, for tests in any
@@ -101,6 +114,29 @@ func (k *keyList) Set(v string) error {
 	return nil
 }
 
+// durationFlag is a duration flag whose errors say what is wrong ("has no
+// unit") where the flag package says "parse error".
+type durationFlag struct{ d *time.Duration }
+
+func (f durationFlag) String() string {
+	if f.d == nil {
+		return "0s"
+	}
+	return f.d.String()
+}
+
+func (f durationFlag) Set(v string) error {
+	d, err := time.ParseDuration(v)
+	if err == nil {
+		*f.d = d
+		return nil
+	}
+	if _, nerr := strconv.ParseFloat(v, 64); nerr == nil {
+		return fmt.Errorf("%q has no unit: write 50ms, 2s or 1m", v)
+	}
+	return fmt.Errorf("%q is not a duration: write 50ms, 2s or 1m", v)
+}
+
 // costList is a repeatable --cost flag: "METHOD /path=C" (complexity C) or
 // "METHOD /path=R,C" (R request tokens, C complexity tokens).
 type costList map[string]mock.Cost
@@ -134,8 +170,8 @@ func (c costList) Set(v string) error {
 // flag.ErrHelp.
 func parse(args []string, stdout, stderr io.Writer) (string, mock.Config, error) {
 	fs := flag.NewFlagSet("memmock", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprintln(stderr, "Run 'memmock --help' for usage.") }
+	fs.SetOutput(io.Discard) // the caller prints the error, once
+	fs.Usage = func() {}
 	d := mock.DefaultLimits()
 	var (
 		cfg  mock.Config
@@ -150,23 +186,25 @@ func parse(args []string, stdout, stderr io.Writer) (string, mock.Config, error)
 	fs.Int64Var(&cfg.Limits.RequestsPerDay, "requests-per-day", d.RequestsPerDay, "request tokens per day window")
 	fs.Int64Var(&cfg.Limits.ComplexityPerMinute, "complexity-per-minute", d.ComplexityPerMinute, "complexity tokens per minute window")
 	fs.Int64Var(&cfg.Limits.ComplexityPerDay, "complexity-per-day", d.ComplexityPerDay, "complexity tokens per day window")
-	fs.DurationVar(&cfg.Limits.Minute, "minute", d.Minute, "length of the \"minute\" window")
-	fs.DurationVar(&cfg.Limits.Day, "day", d.Day, "length of the \"day\" window")
+	cfg.Limits.Minute, cfg.Limits.Day = d.Minute, d.Day
+	fs.Var(durationFlag{&cfg.Limits.Minute}, "minute", "length of the \"minute\" window (a `duration`: 1s, 1m)")
+	fs.Var(durationFlag{&cfg.Limits.Day}, "day", "length of the \"day\" window (a `duration`)")
 	fs.Int64Var(&cfg.Limits.MemItComplexity, "mem-it-complexity", d.MemItComplexity, "complexity cost of POST /v2/mem-it")
 	fs.Var(cost, "cost", "an endpoint's `price`: \"METHOD /path=C\" (C complexity tokens) or \"METHOD /path=R,C\" (and R request tokens); {name} wildcards; repeatable")
 	fs.Int64Var(&cfg.Quota.Allowance, "quota", 0, "note creations allowed per key per quota period (0: no quota)")
-	fs.DurationVar(&cfg.Quota.Period, "quota-period", 30*24*time.Hour, "quota period")
-	fs.DurationVar(&cfg.Faults.Latency, "latency", 0, "added latency per call")
-	fs.DurationVar(&cfg.Faults.LatencyJitter, "jitter", 0, "random extra latency, uniform in [0, jitter)")
-	fs.DurationVar(&cfg.Faults.ResponseLatency, "response-latency", 0, "added latency per response, after the call is metered")
-	fs.DurationVar(&cfg.Faults.ResponseJitter, "response-jitter", 0, "random extra response latency, uniform in [0, response-jitter)")
+	cfg.Quota.Period = 30 * 24 * time.Hour
+	fs.Var(durationFlag{&cfg.Quota.Period}, "quota-period", "quota period (a `duration`)")
+	fs.Var(durationFlag{&cfg.Faults.Latency}, "latency", "added latency per call (a `duration`: 50ms)")
+	fs.Var(durationFlag{&cfg.Faults.LatencyJitter}, "jitter", "random extra latency, uniform in [0, jitter) (a `duration`)")
+	fs.Var(durationFlag{&cfg.Faults.ResponseLatency}, "response-latency", "added latency per response, after the call is metered (a `duration`)")
+	fs.Var(durationFlag{&cfg.Faults.ResponseJitter}, "response-jitter", "random extra response latency, uniform in [0, response-jitter) (a `duration`)")
 	fs.Float64Var(&cfg.Faults.ErrorRate, "error-rate", 0, "probability of a 5xx")
 	fs.Float64Var(&cfg.Faults.ResetRate, "reset-rate", 0, "probability of a connection reset before processing")
 	fs.Float64Var(&cfg.Faults.LostRate, "lost-rate", 0, "probability that a processed call's response is lost")
 	fs.Float64Var(&cfg.Faults.MissingHeadersRate, "missing-headers-rate", 0, "probability of no rate-limit headers")
 	fs.Float64Var(&cfg.Faults.GarbledHeadersRate, "garbled-headers-rate", 0, "probability of malformed rate-limit headers")
 	fs.BoolVar(&cfg.Faults.RetryAfterDate, "retry-after-date", false, "send Retry-After as an HTTP-date")
-	fs.DurationVar(&nb, "neighbour-interval", 0, "a noisy neighbour spends on every key once per interval (0: none)")
+	fs.Var(durationFlag{&nb}, "neighbour-interval", "a noisy neighbour spends on every key once per `interval` (0: none)")
 	fs.Int64Var(&nbC, "neighbour-complexity", 1, "complexity cost of each neighbour call")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the random faults")
 	verbose := fs.Bool("v", false, "log every call (keys redacted) to stderr")
@@ -178,14 +216,17 @@ func parse(args []string, stdout, stderr io.Writer) (string, mock.Config, error)
 		return "", cfg, flag.ErrHelp
 	}
 	if err := fs.Parse(args); err != nil {
-		return "", cfg, err
+		return "", cfg, usageError{err}
 	}
 	if *version {
 		fmt.Fprintln(stdout, "memmock", buildinfo.Read().Long())
 		return "", cfg, errVersion
 	}
 	if fs.NArg() > 0 {
-		return "", cfg, fmt.Errorf("unexpected arguments: %q", fs.Args())
+		return "", cfg, usageError{fmt.Errorf("unexpected arguments: %q", fs.Args())}
+	}
+	if err := checkFlags(cfg, nb, d); err != nil {
+		return "", cfg, usageError{err}
 	}
 	cfg.Keys = keys
 	if len(cost) > 0 {
@@ -241,4 +282,56 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// checkFlags refuses values the mock would refuse, or silently replace
+// with its defaults (a zero limit or window), naming the flags.
+func checkFlags(cfg mock.Config, neighbour time.Duration, d mock.Limits) error {
+	var errs []error
+	for _, p := range []struct {
+		flag string
+		v    float64
+	}{
+		{"error-rate", cfg.Faults.ErrorRate}, {"reset-rate", cfg.Faults.ResetRate}, {"lost-rate", cfg.Faults.LostRate},
+		{"missing-headers-rate", cfg.Faults.MissingHeadersRate}, {"garbled-headers-rate", cfg.Faults.GarbledHeadersRate},
+	} {
+		if !(p.v >= 0 && p.v <= 1) {
+			errs = append(errs, fmt.Errorf("--%s %v is not a probability (want 0 to 1)", p.flag, p.v))
+		}
+	}
+	for _, p := range []struct {
+		flag     string
+		v, deflt time.Duration
+	}{{"minute", cfg.Limits.Minute, d.Minute}, {"day", cfg.Limits.Day, d.Day}, {"quota-period", cfg.Quota.Period, 30 * 24 * time.Hour}} {
+		if p.v <= 0 {
+			errs = append(errs, fmt.Errorf("--%s must be positive (0 would mean the default, %v)", p.flag, p.deflt))
+		}
+	}
+	for _, p := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"latency", cfg.Faults.Latency}, {"jitter", cfg.Faults.LatencyJitter}, {"response-latency", cfg.Faults.ResponseLatency},
+		{"response-jitter", cfg.Faults.ResponseJitter}, {"neighbour-interval", neighbour},
+	} {
+		if p.v < 0 {
+			errs = append(errs, fmt.Errorf("--%s must not be negative", p.flag))
+		}
+	}
+	for _, p := range []struct {
+		flag     string
+		v, deflt int64
+	}{
+		{"requests-per-minute", cfg.Limits.RequestsPerMinute, d.RequestsPerMinute}, {"requests-per-day", cfg.Limits.RequestsPerDay, d.RequestsPerDay},
+		{"complexity-per-minute", cfg.Limits.ComplexityPerMinute, d.ComplexityPerMinute}, {"complexity-per-day", cfg.Limits.ComplexityPerDay, d.ComplexityPerDay},
+		{"mem-it-complexity", cfg.Limits.MemItComplexity, d.MemItComplexity},
+	} {
+		if p.v <= 0 {
+			errs = append(errs, fmt.Errorf("--%s must be positive (0 would mean the default, %d)", p.flag, p.deflt))
+		}
+	}
+	if cfg.Quota.Allowance < 0 {
+		errs = append(errs, errors.New("--quota must not be negative"))
+	}
+	return errors.Join(errs...)
 }

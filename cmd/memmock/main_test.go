@@ -117,7 +117,8 @@ func TestHelpExplainsTheMock(t *testing.T) {
 	require.Error(t, err)
 	assert.NotErrorIs(t, err, flag.ErrHelp)
 	assert.Empty(t, stdout.String(), "a bad flag does not print the help")
-	assert.Contains(t, stderr.String(), "memmock --help")
+	assert.Equal(t, 2, exitCode(err, &stderr))
+	assert.Equal(t, "memmock: flag provided but not defined: -nope\nRun 'memmock --help' for usage.\n", stderr.String(), "the error once, then the hint")
 }
 
 func TestVersion(t *testing.T) {
@@ -126,4 +127,38 @@ func TestVersion(t *testing.T) {
 	require.ErrorIs(t, err, flag.ErrHelp, "exit 0")
 	assert.True(t, strings.HasPrefix(stdout.String(), "memmock "+buildinfo.Read().Version), stdout.String())
 	assert.Contains(t, stdout.String(), "go1.")
+}
+
+// TestFlagErrorsNameTheFlag: a bad flag printed its error twice, "parse
+// error" for --latency 50 (no unit); validation named Go fields
+// (Faults.LostRate) instead of flags; and --minute 0 silently meant one
+// minute. Each is now one error, in the flag's words, and nothing is
+// printed by parse itself (main prints the error once).
+func TestFlagErrorsNameTheFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--latency", "50"}, `invalid value "50" for flag -latency: "50" has no unit: write 50ms, 2s or 1m`},
+		{[]string{"--minute", "soon"}, `invalid value "soon" for flag -minute: "soon" is not a duration: write 50ms, 2s or 1m`},
+		{[]string{"--lost-rate", "2"}, "--lost-rate 2 is not a probability (want 0 to 1)"},
+		{[]string{"--error-rate", "-0.1"}, "--error-rate -0.1 is not a probability (want 0 to 1)"},
+		{[]string{"--jitter", "-5ms"}, "--jitter must not be negative"},
+		{[]string{"--minute", "0"}, "--minute must be positive (0 would mean the default, 1m0s)"},
+		{[]string{"--day", "0s"}, "--day must be positive (0 would mean the default, 24h0m0s)"},
+		{[]string{"--requests-per-minute", "0"}, "--requests-per-minute must be positive (0 would mean the default, 100)"},
+		{[]string{"--mem-it-complexity", "-1"}, "--mem-it-complexity must be positive (0 would mean the default, 40)"},
+		{[]string{"--quota", "-1"}, "--quota must not be negative"},
+		{[]string{"--neighbour-interval", "-1s"}, "--neighbour-interval must not be negative"},
+	} {
+		var stderr strings.Builder
+		_, _, err := parse(c.args, io.Discard, &stderr)
+		require.Error(t, err, c.args)
+		assert.Equal(t, c.want, err.Error(), c.args)
+		assert.NotContains(t, err.Error(), "Faults.")
+		assert.NotContains(t, err.Error(), "Limits.")
+		assert.Empty(t, stderr.String(), "%q: parse prints nothing; main prints the error once", c.args)
+	}
+	_, _, err := parse([]string{"--latency", "50ms", "--minute", "2s", "--lost-rate", "1"}, io.Discard, io.Discard)
+	assert.NoError(t, err)
 }

@@ -49,6 +49,10 @@ func main() {
 		log.Fatal(err)
 	}
 
+	what := fmt.Sprintf("up to %d notes (one per file under %s; ids derive from the paths, so a second run creates none)", len(files), dir)
+	if err := demo.Begin("batchimport", what); err != nil {
+		log.Fatal(err)
+	}
 	c, _, err := demo.Client()
 	if err != nil {
 		log.Fatal(err)

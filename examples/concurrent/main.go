@@ -18,6 +18,9 @@ import (
 )
 
 func main() {
+	if err := demo.Begin("concurrent", "200 notes (and makes 100 list calls and 100 searches)"); err != nil {
+		log.Fatal(err)
+	}
 	c, srv, err := demo.Client()
 	if err != nil {
 		log.Fatal(err)

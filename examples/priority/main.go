@@ -11,9 +11,10 @@
 //   - priorities and throttle.WithReserve: a couple of tokens in every
 //     bucket are kept for interactive calls, so they usually go at once.
 //
-// With MEM_API_KEY set it runs against Mem (MEM_API_URL for another
-// server), waits between set-ups for the minute buckets to refill, and
-// creates 903 notes on that key.
+// With MEM_API_KEY and MEM_EXAMPLES_REAL=1 set it runs against Mem
+// (MEM_API_URL for another server), waits between set-ups for the minute
+// buckets to refill, and creates 903 notes on that key, which stay. With
+// MEM_API_KEY alone it refuses.
 //
 //	go run ./examples/priority
 package main
@@ -45,6 +46,10 @@ type setup struct {
 }
 
 func main() {
+	what := fmt.Sprintf("%d notes (three set-ups of %d, with searches and reads beside them)", 3*(notes+1), notes+1)
+	if err := demo.Begin("priority", what); err != nil {
+		log.Fatal(err)
+	}
 	minute := shortestPeriod(demo.Policy()) // Mem's minute, or the mock's fast one
 	setups := []setup{
 		{name: "one FIFO queue"},

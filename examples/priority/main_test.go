@@ -30,3 +30,10 @@ func TestExampleRuns(t *testing.T) {
 	assert.Less(t, p99["priorities"], p99["one FIFO queue"]/2)
 	assert.Less(t, p99["priorities + reserve"], p99["one FIFO queue"]/2)
 }
+
+// TestRefusesARealServerWithoutOptIn: with MEM_API_KEY set, the example
+// used to write to that account at once; it now says where and what, and
+// needs MEM_EXAMPLES_REAL=1.
+func TestRefusesARealServerWithoutOptIn(t *testing.T) {
+	demotest.RefusesRealServer(t, main)
+}

@@ -2,7 +2,7 @@
 // each call left in the rate-limit buckets.
 //
 //	go run ./examples/quickstart           # against an in-process mock
-//	MEM_API_KEY=... go run ./examples/quickstart
+//	MEM_API_KEY=... MEM_EXAMPLES_REAL=1 go run ./examples/quickstart   # against Mem: the note stays
 package main
 
 import (
@@ -15,6 +15,9 @@ import (
 )
 
 func main() {
+	if err := demo.Begin("quickstart", `1 note ("Quick start")`); err != nil {
+		log.Fatal(err)
+	}
 	ctx := context.Background()
 	c, _, err := demo.Client()
 	if err != nil {

@@ -14,3 +14,10 @@ func TestExampleRuns(t *testing.T) {
 	assert.Contains(t, out, "search hit:")
 	assert.Contains(t, out, "1 notes in all")
 }
+
+// TestRefusesARealServerWithoutOptIn: with MEM_API_KEY set, the example
+// used to write to that account at once; it now says where and what, and
+// needs MEM_EXAMPLES_REAL=1.
+func TestRefusesARealServerWithoutOptIn(t *testing.T) {
+	demotest.RefusesRealServer(t, main)
+}

@@ -18,6 +18,9 @@ import (
 )
 
 func main() {
+	if err := demo.Begin("sharedthrottle", "150 notes (and makes 50 list calls)"); err != nil {
+		log.Fatal(err)
+	}
 	th, err := throttle.New(demo.Policy())
 	if err != nil {
 		log.Fatal(err)

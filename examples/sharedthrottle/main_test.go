@@ -13,3 +13,10 @@ func TestExampleRuns(t *testing.T) {
 	assert.Contains(t, out, "429s 0")
 	assert.Contains(t, out, "the mock sent 0 429s")
 }
+
+// TestRefusesARealServerWithoutOptIn: with MEM_API_KEY set, the example
+// used to write to that account at once; it now says where and what, and
+// needs MEM_EXAMPLES_REAL=1.
+func TestRefusesARealServerWithoutOptIn(t *testing.T) {
+	demotest.RefusesRealServer(t, main)
+}

@@ -1,10 +1,14 @@
-// Package demo gives the examples a client: the real Mem when MEM_API_KEY is
-// set, else an in-process mock with Mem's limits on a fast clock (a "minute"
-// that lasts a second and a "day" that lasts a minute), so that an example
-// finishes in seconds and shows the throttle at work.
+// Package demo gives the examples a client: an in-process mock with Mem's
+// limits on a fast clock (a "minute" that lasts a second and a "day" that
+// lasts a minute), so that an example finishes in seconds and shows the
+// throttle at work; or, when MEM_API_KEY is set and MEM_EXAMPLES_REAL=1 says
+// so, the real Mem (or the server MEM_API_URL names). An example writes
+// notes, and on a real account they stay: Begin says where and what before
+// anything is sent, and refuses a real server without the opt-in.
 package demo
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -20,8 +24,54 @@ const (
 	day    = time.Minute
 )
 
-// Client returns a client for the real Mem (MEM_API_KEY, MEM_API_URL) or,
-// without a key, for a new in-process mock; opts are added in both cases.
+// EnvReal is the variable that lets an example talk to the server of
+// MEM_API_URL (default Mem's) with the key of MEM_API_KEY: "1" to opt in.
+const EnvReal = "MEM_EXAMPLES_REAL"
+
+// Begin prints, to standard error, which server the example named name
+// talks to and what it creates there (what: "1 note", "903 notes and 450
+// searches"), before it does anything. Without MEM_API_KEY that is a new
+// in-process mock. With MEM_API_KEY it is the server of MEM_API_URL (Mem's
+// by default), only if MEM_EXAMPLES_REAL=1: otherwise Begin returns an
+// error that says how to opt in, and the example must stop.
+func Begin(name, what string) error {
+	if !useReal() {
+		fmt.Fprintf(os.Stderr, "%s: MEM_API_KEY is not set, so it runs against an in-process mock with Mem's limits (a minute lasts 1 s, a day 1 min), and creates %s there.\n", name, what)
+		return nil
+	}
+	if err := checkOptIn(name, what); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "%s: creates %s on %s with the key in MEM_API_KEY (%s=1), for good.\n", name, what, server(), EnvReal)
+	return nil
+}
+
+// real reports whether the examples are to use the key of MEM_API_KEY.
+func useReal() bool { return os.Getenv(memclient.EnvAPIKey) != "" }
+
+// server is the server a real run talks to.
+func server() string {
+	if u := os.Getenv(memclient.EnvBaseURL); u != "" {
+		return u
+	}
+	return memclient.DefaultBaseURL
+}
+
+// checkOptIn refuses a real run unless MEM_EXAMPLES_REAL=1.
+func checkOptIn(name, what string) error {
+	if os.Getenv(EnvReal) == "1" {
+		return nil
+	}
+	return fmt.Errorf("%s: MEM_API_KEY is set, so it would create %s on %s, for good. "+
+		"Set %s=1 to go ahead, or unset MEM_API_KEY to run it against an in-process mock", name, what, server(), EnvReal)
+}
+
+// errNoOptIn is returned by Options for a real run without the opt-in.
+var errNoOptIn = errors.New("demo: MEM_API_KEY is set but " + EnvReal + " is not 1: refusing to write to a real server (see Begin)")
+
+// Client returns a client for the real Mem (MEM_API_KEY, MEM_API_URL, with
+// MEM_EXAMPLES_REAL=1) or, without a key, for a new in-process mock; opts
+// are added in both cases.
 // The mock server is returned too (nil for the real Mem) for inspection.
 func Client(opts ...memclient.Option) (*memclient.Client, *mock.Server, error) {
 	base, srv, err := Options()
@@ -32,18 +82,20 @@ func Client(opts ...memclient.Option) (*memclient.Client, *mock.Server, error) {
 	return c, srv, err
 }
 
-// Options returns the options that reach the real Mem or, without a key, a
-// new in-process mock (returned too): every client made with them talks to
-// the same server.
+// Options returns the options that reach the real Mem (with the opt-in
+// of Begin; without it, an error) or, without a key, a new in-process mock
+// (returned too): every client made with them talks to the same server.
 func Options() ([]memclient.Option, *mock.Server, error) {
-	if os.Getenv(memclient.EnvAPIKey) != "" {
+	if useReal() {
+		if os.Getenv(EnvReal) != "1" {
+			return nil, nil, errNoOptIn
+		}
 		return nil, nil, nil // memclient.New reads the environment
 	}
 	srv, err := mock.New(mock.Config{Limits: mock.Limits{Minute: minute, Day: day}})
 	if err != nil {
 		return nil, nil, err
 	}
-	fmt.Fprintln(os.Stderr, "MEM_API_KEY is not set: using an in-process mock with Mem's limits, where a minute lasts 1 s and a day 1 min.")
 	return []memclient.Option{
 		memclient.WithAPIKey(mock.DefaultKey),
 		memclient.WithTransport(srv.RoundTripper()),
@@ -56,7 +108,7 @@ func Options() ([]memclient.Option, *mock.Server, error) {
 // mock's fast clock when no key is set.
 func Policy() throttle.Policy {
 	p := throttle.DefaultPolicy()
-	if os.Getenv(memclient.EnvAPIKey) != "" {
+	if useReal() {
 		return p
 	}
 	for i := range p.Buckets {

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/memsdk/mem-go/headers"
+	"github.com/memsdk/mem-go/throttle"
+)
+
+// importCalls follows an import's calls from their start to their end, and
+// knows of each whether it is in the network: sent, and not answered with a
+// rate-limit 429 (which the server did not process). A call that is not
+// waits for tokens, or between two attempts, and can be cancelled with no
+// doubt about its outcome: that is how the import stops cleanly at the day
+// limit, and how an interrupted run counts the waits it cut short.
+//
+// With a day stop (--stop-at-day-limit) it also decides which calls may
+// start: none that would wait for a day window rather than a minute window,
+// judged from the levels the throttle has learnt so far (see dayBinds).
+// Safe for concurrent use.
+type importCalls struct {
+	mu   sync.Mutex
+	live map[*callState]struct{}
+	// waited adds up how long the calls that ended before they were sent
+	// had waited (the throttle counts only the waits that end in an
+	// admission); cut are those waits as intervals, for the wall clock.
+	waited time.Duration
+	cut    []waitSpan
+
+	// The day stop, when th is set.
+	th      *throttle.Throttle
+	cost    throttle.Cost // one import call
+	stopped string        // why no call may start any more ("": they may)
+}
+
+// callState is one call in progress.
+type callState struct {
+	ic      *importCalls
+	cancel  context.CancelFunc
+	sending bool      // in the network: may have been processed
+	since   time.Time // when it last started to wait (not sending)
+}
+
+type waitSpan struct{ start, end time.Time }
+
+type callStateKey struct{}
+
+// newImportCalls follows the calls of an import.
+func newImportCalls() *importCalls {
+	return &importCalls{live: map[*callState]struct{}{}}
+}
+
+// stopAtDayLimit turns the day stop on: no call of cost c starts that th's
+// levels say would wait for a day window.
+func (ic *importCalls) stopAtDayLimit(th *throttle.Throttle, c throttle.Cost) {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	ic.th, ic.cost = th, c
+}
+
+// begin starts a call: it returns the context to make it with, and its
+// state for end. It reports false, and starts nothing, once the day stop has
+// tripped or when this call would trip it.
+func (ic *importCalls) begin(parent context.Context) (context.Context, *callState, bool) {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	if ic.stopped != "" {
+		return nil, nil, false
+	}
+	if reason := ic.dayBindsLocked(ic.waitingLocked() + 1); reason != "" {
+		ic.stopLocked(reason)
+		return nil, nil, false
+	}
+	ctx, cancel := context.WithCancel(parent)
+	st := &callState{ic: ic, cancel: cancel, since: time.Now()}
+	ic.live[st] = struct{}{}
+	return context.WithValue(ctx, callStateKey{}, st), st, true
+}
+
+// end finishes a call begun by begin. A call that ends while not in the
+// network counts its last wait as cut short.
+func (ic *importCalls) end(st *callState) {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	delete(ic.live, st)
+	st.cancel()
+	if !st.sending {
+		now := time.Now()
+		ic.waited += now.Sub(st.since)
+		ic.cut = append(ic.cut, waitSpan{st.since, now})
+	}
+}
+
+// cutWaits returns the waits of the calls that ended before they were
+// sent: their sum, and as intervals.
+func (ic *importCalls) cutWaits() (time.Duration, []waitSpan) {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	return ic.waited, append([]waitSpan(nil), ic.cut...)
+}
+
+// stop trips the day stop (if it is not already) and cancels every call
+// not in the network.
+func (ic *importCalls) stop(reason string) {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	ic.stopLocked(reason)
+}
+
+// stoppedBecause says why the day stop tripped ("" if it did not).
+func (ic *importCalls) stoppedBecause() string {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	return ic.stopped
+}
+
+// recheck trips the day stop when the calls already waiting for tokens
+// would now wait for a day window: a response has shown that a day window
+// holds less than the mirror thought (another process spent on the key,
+// or the run started on a partly used day). The throttle calls it after
+// each resync and each pause (see throttle.Hooks).
+func (ic *importCalls) recheck() {
+	ic.mu.Lock()
+	defer ic.mu.Unlock()
+	if ic.th == nil || ic.stopped != "" {
+		return
+	}
+	if reason := ic.dayBindsLocked(max(1, ic.waitingLocked())); reason != "" {
+		ic.stopLocked(reason)
+	}
+}
+
+func (ic *importCalls) stopLocked(reason string) {
+	if ic.stopped == "" {
+		ic.stopped = reason
+	}
+	for st := range ic.live {
+		if !st.sending {
+			st.cancel()
+		}
+	}
+}
+
+// waitingLocked counts the calls begun and not in the network: those the
+// buckets must still find tokens for.
+func (ic *importCalls) waitingLocked() int {
+	n := 0
+	for st := range ic.live {
+		if !st.sending {
+			n++
+		}
+	}
+	return n
+}
+
+// dayBindsLocked says why n calls of the import's cost, on top of the
+// levels the throttle holds now, would wait longer for a day window than
+// for the minute windows ("" when they would not, or without a day stop).
+func (ic *importCalls) dayBindsLocked(n int) string {
+	if ic.th == nil {
+		return ""
+	}
+	b, ok := dayBinds(ic.th.Snapshot(), n, ic.cost)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("the %s day window has %d of %d tokens left, and a call takes %d: the next calls would wait for it to refill",
+		kindName(b.Kind), int64(max(0, b.Level)), b.Limit, ic.cost.Of(b.Kind))
+}
+
+// dayBinds reports whether n calls of cost c, from the levels of s, would
+// be admitted later because of a day window than the minute windows alone
+// would make them, and which day bucket binds: each bucket short of the
+// tokens must wait for them at its refill rate.
+func dayBinds(s throttle.Snapshot, n int, c throttle.Cost) (throttle.BucketState, bool) {
+	var minuteWait, dayWait time.Duration
+	var worst throttle.BucketState
+	for _, b := range s.Buckets {
+		short := float64(int64(n)*c.Of(b.Kind)) - b.Level
+		if short <= 0 || b.Limit <= 0 {
+			continue
+		}
+		wait := time.Duration(short * float64(b.Period) / float64(b.Limit))
+		switch {
+		case b.Window == headers.Minute:
+			minuteWait = max(minuteWait, wait)
+		case wait > dayWait:
+			dayWait, worst = wait, b
+		}
+	}
+	return worst, dayWait > minuteWait
+}
+
+func kindName(k headers.Kind) string {
+	if k == headers.Complexity {
+		return "complexity"
+	}
+	return "requests"
+}
+
+// sendGuard is the transport under the throttle: the throttle has admitted
+// the request, which goes into the network now. It marks the request's call
+// (see importCalls) as sent, or fails it unsent when the call was cancelled
+// meanwhile; a rate-limit 429 marks it as waiting again (the server did not
+// process it). Requests of no import call pass through.
+type sendGuard struct{ base http.RoundTripper }
+
+func (g sendGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	st, _ := req.Context().Value(callStateKey{}).(*callState)
+	if st == nil {
+		return g.base.RoundTrip(req)
+	}
+	ic := st.ic
+	ic.mu.Lock()
+	if err := req.Context().Err(); err != nil {
+		ic.mu.Unlock()
+		return nil, err
+	}
+	st.sending = true
+	ic.mu.Unlock()
+	resp, err := g.base.RoundTrip(req)
+	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
+		ic.mu.Lock()
+		st.sending, st.since = false, time.Now()
+		ic.mu.Unlock()
+	}
+	return resp, err
+}

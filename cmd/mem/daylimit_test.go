@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/memsdk/mem-go/mock"
+)
+
+// TestStopAtDayLimitHonoursWhatTheRunLearns: the stop point used to be
+// computed once, from full buckets (205 mem-its). With the complexity day
+// bucket already at about 1000 of 8000, a run met a 429 after 25 mem-its,
+// paused for minutes and marked a document failed. Now the stop follows the
+// day levels the throttle learns during the run: it stops before the call
+// that would wait for a day window, marks nothing failed, journals only what
+// was done, and says why it stopped.
+func TestStopAtDayLimitHonoursWhatTheRunLearns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		require.True(t, srv.Spend(mock.DefaultKey, 0, 7000)) // another process used most of the day
+		time.Sleep(time.Minute)                              // the minute windows are full again
+		lv, _ := srv.Levels(mock.DefaultKey)
+		t.Logf("levels before the run: %+v", lv)
+		dir := docs(t, 300)
+		journal := filepath.Join(t.TempDir(), "j")
+		start := time.Now()
+		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--stop-at-day-limit",
+			"--journal", journal, "--json", dir)
+		took := time.Since(start)
+		assert.Equal(t, exitFailed, code, "not everything made it")
+		var s summary
+		require.NoError(t, json.Unmarshal([]byte(out), &s), out)
+		t.Logf("imported %d, not attempted %d, 429s %d, in %s; stderr: %s", s.Imported, s.NotAttempted, srv.Count429(), took, errOut)
+		assert.Empty(t, s.Failed, "nothing failed: what was not sent was not attempted")
+		assert.Empty(t, s.Unknown)
+		assert.Equal(t, 300, s.Imported+s.NotAttempted)
+		assert.Equal(t, len(srv.Notes(mock.DefaultKey)), s.Imported, "every mem-it that reached Mem is counted")
+		assert.Greater(t, s.Imported, 20)
+		assert.Less(t, s.Imported, 30, "about 1000 tokens, 40 a call")
+		assert.Contains(t, s.StoppedAtDayLimit, "the complexity day window has")
+		assert.Less(t, took, 8*time.Minute, "no wait for the day window: about 12 s a call")
+
+		data, err := os.ReadFile(journal)
+		require.NoError(t, err)
+		done := strings.Count(string(data), `"outcome":"done"`)
+		assert.Equal(t, s.Imported, done, "the journal holds what was done, and nothing else")
+		assert.Equal(t, 0, strings.Count(string(data), `"outcome":"failed"`))
+
+		// The day window refills: the same command goes on from there.
+		time.Sleep(2 * time.Hour)
+		code, out, _ = cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--stop-at-day-limit", "--journal", journal, "--json", dir)
+		assert.Equal(t, exitFailed, code)
+		var again summary
+		require.NoError(t, json.Unmarshal([]byte(out), &again), out)
+		assert.Equal(t, s.Imported, again.AlreadyDone)
+		assert.Empty(t, again.Failed)
+		assert.Positive(t, again.Imported)
+		assert.Equal(t, len(srv.Notes(mock.DefaultKey)), s.Imported+again.Imported)
+	})
+}
+
+// TestInterruptedRunCountsTheWaitItCut: Ctrl-C after about 6 s of waiting
+// for complexity tokens used to report "waiting for rate-limit tokens: 0s",
+// since the throttle counts a wait only once it ends in an admission. The
+// waits that the interruption cut short count now.
+func TestInterruptedRunCountsTheWaitItCut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		require.True(t, srv.Spend(mock.DefaultKey, 0, 200)) // the minute's complexity is spent
+		dir := docs(t, 3)
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(6*time.Second, cancel)
+		code, out, _ := cli(ctx, srv, "", "import", "--mock", "--via", "mem-it", "--json", dir)
+		assert.Equal(t, exitInterrupted, code)
+		var s summary
+		require.NoError(t, json.Unmarshal([]byte(out), &s), out)
+		assert.Equal(t, 3, s.NotAttempted)
+		assert.InDelta(t, 6, durationOf(s.WaitedWall).Seconds(), 0.5, "the wait the interruption cut short")
+		assert.GreaterOrEqual(t, durationOf(s.WaitedSummed).Seconds(), 5.5)
+	})
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/synctest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/memsdk/mem-go/memclient"
+	"github.com/memsdk/mem-go/mock"
+)
+
+// TestLocalRefusalsAreSkipped: a document the client refuses before
+// sending (front matter with created_at in the future) counted as failed and
+// made every run exit 1, though the help says that documents that can never
+// be imported as they are are skipped. They are skipped now, with the
+// reason, and the dry run lists them.
+func TestLocalRefusalsAreSkipped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		dir := t.TempDir()
+		write := func(name, content string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
+		}
+		write("good.md", "Good\n\nA note.")
+		write("future.md", "---\nid: \"3b0c7e61-5d0a-4a56-9d39-0d8c3b9e2f10\"\ntitle: \"Future\"\ncreated_at: \"2999-01-01T00:00:00Z\"\n---\n\nFuture\n\nWritten ahead of time.")
+		write("lines.jsonl", "{\"content\":\"Later\",\"updated_at\":\"2999-01-01T00:00:00Z\"}\n{\"content\":\"Now\"}\n")
+		journal := filepath.Join(t.TempDir(), "j")
+
+		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--dry-run", "--journal", journal, dir)
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, out, "4 documents: 0 already done, 2 skipped, 2 to import.")
+		assert.Contains(t, out, "1 created_at 2999-01-01T00:00:00Z is in the future: Mem refuses it")
+		assert.Contains(t, out, "1 updated_at 2999-01-01T00:00:00Z is in the future: Mem refuses it")
+
+		for range 2 {
+			code, out, errOut = cli(t.Context(), srv, "", "import", "--mock", "--journal", journal, dir)
+			assert.Equal(t, exitOK, code, out+errOut)
+			assert.Contains(t, out, "skipped: 2")
+			assert.Contains(t, out, "future.md: created_at 2999-01-01T00:00:00Z is in the future")
+			assert.Contains(t, out, "lines.jsonl:1: updated_at 2999-01-01T00:00:00Z is in the future")
+			assert.Contains(t, out, "failed: 0")
+		}
+		assert.Len(t, srv.Notes(mock.DefaultKey), 2)
+
+		// With mem-it, a JSONL timestamp in the future is skipped too.
+		code, out, errOut = cli(t.Context(), srv, "{\"input\":\"Later\",\"timestamp\":\"2999-01-01T00:00:00Z\"}\n", "import", "--mock", "--via", "mem-it", "--dry-run", "-")
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, out, "1 timestamp 2999-01-01T00:00:00Z is in the future: Mem refuses it")
+	})
+}
+
+// refusingAPI refuses, before sending, the item whose key is bad.
+type refusingAPI struct {
+	instantAPI
+	bad string
+}
+
+func (a refusingAPI) CreateNote(_ context.Context, _ string, it item, _ []string) error {
+	if it.Key == a.bad {
+		return &memclient.ValidationError{Field: "content", Problem: "is not valid UTF-8"}
+	}
+	return nil
+}
+
+// TestValidationErrorAtSendIsSkipped: whatever the client refuses before
+// sending counts as skipped, with its reason, and is not journalled (the
+// next run checks it again); the server's own refusals stay failures.
+func TestValidationErrorAtSendIsSkipped(t *testing.T) {
+	j := memoryJournal()
+	var shown counts
+	im := &importer{api: refusingAPI{bad: "b.md"}, journal: j, via: viaNotes, concurrency: 2, limit: -1,
+		progress: func(c counts) { shown = c }}
+	todo := []item{{Key: "a.md", Where: "a.md"}, {Key: "b.md", Where: "b.md"}, {Key: "c.md", Where: "c.md"}}
+	s, err := im.work(t.Context(), todo, nil, newSummary())
+	require.NoError(t, err)
+	assert.Equal(t, 2, s.Imported)
+	assert.Empty(t, s.Failed)
+	require.Len(t, s.Skipped, 1)
+	assert.Equal(t, "b.md", s.Skipped[0].Where)
+	assert.Contains(t, s.Skipped[0].Reason, "refused before sending: content is not valid UTF-8")
+	assert.True(t, s.complete(), "a skipped document does not make the run fail")
+	_, ok := j.Lookup("b.md")
+	assert.False(t, ok, "not journalled")
+	assert.Equal(t, 3, shown.imported+shown.failed+shown.skipped, "the progress reaches the end")
+}
