@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -176,10 +177,22 @@ func BenchmarkThroughput(b *testing.B) {
 	}
 	rs := startRedis(b)
 	cost := throttle.Cost{Requests: 1, Complexity: 1}
-	for _, goroutines := range []int{1, 16} {
-		b.Run(fmt.Sprintf("goroutines=%d", goroutines), func(b *testing.B) {
+	for _, bc := range []struct {
+		goroutines int
+		answer     string
+	}{{1, "none"}, {1, "headers"}, {16, "none"}, {16, "headers"}} {
+		goroutines := bc.goroutines
+		outcome := throttle.Outcome{}
+		if bc.answer == "headers" { // a 200 with Mem's rate headers: every answer carries readings
+			outcome = throttle.Outcome{Responded: true, StatusCode: 200, Header: http.Header{}}
+			headers.Status{
+				Requests:   headers.WindowState{Window: headers.Minute, Limit: p.Buckets[0].Limit, Remaining: p.Buckets[0].Limit - 1},
+				Complexity: headers.WindowState{Window: headers.Minute, Limit: p.Buckets[2].Limit, Remaining: p.Buckets[2].Limit - 1},
+			}.Write(outcome.Header)
+		}
+		b.Run(fmt.Sprintf("goroutines=%d/answer=%s", goroutines, bc.answer), func(b *testing.B) {
 			c := rs.Client(b)
-			s, err := redisstore.New(c, fmt.Sprintf("bench-throughput-%d", goroutines), p, redisstore.Options{Share: 1, Timeout: time.Second})
+			s, err := redisstore.New(c, fmt.Sprintf("bench-throughput-%d-%s", goroutines, bc.answer), p, redisstore.Options{Share: 1, Timeout: time.Second})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -203,7 +216,7 @@ func BenchmarkThroughput(b *testing.B) {
 							b.Error(err)
 							return
 						}
-						th.Done(tk, throttle.Outcome{})
+						th.Done(tk, outcome)
 					}
 				})
 			}

@@ -18,10 +18,12 @@ type lane struct {
 	running bool
 	// busy is set while an exchange is under way: a call that queues then
 	// is in no batch yet, so it asks for another round.
-	busy  bool
-	kick  chan struct{} // capacity 1: "run another round"
-	dones []*pendingDone
-	give  Cost // reservations to give back: callers gone once admitted
+	busy bool
+	kick chan struct{} // capacity 1: "run another round"
+	// dones are the answers waiting for the next round; a round takes the
+	// list and leaves spareDones, the list it took last time, emptied.
+	dones, spareDones []*pendingDone
+	give              Cost // reservations to give back: callers gone once admitted
 	// synced, levels (at levelsAt) and pausedUntil are what the last
 	// exchange and answers said: for the cold-start rule and for deadline
 	// estimates, without a round trip.
@@ -132,8 +134,9 @@ func (t *Throttle) round() (time.Duration, bool) {
 	ctx := context.Background()
 	t.mu.Lock()
 	dones := t.lane.dones
-	t.lane.dones = nil
+	t.lane.dones, t.lane.spareDones = t.lane.spareDones, nil
 	if len(dones) == 0 && t.laneDoneLocked() {
+		t.lane.spareDones = dones
 		t.mu.Unlock()
 		return 0, false
 	}
@@ -175,11 +178,13 @@ func (t *Throttle) round() (time.Duration, bool) {
 		t.stats.StoreErrors++
 	}
 	idle := t.laneDoneLocked()
+	for _, d := range dones {
+		d.applied <- struct{}{} // the round touches d no more (its Done waits for t.mu)
+	}
+	clear(dones)
+	t.lane.spareDones = dones[:0]
 	t.mu.Unlock()
 
-	for _, d := range dones {
-		d.applied <- struct{}{} // the round touches d no more
-	}
 	if err != nil && t.hooks.OnStoreError != nil {
 		t.hooks.OnStoreError(err)
 	}

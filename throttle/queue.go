@@ -62,7 +62,13 @@ type queue struct {
 	// starve is how long a class may wait with no call admitted before it
 	// goes ahead of the classes served before it (see WithMaxStarvation).
 	starve time.Duration
+	// spare holds emptied lines for reuse: a lone caller's every call
+	// opens a line and closes it.
+	spare []*group
 }
+
+// maxSpareGroups bounds the emptied lines a queue keeps.
+const maxSpareGroups = 8
 
 func (q *queue) len() int { return q.n }
 
@@ -79,7 +85,7 @@ func (q *queue) push(w *waiter, now time.Duration) {
 // insert adds w at the end of its line, keeping its seq.
 func (q *queue) insert(w *waiter) {
 	c := &q.classes[w.rank]
-	g := c.group(w.cost)
+	g := q.group(c, w.cost)
 	w.group, w.prev, w.next = g, g.last, nil
 	if g.last != nil {
 		g.last.next = w
@@ -92,14 +98,20 @@ func (q *queue) insert(w *waiter) {
 	q.n++
 }
 
-// group returns the class's line for cost, made if there is none.
-func (c *class) group(cost Cost) *group {
+// group returns c's line for cost, opened if there is none.
+func (q *queue) group(c *class, cost Cost) *group {
 	for _, g := range c.groups {
 		if g.cost == cost {
 			return g
 		}
 	}
-	g := &group{cost: cost}
+	var g *group
+	if n := len(q.spare); n > 0 {
+		g, q.spare = q.spare[n-1], q.spare[:n-1]
+	} else {
+		g = new(group)
+	}
+	g.cost = cost
 	c.groups = append(c.groups, g)
 	return g
 }
@@ -121,8 +133,12 @@ func (q *queue) remove(w *waiter) {
 		g.last = w.prev
 	}
 	c := &q.classes[w.rank]
-	if g.first == nil {
+	if g.first == nil { // the line is empty: close it
 		c.groups = slices.DeleteFunc(c.groups, func(x *group) bool { return x == g })
+		if len(q.spare) < maxSpareGroups {
+			*g = group{}
+			q.spare = append(q.spare, g)
+		}
 	}
 	w.group, w.prev, w.next = nil, nil, nil
 	c.n--
