@@ -303,3 +303,25 @@ func TestLaneFailsAHeadPastItsDeadline(t *testing.T) {
 		assert.Equal(t, uint64(1), th.Snapshot().Stats.DeadlineFailures)
 	})
 }
+
+// TestLaneLoneCallerAllocatesOnlyItsRound: a lone caller's Wait and Done
+// through a remote store allocate one thing, the start of the lane's
+// goroutine; not a list for its answer or a line for its wait each time.
+func TestLaneLoneCallerAllocatesOnlyItsRound(t *testing.T) {
+	p := DefaultPolicy()
+	for i := range p.Buckets { // never short: this measures the calls, not waits
+		p.Buckets[i].Limit = 1_000_000_000
+	}
+	th, err := New(p, WithStore(&remote{s: NewMemoryStore(p)}))
+	require.NoError(t, err)
+	ctx := context.Background()
+	call := func() {
+		tk, err := th.Wait(ctx, plain)
+		require.NoError(t, err)
+		th.Done(tk, Outcome{})
+	}
+	for range 10 { // the lane's reused buffers grow to size
+		call()
+	}
+	assert.LessOrEqual(t, testing.AllocsPerRun(1000, call), 1.5) // 1, with room for the runtime
+}
