@@ -311,7 +311,6 @@ func (o *importOptions) finish(env *cliEnv, s summary, err error, mock bool) err
 	} else {
 		o.printSummary(env, s, mock)
 	}
-	st := newStyle(env.stderr, env)
 	resume := "Run the same command again to resume: the journal keeps what is done."
 	if mock && !o.journalSet {
 		resume = "The mock and its notes are gone: nothing to resume."
@@ -320,18 +319,21 @@ func (o *importOptions) finish(env *cliEnv, s summary, err error, mock bool) err
 	case err != nil:
 		return err
 	case env.ctx.Err() != nil:
-		fmt.Fprintf(env.stderr, "%s %s left.\n%s\n", st.red("Interrupted:"), plural(s.NotAttempted, "document", "documents"), resume)
+		left := plural(s.NotAttempted, "document", "documents") + " left."
+		env.complain(errorJSON{Type: "interrupted", Message: "interrupted: " + left + " " + resume}, "Interrupted:", left+"\n"+resume)
 		return errInterrupted
 	case s.StoppedAtDayLimit != "" && s.StoppedBecause == "":
-		fmt.Fprintf(env.stderr, "%s %s.\n%s\n", st.red("Stopped at the day limit (--stop-at-day-limit):"), s.StoppedAtDayLimit,
-			"Run the same command again later to go on: the journal keeps what is done.")
+		later := "Run the same command again later to go on: the journal keeps what is done."
+		env.complain(errorJSON{Type: "stopped_at_day_limit", Message: s.StoppedAtDayLimit + ". " + later},
+			"Stopped at the day limit (--stop-at-day-limit):", s.StoppedAtDayLimit+".\n"+later)
 		return errReported
 	case s.StoppedBecause != "":
 		done := "Nothing was imported."
 		if n := s.Imported + s.AlreadyThere; n > 0 {
 			done = plural(n, "document was", "documents were") + " imported first."
 		}
-		fmt.Fprintf(env.stderr, "%s %s.\n%s\n%s\n", st.red("mem: stopped:"), s.StoppedBecause, done, resume)
+		e := errorJSON{Type: "stopped", Message: "stopped: " + s.StoppedBecause + ". " + done + " " + resume}
+		env.complain(e, "mem: stopped:", s.StoppedBecause+".\n"+done+"\n"+resume)
 		return errReported
 	case !s.complete():
 		return errReported
