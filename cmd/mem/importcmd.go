@@ -377,14 +377,19 @@ func (o *importOptions) printSummary(env *cliEnv, s summary, mock bool) {
 	}
 }
 
-// listed prints "label: n" and the first maxListed entries, grouped by
-// reason when there are many.
+// listed prints "label: n" and the entries (see listEntries).
 func listed(w io.Writer, st style, label string, fs []failure, bad bool) {
 	head := fmt.Sprintf("%s: %d", label, len(fs))
 	if bad && len(fs) > 0 {
 		head = st.red(head)
 	}
 	fmt.Fprintln(w, head)
+	listEntries(w, fs)
+}
+
+// listEntries prints the first maxListed entries, "where: reason", and how
+// many more there are.
+func listEntries(w io.Writer, fs []failure) {
 	for i, f := range fs {
 		if i == maxListed {
 			fmt.Fprintf(w, "  … and %d more (--json lists them all)\n", len(fs)-maxListed)
@@ -395,6 +400,7 @@ func listed(w io.Writer, st style, label string, fs []failure, bad bool) {
 }
 
 // printDryRun prints the plan, with what is skipped and why, and stops.
+// Past maxListed skipped documents, it also counts them by reason.
 func (o *importOptions) printDryRun(env *cliEnv, pl importPlan) error {
 	if o.g.json {
 		return printJSON(env, pl)
@@ -402,8 +408,12 @@ func (o *importOptions) printDryRun(env *cliEnv, pl importPlan) error {
 	pl.print(env.stdout)
 	if len(pl.Skipped) > 0 {
 		fmt.Fprintf(env.stdout, "%s would be skipped:\n", plural(len(pl.Skipped), "document", "documents"))
-		for _, r := range skipReasons(pl.Skipped) {
-			fmt.Fprintf(env.stdout, "  %d %s\n", r.n, r.reason)
+		listEntries(env.stdout, pl.Skipped)
+		if len(pl.Skipped) > maxListed {
+			fmt.Fprintln(env.stdout, "By reason:")
+			for _, r := range skipReasons(pl.Skipped) {
+				fmt.Fprintf(env.stdout, "  %d %s\n", r.n, r.reason)
+			}
 		}
 	}
 	fmt.Fprintln(env.stdout, "Dry run: nothing was sent and no file was written.")

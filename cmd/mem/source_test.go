@@ -40,7 +40,7 @@ func TestReadSourcesFolder(t *testing.T) {
 
 	byWhere := map[string]item{}
 	for _, it := range items {
-		byWhere[strings.TrimPrefix(it.Where, dir+"/")] = it
+		byWhere[it.Where] = it
 	}
 	assert.Equal(t, "# Alpha\n\nbody", byWhere["a.md"].Content)
 	assert.Equal(t, "Gamma & co\n\nHello\nWorld", byWhere["sub/c.html"].Content)
