@@ -283,10 +283,13 @@ func TestImportSaysWhatItSplits(t *testing.T) {
 		dir := t.TempDir()
 		big := "Big\n\n" + strings.Repeat(strings.Repeat("word ", 1000)+"\n\n", 50) // ~250 KB
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "big.md"), []byte(big), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "small.md"), []byte("Small"), 0o644))
 		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", dir)
 		require.Equal(t, exitOK, code, errOut)
 		assert.Contains(t, errOut, "splitting big.md into 2 notes")
-		assert.Contains(t, out, "imported: 2")
+		// Before, the parts counted as documents: "3 documents".
+		assert.Contains(t, errOut, "3 notes from 2 documents: 0 already done, 0 skipped, 3 to import.")
+		assert.Contains(t, out, "imported: 3")
 	})
 }
 

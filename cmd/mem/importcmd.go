@@ -157,7 +157,7 @@ func runImport(env *cliEnv, o *importOptions, paths []string) error {
 	}
 	s := newSummary()
 	todo := im.pending(items, &s)
-	pl := makePlan(cn.th, o.via, len(items), todo, im.collectionTitles(todo), s)
+	pl := makePlan(cn.th, o.via, items, todo, im.collectionTitles(todo), s)
 	if o.dryRun {
 		return o.printDryRun(env, pl)
 	}
