@@ -231,3 +231,27 @@ func TestLimitsSaysWhichLevelsAreEstimates(t *testing.T) {
 			"complexity/minute": "server", "complexity/day": "estimate"}, sources)
 	})
 }
+
+// TestEmptyListsSaySo: an empty notes list printed only its header row on
+// stdout (and "No notes." on stderr, gone with --quiet). Now the result
+// says "no notes", even with --quiet.
+func TestEmptyListsSaySo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		for args, want := range map[string]string{
+			"notes list":       "no notes\n",
+			"notes search zzz": "no notes match\n",
+			"collections list": "no collections\n",
+		} {
+			for _, quiet := range []bool{false, true} {
+				argv := append(strings.Fields(args), "--mock")
+				if quiet {
+					argv = append(argv, "--quiet")
+				}
+				code, out, _ := cli(t.Context(), srv, "", argv...)
+				require.Equal(t, exitOK, code, args)
+				assert.Equal(t, want, out, "%s (quiet %v)", args, quiet)
+			}
+		}
+	})
+}
