@@ -47,7 +47,7 @@ func newCollectionsListCmd(env *cliEnv, g *globals) *cobra.Command {
 				return printJSON(env, collectionListOutput{cols, len(cols)})
 			}
 			if len(cols) == 0 {
-				g.notice(env, "No collections.")
+				fmt.Fprintln(env.stdout, "no collections") // the result: --quiet keeps it
 				return nil
 			}
 			st := newStyle(env.stdout, env)

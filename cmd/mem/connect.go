@@ -99,7 +99,7 @@ func (g *globals) connect(env *cliEnv, hooks throttle.Hooks) (*conn, error) {
 	} else {
 		key = env.env(memclient.EnvAPIKey)
 		if key == "" {
-			return nil, errors.New("no API key: set MEM_API_KEY, or pass --mock to try mem against a throwaway mock")
+			return nil, memclient.ErrNoAPIKey // describe says how to set one
 		}
 		base := env.transport
 		if base == nil {

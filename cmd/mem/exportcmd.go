@@ -105,12 +105,14 @@ func runExport(env *cliEnv, g *globals, dir string) error {
 
 // exportStopped says how far an export got before err, and how to go on.
 func exportStopped(env *cliEnv, s exportSummary, err error) error {
-	st := newStyle(env.stderr, env)
+	done := plural(s.Notes, "note", "notes") + " exported. Run the same command again to resume."
 	if env.ctx.Err() != nil {
-		fmt.Fprintf(env.stderr, "%s %s exported. Run the same command again to resume.\n", st.red("Interrupted:"), plural(s.Notes, "note", "notes"))
+		env.complain(errorJSON{Type: "interrupted", Message: "interrupted: " + done}, "Interrupted:", done)
 		return errInterrupted
 	}
-	fmt.Fprintf(env.stderr, "%s %s: %s exported. Run the same command again to resume.\n", st.red("mem: export stopped:"), describe(err), plural(s.Notes, "note", "notes"))
+	e := errorOf(err)
+	e.Message = "export stopped: " + e.Message + ": " + done
+	env.complain(e, "mem: export stopped:", describe(err)+": "+done)
 	return errReported
 }
 

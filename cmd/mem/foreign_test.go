@@ -24,7 +24,7 @@ func TestForeignFrontMatterIsLeftOut(t *testing.T) {
 		{"a rule, not front matter", "---\nJust a line of prose, then a rule.\n---\nMore prose.", "---\nJust a line of prose, then a rule.\n---\nMore prose."},
 		{"never closed", "---\ntags: [a]\nBody", "---\ntags: [a]\nBody"},
 	} {
-		items := documentItem("a.md", "a.md", ".md", []byte(c.in), viaNotes)
+		items := documentItem("a.md", ".md", []byte(c.in), viaNotes)
 		require.Len(t, items, 1, c.name)
 		assert.Equal(t, c.want, items[0].Content, c.name)
 	}

@@ -188,8 +188,12 @@ func TestImportMalformedInputs(t *testing.T) {
 		assert.Equal(t, exitOK, code)
 		assert.Contains(t, out, "8 documents: 0 already done, 5 skipped, 3 to import.")
 		assert.Contains(t, out, "5 documents would be skipped:")
-		assert.Contains(t, out, "1 a binary file")
-		assert.Contains(t, out, "1 malformed JSON: parsing time")
+		// Each named, in one form: relative to the folder on the command
+		// line. Before, the dry run only counted them by reason, and the
+		// report mixed "lines.jsonl:2" with the absolute "/tmp/…/blob.txt".
+		assert.Contains(t, out, "\n  blob.txt: a binary file\n")
+		assert.Contains(t, out, "\n  lines.jsonl:3: malformed JSON: parsing time")
+		assert.NotContains(t, out, dir)
 
 		// Documents that can never be imported are skipped, not failed:
 		// they do not make this run, or any later one, exit 1.
@@ -203,6 +207,7 @@ func TestImportMalformedInputs(t *testing.T) {
 			assert.Contains(t, out, "blob.txt: a binary file")
 			assert.Contains(t, out, "lines.jsonl:2: malformed JSON")
 			assert.Contains(t, out, "lines.jsonl:3: malformed JSON")
+			assert.NotContains(t, out, dir, "paths relative to the folder imported")
 		}
 		assert.Contains(t, out, "already done (journal): 3")
 		assert.Len(t, srv.Notes(mock.DefaultKey), 3)
@@ -278,9 +283,29 @@ func TestImportSaysWhatItSplits(t *testing.T) {
 		dir := t.TempDir()
 		big := "Big\n\n" + strings.Repeat(strings.Repeat("word ", 1000)+"\n\n", 50) // ~250 KB
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "big.md"), []byte(big), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "small.md"), []byte("Small"), 0o644))
 		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", dir)
 		require.Equal(t, exitOK, code, errOut)
-		assert.Contains(t, errOut, "splitting "+filepath.Join(dir, "big.md")+" into 2 notes")
-		assert.Contains(t, out, "imported: 2")
+		assert.Contains(t, errOut, "splitting big.md into 2 notes")
+		// Before, the parts counted as documents: "3 documents".
+		assert.Contains(t, errOut, "3 notes from 2 documents: 0 already done, 0 skipped, 3 to import.")
+		assert.Contains(t, out, "imported: 3")
+	})
+}
+
+// TestDryRunListsSkippedFilesBounded: the dry run names the first 20
+// skipped documents, says how many more, and counts them all by reason.
+func TestDryRunListsSkippedFilesBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		for i := range 23 {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("e%02d.md", i)), nil, 0o644))
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "z.png"), []byte("x"), 0o644))
+		code, out, _ := cli(t.Context(), nil, "", "import", "--mock", "--dry-run", "--journal", filepath.Join(t.TempDir(), "j"), dir)
+		require.Equal(t, exitOK, code)
+		assert.Contains(t, out, "24 documents would be skipped:\n  e00.md: empty document\n")
+		assert.Contains(t, out, "\n  e19.md: empty document\n  … and 4 more (--json lists them all)\nBy reason:\n  23 empty document\n  1 not a document type mem imports\n")
+		assert.NotContains(t, out, "e20.md")
 	})
 }

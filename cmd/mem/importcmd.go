@@ -157,7 +157,7 @@ func runImport(env *cliEnv, o *importOptions, paths []string) error {
 	}
 	s := newSummary()
 	todo := im.pending(items, &s)
-	pl := makePlan(cn.th, o.via, len(items), todo, im.collectionTitles(todo), s)
+	pl := makePlan(cn.th, o.via, items, todo, im.collectionTitles(todo), s)
 	if o.dryRun {
 		return o.printDryRun(env, pl)
 	}
@@ -311,7 +311,6 @@ func (o *importOptions) finish(env *cliEnv, s summary, err error, mock bool) err
 	} else {
 		o.printSummary(env, s, mock)
 	}
-	st := newStyle(env.stderr, env)
 	resume := "Run the same command again to resume: the journal keeps what is done."
 	if mock && !o.journalSet {
 		resume = "The mock and its notes are gone: nothing to resume."
@@ -320,18 +319,21 @@ func (o *importOptions) finish(env *cliEnv, s summary, err error, mock bool) err
 	case err != nil:
 		return err
 	case env.ctx.Err() != nil:
-		fmt.Fprintf(env.stderr, "%s %s left.\n%s\n", st.red("Interrupted:"), plural(s.NotAttempted, "document", "documents"), resume)
+		left := plural(s.NotAttempted, "document", "documents") + " left."
+		env.complain(errorJSON{Type: "interrupted", Message: "interrupted: " + left + " " + resume}, "Interrupted:", left+"\n"+resume)
 		return errInterrupted
 	case s.StoppedAtDayLimit != "" && s.StoppedBecause == "":
-		fmt.Fprintf(env.stderr, "%s %s.\n%s\n", st.red("Stopped at the day limit (--stop-at-day-limit):"), s.StoppedAtDayLimit,
-			"Run the same command again later to go on: the journal keeps what is done.")
+		later := "Run the same command again later to go on: the journal keeps what is done."
+		env.complain(errorJSON{Type: "stopped_at_day_limit", Message: s.StoppedAtDayLimit + ". " + later},
+			"Stopped at the day limit (--stop-at-day-limit):", s.StoppedAtDayLimit+".\n"+later)
 		return errReported
 	case s.StoppedBecause != "":
 		done := "Nothing was imported."
 		if n := s.Imported + s.AlreadyThere; n > 0 {
 			done = plural(n, "document was", "documents were") + " imported first."
 		}
-		fmt.Fprintf(env.stderr, "%s %s.\n%s\n%s\n", st.red("mem: stopped:"), s.StoppedBecause, done, resume)
+		e := errorJSON{Type: "stopped", Message: "stopped: " + s.StoppedBecause + ". " + done + " " + resume}
+		env.complain(e, "mem: stopped:", s.StoppedBecause+".\n"+done+"\n"+resume)
 		return errReported
 	case !s.complete():
 		return errReported
@@ -375,14 +377,19 @@ func (o *importOptions) printSummary(env *cliEnv, s summary, mock bool) {
 	}
 }
 
-// listed prints "label: n" and the first maxListed entries, grouped by
-// reason when there are many.
+// listed prints "label: n" and the entries (see listEntries).
 func listed(w io.Writer, st style, label string, fs []failure, bad bool) {
 	head := fmt.Sprintf("%s: %d", label, len(fs))
 	if bad && len(fs) > 0 {
 		head = st.red(head)
 	}
 	fmt.Fprintln(w, head)
+	listEntries(w, fs)
+}
+
+// listEntries prints the first maxListed entries, "where: reason", and how
+// many more there are.
+func listEntries(w io.Writer, fs []failure) {
 	for i, f := range fs {
 		if i == maxListed {
 			fmt.Fprintf(w, "  … and %d more (--json lists them all)\n", len(fs)-maxListed)
@@ -393,6 +400,7 @@ func listed(w io.Writer, st style, label string, fs []failure, bad bool) {
 }
 
 // printDryRun prints the plan, with what is skipped and why, and stops.
+// Past maxListed skipped documents, it also counts them by reason.
 func (o *importOptions) printDryRun(env *cliEnv, pl importPlan) error {
 	if o.g.json {
 		return printJSON(env, pl)
@@ -400,8 +408,12 @@ func (o *importOptions) printDryRun(env *cliEnv, pl importPlan) error {
 	pl.print(env.stdout)
 	if len(pl.Skipped) > 0 {
 		fmt.Fprintf(env.stdout, "%s would be skipped:\n", plural(len(pl.Skipped), "document", "documents"))
-		for _, r := range skipReasons(pl.Skipped) {
-			fmt.Fprintf(env.stdout, "  %d %s\n", r.n, r.reason)
+		listEntries(env.stdout, pl.Skipped)
+		if len(pl.Skipped) > maxListed {
+			fmt.Fprintln(env.stdout, "By reason:")
+			for _, r := range skipReasons(pl.Skipped) {
+				fmt.Fprintf(env.stdout, "  %d %s\n", r.n, r.reason)
+			}
 		}
 	}
 	fmt.Fprintln(env.stdout, "Dry run: nothing was sent and no file was written.")

@@ -109,3 +109,61 @@ func TestJSONOutputs(t *testing.T) {
 		run("version", "", "version")
 	})
 }
+
+// decodeError reads stderr as exactly one errorJSON object.
+func decodeError(t *testing.T, stderr string) errorJSON {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(stderr))
+	dec.DisallowUnknownFields()
+	var e errorJSON
+	require.NoError(t, dec.Decode(&e), "one JSON object: %q", stderr)
+	require.False(t, dec.More(), "nothing after it: %q", stderr)
+	return e
+}
+
+// TestJSONErrors: with --json, errors were plain text on stderr ("mem: not
+// found (404): …"). Now they are one JSON object, with the server's type,
+// status and request id, never the key, and the same exit codes.
+func TestJSONErrors(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{Keys: []string{"secret-key-123"}})
+		vars := map[string]string{"MEM_API_KEY": "secret-key-123", "MEM_API_URL": "http://mem.test"}
+		missing := "8ec59e52-491e-526b-8ebc-e67a685862bd"
+		code, out, errOut := cliWith(t.Context(), srv.RoundTripper(), vars, "notes", "get", missing, "--json")
+		assert.Equal(t, exitFailed, code)
+		assert.Empty(t, out)
+		e := decodeError(t, errOut)
+		assert.Equal(t, "not_found", e.Type)
+		require.NotNil(t, e.Status)
+		assert.Equal(t, 404, *e.Status)
+		require.NotNil(t, e.RequestID)
+		assert.NotEmpty(t, *e.RequestID)
+		assert.Contains(t, e.Message, "not found (404)")
+		assert.NotContains(t, errOut, "secret-key-123")
+
+		code, _, errOut = cliWith(t.Context(), srv.RoundTripper(), map[string]string{"MEM_API_KEY": "wrong", "MEM_API_URL": "http://mem.test"}, "--json", "limits")
+		assert.Equal(t, exitFailed, code)
+		e = decodeError(t, errOut)
+		require.NotNil(t, e.Status)
+		assert.Equal(t, 401, *e.Status)
+		assert.NotContains(t, errOut, "wrong")
+
+		code, _, errOut = cliWith(t.Context(), srv.RoundTripper(), nil, "notes", "list", "--json")
+		assert.Equal(t, exitFailed, code)
+		e = decodeError(t, errOut)
+		assert.Equal(t, errorJSON{Type: "no_api_key", Message: e.Message}, e)
+
+		for _, args := range [][]string{{"notes", "get", "not-a-uuid", "--json"}, {"notes", "list", "--bogus", "--json"}} {
+			code, _, errOut = cli(t.Context(), srv, "", args...)
+			assert.Equal(t, exitUsage, code, args)
+			e = decodeError(t, errOut)
+			assert.Equal(t, "usage", e.Type, args)
+			assert.Equal(t, "mem notes "+args[1]+" --help", e.Help, args)
+			assert.Nil(t, e.Status)
+		}
+
+		code, _, errOut = cliWith(t.Context(), srv.RoundTripper(), vars, "notes", "get", missing)
+		assert.Equal(t, exitFailed, code)
+		assert.True(t, strings.HasPrefix(errOut, "mem: not found (404): "), "text without --json: %q", errOut)
+	})
+}

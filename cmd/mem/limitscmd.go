@@ -54,6 +54,24 @@ type bucketJSON struct {
 	Level         float64 `json:"level"`
 	Limit         int64   `json:"limit"`
 	FullInSeconds seconds `json:"full_in_seconds"`
+	// Source is "server" when the response's headers showed this window,
+	// "estimate" when they did not (they show one window per kind) and the
+	// level is the client's own reckoning.
+	Source string `json:"source"`
+}
+
+// Where a bucket's level comes from.
+const (
+	sourceServer   = "server"
+	sourceEstimate = "estimate"
+)
+
+// levelSource says whether the headers of rate showed bucket b's window.
+func levelSource(rate headers.Status, b throttle.Bucket) string {
+	if ws := rate.Of(b.Kind); ws.Present() && ws.Window == b.Window {
+		return sourceServer
+	}
+	return sourceEstimate
 }
 
 // limitsOutput is the JSON of mem limits.
@@ -76,7 +94,7 @@ func limitsJSON(rate headers.Status, snap throttle.Snapshot) limitsOutput {
 		}
 	}
 	for _, b := range snap.Buckets {
-		out.Buckets = append(out.Buckets, bucketJSON{b.Kind.String(), string(b.Window), b.Level, b.Limit, seconds(b.UntilFull)})
+		out.Buckets = append(out.Buckets, bucketJSON{b.Kind.String(), string(b.Window), b.Level, b.Limit, seconds(b.UntilFull), levelSource(rate, b.Bucket)})
 	}
 	if snap.PausedUntil.After(snap.At) {
 		out.PausedUntil = jsonTime(snap.PausedUntil)
@@ -96,11 +114,18 @@ func printLimits(w io.Writer, rate headers.Status, snap throttle.Snapshot) {
 	}
 	fmt.Fprintln(w, "The local mirror, after that call:")
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "  KIND\tWINDOW\tLEVEL\tLIMIT\tFULL IN")
+	fmt.Fprintln(tw, "  KIND\tWINDOW\tLEVEL\tLIMIT\tFULL IN\tSOURCE")
+	estimates := false
 	for _, b := range snap.Buckets {
-		fmt.Fprintf(tw, "  %s\t%s\t%.1f\t%d\t%s\n", b.Kind, b.Window, b.Level, b.Limit, fmtDuration(b.UntilFull.Round(time.Second)))
+		src := levelSource(rate, b.Bucket)
+		estimates = estimates || src == sourceEstimate
+		fmt.Fprintf(tw, "  %s\t%s\t%.1f\t%d\t%s\t%s\n", b.Kind, b.Window, b.Level, b.Limit, fmtDuration(b.UntilFull.Round(time.Second)), src)
 	}
 	tw.Flush()
+	if estimates {
+		fmt.Fprintln(w, "An estimate is this client's own reckoning (full, less its calls): the headers show one window")
+		fmt.Fprintln(w, "of each kind, and what other users of the key spent in the others is not known.")
+	}
 }
 
 func newMemItCmd(env *cliEnv, g *globals) *cobra.Command {

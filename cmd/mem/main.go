@@ -16,7 +16,9 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +27,9 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
+	"github.com/memsdk/mem-go/memclient"
 	"github.com/memsdk/mem-go/mock"
 )
 
@@ -69,6 +74,8 @@ type cliEnv struct {
 	// resize, when set, replaces the SIGWINCH subscription of the progress
 	// display (tests).
 	resize <-chan os.Signal
+	// jsonErrors prints errors as JSON objects (--json).
+	jsonErrors bool
 }
 
 // env returns the variable's value ("" when unset).
@@ -89,7 +96,26 @@ func runWith(env *cliEnv, args []string) int {
 	if cmd != nil {
 		path = cmd.CommandPath()
 	}
+	env.jsonErrors = jsonRequested(root, args)
 	return report(env, err, path)
+}
+
+// jsonRequested reports whether the command line asked for --json: the
+// parsed flag, or, when parsing stopped at a bad flag before it, the
+// argument itself.
+func jsonRequested(root *cobra.Command, args []string) bool {
+	if on, err := root.PersistentFlags().GetBool("json"); err == nil && on {
+		return true
+	}
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "--json", "--json=true":
+			return true
+		}
+	}
+	return false
 }
 
 // usageError marks a command-line mistake (exit code 2).
@@ -106,26 +132,81 @@ var errReported = errors.New("reported")
 // errInterrupted ends a command stopped by Ctrl-C after it said how to go on.
 var errInterrupted = errors.New("interrupted")
 
-// report prints err in the CLI's words and maps it to an exit code. A usage
-// error points at the help of the command that refused it (cmdPath).
+// report prints err in the CLI's words (one JSON object with --json) and
+// maps it to an exit code. A usage error points at the help of the command
+// that refused it (cmdPath).
 func report(env *cliEnv, err error, cmdPath string) int {
 	var ue usageError
-	st := newStyle(env.stderr, env)
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, errInterrupted):
 		return exitInterrupted
 	case env.ctx.Err() != nil && errors.Is(err, context.Canceled):
-		fmt.Fprintln(env.stderr, st.red("mem: interrupted"))
+		env.complain(errorJSON{Type: "interrupted", Message: "interrupted"}, "mem: interrupted", "")
 		return exitInterrupted
 	case errors.Is(err, errReported):
 		return exitFailed
 	case errors.As(err, &ue):
-		fmt.Fprintf(env.stderr, "%s %v\nRun '%s --help' for usage.\n", st.red("mem:"), err, cmdPath)
+		help := cmdPath + " --help"
+		env.complain(errorJSON{Type: "usage", Message: err.Error(), Help: help}, "mem:", fmt.Sprintf("%v\nRun '%s' for usage.", err, help))
 		return exitUsage
 	default:
-		fmt.Fprintf(env.stderr, "%s %s\n", st.red("mem:"), describe(err))
+		e := errorOf(err)
+		env.complain(e, "mem:", e.Message)
 		return exitFailed
 	}
+}
+
+// errorJSON is an error as --json prints it, one object on standard error.
+// It never holds the API key.
+type errorJSON struct {
+	// Type is what went wrong, to branch on: "usage", "interrupted",
+	// "stopped", "no_api_key", "unreachable", the server's error type
+	// ("not_found", "unauthorized", …), "http_error" for an error response
+	// without one, or "error".
+	Type    string `json:"type"`
+	Message string `json:"message"`
+	// Status is the HTTP status of the error response (null: none).
+	Status *int `json:"status"`
+	// RequestID is the server's id of the failed request (null: none).
+	RequestID *string `json:"request_id"`
+	// Help is the command whose help describes the usage (usage errors).
+	Help string `json:"help,omitempty"`
+}
+
+// errorOf classifies err for errorJSON; its message is describe's.
+func errorOf(err error) errorJSON {
+	e := errorJSON{Type: "error", Message: describe(err)}
+	var api *memclient.APIError
+	switch {
+	case errors.Is(err, memclient.ErrNoAPIKey):
+		e.Type = "no_api_key"
+	case errors.As(err, &api):
+		e.Type = cmp.Or(api.Type, "http_error")
+		e.Status = &api.StatusCode
+		if api.RequestID != "" {
+			e.RequestID = &api.RequestID
+		}
+	case isConnError(err):
+		e.Type = "unreachable"
+	}
+	return e
+}
+
+// complain prints an error on standard error: e as one JSON object with
+// --json, else head (in red on a terminal) and text.
+func (env *cliEnv) complain(e errorJSON, head, text string) {
+	if env.jsonErrors {
+		b, err := json.Marshal(e)
+		if err == nil {
+			fmt.Fprintf(env.stderr, "%s\n", b)
+			return
+		}
+	}
+	line := newStyle(env.stderr, env).red(head)
+	if text != "" {
+		line += " " + text
+	}
+	fmt.Fprintln(env.stderr, line)
 }

@@ -67,11 +67,9 @@ func newNotesListCmd(env *cliEnv, g *globals) *cobra.Command {
 			if g.json {
 				return printJSON(env, out)
 			}
-			printNoteTable(env, out.Notes)
+			printNoteTable(env, out.Notes, "no notes")
 			if out.HasMore {
 				g.notice(env, "Showing %d of %s: --limit N or --all for more.", len(out.Notes), plural(out.Total, "note", "notes"))
-			} else if len(out.Notes) == 0 {
-				g.notice(env, "No notes.")
 			}
 			return nil
 		},
@@ -109,8 +107,14 @@ func listNotes(env *cliEnv, cn *conn, opts *memclient.ListNotesOptions, limit in
 	}
 }
 
-// printNoteTable prints notes as a table whose titles fit the terminal.
-func printNoteTable(env *cliEnv, notes []memclient.NoteItem) {
+// printNoteTable prints notes as a table whose titles fit the terminal, or
+// the line none (a result, not a notice: --quiet keeps it) when there are
+// no notes.
+func printNoteTable(env *cliEnv, notes []memclient.NoteItem, none string) {
+	if len(notes) == 0 {
+		fmt.Fprintln(env.stdout, none)
+		return
+	}
 	const idWidth, updatedWidth, gaps = 36, 19, 4
 	titleWidth := 1 << 30
 	if cols, ok := terminalWidth(env.stdout); ok {
@@ -188,11 +192,8 @@ func newNotesSearchCmd(env *cliEnv, g *globals) *cobra.Command {
 			if g.json {
 				return printJSON(env, out)
 			}
-			printNoteTable(env, out.Notes)
-			switch {
-			case len(out.Notes) == 0:
-				g.notice(env, "No notes match.")
-			case out.HasMore:
+			printNoteTable(env, out.Notes, "no notes match")
+			if out.HasMore {
 				g.notice(env, "Showing the first %d: --limit N (up to 100) for more.", len(out.Notes))
 			}
 			return nil

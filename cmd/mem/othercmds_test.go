@@ -203,3 +203,55 @@ func TestMalformedNoteIDIsAUsageError(t *testing.T) {
 		assert.Contains(t, errOut, "Run '"+help+"' for usage.", args)
 	}
 }
+
+// TestLimitsSaysWhichLevelsAreEstimates: the headers show one window per
+// kind (the most constrained), and mem limits printed the mirror's guess
+// for the others as if read ("complexity day 7999.0 of 8000" when the
+// server held less). Now each bucket says where its level comes from.
+func TestLimitsSaysWhichLevelsAreEstimates(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		require.True(t, srv.Spend(mock.DefaultKey, 0, 150)) // complexity: minute 50 of 200, day 7850 of 8000
+		code, out, errOut := cli(t.Context(), srv, "", "limits", "--mock")
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, out, "complexity  minute window: 49 of 200 left")
+		assert.Regexp(t, `complexity\s+minute\s+49\.0\s+200\s+\S+\s+server\n`, out)
+		assert.Regexp(t, `complexity\s+day\s+7999\.0\s+8000\s+\S+\s+estimate\n`, out, "a guess, and says so")
+		assert.Contains(t, out, "An estimate is this client's own reckoning")
+
+		code, out, errOut = cli(t.Context(), srv, "", "limits", "--mock", "--json")
+		require.Equal(t, exitOK, code, errOut)
+		var res limitsOutput
+		require.NoError(t, json.Unmarshal([]byte(out), &res), out)
+		sources := map[string]string{}
+		for _, b := range res.Buckets {
+			sources[b.Kind+"/"+b.Window] = b.Source
+		}
+		assert.Equal(t, map[string]string{"requests/minute": "server", "requests/day": "estimate",
+			"complexity/minute": "server", "complexity/day": "estimate"}, sources)
+	})
+}
+
+// TestEmptyListsSaySo: an empty notes list printed only its header row on
+// stdout (and "No notes." on stderr, gone with --quiet). Now the result
+// says "no notes", even with --quiet.
+func TestEmptyListsSaySo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		for args, want := range map[string]string{
+			"notes list":       "no notes\n",
+			"notes search zzz": "no notes match\n",
+			"collections list": "no collections\n",
+		} {
+			for _, quiet := range []bool{false, true} {
+				argv := append(strings.Fields(args), "--mock")
+				if quiet {
+					argv = append(argv, "--quiet")
+				}
+				code, out, _ := cli(t.Context(), srv, "", argv...)
+				require.Equal(t, exitOK, code, args)
+				assert.Equal(t, want, out, "%s (quiet %v)", args, quiet)
+			}
+		}
+	})
+}

@@ -13,8 +13,11 @@ import (
 // importPlan is what an import will spend and how long it will take. It is
 // also the JSON of mem import --dry-run --json.
 type importPlan struct {
-	Via         string    `json:"via"`
-	Documents   int       `json:"documents"`    // items read from the sources
+	Via       string `json:"via"`
+	Documents int    `json:"documents"` // documents read from the sources (a file, a JSONL line)
+	// Items is what they make: one note or mem-it input each, several for a
+	// document split because it is too large for one note.
+	Items       int       `json:"items"`
 	AlreadyDone int       `json:"already_done"` // settled by the journal
 	Skipped     []failure `json:"skipped"`      // can never be imported as they are
 	Failed      []failure `json:"failed"`       // could not be read this time
@@ -50,7 +53,7 @@ func callCost(p throttle.Policy, via string) throttle.Cost {
 // ensure the collections (one list page, and a creation per title at
 // most), and estimates with th's estimator (its current state: full buckets
 // before any call). s is what pending settled.
-func makePlan(th *throttle.Throttle, via string, documents int, todo []item, titles []string, s summary) importPlan {
+func makePlan(th *throttle.Throttle, via string, items []item, todo []item, titles []string, s summary) importPlan {
 	p := th.Policy()
 	c := callCost(p, via)
 	n := len(todo)
@@ -62,7 +65,8 @@ func makePlan(th *throttle.Throttle, via string, documents int, todo []item, tit
 	work := []throttle.Calls{{N: setup, Cost: setupCost}, {N: n, Cost: c}}
 	pl := importPlan{
 		Via:         via,
-		Documents:   documents,
+		Documents:   countDocuments(items),
+		Items:       len(items),
 		AlreadyDone: s.AlreadyDone,
 		Skipped:     s.Skipped,
 		Failed:      s.Failed,
@@ -104,9 +108,24 @@ func dayBound(p throttle.Policy, setup int, setupCost throttle.Cost, n int, c th
 	return k
 }
 
+// countDocuments counts the documents items came from: a split document's
+// parts count once.
+func countDocuments(items []item) int {
+	n := 0
+	for _, it := range items {
+		if it.Part <= 1 {
+			n++
+		}
+	}
+	return n
+}
+
 func (pl importPlan) print(w io.Writer) {
-	fmt.Fprintf(w, "%s: %d already done, %d skipped, %d to import.\n",
-		plural(pl.Documents, "document", "documents"), pl.AlreadyDone, len(pl.Skipped), pl.Calls)
+	read := plural(pl.Documents, "document", "documents")
+	if pl.Items != pl.Documents { // some were split: the counts that follow are of notes
+		read = fmt.Sprintf("%s from %s", plural(pl.Items, "note", "notes"), read)
+	}
+	fmt.Fprintf(w, "%s: %d already done, %d skipped, %d to import.\n", read, pl.AlreadyDone, len(pl.Skipped), pl.Calls)
 	if pl.Calls == 0 {
 		return
 	}

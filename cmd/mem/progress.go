@@ -1,9 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -128,11 +130,12 @@ func (p *progress) finish() {
 // lineParts are the pieces of the progress line, from the most to the
 // least important: fitLine drops from the end.
 type lineParts struct {
-	label  string // "importing"
-	pct    string // "37%"
-	count  string // "56/150", with ", 3 failed"
-	eta    string // "ETA about 2 min", or why it waits
-	note   string // "waiting for tokens", or ""
+	label string // "importing"
+	pct   string // "37%"
+	count string // "56/150", with ", 3 failed"
+	eta   string // "ETA about 2 min", or why it waits
+	note  string // "waiting for cpx/min tokens", or ""
+	// levels are the buckets, those the next call waits for first.
 	levels []string
 	// measured is false until a response has told the levels: then levels
 	// says so instead of showing the full buckets the mirror assumes.
@@ -158,15 +161,32 @@ func (p *progress) parts() lineParts {
 			lp.eta += " if the buckets are full"
 		}
 		if snap.InFlight == 0 && snap.Queued > 0 {
-			lp.note = "waiting for tokens"
+			lp.note = waitingNote(snap, p.cost)
 		}
 	}
 	lp.measured = !snap.Probing
 	lp.levels = []string{"buckets not measured yet"}
 	if lp.measured {
-		lp.levels = levels(snap)
+		lp.levels = levels(snap, p.cost)
 	}
 	return lp
+}
+
+// waitingNote names the buckets the next call of cost c waits for:
+// "waiting for cpx/min tokens". Those short of its cost, or the tightest
+// when none is (at the instant its refill makes the call pass).
+func waitingNote(s throttle.Snapshot, c throttle.Cost) string {
+	bs := byWait(s, c)
+	if len(bs) == 0 {
+		return "waiting for tokens"
+	}
+	names := []string{bucketName(bs[0].Bucket)}
+	for _, b := range bs[1:] {
+		if spare(b, s, c) < 0 {
+			names = append(names, bucketName(b.Bucket))
+		}
+	}
+	return "waiting for " + strings.Join(names, " and ") + " tokens"
 }
 
 // percent is done/total in whole percent, 100 only when all are done.
@@ -178,7 +198,7 @@ func percent(done, total int) int {
 }
 
 // fitLine lays the parts out in at most width characters. It drops the
-// bucket levels first (the day windows, then the minute ones), then shrinks
+// bucket levels first (from the end of lp.levels), then shrinks
 // the bar, then drops the "waiting" note, then the ETA, then the bar.
 func fitLine(lp lineParts, width int) string {
 	const maxBar, minBar = 30, 10
@@ -245,22 +265,47 @@ func (p *progress) logLine() string {
 	return line + ", " + lp.eta + "; buckets " + strings.Join(lp.levels, " ")
 }
 
-// levels formats every bucket as "req/min 37/100", minute windows first.
-func levels(s throttle.Snapshot) []string {
-	var minute, day []string
-	for _, b := range s.Buckets {
-		kind := "req"
-		if b.Kind == headers.Complexity {
-			kind = "cpx"
-		}
-		part := fmt.Sprintf("%s/%s %d/%d", kind, shortWindow(b.Window), int64(max(0, b.Level)), b.Limit)
-		if b.Window == headers.Minute {
-			minute = append(minute, part)
-		} else {
-			day = append(day, part)
-		}
+// levels formats every bucket as "req/min 37/100", the tightest first
+// (see byWait). A line too narrow for all of them drops them from the end:
+// the buckets that set the pace stay longest.
+func levels(s throttle.Snapshot, c throttle.Cost) []string {
+	var out []string
+	for _, b := range byWait(s, c) {
+		out = append(out, fmt.Sprintf("%s %d/%d", bucketName(b.Bucket), int64(max(0, b.Level)), b.Limit))
 	}
-	return append(minute, day...)
+	return out
+}
+
+// byWait orders the snapshot's buckets from the tightest for the next call
+// of cost c to the loosest: by spare, so that the buckets it waits for come
+// first (the longest wait first), and a day window, whose tokens last a
+// day, only comes first when it is nearly empty.
+func byWait(s throttle.Snapshot, c throttle.Cost) []throttle.BucketState {
+	bs := slices.Clone(s.Buckets)
+	slices.SortStableFunc(bs, func(a, b throttle.BucketState) int {
+		return cmp.Compare(spare(a, s, c), spare(b, s, c))
+	})
+	return bs
+}
+
+// spare is how long bucket b's tokens beyond what the next call of cost c
+// needs (its cost and the snapshot's reserve) take to refill: negative when
+// it holds less than that, minus the wait until it holds enough.
+func spare(b throttle.BucketState, s throttle.Snapshot, c throttle.Cost) time.Duration {
+	if b.Limit <= 0 {
+		return 0
+	}
+	need := float64(c.Of(b.Kind) + s.Reserve.Of(b.Kind))
+	return time.Duration((b.Level - need) / float64(b.Limit) * float64(b.Period))
+}
+
+// bucketName is "req/min", "cpx/day"...
+func bucketName(b throttle.Bucket) string {
+	kind := "req"
+	if b.Kind == headers.Complexity {
+		kind = "cpx"
+	}
+	return kind + "/" + shortWindow(b.Window)
 }
 
 func shortWindow(w headers.Window) string {

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/memsdk/mem-go/headers"
 	"github.com/memsdk/mem-go/mock"
 	"github.com/memsdk/mem-go/throttle"
 )
@@ -181,4 +182,60 @@ func TestProgressWithoutATerminalLogs(t *testing.T) {
 		assert.Regexp(t, `imported 149 of 150, 1 failed, done; buckets req/min \d+/100`, errOut)
 		assert.NotContains(t, errOut, "\r")
 	})
+}
+
+// TestProgressShowsTheBucketItWaitsFor runs a mem-it import on a real
+// pseudo-terminal of 100 columns. mem-it spends 40 complexity tokens and 1
+// request: the complexity minute bucket sets the pace. Before, the line put
+// the levels in a fixed order (req/min first) and dropped from the end, so
+// it showed "waiting for tokens | req/min 95/100" and cut the bucket it
+// waited for. Now the note names it, and it is the first level shown.
+func TestProgressShowsTheBucketItWaitsFor(t *testing.T) {
+	tty, _, output := openPTY(t, 100)
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		dir := docs(t, 100)
+		var stdout strings.Builder
+		env := &cliEnv{ctx: t.Context(), stdin: strings.NewReader(""), stdout: &stdout, stderr: tty, mock: srv, getenv: noEnv,
+			resize: make(chan os.Signal)}
+		code := runWith(env, []string{"import", "--mock", "--via", "mem-it", "--stop-at-day-limit", dir})
+		require.Equal(t, exitOK, code)
+	})
+	tty.Close()
+	var waiting int
+	for _, l := range drawnLines(<-output) {
+		if !strings.Contains(l, "waiting for") {
+			continue
+		}
+		waiting++
+		require.Contains(t, l, "waiting for cpx/min tokens", "%q", l)
+		if _, lv, ok := strings.Cut(l, " | "); ok {
+			require.True(t, strings.HasPrefix(lv, "cpx/min "), "the bucket it waits for first: %q", l)
+		}
+	}
+	assert.Greater(t, waiting, 10, "the import waited for tokens")
+}
+
+func TestLevelsPutTheBucketsTheCallWaitsForFirst(t *testing.T) {
+	b := func(k headers.Kind, w headers.Window, level float64, limit int64, period time.Duration) throttle.BucketState {
+		return throttle.BucketState{Bucket: throttle.Bucket{Kind: k, Window: w, Limit: limit, Period: period}, Level: level}
+	}
+	snap := throttle.Snapshot{Buckets: []throttle.BucketState{
+		b(headers.Requests, headers.Minute, 100, 100, time.Minute),
+		b(headers.Requests, headers.Day, 3000, 4000, 24*time.Hour),
+		b(headers.Complexity, headers.Minute, 10, 200, time.Minute),
+		b(headers.Complexity, headers.Day, 20, 8000, 24*time.Hour),
+	}}
+	memIt := throttle.Cost{Requests: 1, Complexity: 40}
+	// cpx/day lacks 20 tokens (5.4 min at 8000 a day), cpx/min 30 (9 s).
+	assert.Equal(t, []string{"cpx/day 20/8000", "cpx/min 10/200", "req/min 100/100", "req/day 3000/4000"}, levels(snap, memIt))
+	assert.Equal(t, "waiting for cpx/day and cpx/min tokens", waitingNote(snap, memIt))
+	note := throttle.Cost{Requests: 1, Complexity: 1}
+	// None short: by spare, cpx/min 9 tokens (2.7 s), req/min 99 (59.4 s),
+	// cpx/day 19 (3.4 min), req/day 2999 (18 h).
+	assert.Equal(t, []string{"cpx/min 10/200", "req/min 100/100", "cpx/day 20/8000", "req/day 3000/4000"}, levels(snap, note))
+	assert.Equal(t, "waiting for cpx/min tokens", waitingNote(snap, note), "the tightest, at the instant it refills")
+	snap.Reserve = throttle.Cost{Complexity: 25}
+	assert.Equal(t, "cpx/day 20/8000", levels(snap, note)[0], "the reserve counts")
+	assert.Equal(t, "waiting for cpx/day and cpx/min tokens", waitingNote(snap, note))
 }

@@ -60,6 +60,7 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "log each call, status, wait and retry (never the key)")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "only results and errors: no plan, progress or notices")
 	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		env.jsonErrors = g.json
 		switch {
 		case g.verbose && g.quiet:
 			return usagef("--verbose and --quiet do not go together")

@@ -30,7 +30,9 @@ type item struct {
 	// relative to the folder named on the command line, or file:line) and a
 	// hash of its content. The journal and the note id derive from it.
 	Key string
-	// Where says where it came from, for messages.
+	// Where says where it came from, for messages, in one form: the path
+	// relative to the folder named on the command line (a file named there:
+	// its name), with ":line" for a JSONL line; "stdin" for standard input.
 	Where string
 
 	Content          string // note content, or mem-it input
@@ -98,7 +100,7 @@ func readSources(args []string, stdin io.Reader, via string) (items []item, err 
 			if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
 				items = append(items, readJSONL(bytes.NewReader(data), "stdin", via)...)
 			} else {
-				items = append(items, documentItem("stdin", "stdin", ".txt", data, via)...)
+				items = append(items, documentItem("stdin", ".txt", data, via)...)
 			}
 		default:
 			info, err := os.Stat(arg)
@@ -113,7 +115,7 @@ func readSources(args []string, stdin io.Reader, via string) (items []item, err 
 				rel, _ := filepath.Rel(arg, path)
 				rel = filepath.ToSlash(rel)
 				if err != nil {
-					items = append(items, item{Key: rel, Where: path, Err: err})
+					items = append(items, item{Key: rel, Where: rel, Err: unwrapPath(err)})
 					if d != nil && d.IsDir() {
 						return fs.SkipDir
 					}
@@ -129,7 +131,7 @@ func readSources(args []string, stdin io.Reader, via string) (items []item, err 
 					return nil
 				}
 				if ext := strings.ToLower(filepath.Ext(path)); !slices.Contains(documentExtensions, ext) && !isJSONL(path) {
-					items = append(items, item{Key: rel, Where: path, Skip: "not a document type mem imports"})
+					items = append(items, item{Key: rel, Where: rel, Skip: "not a document type mem imports"})
 					return nil
 				}
 				items = append(items, fileItems(path, rel, via)...)
@@ -154,21 +156,21 @@ func fileItems(path, rel, via string) []item {
 	if isJSONL(path) {
 		f, err := os.Open(path)
 		if err != nil {
-			return []item{{Key: rel, Where: path, Err: err}}
+			return []item{{Key: rel, Where: rel, Err: unwrapPath(err)}}
 		}
 		defer f.Close()
 		return readJSONL(f, rel, via)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return []item{{Key: rel, Where: path, Err: err}}
+		return []item{{Key: rel, Where: rel, Err: unwrapPath(err)}}
 	}
-	return documentItem(rel, path, strings.ToLower(filepath.Ext(path)), data, via)
+	return documentItem(rel, strings.ToLower(filepath.Ext(path)), data, via)
 }
 
 // documentItem makes the items of one document.
-func documentItem(rel, where, ext string, data []byte, via string) []item {
-	key := rel + "#" + contentHash(data)
+func documentItem(rel, ext string, data []byte, via string) []item {
+	key, where := rel+"#"+contentHash(data), rel
 	if bytes.IndexByte(data, 0) >= 0 {
 		return []item{{Key: key, Where: where, Skip: "a binary file"}}
 	}

@@ -40,7 +40,7 @@ func TestReadSourcesFolder(t *testing.T) {
 
 	byWhere := map[string]item{}
 	for _, it := range items {
-		byWhere[strings.TrimPrefix(it.Where, dir+"/")] = it
+		byWhere[it.Where] = it
 	}
 	assert.Equal(t, "# Alpha\n\nbody", byWhere["a.md"].Content)
 	assert.Equal(t, "Gamma & co\n\nHello\nWorld", byWhere["sub/c.html"].Content)
@@ -156,7 +156,7 @@ func TestJournalSurvivesATornLine(t *testing.T) {
 func TestPlanNumbers(t *testing.T) {
 	th, err := throttle.New(throttle.DefaultPolicy())
 	require.NoError(t, err)
-	pl := makePlan(th, viaMemIt, 312, make([]item, 312), nil, newSummary())
+	pl := makePlan(th, viaMemIt, make([]item, 312), make([]item, 312), nil, newSummary())
 	assert.Equal(t, int64(312), pl.Requests)
 	assert.Equal(t, int64(312*40), pl.Complexity)
 	// k-th mem-it from full: max((k−5)·12 s, (k−200)·432 s).
@@ -166,7 +166,7 @@ func TestPlanNumbers(t *testing.T) {
 	assert.Equal(t, "about 13 h 26 min", humanDuration(durationOf(pl.ETA)))
 
 	// One collection: a list page and a creation first.
-	pl = makePlan(th, viaNotes, 300, make([]item, 300), []string{"Inbox"}, newSummary())
+	pl = makePlan(th, viaNotes, make([]item, 300), make([]item, 300), []string{"Inbox"}, newSummary())
 	assert.Equal(t, 2, pl.Setup)
 	assert.Equal(t, int64(302), pl.Requests)
 	assert.Equal(t, time.Duration(302-100)*600*time.Millisecond, durationOf(pl.ETA))

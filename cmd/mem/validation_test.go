@@ -34,8 +34,8 @@ func TestLocalRefusalsAreSkipped(t *testing.T) {
 		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--dry-run", "--journal", journal, dir)
 		require.Equal(t, exitOK, code, errOut)
 		assert.Contains(t, out, "4 documents: 0 already done, 2 skipped, 2 to import.")
-		assert.Contains(t, out, "1 created_at 2999-01-01T00:00:00Z is in the future: Mem refuses it")
-		assert.Contains(t, out, "1 updated_at 2999-01-01T00:00:00Z is in the future: Mem refuses it")
+		assert.Contains(t, out, "future.md: created_at 2999-01-01T00:00:00Z is in the future: Mem refuses it")
+		assert.Contains(t, out, "lines.jsonl:1: updated_at 2999-01-01T00:00:00Z is in the future: Mem refuses it")
 
 		for range 2 {
 			code, out, errOut = cli(t.Context(), srv, "", "import", "--mock", "--journal", journal, dir)
@@ -50,7 +50,7 @@ func TestLocalRefusalsAreSkipped(t *testing.T) {
 		// With mem-it, a JSONL timestamp in the future is skipped too.
 		code, out, errOut = cli(t.Context(), srv, "{\"input\":\"Later\",\"timestamp\":\"2999-01-01T00:00:00Z\"}\n", "import", "--mock", "--via", "mem-it", "--dry-run", "-")
 		require.Equal(t, exitOK, code, errOut)
-		assert.Contains(t, out, "1 timestamp 2999-01-01T00:00:00Z is in the future: Mem refuses it")
+		assert.Contains(t, out, "stdin:1: timestamp 2999-01-01T00:00:00Z is in the future: Mem refuses it")
 	})
 }
 

@@ -263,7 +263,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "memmock: no --key given; accepting %q\n", mock.DefaultKey)
 		keys = 1
 	}
-	fmt.Fprintf(stdout, "memmock: listening on http://%s (%d key(s); admin API at /_mock/)\n", ln.Addr(), keys)
+	keyWord := "keys"
+	if keys == 1 {
+		keyWord = "key"
+	}
+	fmt.Fprintf(stdout, "memmock: listening on http://%s (%d %s; admin API at /_mock/)\n", ln.Addr(), keys, keyWord)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -72,6 +72,7 @@ func TestRun(t *testing.T) {
 	for sc.Scan() {
 		if _, u, ok := strings.Cut(sc.Text(), "listening on "); ok {
 			url, _, _ = strings.Cut(u, " ")
+			assert.Contains(t, u, " (1 key; admin API", "a singular, not \"1 key(s)\"")
 			break
 		}
 	}
