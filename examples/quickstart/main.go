@@ -58,7 +58,11 @@ func main() {
 		}
 		n++
 	}
-	fmt.Printf("%d notes in all\n", n)
+	if n == 1 {
+		fmt.Println("1 note in all")
+	} else {
+		fmt.Printf("%d notes in all\n", n)
+	}
 
 	for _, b := range c.Throttle().Snapshot().Buckets {
 		fmt.Printf("bucket %s/%s: %.1f of %d\n", b.Kind, b.Window, b.Level, b.Limit)

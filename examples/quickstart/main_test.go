@@ -12,7 +12,7 @@ func TestExampleRuns(t *testing.T) {
 	assert.Contains(t, out, `created "Quick start"`)
 	assert.Contains(t, out, `read back: "Quick start\n\nCreated by the mem-go quick start example."`)
 	assert.Contains(t, out, "search hit:")
-	assert.Contains(t, out, "1 notes in all")
+	assert.Contains(t, out, "1 note in all")
 }
 
 // TestRefusesARealServerWithoutOptIn: with MEM_API_KEY set, the example
