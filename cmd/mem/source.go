@@ -89,60 +89,84 @@ var documentExtensions = []string{".md", ".markdown", ".txt", ".html", ".htm", "
 // Problems with one source become failed or skipped items; the rest still
 // come. Files of other types, and hidden files and folders (".git"), are
 // skipped.
-func readSources(args []string, stdin io.Reader, via string) (items []item, err error) {
+func readSources(args []string, stdin io.Reader, via string) ([]item, error) {
+	var items []item
 	for _, arg := range args {
-		switch {
-		case arg == "-":
-			data, err := io.ReadAll(stdin)
-			if err != nil {
-				return nil, fmt.Errorf("reading standard input: %w", err)
-			}
-			if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
-				items = append(items, readJSONL(bytes.NewReader(data), "stdin", via)...)
-			} else {
-				items = append(items, documentItem("stdin", ".txt", data, via)...)
-			}
-		default:
-			info, err := os.Stat(arg)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", arg, errors.Unwrap(err))
-			}
-			if !info.IsDir() {
-				items = append(items, fileItems(arg, filepath.Base(arg), via)...)
-				continue
-			}
-			err = filepath.WalkDir(arg, func(path string, d fs.DirEntry, err error) error {
-				rel, _ := filepath.Rel(arg, path)
-				rel = filepath.ToSlash(rel)
-				if err != nil {
-					items = append(items, item{Key: rel, Where: rel, Err: unwrapPath(err)})
-					if d != nil && d.IsDir() {
-						return fs.SkipDir
-					}
-					return nil
-				}
-				if path != arg && strings.HasPrefix(d.Name(), ".") {
-					if d.IsDir() {
-						return fs.SkipDir
-					}
-					return nil
-				}
-				if d.IsDir() {
-					return nil
-				}
-				if ext := strings.ToLower(filepath.Ext(path)); !slices.Contains(documentExtensions, ext) && !isJSONL(path) {
-					items = append(items, item{Key: rel, Where: rel, Skip: "not a document type mem imports"})
-					return nil
-				}
-				items = append(items, fileItems(path, rel, via)...)
-				return nil
-			})
-			if err != nil {
-				return nil, err
-			}
+		var got []item
+		var err error
+		if arg == "-" {
+			got, err = readStdin(stdin, via)
+		} else {
+			got, err = readPath(arg, via)
 		}
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, got...)
 	}
 	return items, nil
+}
+
+// readStdin reads standard input as JSONL when its first non-blank byte is
+// '{', else as one document.
+func readStdin(stdin io.Reader, via string) ([]item, error) {
+	data, err := io.ReadAll(stdin)
+	if err != nil {
+		return nil, fmt.Errorf("reading standard input: %w", err)
+	}
+	if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		return readJSONL(bytes.NewReader(data), "stdin", via), nil
+	}
+	return documentItem("stdin", ".txt", data, via), nil
+}
+
+// readPath reads one file, or walks one folder in lexical order; an item's
+// location is relative to the folder.
+func readPath(arg, via string) ([]item, error) {
+	info, err := os.Stat(arg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", arg, errors.Unwrap(err))
+	}
+	if !info.IsDir() {
+		return fileItems(arg, filepath.Base(arg), via), nil
+	}
+	var items []item
+	err = filepath.WalkDir(arg, func(path string, d fs.DirEntry, err error) error {
+		rel, _ := filepath.Rel(arg, path)
+		rel = filepath.ToSlash(rel)
+		got, walkErr := walkEntry(arg, path, rel, d, err, via)
+		items = append(items, got...)
+		return walkErr
+	})
+	if err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// walkEntry is the items of one entry of a folder's walk, and what the walk
+// does next (fs.SkipDir for a folder it cannot read or a hidden one).
+func walkEntry(root, path, rel string, d fs.DirEntry, err error, via string) ([]item, error) {
+	if err != nil {
+		it := item{Key: rel, Where: rel, Err: unwrapPath(err)}
+		if d != nil && d.IsDir() {
+			return []item{it}, fs.SkipDir
+		}
+		return []item{it}, nil
+	}
+	if path != root && strings.HasPrefix(d.Name(), ".") {
+		if d.IsDir() {
+			return nil, fs.SkipDir
+		}
+		return nil, nil
+	}
+	if d.IsDir() {
+		return nil, nil
+	}
+	if ext := strings.ToLower(filepath.Ext(path)); !slices.Contains(documentExtensions, ext) && !isJSONL(path) {
+		return []item{{Key: rel, Where: rel, Skip: "not a document type mem imports"}}, nil
+	}
+	return fileItems(path, rel, via), nil
 }
 
 func isJSONL(path string) bool {
