@@ -175,7 +175,7 @@ func (cfg *config) newHTTPClient(th *throttle.Throttle) *http.Client {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	hc.Transport = throttle.NewTransport(th, base)
+	hc.Transport = throttle.NewTransport(th, sentMarker{base})
 	return hc
 }
 
@@ -256,6 +256,27 @@ type request struct {
 	// Set while attempts are made.
 	attempts  int
 	ambiguous bool // an earlier attempt may have been processed
+	// sent is set when the current attempt leaves the throttle for the
+	// network (see sentMarker), and cleared before each attempt.
+	sent atomic.Bool
+}
+
+// sentKey is the context key under which an attempt's request carries its
+// request.sent.
+type sentKey struct{}
+
+// sentMarker sits under the throttle, where an attempt leaves for the
+// network: it marks the attempt as sent, so that a context that ends while
+// the request is in flight (it may have been processed) can be told from
+// one that ended while the call waited for tokens (it was not sent).
+type sentMarker struct{ next http.RoundTripper }
+
+// RoundTrip marks req's attempt as sent and passes it on.
+func (m sentMarker) RoundTrip(req *http.Request) (*http.Response, error) {
+	if sent, ok := req.Context().Value(sentKey{}).(*atomic.Bool); ok {
+		sent.Store(true)
+	}
+	return m.next.RoundTrip(req)
 }
 
 // repeatable reports whether the request may be sent again after an attempt
@@ -274,7 +295,7 @@ func (c *Client) do(ctx context.Context, r *request, out any) (*Response, error)
 	if ctx == nil {
 		return nil, &ValidationError{Problem: "nil context"}
 	}
-	req, err := c.newRequest(ctx, r)
+	req, err := c.newRequest(context.WithValue(ctx, sentKey{}, &r.sent), r)
 	if err != nil {
 		return nil, err
 	}
@@ -334,7 +355,8 @@ func (c *Client) retryClient(r *request) *retryablehttp.Client {
 		CheckRetry:   p.check,
 		Backoff:      p.backoff,
 		ErrorHandler: func(resp *http.Response, err error, _ int) (*http.Response, error) { return resp, err },
-		RequestLogHook: func(_ retryablehttp.Logger, hr *http.Request, i int) {
+		RequestLogHook: func(_ retryablehttp.Logger, hr *http.Request, i int) { // before each attempt
+			r.sent.Store(false)
 			c.log.LogAttrs(hr.Context(), slog.LevelDebug, "mem request",
 				slog.String("method", hr.Method), slog.String("path", hr.URL.Path), slog.Int("attempt", i+1))
 		},

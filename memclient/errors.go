@@ -294,7 +294,9 @@ func (e *QuotaExceededError) Unwrap() error { return e.API }
 
 // OutcomeUnknownError says a write may or may not have been processed: a
 // request may have reached the server (a connection reset, a lost response,
-// a 5xx) and the client could not find out.
+// a 5xx, or a context that ended while the request was in flight) and the
+// client could not find out. A context that ends while the call still
+// waits for tokens returns the context's error instead: nothing was sent.
 //
 // For mem-it, which has no id that would make a retry safe, it is returned
 // at the first such failure: check your notes before sending the content

@@ -86,6 +86,9 @@ func (p *retryPolicy) checkTransportError(ctx context.Context, now time.Time, er
 		return false, &RateLimitError{RetryAfter: de.Wait, RetryAt: now.Add(de.Wait), Err: err}
 	}
 	if ctx.Err() != nil {
+		if p.r.sent.Load() && !p.r.repeatable() { // it ended in flight: the server may have it
+			return false, p.outcomeUnknown(ctx, err, slog.String("error", err.Error()))
+		}
 		return false, err
 	}
 	if sent := !neverSent(err); sent {

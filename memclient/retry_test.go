@@ -136,6 +136,37 @@ func TestMemItOutcomeUnknown(t *testing.T) {
 	})
 }
 
+// TestMemItCancelledInFlightIsOutcomeUnknown: a mem-it whose context ends
+// while the request is in flight may have been processed, so it fails with
+// *OutcomeUnknownError (a caller that took the context's error for "not
+// sent" would send it again); one whose context ends while it waits for
+// tokens was never sent and fails with the context's error.
+func TestMemItCancelledInFlightIsOutcomeUnknown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv, c := newMock(t, mock.Config{})
+		require.NoError(t, srv.SetFaults(mock.Faults{ResponseLatency: 5 * time.Second}))
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(2*time.Second, cancel) // metered at once, answered after 5 s
+		_, _, err := c.MemIt(ctx, &MemItRequest{Input: "in flight"})
+		var ou *OutcomeUnknownError
+		require.ErrorAs(t, err, &ou)
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Len(t, srv.Notes(mock.DefaultKey), 1, "the server has it")
+	})
+	synctest.Test(t, func(t *testing.T) {
+		srv, c := newMock(t, mock.Config{Limits: mock.Limits{ComplexityPerMinute: 40}}) // one mem-it a minute
+		_, _, err := c.MemIt(t.Context(), &MemItRequest{Input: "first"})
+		require.NoError(t, err)
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(2*time.Second, cancel) // the second waits a minute for tokens
+		_, _, err = c.MemIt(ctx, &MemItRequest{Input: "second"})
+		var ou *OutcomeUnknownError
+		assert.False(t, errors.As(err, &ou), "never sent: %v", err)
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Len(t, srv.Notes(mock.DefaultKey), 1)
+	})
+}
+
 func TestMemItRetriedWhenNeverSent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := mock.MustNew(mock.Config{})

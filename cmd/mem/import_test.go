@@ -122,6 +122,29 @@ func TestImportInterruptedThenResumedOnce(t *testing.T) {
 	})
 }
 
+// TestImportInterruptedMidMemItNeverSendsItTwice: a mem-it in flight when
+// the run is interrupted may have been processed; it is recorded as of
+// unknown outcome, not as not attempted, and the next run does not send it
+// again (mem-it has no id that would make a second send harmless).
+func TestImportInterruptedMidMemItNeverSendsItTwice(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{Faults: mock.Faults{ResponseLatency: 5 * time.Second}})
+		dir := docs(t, 1)
+		journal := filepath.Join(t.TempDir(), "j")
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(2*time.Second, cancel) // metered at once, answered after 5 s
+		code, _, _ := cli(ctx, srv, "", "import", "--mock", "--via", "mem-it", "--journal", journal, dir)
+		assert.Equal(t, exitInterrupted, code)
+		synctest.Wait()
+		require.Len(t, srv.Notes(mock.DefaultKey), 1, "the server processed it")
+
+		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--journal", journal, dir)
+		assert.NotEqual(t, exitOK, code, "an unknown outcome is reported: %s", out+errOut)
+		assert.Contains(t, out+errOut, "--retry-unknown")
+		assert.Len(t, srv.Notes(mock.DefaultKey), 1, "not sent again")
+	})
+}
+
 func TestImportWithLostResponsesStillOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := mock.MustNew(mock.Config{Faults: mock.Faults{LostRate: 0.1}, Seed: 7})
