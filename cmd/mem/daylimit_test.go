@@ -20,9 +20,12 @@ import (
 // computed once, from full buckets (205 mem-its). With the complexity day
 // bucket already at about 1000 of 8000, a run met a 429 after 25 mem-its,
 // paused for minutes and marked a document failed. Now the stop follows the
-// day levels the throttle learns during the run: it stops before the call
-// that would wait for a day window, marks nothing failed, journals only what
-// was done, and says why it stopped.
+// day levels the throttle learns during the run: once they show that the
+// next calls would wait for a day window, it stops, marks nothing failed,
+// journals only what was done, and says why it stopped. (The headers show a
+// day window only when it binds, so the run learns it late: from a reading
+// of an almost empty day window, or from a 429, which it then counts as not
+// attempted.)
 func TestStopAtDayLimitHonoursWhatTheRunLearns(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := mock.MustNew(mock.Config{})
@@ -72,6 +75,24 @@ func TestStopAtDayLimitHonoursWhatTheRunLearns(t *testing.T) {
 // for complexity tokens used to report "waiting for rate-limit tokens: 0s",
 // since the throttle counts a wait only once it ends in an admission. The
 // waits that the interruption cut short count now.
+// TestStopAtDayLimitThatLeftNothingUndoneIsNoStop: a run whose last call
+// left the day window low finished its work; it is not reported as stopped
+// (which exits 1).
+func TestStopAtDayLimitThatLeftNothingUndoneIsNoStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		require.True(t, srv.Spend(mock.DefaultKey, 0, 7935)) // 65 complexity tokens left today: one mem-it
+		time.Sleep(time.Minute)
+		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--stop-at-day-limit",
+			"--journal", filepath.Join(t.TempDir(), "j"), "--json", docs(t, 1))
+		require.Equal(t, exitOK, code, out+errOut)
+		var s summary
+		require.NoError(t, json.Unmarshal([]byte(out), &s), out)
+		assert.Equal(t, 1, s.Imported)
+		assert.Empty(t, s.StoppedAtDayLimit)
+	})
+}
+
 func TestInterruptedRunCountsTheWaitItCut(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := mock.MustNew(mock.Config{})

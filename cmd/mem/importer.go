@@ -238,7 +238,7 @@ func (im *importer) run(ctx context.Context, todo []item, s summary) (out summar
 		}
 		s.WaitedWall = seconds(im.blocked.total())
 	}
-	if reason := im.calls.stoppedBecause(); reason != "" {
+	if reason := im.calls.stoppedBecause(); reason != "" && s.NotAttempted > 0 { // a stop that left nothing undone stopped nothing
 		s.StoppedAtDayLimit = reason
 	}
 	return s, journalErr
