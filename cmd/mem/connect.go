@@ -33,7 +33,7 @@ type conn struct {
 	owner journalOwner
 }
 
-// baseURL returns the server the flags and environment name.
+// server returns the base URL of the server the flags and environment name.
 func (g *globals) server(env *cliEnv) string {
 	switch {
 	case g.mock:

@@ -208,6 +208,9 @@ func (o *importOptions) announceSplits(env *cliEnv, items []item) {
 func (o *importOptions) openJournal(env *cliEnv, owner journalOwner) (*journal, func(), error) {
 	switch {
 	case o.g.mock && !o.journalSet:
+		if o.newJournal {
+			o.g.notice(env, "--new-journal: with --mock and no --journal the journal lives in memory; there is no old one to move aside.")
+		}
 		j := memoryJournal()
 		return j, func() {}, nil
 	case o.dryRun && o.newJournal:
@@ -264,12 +267,38 @@ func (o *importOptions) moveJournalAside(env *cliEnv) error {
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
-	old := o.journalPath + "." + time.Now().UTC().Format("20060102T150405Z") + ".old"
-	if err := os.Rename(o.journalPath, old); err != nil {
+	old, err := keepAside(o.journalPath, time.Now())
+	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	o.g.notice(env, "--new-journal: the old journal is now %s.", old)
 	return nil
+}
+
+// keepAside moves path to path.<time>.old, or path.<time>.<n>.old when that
+// name is taken (two runs in one second), and never over an existing file:
+// a hard link, which fails when the name exists, then the old name removed
+// (where the file system has no hard links, a rename to a name checked
+// free).
+func keepAside(path string, now time.Time) (string, error) {
+	stem := path + "." + now.UTC().Format("20060102T150405Z")
+	for n := 1; ; n++ {
+		old := stem + ".old"
+		if n > 1 {
+			old = fmt.Sprintf("%s.%d.old", stem, n)
+		}
+		err := os.Link(path, old)
+		switch {
+		case err == nil:
+			return old, os.Remove(path)
+		case errors.Is(err, fs.ErrExist):
+			continue
+		}
+		if _, statErr := os.Lstat(old); statErr == nil {
+			continue
+		}
+		return old, os.Rename(path, old)
+	}
 }
 
 // execute runs the import with a progress display, and says how to resume

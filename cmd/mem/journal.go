@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -42,11 +43,32 @@ type journalOwner struct {
 	KeyFingerprint string `json:"key_sha256_prefix"`
 }
 
-// newJournalOwner names the server (without a trailing slash) and the
-// key's fingerprint: the first 8 bytes of its SHA-256, in hex.
+// newJournalOwner names the server (see canonicalServer) and the key's
+// fingerprint: the first 8 bytes of its SHA-256, in hex.
 func newJournalOwner(server, key string) journalOwner {
 	sum := sha256.Sum256([]byte(key))
-	return journalOwner{Server: strings.TrimRight(server, "/"), KeyFingerprint: hex.EncodeToString(sum[:8])}
+	return journalOwner{Server: canonicalServer(server), KeyFingerprint: hex.EncodeToString(sum[:8])}
+}
+
+// same reports whether o and p name the same server and key, however the
+// server's URL was written.
+func (o journalOwner) same(p journalOwner) bool {
+	return o.KeyFingerprint == p.KeyFingerprint && canonicalServer(o.Server) == canonicalServer(p.Server)
+}
+
+// canonicalServer writes a server's URL one way: scheme and host in lower
+// case, no default port, no trailing slash ("HTTPS://API.mem.ai:443/" is
+// "https://api.mem.ai").
+func canonicalServer(server string) string {
+	u, err := url.Parse(strings.TrimRight(server, "/"))
+	if err != nil || u.Host == "" {
+		return strings.TrimRight(server, "/")
+	}
+	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	if port := u.Port(); port == "443" && u.Scheme == "https" || port == "80" && u.Scheme == "http" {
+		u.Host = u.Hostname()
+	}
+	return strings.TrimRight(u.String(), "/")
 }
 
 // journalHeader is the line that binds a journal to its owner. It has no
@@ -177,7 +199,7 @@ func (j *journal) checkOwner(owner journalOwner) (ownership, error) {
 	switch {
 	case j.owner == nil:
 		return ownerNotRecorded, nil
-	case *j.owner == owner:
+	case j.owner.same(owner):
 		return ownedByThisRun, nil
 	}
 	for _, e := range j.last {
@@ -206,7 +228,7 @@ func (j *journal) settled() int {
 // header already names it. It writes only to a journal opened for writing.
 func (j *journal) claim(owner journalOwner) error {
 	j.mu.Lock()
-	if j.owner != nil && *j.owner == owner {
+	if j.owner != nil && j.owner.same(owner) {
 		j.mu.Unlock()
 		return nil
 	}

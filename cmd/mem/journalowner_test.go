@@ -3,11 +3,13 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -129,4 +131,39 @@ func TestJournalWithoutAHeader(t *testing.T) {
 		require.Equal(t, exitOK, code, errOut)
 		assert.Contains(t, out, "already in Mem (earlier run): 3")
 	})
+}
+
+// TestKeepAsideNeverOverwrites: two --new-journal runs in the same second
+// keep both old journals (a rename onto the first name lost it).
+func TestKeepAsideNeverOverwrites(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "j")
+	now := time.Date(2026, 11, 30, 7, 0, 0, 0, time.UTC)
+	var kept []string
+	for _, content := range []string{"first", "second"} {
+		require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
+		old, err := keepAside(path, now)
+		require.NoError(t, err)
+		kept = append(kept, old)
+	}
+	require.NotEqual(t, kept[0], kept[1])
+	for i, want := range []string{"first", "second"} {
+		got, err := os.ReadFile(kept[i])
+		require.NoError(t, err)
+		assert.Equal(t, want, string(got))
+	}
+	_, err := os.Stat(path)
+	assert.ErrorIs(t, err, fs.ErrNotExist, "the journal itself is moved")
+}
+
+// TestJournalOwnerIgnoresHowTheURLIsWritten: the default URL written with
+// another case, its default port or a trailing slash is the same server.
+func TestJournalOwnerIgnoresHowTheURLIsWritten(t *testing.T) {
+	a := newJournalOwner("https://api.mem.ai", "k")
+	for _, s := range []string{"https://api.mem.ai/", "HTTPS://API.mem.ai", "https://api.mem.ai:443"} {
+		assert.True(t, a.same(journalOwner{Server: s, KeyFingerprint: a.KeyFingerprint}), s)
+	}
+	assert.False(t, a.same(newJournalOwner("https://api.mem.ai:8443", "k")))
+	assert.False(t, a.same(newJournalOwner("http://api.mem.ai", "k")))
+	assert.False(t, a.same(newJournalOwner("https://api.mem.ai", "other")))
 }
