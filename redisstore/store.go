@@ -164,6 +164,13 @@ func HashTag(apiKey string) string {
 // fractional one rounded up; each bucket's Limit × Period in µs, divided
 // by gcd(Limit, Period in µs), must stay below 2^53/10 (with a 24 h period:
 // any limit up to 10,000 tokens, and Mem's 4000 and 8000 by far).
+//
+// With a *redis.Client or *redis.ClusterClient that puts context deadlines
+// on its connections (ContextTimeoutEnabled), each call runs on the calling
+// goroutine with a context the store reuses from call to call: a hook
+// added to such a client (redis.Hook) must not keep a call's context past
+// the call, say in a goroutine it starts. Any other client's calls run on
+// a goroutine of their own, bounded by Options.Timeout.
 func New(client redis.Scripter, apiKey string, p throttle.Policy, o Options) (*Store, error) {
 	if client == nil {
 		return nil, errors.New("redisstore: nil client")
