@@ -173,15 +173,57 @@ func parse(args []string, stdout, stderr io.Writer) (string, mock.Config, error)
 	fs.SetOutput(io.Discard) // the caller prints the error, once
 	fs.Usage = func() {}
 	d := mock.DefaultLimits()
-	var (
-		cfg  mock.Config
-		keys keyList
-		cost = costList{}
-		nb   time.Duration
-		nbC  int64
-	)
-	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	fs.Var(&keys, "key", "accepted API `key` (repeatable; default "+mock.DefaultKey+")")
+	f := defineFlags(fs, d)
+	cfg := &f.cfg
+	if wantsHelp(args) {
+		fs.SetOutput(stdout)
+		fmt.Fprint(stdout, helpIntro)
+		fs.PrintDefaults()
+		return "", *cfg, flag.ErrHelp
+	}
+	if err := fs.Parse(args); err != nil {
+		return "", *cfg, usageError{err}
+	}
+	if *f.version {
+		fmt.Fprintln(stdout, "memmock", buildinfo.Read().Long())
+		return "", *cfg, errVersion
+	}
+	if fs.NArg() > 0 {
+		return "", *cfg, usageError{fmt.Errorf("unexpected arguments: %q", fs.Args())}
+	}
+	if err := checkFlags(*cfg, f.neighbour, d); err != nil {
+		return "", *cfg, usageError{err}
+	}
+	cfg.Keys = f.keys
+	if len(f.cost) > 0 {
+		cfg.Limits.Costs = f.cost
+	}
+	if *f.verbose {
+		cfg.Observe = func(e mock.Entry) { fmt.Fprintln(stderr, e) }
+	}
+	if f.neighbour > 0 {
+		cfg.Faults.Neighbour = &mock.Neighbour{Interval: f.neighbour, Requests: 1, Complexity: f.neighbourComplexity}
+	}
+	return *f.addr, *cfg, nil
+}
+
+// flags are memmock's flags, as parsed: most go straight into cfg.
+type flags struct {
+	cfg                 mock.Config
+	addr                *string
+	keys                keyList
+	cost                costList
+	neighbour           time.Duration
+	neighbourComplexity int64
+	verbose, version    *bool
+}
+
+// defineFlags defines memmock's flags on fs, with defaults from d.
+func defineFlags(fs *flag.FlagSet, d mock.Limits) *flags {
+	f := &flags{cost: costList{}}
+	cfg := &f.cfg
+	f.addr = fs.String("addr", "127.0.0.1:8080", "listen address")
+	fs.Var(&f.keys, "key", "accepted API `key` (repeatable; default "+mock.DefaultKey+")")
 	fs.Int64Var(&cfg.Limits.RequestsPerMinute, "requests-per-minute", d.RequestsPerMinute, "request tokens per minute window")
 	fs.Int64Var(&cfg.Limits.RequestsPerDay, "requests-per-day", d.RequestsPerDay, "request tokens per day window")
 	fs.Int64Var(&cfg.Limits.ComplexityPerMinute, "complexity-per-minute", d.ComplexityPerMinute, "complexity tokens per minute window")
@@ -190,7 +232,7 @@ func parse(args []string, stdout, stderr io.Writer) (string, mock.Config, error)
 	fs.Var(durationFlag{&cfg.Limits.Minute}, "minute", "length of the \"minute\" window (a `duration`: 1s, 1m)")
 	fs.Var(durationFlag{&cfg.Limits.Day}, "day", "length of the \"day\" window (a `duration`)")
 	fs.Int64Var(&cfg.Limits.MemItComplexity, "mem-it-complexity", d.MemItComplexity, "complexity cost of POST /v2/mem-it")
-	fs.Var(cost, "cost", "an endpoint's `price`: \"METHOD /path=C\" (C complexity tokens) or \"METHOD /path=R,C\" (and R request tokens); {name} wildcards; repeatable")
+	fs.Var(f.cost, "cost", "an endpoint's `price`: \"METHOD /path=C\" (C complexity tokens) or \"METHOD /path=R,C\" (and R request tokens); {name} wildcards; repeatable")
 	fs.Int64Var(&cfg.Quota.Allowance, "quota", 0, "note creations allowed per key per quota period (0: no quota)")
 	cfg.Quota.Period = 30 * 24 * time.Hour
 	fs.Var(durationFlag{&cfg.Quota.Period}, "quota-period", "quota period (a `duration`)")
@@ -204,41 +246,12 @@ func parse(args []string, stdout, stderr io.Writer) (string, mock.Config, error)
 	fs.Float64Var(&cfg.Faults.MissingHeadersRate, "missing-headers-rate", 0, "probability of no rate-limit headers")
 	fs.Float64Var(&cfg.Faults.GarbledHeadersRate, "garbled-headers-rate", 0, "probability of malformed rate-limit headers")
 	fs.BoolVar(&cfg.Faults.RetryAfterDate, "retry-after-date", false, "send Retry-After as an HTTP-date")
-	fs.Var(durationFlag{&nb}, "neighbour-interval", "a noisy neighbour spends on every key once per `interval` (0: none)")
-	fs.Int64Var(&nbC, "neighbour-complexity", 1, "complexity cost of each neighbour call")
+	fs.Var(durationFlag{&f.neighbour}, "neighbour-interval", "a noisy neighbour spends on every key once per `interval` (0: none)")
+	fs.Int64Var(&f.neighbourComplexity, "neighbour-complexity", 1, "complexity cost of each neighbour call")
 	fs.Uint64Var(&cfg.Seed, "seed", 1, "seed of the random faults")
-	verbose := fs.Bool("v", false, "log every call (keys redacted) to stderr")
-	version := fs.Bool("version", false, "print the version and VCS revision, and exit")
-	if wantsHelp(args) {
-		fs.SetOutput(stdout)
-		fmt.Fprint(stdout, helpIntro)
-		fs.PrintDefaults()
-		return "", cfg, flag.ErrHelp
-	}
-	if err := fs.Parse(args); err != nil {
-		return "", cfg, usageError{err}
-	}
-	if *version {
-		fmt.Fprintln(stdout, "memmock", buildinfo.Read().Long())
-		return "", cfg, errVersion
-	}
-	if fs.NArg() > 0 {
-		return "", cfg, usageError{fmt.Errorf("unexpected arguments: %q", fs.Args())}
-	}
-	if err := checkFlags(cfg, nb, d); err != nil {
-		return "", cfg, usageError{err}
-	}
-	cfg.Keys = keys
-	if len(cost) > 0 {
-		cfg.Limits.Costs = cost
-	}
-	if *verbose {
-		cfg.Observe = func(e mock.Entry) { fmt.Fprintln(stderr, e) }
-	}
-	if nb > 0 {
-		cfg.Faults.Neighbour = &mock.Neighbour{Interval: nb, Requests: 1, Complexity: nbC}
-	}
-	return *addr, cfg, nil
+	f.verbose = fs.Bool("v", false, "log every call (keys redacted) to stderr")
+	f.version = fs.Bool("version", false, "print the version and VCS revision, and exit")
+	return f
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
