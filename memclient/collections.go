@@ -51,16 +51,17 @@ type CreateCollectionRequest struct {
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
-// Create creates a collection (POST /v2/collections; 1 request and 1
-// complexity token per attempt). Like Notes.Create it is safe to retry: the
-// client sends the same id on every attempt, and a 409 after an attempt
-// whose outcome was unknown returns the collection that attempt created (if
-// its title and description are the ones sent); when retries run out after
-// such an attempt, the error is an *OutcomeUnknownError carrying the id.
-// req is not modified.
-func (s *CollectionsService) Create(ctx context.Context, req *CreateCollectionRequest) (*Collection, *Response, error) {
+// Validate checks req as Collections.Create does before sending it: Title
+// is required, and Title and Description are valid UTF-8 within their
+// limits (MaxCollectionTitle, MaxCollectionDesc; in characters and UTF-8
+// bytes); ID, when set, is a UUID in the 36-character form; CreatedAt and
+// UpdatedAt, when set, are not in the future. It returns the
+// *ValidationError Create would return for req (a nil req included), or
+// nil. It sends nothing and spends no rate budget; Create runs the same
+// check.
+func (req *CreateCollectionRequest) Validate() error {
 	if req == nil {
-		return nil, nil, &ValidationError{Problem: "nil request"}
+		return errNilRequest()
 	}
 	var v validator
 	v.required("title", req.Title)
@@ -69,7 +70,18 @@ func (s *CollectionsService) Create(ctx context.Context, req *CreateCollectionRe
 	v.optUUID("id", req.ID)
 	v.timestamp("created_at", req.CreatedAt)
 	v.timestamp("updated_at", req.UpdatedAt)
-	if err := v.result(); err != nil {
+	return v.result()
+}
+
+// Create creates a collection (POST /v2/collections; 1 request and 1
+// complexity token per attempt). Like Notes.Create it is safe to retry: the
+// client sends the same id on every attempt, and a 409 after an attempt
+// whose outcome was unknown returns the collection that attempt created (if
+// its title and description are the ones sent); when retries run out after
+// such an attempt, the error is an *OutcomeUnknownError carrying the id.
+// req is not modified.
+func (s *CollectionsService) Create(ctx context.Context, req *CreateCollectionRequest) (*Collection, *Response, error) {
+	if err := req.Validate(); err != nil {
 		return nil, nil, err
 	}
 	body := *req
@@ -132,6 +144,23 @@ type ListCollectionsOptions struct {
 	Page string
 }
 
+// Validate checks o as Collections.List does before sending: Limit is 0 or
+// 1 to MaxListLimit, OrderBy is "" or a known order, and the time bounds
+// have years JSON can carry. It returns the *ValidationError List would
+// return for o, or nil (a nil o is the zero value, which is valid). It
+// sends nothing and spends no rate budget; List, and so each page of All,
+// runs the same check.
+func (o *ListCollectionsOptions) Validate() error {
+	if o == nil {
+		return nil
+	}
+	var v validator
+	v.limit("limit", o.Limit, MaxListLimit)
+	v.orderBy(o.OrderBy)
+	v.filterTimes(o.CreatedAfter, o.CreatedBefore, o.UpdatedAfter, o.UpdatedBefore)
+	return v.result()
+}
+
 // CollectionList is one page of Collections.List.
 type CollectionList struct {
 	// Results are the page's collections, in the order asked for
@@ -147,14 +176,11 @@ func (s *CollectionsService) List(ctx context.Context, opts *ListCollectionsOpti
 	if opts == nil {
 		opts = &ListCollectionsOptions{}
 	}
-	var v validator
-	v.limit("limit", opts.Limit, MaxListLimit)
-	v.orderBy(opts.OrderBy)
-	q := url.Values{}
-	timeRange(&v, q, opts.CreatedAfter, opts.CreatedBefore, opts.UpdatedAfter, opts.UpdatedBefore)
-	if err := v.result(); err != nil {
+	if err := opts.Validate(); err != nil {
 		return nil, nil, err
 	}
+	q := url.Values{}
+	setTimeRange(q, opts.CreatedAfter, opts.CreatedBefore, opts.UpdatedAfter, opts.UpdatedBefore)
 	if opts.Limit > 0 {
 		q.Set("limit", strconv.Itoa(opts.Limit))
 	}
@@ -203,14 +229,19 @@ type UpdateCollectionRequest struct {
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
-// Update changes a collection's title or description (PATCH
-// /v2/collections/{id}; 1 request and 1 complexity token per attempt).
-func (s *CollectionsService) Update(ctx context.Context, id string, req *UpdateCollectionRequest) (*Collection, *Response, error) {
+// Validate checks req as Collections.Update does before sending it: a
+// Title, when set, is not empty, and Title and Description, when set, are
+// valid UTF-8 within their limits (MaxCollectionTitle, MaxCollectionDesc;
+// in characters and UTF-8 bytes); UpdatedAt, when set, is not in the
+// future. It returns the *ValidationError Update would return for req (a
+// nil req included), or nil; Update checks the collection id first, which
+// Validate cannot see. It sends nothing and spends no rate budget; Update
+// runs the same check.
+func (req *UpdateCollectionRequest) Validate() error {
 	if req == nil {
-		return nil, nil, &ValidationError{Problem: "nil request"}
+		return errNilRequest()
 	}
 	var v validator
-	v.uuid("collection_id", id)
 	if req.Title != nil {
 		v.required("title", *req.Title)
 		v.size("title", *req.Title, MaxCollectionTitle, MaxCollectionTitle)
@@ -219,7 +250,21 @@ func (s *CollectionsService) Update(ctx context.Context, id string, req *UpdateC
 		v.size("description", *req.Description, MaxCollectionDesc, MaxCollectionDesc)
 	}
 	v.timestamp("updated_at", req.UpdatedAt)
+	return v.result()
+}
+
+// Update changes a collection's title or description (PATCH
+// /v2/collections/{id}; 1 request and 1 complexity token per attempt).
+func (s *CollectionsService) Update(ctx context.Context, id string, req *UpdateCollectionRequest) (*Collection, *Response, error) {
+	if req == nil {
+		return nil, nil, errNilRequest()
+	}
+	var v validator
+	v.uuid("collection_id", id)
 	if err := v.result(); err != nil {
+		return nil, nil, err
+	}
+	if err := req.Validate(); err != nil {
 		return nil, nil, err
 	}
 	body := *req
@@ -249,6 +294,20 @@ type SearchCollectionsRequest struct {
 	CreatedAfter, CreatedBefore, UpdatedAfter, UpdatedBefore time.Time `json:"-"`
 }
 
+// Validate checks req as Collections.Search does before sending it: the
+// time bounds have years JSON can carry. It returns the *ValidationError
+// Search would return for req, or nil (a nil req searches with no filter,
+// which is valid). It sends nothing and spends no rate budget; Search runs
+// the same check.
+func (req *SearchCollectionsRequest) Validate() error {
+	if req == nil {
+		return nil
+	}
+	var v validator
+	v.filterTimes(req.CreatedAfter, req.CreatedBefore, req.UpdatedAfter, req.UpdatedBefore)
+	return v.result()
+}
+
 // CollectionSearchResult is the result of Collections.Search (not paged).
 type CollectionSearchResult struct {
 	// Results are the matching collections, best match first.
@@ -263,9 +322,7 @@ func (s *CollectionsService) Search(ctx context.Context, req *SearchCollectionsR
 	if req == nil {
 		req = &SearchCollectionsRequest{}
 	}
-	var v validator
-	timeRange(&v, nil, req.CreatedAfter, req.CreatedBefore, req.UpdatedAfter, req.UpdatedBefore)
-	if err := v.result(); err != nil {
+	if err := req.Validate(); err != nil {
 		return nil, nil, err
 	}
 	body := struct {

@@ -202,3 +202,21 @@ func ExampleWithThrottle() {
 	fmt.Println(a.Throttle() == b.Throttle())
 	// Output: true
 }
+
+func ExampleCreateNoteRequest_Validate() {
+	// Validate runs the check Notes.Create runs before sending, without a
+	// client: nothing is sent and no rate budget is spent.
+	req := &memclient.CreateNoteRequest{
+		Content:   "Trip notes",
+		CreatedAt: time.Now().Add(24 * time.Hour),
+	}
+	var ve *memclient.ValidationError
+	if err := req.Validate(); errors.As(err, &ve) {
+		fmt.Println(ve.Field, ve.Problem)
+	}
+	req.CreatedAt = time.Time{}
+	fmt.Println(req.Validate())
+	// Output:
+	// created_at may not be in the future
+	// <nil>
+}

@@ -28,6 +28,26 @@ type MemItRequest struct {
 	AtLeastOnce bool `json:"-"`
 }
 
+// Validate checks req as MemIt does before sending it: Input is required,
+// and Input, Instructions and Context must be valid UTF-8 within their
+// character limits (MaxMemItInput, MaxMemItInstructions); Timestamp, when
+// set, may not be in the future. It returns the *ValidationError MemIt
+// would return for req (a nil req included), or nil. It sends nothing and
+// spends no rate budget; MemIt runs the same check, so a request that
+// passes is refused only by the server.
+func (req *MemItRequest) Validate() error {
+	if req == nil {
+		return errNilRequest()
+	}
+	var v validator
+	v.required("input", req.Input)
+	v.size("input", req.Input, MaxMemItInput, 0)
+	v.size("instructions", req.Instructions, MaxMemItInstructions, 0)
+	v.size("context", req.Context, MaxMemItInstructions, 0)
+	v.timestamp("timestamp", req.Timestamp)
+	return v.result()
+}
+
 // MemItResult is the answer to Client.MemIt: processing is asynchronous, so
 // it carries only the request's id.
 type MemItResult struct {
@@ -47,16 +67,7 @@ type MemItResult struct {
 // connection). Any other failure after sending returns an
 // *OutcomeUnknownError, unless req.AtLeastOnce is set.
 func (c *Client) MemIt(ctx context.Context, req *MemItRequest) (*MemItResult, *Response, error) {
-	if req == nil {
-		return nil, nil, &ValidationError{Problem: "nil request"}
-	}
-	var v validator
-	v.required("input", req.Input)
-	v.size("input", req.Input, MaxMemItInput, 0)
-	v.size("instructions", req.Instructions, MaxMemItInstructions, 0)
-	v.size("context", req.Context, MaxMemItInstructions, 0)
-	v.timestamp("timestamp", req.Timestamp)
-	if err := v.result(); err != nil {
+	if err := req.Validate(); err != nil {
 		return nil, nil, err
 	}
 	r := &request{method: http.MethodPost, path: "/v2/mem-it", body: req, class: retryMemIt, atLeastOnce: req.AtLeastOnce}

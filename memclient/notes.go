@@ -127,7 +127,18 @@ type CreateNoteRequest struct {
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
-func (r *CreateNoteRequest) validate() error {
+// Validate checks r as Notes.Create does before sending it: Content is
+// required, valid UTF-8, and within MaxNoteContent characters and UTF-8
+// bytes; ID and CollectionIDs are UUIDs in the 36-character form; each of
+// CollectionTitles is valid UTF-8 within MaxCollectionTitle characters and
+// bytes; CreatedAt and UpdatedAt, when set, are not in the future. It
+// returns the *ValidationError Create would return for r (a nil r
+// included), or nil. It sends nothing and spends no rate budget; Create
+// runs the same check.
+func (r *CreateNoteRequest) Validate() error {
+	if r == nil {
+		return errNilRequest()
+	}
 	var v validator
 	v.required("content", r.Content)
 	v.size("content", r.Content, MaxNoteContent, MaxNoteContent)
@@ -156,10 +167,7 @@ func (r *CreateNoteRequest) validate() error {
 // set req.ID yourself when you need to check afterwards. req is not
 // modified.
 func (s *NotesService) Create(ctx context.Context, req *CreateNoteRequest) (*Note, *Response, error) {
-	if req == nil {
-		return nil, nil, &ValidationError{Problem: "nil request"}
-	}
-	if err := req.validate(); err != nil {
+	if err := req.Validate(); err != nil {
 		return nil, nil, err
 	}
 	body := *req
@@ -245,11 +253,26 @@ type ListNotesOptions struct {
 	Page string
 }
 
-func (o *ListNotesOptions) query() (url.Values, error) {
+// Validate checks o as Notes.List does before sending: Limit is 0 or 1 to
+// MaxListLimit, OrderBy is "" or a known order, CollectionID (when set) is a
+// UUID in the 36-character form, and the time bounds have years JSON can
+// carry. It returns the *ValidationError List would return for o, or nil (a
+// nil o is the zero value, which is valid). It sends nothing and spends no
+// rate budget; List, and so each page of All, runs the same check.
+func (o *ListNotesOptions) Validate() error {
+	if o == nil {
+		return nil
+	}
 	var v validator
 	v.limit("limit", o.Limit, MaxListLimit)
 	v.orderBy(o.OrderBy)
 	v.optUUID("collection_id", o.CollectionID)
+	v.filterTimes(o.CreatedAfter, o.CreatedBefore, o.UpdatedAfter, o.UpdatedBefore)
+	return v.result()
+}
+
+// query is o as query parameters; o has passed Validate.
+func (o *ListNotesOptions) query() url.Values {
 	q := url.Values{}
 	if o.Limit > 0 {
 		q.Set("limit", strconv.Itoa(o.Limit))
@@ -260,7 +283,7 @@ func (o *ListNotesOptions) query() (url.Values, error) {
 	if o.CollectionID != "" {
 		q.Set("collection_id", o.CollectionID)
 	}
-	timeRange(&v, q, o.CreatedAfter, o.CreatedBefore, o.UpdatedAfter, o.UpdatedBefore)
+	setTimeRange(q, o.CreatedAfter, o.CreatedBefore, o.UpdatedAfter, o.UpdatedBefore)
 	for _, f := range []struct {
 		name string
 		on   bool
@@ -276,12 +299,11 @@ func (o *ListNotesOptions) query() (url.Values, error) {
 	if o.Page != "" {
 		q.Set("page", o.Page)
 	}
-	return q, v.result()
+	return q
 }
 
-// timeRange validates the four filter bounds and sets the query parameters
-// of those that are set.
-func timeRange(v *validator, q url.Values, createdAfter, createdBefore, updatedAfter, updatedBefore time.Time) {
+// setTimeRange sets the query parameters of the filter bounds that are set.
+func setTimeRange(q url.Values, createdAfter, createdBefore, updatedAfter, updatedBefore time.Time) {
 	for _, b := range []struct {
 		name string
 		t    time.Time
@@ -289,8 +311,7 @@ func timeRange(v *validator, q url.Values, createdAfter, createdBefore, updatedA
 		{"filter_by_created_after", createdAfter}, {"filter_by_created_before", createdBefore},
 		{"filter_by_updated_after", updatedAfter}, {"filter_by_updated_before", updatedBefore},
 	} {
-		v.filterTime(b.name, b.t)
-		if !b.t.IsZero() && q != nil {
+		if !b.t.IsZero() {
 			q.Set(b.name, b.t.Format(time.RFC3339Nano))
 		}
 	}
@@ -313,10 +334,10 @@ func (s *NotesService) List(ctx context.Context, opts *ListNotesOptions) (*NoteL
 	if opts == nil {
 		opts = &ListNotesOptions{}
 	}
-	q, err := opts.query()
-	if err != nil {
+	if err := opts.Validate(); err != nil {
 		return nil, nil, err
 	}
+	q := opts.query()
 	var l NoteList
 	resp, err := s.c.do(ctx, &request{method: http.MethodGet, path: "/v2/notes", query: q}, &l)
 	if err != nil {
@@ -358,6 +379,25 @@ type UpdateNoteRequest struct {
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
 }
 
+// Validate checks req as Notes.Update does before sending it: Content is
+// valid UTF-8 within MaxNoteContent characters, Version is at least 1, and
+// UpdatedAt, when set, is not in the future. It returns the
+// *ValidationError Update would return for req (a nil req included), or
+// nil; Update checks the note id first, which Validate cannot see. It
+// sends nothing and spends no rate budget; Update runs the same check.
+func (req *UpdateNoteRequest) Validate() error {
+	if req == nil {
+		return errNilRequest()
+	}
+	var v validator
+	v.size("content", req.Content, MaxNoteContent, 0)
+	if req.Version < 1 {
+		v.fail("version", "is %d; want the note's current version (at least 1)", req.Version)
+	}
+	v.timestamp("updated_at", req.UpdatedAt)
+	return v.result()
+}
+
 // Update replaces a note's content (PATCH /v2/notes/{id}; 1 request and 1
 // complexity token per attempt). The version makes it safe to retry: when an
 // attempt's outcome was unknown and a later attempt is refused as stale,
@@ -365,16 +405,14 @@ type UpdateNoteRequest struct {
 // newer version, returns it as the result.
 func (s *NotesService) Update(ctx context.Context, id string, req *UpdateNoteRequest) (*Note, *Response, error) {
 	if req == nil {
-		return nil, nil, &ValidationError{Problem: "nil request"}
+		return nil, nil, errNilRequest()
 	}
 	var v validator
 	v.uuid("note_id", id)
-	v.size("content", req.Content, MaxNoteContent, 0)
-	if req.Version < 1 {
-		v.fail("version", "is %d; want the note's current version (at least 1)", req.Version)
-	}
-	v.timestamp("updated_at", req.UpdatedAt)
 	if err := v.result(); err != nil {
+		return nil, nil, err
+	}
+	if err := req.Validate(); err != nil {
 		return nil, nil, err
 	}
 	body := *req
@@ -464,6 +502,34 @@ type SearchNotesRequest struct {
 	SnapshotID string
 }
 
+// Validate checks req as Notes.Search does before sending it: Query is
+// required; CollectionIDs and SnapshotID (when set) are UUIDs in the
+// 36-character form; the time bounds have years JSON can carry; Limit is 0
+// or 1 to MaxSearchLimit; Offset is not negative, and past 0 needs a
+// SnapshotID. It returns the *ValidationError Search would return for req
+// (a nil req included), or nil. It sends nothing and spends no rate
+// budget; Search, and so each page of SearchAll, runs the same check.
+func (req *SearchNotesRequest) Validate() error {
+	if req == nil {
+		return errNilRequest()
+	}
+	var v validator
+	v.required("query", req.Query)
+	for _, id := range req.CollectionIDs {
+		v.uuid("filter_by_collection_ids", id)
+	}
+	v.filterTimes(req.CreatedAfter, req.CreatedBefore, req.UpdatedAfter, req.UpdatedBefore)
+	v.limit("limit", req.Limit, MaxSearchLimit)
+	if req.Offset < 0 {
+		v.fail("offset", "is negative")
+	}
+	v.optUUID("snapshot_id", req.SnapshotID)
+	if req.Offset > 0 && req.SnapshotID == "" {
+		v.fail("snapshot_id", "is required when offset > 0")
+	}
+	return v.result()
+}
+
 type searchNotesBody struct {
 	Query                     string     `json:"query"`
 	FilterByCollectionIDs     []string   `json:"filter_by_collection_ids,omitempty"`
@@ -505,24 +571,7 @@ type NoteSearchResult struct {
 // request and 1 complexity token per attempt). Use SearchAll to walk every
 // page of one result set.
 func (s *NotesService) Search(ctx context.Context, req *SearchNotesRequest) (*NoteSearchResult, *Response, error) {
-	if req == nil {
-		return nil, nil, &ValidationError{Problem: "nil request"}
-	}
-	var v validator
-	v.required("query", req.Query)
-	for _, id := range req.CollectionIDs {
-		v.uuid("filter_by_collection_ids", id)
-	}
-	timeRange(&v, nil, req.CreatedAfter, req.CreatedBefore, req.UpdatedAfter, req.UpdatedBefore)
-	v.limit("limit", req.Limit, MaxSearchLimit)
-	if req.Offset < 0 {
-		v.fail("offset", "is negative")
-	}
-	v.optUUID("snapshot_id", req.SnapshotID)
-	if req.Offset > 0 && req.SnapshotID == "" {
-		v.fail("snapshot_id", "is required when offset > 0")
-	}
-	if err := v.result(); err != nil {
+	if err := req.Validate(); err != nil {
 		return nil, nil, err
 	}
 	q := url.Values{}
@@ -561,7 +610,7 @@ func (s *NotesService) Search(ctx context.Context, req *SearchNotesRequest) (*No
 func (s *NotesService) SearchAll(ctx context.Context, req *SearchNotesRequest) iter.Seq2[NoteItem, error] {
 	return func(yield func(NoteItem, error) bool) {
 		if req == nil {
-			yield(NoteItem{}, &ValidationError{Problem: "nil request"})
+			yield(NoteItem{}, errNilRequest())
 			return
 		}
 		r := *req

@@ -42,6 +42,9 @@ func (v *validator) result() error {
 	return v.err
 }
 
+// errNilRequest is the problem of a nil request.
+func errNilRequest() error { return &ValidationError{Problem: "nil request"} }
+
 // required refuses an empty (or whitespace-only) string.
 func (v *validator) required(field, s string) {
 	if strings.TrimSpace(s) == "" {
@@ -101,6 +104,14 @@ func (v *validator) filterTime(field string, t time.Time) {
 	if !t.IsZero() {
 		v.timeRange(field, t)
 	}
+}
+
+// filterTimes checks the four time bounds of a list or search filter.
+func (v *validator) filterTimes(createdAfter, createdBefore, updatedAfter, updatedBefore time.Time) {
+	v.filterTime("filter_by_created_after", createdAfter)
+	v.filterTime("filter_by_created_before", createdBefore)
+	v.filterTime("filter_by_updated_after", updatedAfter)
+	v.filterTime("filter_by_updated_before", updatedBefore)
 }
 
 func (v *validator) timeRange(field string, t time.Time) {
