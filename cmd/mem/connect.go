@@ -227,14 +227,7 @@ func connReason(err error) string {
 type clientAPI struct{ c *memclient.Client }
 
 func (a clientAPI) CreateNote(ctx context.Context, id string, it item, collectionIDs []string) error {
-	req := &memclient.CreateNoteRequest{ID: id, Content: it.Content, CollectionIDs: collectionIDs}
-	if it.CreatedAt != nil {
-		req.CreatedAt = *it.CreatedAt
-	}
-	if it.UpdatedAt != nil {
-		req.UpdatedAt = *it.UpdatedAt
-	}
-	_, _, err := a.c.Notes.Create(ctx, req)
+	_, _, err := a.c.Notes.Create(ctx, noteRequest(id, it, collectionIDs))
 	var ce *memclient.ConflictError
 	if errors.As(err, &ce) && ce.Reason == memclient.ReasonDuplicateID {
 		return fmt.Errorf("%w: %w", errAlreadyExists, err)
@@ -243,17 +236,7 @@ func (a clientAPI) CreateNote(ctx context.Context, id string, it item, collectio
 }
 
 func (a clientAPI) MemIt(ctx context.Context, it item, instructions, context string) error {
-	req := &memclient.MemItRequest{Input: it.Content, Instructions: instructions, Context: context}
-	if it.Instructions != "" {
-		req.Instructions = it.Instructions
-	}
-	if it.Context != "" {
-		req.Context = it.Context
-	}
-	if it.CreatedAt != nil {
-		req.Timestamp = *it.CreatedAt
-	}
-	_, _, err := a.c.MemIt(ctx, req)
+	_, _, err := a.c.MemIt(ctx, memItRequest(it, instructions, context))
 	var ou *memclient.OutcomeUnknownError
 	if errors.As(err, &ou) {
 		return fmt.Errorf("%w: %w", errOutcomeUnknown, err)
@@ -277,7 +260,7 @@ func (a clientAPI) EnsureCollections(ctx context.Context, titles []string) (map[
 		if _, ok := ids[key]; ok {
 			continue
 		}
-		col, _, err := a.c.Collections.Create(ctx, &memclient.CreateCollectionRequest{ID: collectionID(t), Title: t})
+		col, _, err := a.c.Collections.Create(ctx, collectionRequest(t))
 		var ce *memclient.ConflictError
 		if errors.As(err, &ce) { // created by an earlier run meanwhile: ours has a known id
 			ids[key] = collectionID(t)

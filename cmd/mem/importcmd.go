@@ -12,7 +12,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -109,8 +108,6 @@ func (o *importOptions) check() error {
 		return usagef("--concurrency must be at least 1")
 	case o.via == viaNotes && (o.instructions != "" || o.context != ""):
 		return usagef("--instructions and --context go with --via mem-it")
-	case utf8.RuneCountInString(o.instructions) > memclient.MaxMemItInstructions || utf8.RuneCountInString(o.context) > memclient.MaxMemItInstructions:
-		return usagef("--instructions and --context take at most %d characters each", memclient.MaxMemItInstructions)
 	case o.via == viaMemIt && len(o.collections) > 0:
 		return usagef("--collection goes with --via notes: mem-it files each document itself (say where in --instructions)")
 	}
@@ -118,8 +115,28 @@ func (o *importOptions) check() error {
 		if strings.TrimSpace(t) == "" {
 			return usagef("--collection needs a title, not an empty string")
 		}
+		if err := flagProblem("collection", collectionRequest(t).Validate()); err != nil {
+			return err
+		}
 	}
-	return nil
+	// The flags go in every mem-it request: the client's check of a
+	// request with them, and a valid input, is theirs.
+	probe := &memclient.MemItRequest{Input: "-", Instructions: o.instructions, Context: o.context}
+	return flagProblem("", probe.Validate())
+}
+
+// flagProblem is a usage error for a flag whose value the client would
+// refuse in every request (nil when err is nil). The flag is named, or is
+// the field the client names.
+func flagProblem(flag string, err error) error {
+	var ve *memclient.ValidationError
+	if !errors.As(err, &ve) {
+		return nil
+	}
+	if flag == "" {
+		flag = ve.Field
+	}
+	return usagef("--%s: %s %s (the client refuses it)", flag, ve.Field, ve.Problem)
 }
 
 // runImport reads the sources, plans, and (unless --dry-run) imports, step

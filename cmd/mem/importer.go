@@ -148,7 +148,7 @@ func (im *importer) pending(items []item, s *summary) []item {
 				continue
 			}
 		}
-		if p := localProblem(it, im.via, time.Now()); p != "" {
+		if p := im.localProblem(it); p != "" {
 			s.Skipped = append(s.Skipped, failure{it.Where, p})
 			continue
 		}
@@ -158,22 +158,97 @@ func (im *importer) pending(items []item, s *summary) []item {
 }
 
 // localProblem says why the client would refuse the item before sending it
-// ("" when it would not), for what depends on the time of the run and so
-// cannot be checked when the sources are read: a time in the future.
-func localProblem(it item, via string, now time.Time) string {
-	future := func(name string, t *time.Time) string {
-		if t == nil || !t.After(now) {
-			return ""
+// ("" when it would not): the requests it makes, checked by their Validate
+// at the time of the run (a time in the future cannot be judged when the
+// sources are read). The note's collection ids are not known yet; they are
+// UUIDs the client accepts. A collection title the client would refuse
+// refuses the item too: its collection could not be created.
+func (im *importer) localProblem(it item) string {
+	var err error
+	if im.via == viaMemIt {
+		err = memItRequest(it, im.instructions, im.context).Validate()
+	} else {
+		err = noteRequest(itemNoteID(it), it, nil).Validate()
+		for _, t := range it.CollectionTitles {
+			if err != nil {
+				break
+			}
+			err = collectionRequest(t).Validate()
+			var ve *memclient.ValidationError
+			if errors.As(err, &ve) { // say which field of the item it is
+				err = &memclient.ValidationError{Field: "collection_titles", Problem: ve.Problem}
+			}
 		}
-		return fmt.Sprintf("%s %s is in the future: Mem refuses it (fix it, or import once that time has passed)", name, t.UTC().Format(time.RFC3339))
 	}
-	if via == viaMemIt {
-		return future("timestamp", it.CreatedAt)
+	var ve *memclient.ValidationError
+	if !errors.As(err, &ve) {
+		return ""
 	}
-	if p := future("created_at", it.CreatedAt); p != "" {
-		return p
+	return refusal(it, ve)
+}
+
+// refusal is the reason an item is skipped when the client refuses its
+// request before sending it, the same whether the pre-check or the call
+// found it.
+func refusal(it item, ve *memclient.ValidationError) string {
+	if t := it.timeOf(ve.Field); t != nil && t.After(time.Now()) {
+		return fmt.Sprintf("%s %s is in the future: Mem refuses it (fix it, or import once that time has passed)", ve.Field, t.UTC().Format(time.RFC3339))
 	}
-	return future("updated_at", it.UpdatedAt)
+	return "refused before sending: " + strings.TrimSpace(ve.Field+" "+ve.Problem)
+}
+
+// timeOf is the item's time that becomes the request field named ("" or
+// another field: nil).
+func (it item) timeOf(field string) *time.Time {
+	switch field {
+	case "created_at", "timestamp":
+		return it.CreatedAt
+	case "updated_at":
+		return it.UpdatedAt
+	}
+	return nil
+}
+
+// itemNoteID is the id of the note the item becomes.
+func itemNoteID(it item) string {
+	if it.NoteID != "" {
+		return it.NoteID
+	}
+	return noteID(it.Key)
+}
+
+// noteRequest is the request that creates the item's note.
+func noteRequest(id string, it item, collectionIDs []string) *memclient.CreateNoteRequest {
+	req := &memclient.CreateNoteRequest{ID: id, Content: it.Content, CollectionIDs: collectionIDs}
+	if it.CreatedAt != nil {
+		req.CreatedAt = *it.CreatedAt
+	}
+	if it.UpdatedAt != nil {
+		req.UpdatedAt = *it.UpdatedAt
+	}
+	return req
+}
+
+// memItRequest is the item's mem-it request: its own instructions and
+// context, when it has them, replace the run's.
+func memItRequest(it item, instructions, context string) *memclient.MemItRequest {
+	req := &memclient.MemItRequest{Input: it.Content, Instructions: instructions, Context: context}
+	if it.Instructions != "" {
+		req.Instructions = it.Instructions
+	}
+	if it.Context != "" {
+		req.Context = it.Context
+	}
+	if it.CreatedAt != nil {
+		req.Timestamp = *it.CreatedAt
+	}
+	return req
+}
+
+// collectionRequest is the request that creates the collection titled t,
+// when it is missing.
+func collectionRequest(t string) *memclient.CreateCollectionRequest {
+	return &memclient.CreateCollectionRequest{ID: collectionID(t), Title: t}
 }
 
 // collectionTitles is every collection the notes of todo go in: the
@@ -405,10 +480,7 @@ func (im *importer) send(ctx context.Context, it item, collectionIDs []string) (
 	if im.via == viaMemIt {
 		err = im.api.MemIt(ctx, it, im.instructions, im.context)
 	} else {
-		e.NoteID = it.NoteID
-		if e.NoteID == "" {
-			e.NoteID = noteID(it.Key)
-		}
+		e.NoteID = itemNoteID(it)
 		err = im.api.CreateNote(ctx, e.NoteID, it, collectionIDs)
 		if errors.Is(err, errAlreadyExists) {
 			err = nil
@@ -423,7 +495,7 @@ func (im *importer) send(ctx context.Context, it item, collectionIDs []string) (
 	case errors.As(err, &invalid) && invalid.API == nil:
 		// Refused by the client, before sending: it would be every time.
 		e.Outcome = outcomeSkipped
-		e.Reason = "refused before sending: " + strings.TrimSpace(invalid.Field+" "+invalid.Problem)
+		e.Reason = refusal(it, invalid)
 	case errors.Is(err, errOutcomeUnknown):
 		e.Outcome = outcomeUnknown
 		e.Reason = describe(err)
