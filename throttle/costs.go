@@ -106,6 +106,7 @@ type measurement struct {
 
 // measure takes one answer of kind k: a measurement of its route's cost
 // when clean, and in any case the reference for the next one.
+
 func (b *costBook) measure(k headers.Kind, m measurement) {
 	prev := b.last[k]
 	b.last[k] = answerMark{ok: true, alone: m.alone, window: m.ws.Window, remaining: m.ws.Remaining, seq: m.tk.seq, sent: m.tk.at, answered: m.now}
@@ -184,8 +185,29 @@ func (b *costBook) refused(tk Ticket, st headers.Status, retryAfter time.Duratio
 	}
 	k := headers.Kind(culprit)
 	ws := st.Of(k)
-	bound := float64(ws.Remaining) + 1 + rate[k]*float64(retryAfter)
-	b.set(tk.route, k, min(capacity.Of(k), int64(bound)))
+	bound := int64(float64(ws.Remaining) + 1 + rate[k]*float64(retryAfter))
+	if c, ok := b.measuredAbove(tk.route, k, ws.Remaining); ok {
+		bound = c
+	}
+	b.set(tk.route, k, min(capacity.Of(k), bound))
+}
+
+// measuredAbove returns the price the measurements of route's kind k
+// point to (the largest integer their interval allows, as narrow takes),
+// when it is above remaining: a refusal that proves the call costs more
+// than remaining confirms it, and it is nearer than the refusal's own
+// bound (remaining, plus the refill until Retry-After), which guesses high.
+func (b *costBook) measuredAbove(route uint64, k headers.Kind, remaining int64) (int64, bool) {
+	p := b.pending[route]
+	if p == nil || p[k].n == 0 {
+		return 0, false
+	}
+	iv := p[k]
+	c := math.Ceil(iv.hi) - 1
+	if c <= iv.lo || c <= float64(remaining) {
+		return 0, false
+	}
+	return int64(c), true
 }
 
 // maxRise is the least price, from one believed at c, that a single 429 is

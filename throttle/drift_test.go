@@ -6,6 +6,7 @@ import (
 
 	"github.com/memsdk/mem-go/headers"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // complexityMinute is the bucket W4's neighbour draws on: 200 a minute.
@@ -80,4 +81,31 @@ func TestPriceRisesOnThreeMeasurementsWithAnotherConsumer(t *testing.T) {
 		b.narrow(7, headers.Complexity, interval{lo: 0, hi: 2, n: 1}, 5, true)
 	}
 	assert.Equal(t, int64(1), b.costOf(7, Cost{Requests: 1, Complexity: 5}).Complexity)
+}
+
+// TestRefusalTakesThePriceTheMeasurementsPointTo: measurements that agree
+// on a rise while another consumer is known (too few to raise the price),
+// then a 429 that proves the call costs more than believed: the price is
+// the one the measurements allow, not the refusal's own high guess (the
+// Remaining it showed plus the refill until Retry-After), which no later
+// measurement may come to correct.
+func TestRefusalTakesThePriceTheMeasurementsPointTo(t *testing.T) {
+	const route = 7
+	believed := Cost{Requests: 1, Complexity: 1}
+	var b costBook
+	for range 2 {
+		b.narrow(route, headers.Complexity, interval{lo: 9, hi: 11, n: 1}, 1, true) // it cost 10
+	}
+	require.Equal(t, int64(1), b.costOf(route, believed).Complexity, "two do not raise it with another consumer")
+	st := headers.Status{
+		Requests:   headers.WindowState{Window: headers.Minute, Limit: 100, Remaining: 90},
+		Complexity: headers.WindowState{Window: headers.Minute, Limit: 200, Remaining: 9},
+	}
+	rate := [2]float64{100 / float64(time.Minute), 200 / float64(time.Minute)}
+	b.refused(Ticket{route: route, cost: believed}, st, time.Second, rate, Cost{Requests: 100, Complexity: 200})
+	assert.Equal(t, int64(10), b.costOf(route, believed).Complexity)
+
+	var fresh costBook // with no measurement, the refusal's bound: 9 + 1 + 3.3
+	fresh.refused(Ticket{route: route, cost: believed}, st, time.Second, rate, Cost{Requests: 100, Complexity: 200})
+	assert.Equal(t, int64(13), fresh.costOf(route, believed).Complexity)
 }
