@@ -75,9 +75,11 @@ func exactKeys(body []byte, v any) []byte {
 		return body
 	}
 	known := map[string]bool{}
-	t := reflect.TypeOf(v).Elem()
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+	for _, f := range reflect.VisibleFields(reflect.TypeOf(v).Elem()) {
+		if f.Anonymous { // an embedded struct's fields are visible on their own
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		known[name] = true
 	}
 	changed := false

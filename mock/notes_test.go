@@ -423,6 +423,24 @@ func TestFieldNamesAreCaseSensitive(t *testing.T) {
 	})
 }
 
+// TestFilterNamesAreCaseSensitive: the searches' date filters, though
+// declared once for both, are matched as exactly as any other field: a
+// filter spelled in another case is ignored, as the real API ignores it.
+func TestFilterNamesAreCaseSensitive(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tc := newClient(t, Config{})
+		tc.ok("POST", "/v2/notes", map[string]any{"content": "kept"})
+		tc.ok("POST", "/v2/collections", map[string]any{"title": "kept"})
+		future := "2100-01-01T00:00:00Z"
+		m := tc.ok("POST", "/v2/notes/search", map[string]any{"query": "kept", "Filter_By_Created_After": future})
+		assert.Len(t, m["results"], 1, "notes")
+		m = tc.ok("POST", "/v2/collections/search", map[string]any{"query": "kept", "FILTER_BY_UPDATED_AFTER": future})
+		assert.Len(t, m["results"], 1, "collections")
+		m = tc.ok("POST", "/v2/notes/search", map[string]any{"query": "kept", "filter_by_created_after": future})
+		assert.Empty(t, m["results"], "the exact name filters")
+	})
+}
+
 func TestHugeQueryIsCheap(t *testing.T) {
 	tc := newClient(t, Config{})
 	for range 20 {
