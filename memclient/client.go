@@ -444,14 +444,20 @@ func readBody(resp *http.Response) []byte {
 // uuidArg is a path parameter that must be a UUID.
 type uuidArg struct{ field, value string }
 
-// simple makes a call whose 200 body carries nothing but a request id,
-// after checking its path parameters.
-func (c *Client) simple(ctx context.Context, method, path string, body any, args ...uuidArg) (*Response, error) {
+// validIDs checks path parameters that must be UUIDs, in order, and returns
+// the first problem as a *ValidationError, or nil.
+func validIDs(args ...uuidArg) error {
 	var v validator
 	for _, a := range args {
 		v.uuid(a.field, a.value)
 	}
-	if err := v.result(); err != nil {
+	return v.result()
+}
+
+// simple makes a call whose 200 body carries nothing but a request id,
+// after checking its path parameters.
+func (c *Client) simple(ctx context.Context, method, path string, body any, args ...uuidArg) (*Response, error) {
+	if err := validIDs(args...); err != nil {
 		return nil, err
 	}
 	return c.do(ctx, &request{method: method, path: path, body: body}, nil)
@@ -461,9 +467,7 @@ func (c *Client) simple(ctx context.Context, method, path string, body any, args
 // was unknown and a later attempt finds the resource gone, the earlier
 // attempt deleted it: that is success.
 func (c *Client) idempotentDelete(ctx context.Context, field, id, path string) (*Response, error) {
-	var v validator
-	v.uuid(field, id)
-	if err := v.result(); err != nil {
+	if err := validIDs(uuidArg{field, id}); err != nil {
 		return nil, err
 	}
 	r := &request{method: http.MethodDelete, path: path}

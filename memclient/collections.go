@@ -116,9 +116,7 @@ func derefString(p *string) string {
 // /v2/collections/{id}; 1 request and 1 complexity token per attempt). List
 // its notes with Notes.All and ListNotesOptions.CollectionID.
 func (s *CollectionsService) Get(ctx context.Context, id string) (*Collection, *Response, error) {
-	var v validator
-	v.uuid("collection_id", id)
-	if err := v.result(); err != nil {
+	if err := validIDs(uuidArg{"collection_id", id}); err != nil {
 		return nil, nil, err
 	}
 	var col Collection
@@ -259,9 +257,7 @@ func (s *CollectionsService) Update(ctx context.Context, id string, req *UpdateC
 	if req == nil {
 		return nil, nil, errNilRequest()
 	}
-	var v validator
-	v.uuid("collection_id", id)
-	if err := v.result(); err != nil {
+	if err := validIDs(uuidArg{"collection_id", id}); err != nil {
 		return nil, nil, err
 	}
 	if err := req.Validate(); err != nil {
@@ -363,11 +359,8 @@ func (s *CollectionsService) RemoveNote(ctx context.Context, collectionID, noteI
 // retry finds the note no longer in the source, the client checks that it
 // is in the target and then reports success.
 func (s *CollectionsService) MoveNote(ctx context.Context, sourceCollectionID, noteID, targetCollectionID string) (*Response, error) {
-	var v validator
-	v.uuid("source_collection_id", sourceCollectionID)
-	v.uuid("note_id", noteID)
-	v.uuid("target_collection_id", targetCollectionID)
-	if err := v.result(); err != nil {
+	if err := validIDs(uuidArg{"source_collection_id", sourceCollectionID}, uuidArg{"note_id", noteID},
+		uuidArg{"target_collection_id", targetCollectionID}); err != nil {
 		return nil, err
 	}
 	body := struct {

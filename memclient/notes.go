@@ -219,9 +219,7 @@ func (s *NotesService) resolveCreate(ctx context.Context, r *request, err error,
 // Get reads a note, trashed or not (GET /v2/notes/{id}; 1 request and 1
 // complexity token per attempt). A missing note is a *NotFoundError.
 func (s *NotesService) Get(ctx context.Context, id string) (*Note, *Response, error) {
-	var v validator
-	v.uuid("note_id", id)
-	if err := v.result(); err != nil {
+	if err := validIDs(uuidArg{"note_id", id}); err != nil {
 		return nil, nil, err
 	}
 	var n Note
@@ -407,9 +405,7 @@ func (s *NotesService) Update(ctx context.Context, id string, req *UpdateNoteReq
 	if req == nil {
 		return nil, nil, errNilRequest()
 	}
-	var v validator
-	v.uuid("note_id", id)
-	if err := v.result(); err != nil {
+	if err := validIDs(uuidArg{"note_id", id}); err != nil {
 		return nil, nil, err
 	}
 	if err := req.Validate(); err != nil {
