@@ -167,6 +167,31 @@ func TestMemItCancelledInFlightIsOutcomeUnknown(t *testing.T) {
 	})
 }
 
+// TestMemItCancelledWaitingAfterA429IsNotOutcomeUnknown: "sent" is per
+// attempt. A mem-it whose earlier attempts were sent and refused with 429
+// (not processed), and whose context ends while its next attempt waits for
+// tokens, was not sent again: it fails with the context's error, not with
+// *OutcomeUnknownError.
+func TestMemItCancelledWaitingAfterA429IsNotOutcomeUnknown(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := http.Header{
+			"Retry-After":            {"1"},
+			"X-Complexity-Bucket":    {"minute"},
+			"X-Complexity-Limit":     {"1000"},
+			"X-Complexity-Remaining": {"0"},
+			"X-Complexity-Reset":     {"60"},
+		}
+		c, calls := recordedClient(t, 429, h, `{"error":{"type":"rate_limit_exceeded","message":"slow down"}}`)
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(10*time.Second, cancel) // the throttle waits for the minute's reset
+		_, _, err := c.MemIt(ctx, &MemItRequest{Input: "x"})
+		var ou *OutcomeUnknownError
+		assert.False(t, errors.As(err, &ou), "not sent again: %v", err)
+		assert.ErrorIs(t, err, context.Canceled)
+		assert.Positive(t, *calls, "the earlier attempts were sent")
+	})
+}
+
 func TestMemItRetriedWhenNeverSent(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := mock.MustNew(mock.Config{})
