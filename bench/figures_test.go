@@ -382,7 +382,7 @@ func secs(v float64) string { return dur(time.Duration(v * float64(time.Second))
 
 // provenance fills in how and where f was measured.
 func (f *figures) provenance() {
-	f.Command = "go test ./bench -run TestReport -update"
+	f.Command = fmt.Sprintf("go test ./bench -run TestReport -update -runs %d", f.Runs)
 	f.Date = time.Now().UTC().Format("2006-01-02")
 	f.Go = runtime.Version()
 	f.Platform = fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
