@@ -193,7 +193,7 @@ func searchCollections(c *call) (any, *apiError) {
 		return nil, e
 	}
 	ts := terms(in.Query.v)
-	var hits []hit[*collection]
+	var hits []hit
 	for _, col := range c.ks.colls {
 		if !tr.admits(col.created, col.updated) {
 			continue
@@ -203,13 +203,13 @@ func searchCollections(c *call) (any, *apiError) {
 			desc = *col.description
 		}
 		if score, ok := termScore(col.title, desc, ts); ok {
-			hits = append(hits, hit[*collection]{v: col, score: 1 + score, updated: col.updated, id: col.id})
+			hits = append(hits, hit{id: col.id, score: 1 + score, updated: col.updated})
 		}
 	}
 	rank(hits)
 	results := []collectionCounted{}
 	for _, h := range hits[:min(len(hits), collSearchBound)] {
-		results = append(results, c.counted(h.v, ""))
+		results = append(results, c.counted(c.ks.colls[h.id], ""))
 	}
 	return listResp[collectionCounted]{RequestID: c.reqID, Results: results, Total: len(results)}, nil
 }

@@ -46,17 +46,17 @@ func (d dateFilters) timeRange() (timeRange, *apiError) {
 	return parseRange(func(n string) (string, bool) { o := body[n]; return o.v, o.has() })
 }
 
-// hit is a search match: what matched, its score, and what breaks ties.
-type hit[T any] struct {
-	v       T
+// hit is a search match: the id of what matched, its score, and its update
+// time, which breaks ties.
+type hit struct {
+	id      string
 	score   int
 	updated time.Time
-	id      string
 }
 
 // rank sorts hits by score, then most recently updated, then id.
-func rank[T any](hits []hit[T]) {
-	slices.SortFunc(hits, func(a, b hit[T]) int {
+func rank(hits []hit) {
+	slices.SortFunc(hits, func(a, b hit) int {
 		if a.score != b.score {
 			return b.score - a.score
 		}
@@ -219,7 +219,7 @@ func parseNoteSearch(c *call) (*noteSearch, *apiError) {
 // matchNotes returns the ids of the notes q matches, best first, at most
 // searchWindow of them.
 func (ks *keyState) matchNotes(q *noteSearch) []string {
-	var hits []hit[*note]
+	var hits []hit
 	for _, n := range ks.notes {
 		if !n.active() || !q.times.admits(n.created, n.updated) || !q.content.admits(n) {
 			continue
@@ -228,13 +228,13 @@ func (ks *keyState) matchNotes(q *noteSearch) []string {
 			continue
 		}
 		if s := matchScore(n, q.terms); s > 0 {
-			hits = append(hits, hit[*note]{v: n, score: s, updated: n.updated, id: n.id})
+			hits = append(hits, hit{id: n.id, score: s, updated: n.updated})
 		}
 	}
 	rank(hits)
 	var ids []string
 	for _, h := range hits[:min(len(hits), searchWindow)] {
-		ids = append(ids, h.v.id)
+		ids = append(ids, h.id)
 	}
 	return ids
 }
