@@ -33,8 +33,8 @@ type lane struct {
 	known       bool
 	pausedUntil time.Duration
 	// spareW and spareD are waiters and answers for reuse (see newWaiter).
-	spareW []*waiter
-	spareD []*pendingDone
+	spareW spares[waiter]
+	spareD spares[pendingDone]
 	// x and batch are the exchange being built and the waiters it tries,
 	// reused from round to round.
 	x     Exchange
@@ -451,9 +451,7 @@ const laneSpares = 256
 // allocation; t.mu is held. They are kept per throttle, not in a global
 // pool, since a channel belongs to the synctest bubble it was made in.
 func (l *lane) newWaiter() *waiter {
-	if n := len(l.spareW); n > 0 {
-		w := l.spareW[n-1]
-		l.spareW = l.spareW[:n-1]
+	if w := l.spareW.take(); w != nil {
 		return w
 	}
 	return &waiter{wake: make(chan struct{}, 1)}
@@ -470,15 +468,11 @@ func (l *lane) freeWaiter(w *waiter) {
 	default:
 	}
 	*w = waiter{wake: wake}
-	if len(l.spareW) < laneSpares {
-		l.spareW = append(l.spareW, w)
-	}
+	l.spareW.keep(w, laneSpares)
 }
 
 func (l *lane) newDone() *pendingDone {
-	if n := len(l.spareD); n > 0 {
-		d := l.spareD[n-1]
-		l.spareD = l.spareD[:n-1]
+	if d := l.spareD.take(); d != nil {
 		return d
 	}
 	return &pendingDone{applied: make(chan struct{}, 1)}
@@ -487,9 +481,7 @@ func (l *lane) newDone() *pendingDone {
 // freeDone takes back an answer once its Done has read it; t.mu is held.
 func (l *lane) freeDone(d *pendingDone) {
 	*d = pendingDone{applied: d.applied}
-	if len(l.spareD) < laneSpares {
-		l.spareD = append(l.spareD, d)
-	}
+	l.spareD.keep(d, laneSpares)
 }
 
 // cancelRemote takes w out of the queue when its context ended. A call
