@@ -295,34 +295,10 @@ func (t *Throttle) costlyHeads(now time.Duration) *waiter {
 }
 
 // applyAdmission admits the calls the exchange admitted, with t.mu held,
-// and returns how long until the next round (0: until kicked). A caller
-// that left while its call was being admitted has its tokens given back in
-// the next round.
+// and returns how long until the next round (0: until kicked).
 func (t *Throttle) applyAdmission(now time.Duration, err error) time.Duration {
 	a := &t.lane.x.Admit
-	var head *waiter
-	admitted := 0
-	for i, w := range t.lane.batch {
-		c := a.Calls[i]
-		if !c.Admitted {
-			w.tried = true
-			if head == nil {
-				head = w
-			}
-			continue
-		}
-		if w.gone {
-			t.lane.give = t.lane.give.Add(c.Cost)
-			continue
-		}
-		admitted++
-		t.queue.remove(w)
-		w.ticket, w.admitted, w.passed = t.admit(now, c.Cost, w.route, w.rank), true, head != nil
-		if w.passed {
-			t.stats.Backfilled++
-		}
-		wake(w)
-	}
+	head, admitted := t.admitBatch(now)
 	tried, full := len(t.lane.batch) > 0, len(t.lane.batch) == laneBatch
 	clear(t.lane.batch)
 	t.lane.batch = t.lane.batch[:0]
@@ -346,6 +322,35 @@ func (t *Throttle) applyAdmission(now time.Duration, err error) time.Duration {
 		return minPositive(sleep, answerWait) // an answer wakes it sooner; a failed store is tried again
 	}
 	return sleep
+}
+
+// admitBatch admits the calls of the batch that the exchange admitted,
+// with t.mu held, and returns the first call it did not admit (the head
+// now; nil if none) and how many it admitted. A caller that left while its
+// call was being admitted has its tokens given back in the next round.
+func (t *Throttle) admitBatch(now time.Duration) (head *waiter, admitted int) {
+	for i, w := range t.lane.batch {
+		c := t.lane.x.Admit.Calls[i]
+		if !c.Admitted {
+			w.tried = true
+			if head == nil {
+				head = w
+			}
+			continue
+		}
+		if w.gone {
+			t.lane.give = t.lane.give.Add(c.Cost)
+			continue
+		}
+		admitted++
+		t.queue.remove(w)
+		w.ticket, w.admitted, w.passed = t.admit(now, c.Cost, w.route, w.rank), true, head != nil
+		if w.passed {
+			t.stats.Backfilled++
+		}
+		wake(w)
+	}
+	return head, admitted
 }
 
 // laneIdle is how long the lane sleeps after a round that left no call
