@@ -75,7 +75,12 @@ func (s *Store) flightBefore(x *throttle.Exchange) throttle.Cost {
 		a := x.Answers[n-1]
 		f = a.Inflight.Sub(a.Cost)
 	}
-	return throttle.Cost{Requests: max(0, f.Requests), Complexity: max(0, f.Complexity)}
+	return nonNegative(f)
+}
+
+// nonNegative returns c with each kind below zero raised to zero.
+func nonNegative(c throttle.Cost) throttle.Cost {
+	return throttle.Cost{Requests: max(0, c.Requests), Complexity: max(0, c.Complexity)}
 }
 
 // admitted returns the cost of the calls a admitted.
@@ -247,7 +252,7 @@ func (s *Store) exchangeLocally(ctx context.Context, now time.Duration, x *throt
 
 // unspend takes c off what the local budget has spent, down to zero.
 func (s *Store) unspend(c throttle.Cost) {
-	s.spent = throttle.Cost{Requests: max(0, s.spent.Requests-c.Requests), Complexity: max(0, s.spent.Complexity-c.Complexity)}
+	s.spent = nonNegative(s.spent.Sub(c))
 }
 
 // answerLocally applies one answer to the local budget, with s.mu held:
