@@ -498,12 +498,7 @@ func (t *Throttle) cancelRemote(w *waiter) {
 	w.gone = true
 	if w.admitted {
 		t.lane.give = t.lane.give.Add(w.ticket.cost)
-		t.inflight = t.inflight.Sub(w.ticket.cost)
-		t.inflightN--
-		t.stats.Admitted--
-		if w.passed {
-			t.stats.Backfilled--
-		}
+		t.unadmit(w)
 	}
 	t.queue.remove(w)
 	t.stats.Cancelled++

@@ -18,8 +18,8 @@ type waiter struct {
 	// latest admission that calls passing it may push it to (see backfill).
 	latest time.Duration
 	// admitted is set, with ticket, when a call passed the head (backfill),
-	// or, with a remote store, when the lane admitted it; passed when it
-	// passed a waiting head.
+	// or, with a remote store, when the lane admitted it; passed is set
+	// with it when the call passed a waiting head.
 	admitted, passed bool
 	ticket           Ticket
 	// With a remote store (see lane): err is set when the call fails in
