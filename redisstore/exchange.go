@@ -75,7 +75,12 @@ func (s *Store) flightBefore(x *throttle.Exchange) throttle.Cost {
 		a := x.Answers[n-1]
 		f = a.Inflight.Sub(a.Cost)
 	}
-	return throttle.Cost{Requests: max(0, f.Requests), Complexity: max(0, f.Complexity)}
+	return nonNegative(f)
+}
+
+// nonNegative returns c with each kind below zero raised to zero.
+func nonNegative(c throttle.Cost) throttle.Cost {
+	return throttle.Cost{Requests: max(0, c.Requests), Complexity: max(0, c.Complexity)}
 }
 
 // admitted returns the cost of the calls a admitted.
@@ -113,22 +118,19 @@ func (s *Store) exchangeRedis(ctx context.Context, now time.Duration, flight thr
 func (s *Store) pack(p *payload, now time.Duration, x *throttle.Exchange) {
 	p.add(int64(len(x.Answers)))
 	for _, a := range x.Answers {
-		var send [4]int
-		m := 0
+		m := 0 // readings sent, at most maxSent
 		for _, r := range a.Readings {
-			if i, ok := s.sendable(r); ok && m < len(send) {
-				send[m] = i
+			if _, ok := s.sendable(r); ok && m < maxSent {
 				m++
 			}
 		}
 		pause := max(0, int64((a.Pause+time.Microsecond-1)/time.Microsecond))
 		p.add(a.Cost.Requests, a.Cost.Complexity, a.Inflight.Requests, a.Inflight.Complexity,
 			flag(a.Refund), flag(a.Synced), pause, int64(m))
-		m = 0
 		for _, r := range a.Readings {
-			if _, ok := s.sendable(r); ok && m < len(send) {
-				p.add(int64(send[m]+1), r.Floor, r.Ceil, r.Slack.Microseconds())
-				m++
+			if i, ok := s.sendable(r); ok && m > 0 {
+				p.add(int64(i+1), r.Floor, r.Ceil, r.Slack.Microseconds())
+				m--
 			}
 		}
 	}
@@ -143,6 +145,10 @@ func (s *Store) pack(p *payload, now time.Duration, x *throttle.Exchange) {
 		p.add(c.Cost.Requests, c.Cost.Complexity, c.Headroom.Requests, c.Headroom.Complexity, int64(c.Line))
 	}
 }
+
+// maxSent bounds the readings of one answer sent to Redis or to the local
+// budget.
+const maxSent = 4
 
 // maxRoom bounds the room sent to Redis (a kind without a bucket has
 // unbounded room), so that Lua's doubles hold it exactly.
@@ -247,7 +253,7 @@ func (s *Store) exchangeLocally(ctx context.Context, now time.Duration, x *throt
 
 // unspend takes c off what the local budget has spent, down to zero.
 func (s *Store) unspend(c throttle.Cost) {
-	s.spent = throttle.Cost{Requests: max(0, s.spent.Requests-c.Requests), Complexity: max(0, s.spent.Complexity-c.Complexity)}
+	s.spent = nonNegative(s.spent.Sub(c))
 }
 
 // answerLocally applies one answer to the local budget, with s.mu held:
@@ -255,7 +261,7 @@ func (s *Store) unspend(c throttle.Cost) {
 func (s *Store) answerLocally(ctx context.Context, now time.Duration, a throttle.Answer) {
 	share := s.opts.Share
 	local := s.lreadings[:0]
-	var sent [4]int // a's reading of each local one
+	var sent [maxSent]int // a's reading of each local one
 	for j, r := range a.Readings {
 		a.Moved[j] = throttle.Moved{}
 		i, ok := s.sendable(r)

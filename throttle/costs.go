@@ -106,7 +106,6 @@ type measurement struct {
 
 // measure takes one answer of kind k: a measurement of its route's cost
 // when clean, and in any case the reference for the next one.
-
 func (b *costBook) measure(k headers.Kind, m measurement) {
 	prev := b.last[k]
 	b.last[k] = answerMark{ok: true, alone: m.alone, window: m.ws.Window, remaining: m.ws.Remaining, seq: m.tk.seq, sent: m.tk.at, answered: m.now}
@@ -149,11 +148,21 @@ func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int
 	if iv.n < 2 || (float64(current) > iv.lo && float64(current) < iv.hi) {
 		return
 	}
-	c := math.Ceil(iv.hi) - 1 // the largest integer in (lo, hi)
-	if c < 0 || c <= iv.lo || others && c > float64(current) && iv.n < risesWithOthers {
+	c, ok := iv.price()
+	if !ok || others && c > current && iv.n < risesWithOthers {
 		return
 	}
-	b.set(route, k, int64(c))
+	b.set(route, k, c)
+}
+
+// price returns the largest integer in (iv.lo, iv.hi), the price iv
+// points to, and false when there is none at or above zero.
+func (iv interval) price() (int64, bool) {
+	c := math.Ceil(iv.hi) - 1
+	if c < 0 || c <= iv.lo {
+		return 0, false
+	}
+	return int64(c), true
 }
 
 // refused takes a rate-limit 429 to tk: when every shown kind had its cost,
@@ -193,7 +202,7 @@ func (b *costBook) refused(tk Ticket, st headers.Status, retryAfter time.Duratio
 }
 
 // measuredAbove returns the price the measurements of route's kind k
-// point to (the largest integer their interval allows, as narrow takes),
+// point to (their interval's price, as narrow takes),
 // when it is above remaining: a refusal that proves the call costs more
 // than remaining confirms it, and it is nearer than the refusal's own
 // bound (remaining, plus the refill until Retry-After), which guesses high.
@@ -202,12 +211,11 @@ func (b *costBook) measuredAbove(route uint64, k headers.Kind, remaining int64) 
 	if p == nil || p[k].n == 0 {
 		return 0, false
 	}
-	iv := p[k]
-	c := math.Ceil(iv.hi) - 1
-	if c <= iv.lo || c <= float64(remaining) {
+	c, ok := p[k].price()
+	if !ok || c <= remaining {
 		return 0, false
 	}
-	return int64(c), true
+	return c, true
 }
 
 // maxRise is the least price, from one believed at c, that a single 429 is

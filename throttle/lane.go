@@ -33,8 +33,8 @@ type lane struct {
 	known       bool
 	pausedUntil time.Duration
 	// spareW and spareD are waiters and answers for reuse (see newWaiter).
-	spareW []*waiter
-	spareD []*pendingDone
+	spareW spares[waiter]
+	spareD spares[pendingDone]
 	// x and batch are the exchange being built and the waiters it tries,
 	// reused from round to round.
 	x     Exchange
@@ -295,34 +295,10 @@ func (t *Throttle) costlyHeads(now time.Duration) *waiter {
 }
 
 // applyAdmission admits the calls the exchange admitted, with t.mu held,
-// and returns how long until the next round (0: until kicked). A caller
-// that left while its call was being admitted has its tokens given back in
-// the next round.
+// and returns how long until the next round (0: until kicked).
 func (t *Throttle) applyAdmission(now time.Duration, err error) time.Duration {
 	a := &t.lane.x.Admit
-	var head *waiter
-	admitted := 0
-	for i, w := range t.lane.batch {
-		c := a.Calls[i]
-		if !c.Admitted {
-			w.tried = true
-			if head == nil {
-				head = w
-			}
-			continue
-		}
-		if w.gone {
-			t.lane.give = t.lane.give.Add(c.Cost)
-			continue
-		}
-		admitted++
-		t.queue.remove(w)
-		w.ticket, w.admitted, w.passed = t.admit(now, c.Cost, w.route, w.rank), true, head != nil
-		if w.passed {
-			t.stats.Backfilled++
-		}
-		wake(w)
-	}
+	head, admitted := t.admitBatch(now)
 	tried, full := len(t.lane.batch) > 0, len(t.lane.batch) == laneBatch
 	clear(t.lane.batch)
 	t.lane.batch = t.lane.batch[:0]
@@ -346,6 +322,35 @@ func (t *Throttle) applyAdmission(now time.Duration, err error) time.Duration {
 		return minPositive(sleep, answerWait) // an answer wakes it sooner; a failed store is tried again
 	}
 	return sleep
+}
+
+// admitBatch admits the calls of the batch that the exchange admitted,
+// with t.mu held, and returns the first call it did not admit (the head
+// now; nil if none) and how many it admitted. A caller that left while its
+// call was being admitted has its tokens given back in the next round.
+func (t *Throttle) admitBatch(now time.Duration) (head *waiter, admitted int) {
+	for i, w := range t.lane.batch {
+		c := t.lane.x.Admit.Calls[i]
+		if !c.Admitted {
+			w.tried = true
+			if head == nil {
+				head = w
+			}
+			continue
+		}
+		if w.gone {
+			t.lane.give = t.lane.give.Add(c.Cost)
+			continue
+		}
+		admitted++
+		t.queue.remove(w)
+		w.ticket, w.admitted, w.passed = t.admit(now, c.Cost, w.route, w.rank), true, head != nil
+		if w.passed {
+			t.stats.Backfilled++
+		}
+		wake(w)
+	}
+	return head, admitted
 }
 
 // laneIdle is how long the lane sleeps after a round that left no call
@@ -451,9 +456,7 @@ const laneSpares = 256
 // allocation; t.mu is held. They are kept per throttle, not in a global
 // pool, since a channel belongs to the synctest bubble it was made in.
 func (l *lane) newWaiter() *waiter {
-	if n := len(l.spareW); n > 0 {
-		w := l.spareW[n-1]
-		l.spareW = l.spareW[:n-1]
+	if w := l.spareW.take(); w != nil {
 		return w
 	}
 	return &waiter{wake: make(chan struct{}, 1)}
@@ -470,15 +473,11 @@ func (l *lane) freeWaiter(w *waiter) {
 	default:
 	}
 	*w = waiter{wake: wake}
-	if len(l.spareW) < laneSpares {
-		l.spareW = append(l.spareW, w)
-	}
+	l.spareW.keep(w, laneSpares)
 }
 
 func (l *lane) newDone() *pendingDone {
-	if n := len(l.spareD); n > 0 {
-		d := l.spareD[n-1]
-		l.spareD = l.spareD[:n-1]
+	if d := l.spareD.take(); d != nil {
 		return d
 	}
 	return &pendingDone{applied: make(chan struct{}, 1)}
@@ -487,9 +486,7 @@ func (l *lane) newDone() *pendingDone {
 // freeDone takes back an answer once its Done has read it; t.mu is held.
 func (l *lane) freeDone(d *pendingDone) {
 	*d = pendingDone{applied: d.applied}
-	if len(l.spareD) < laneSpares {
-		l.spareD = append(l.spareD, d)
-	}
+	l.spareD.keep(d, laneSpares)
 }
 
 // cancelRemote takes w out of the queue when its context ended. A call
@@ -501,12 +498,7 @@ func (t *Throttle) cancelRemote(w *waiter) {
 	w.gone = true
 	if w.admitted {
 		t.lane.give = t.lane.give.Add(w.ticket.cost)
-		t.inflight = t.inflight.Sub(w.ticket.cost)
-		t.inflightN--
-		t.stats.Admitted--
-		if w.passed {
-			t.stats.Backfilled--
-		}
+		t.unadmit(w)
 	}
 	t.queue.remove(w)
 	t.stats.Cancelled++

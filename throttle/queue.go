@@ -18,8 +18,8 @@ type waiter struct {
 	// latest admission that calls passing it may push it to (see backfill).
 	latest time.Duration
 	// admitted is set, with ticket, when a call passed the head (backfill),
-	// or, with a remote store, when the lane admitted it; passed when it
-	// passed a waiting head.
+	// or, with a remote store, when the lane admitted it; passed is set
+	// with it when the call passed a waiting head.
 	admitted, passed bool
 	ticket           Ticket
 	// With a remote store (see lane): err is set when the call fails in
@@ -64,7 +64,7 @@ type queue struct {
 	starve time.Duration
 	// spare holds emptied lines for reuse: a lone caller's every call
 	// opens a line and closes it.
-	spare []*group
+	spare spares[group]
 }
 
 // maxSpareGroups bounds the emptied lines a queue keeps.
@@ -105,10 +105,8 @@ func (q *queue) group(c *class, cost Cost) *group {
 			return g
 		}
 	}
-	var g *group
-	if n := len(q.spare); n > 0 {
-		g, q.spare = q.spare[n-1], q.spare[:n-1]
-	} else {
+	g := q.spare.take()
+	if g == nil {
 		g = new(group)
 	}
 	g.cost = cost
@@ -135,10 +133,8 @@ func (q *queue) remove(w *waiter) {
 	c := &q.classes[w.rank]
 	if g.first == nil { // the line is empty: close it
 		c.groups = slices.DeleteFunc(c.groups, func(x *group) bool { return x == g })
-		if len(q.spare) < maxSpareGroups {
-			*g = group{}
-			q.spare = append(q.spare, g)
-		}
+		*g = group{}
+		q.spare.keep(g, maxSpareGroups)
 	}
 	w.group, w.prev, w.next = nil, nil, nil
 	c.n--

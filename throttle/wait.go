@@ -233,14 +233,23 @@ func (t *Throttle) cancel(w *waiter) {
 	now := t.now()
 	if w.admitted {
 		t.mem.give(now, w.ticket.cost)
-		t.inflight = t.inflight.Sub(w.ticket.cost)
-		t.inflightN--
-		t.stats.Admitted--
-		t.stats.Backfilled--
+		t.unadmit(w)
 	}
 	t.queue.remove(w)
 	t.stats.Cancelled++
 	t.wakeHeadLocked(now) // the next in line may be able to go now
+}
+
+// unadmit takes the call w admitted out of flight and out of the counts,
+// when its caller left before taking its ticket; the caller gives its
+// tokens back to the store. t.mu is held.
+func (t *Throttle) unadmit(w *waiter) {
+	t.inflight = t.inflight.Sub(w.ticket.cost)
+	t.inflightN--
+	t.stats.Admitted--
+	if w.passed {
+		t.stats.Backfilled--
+	}
 }
 
 // backfillLocked lets calls queued behind a waiting head pass it, by
@@ -274,7 +283,7 @@ func (t *Throttle) backfillLocked(now time.Duration, head *waiter) time.Duration
 		}
 		y := x.next
 		t.queue.remove(x)
-		x.ticket, x.admitted = t.admit(now, x.cost, x.route, x.rank), true
+		x.ticket, x.admitted, x.passed = t.admit(now, x.cost, x.route, x.rank), true, true
 		t.stats.Backfilled++
 		wake(x)
 		lines = t.advanceLine(lines, y)
