@@ -169,7 +169,7 @@ func (ic *importCalls) dayBindsLocked(n int) string {
 		return ""
 	}
 	return fmt.Sprintf("the %s day window has %d of %d tokens left, and a call takes %d: the next calls would wait for it to refill",
-		kindName(b.Kind), int64(max(0, b.Level)), b.Limit, ic.cost.Of(b.Kind))
+		b.Kind, int64(max(0, b.Level)), b.Limit, ic.cost.Of(b.Kind))
 }
 
 // dayBinds reports whether n calls of cost c, from the levels of s, would
@@ -193,13 +193,6 @@ func dayBinds(s throttle.Snapshot, n int, c throttle.Cost) (throttle.BucketState
 		}
 	}
 	return worst, dayWait > minuteWait
-}
-
-func kindName(k headers.Kind) string {
-	if k == headers.Complexity {
-		return "complexity"
-	}
-	return "requests"
 }
 
 // sendGuard is the transport under the throttle: the throttle has admitted
