@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,11 +26,9 @@ import (
 type importCalls struct {
 	mu   sync.Mutex
 	live map[*callState]struct{}
-	// waited adds up how long the calls that ended before they were sent
-	// had waited (the throttle counts only the waits that end in an
-	// admission); cut are those waits as intervals, for the wall clock.
-	waited time.Duration
-	cut    []waitSpan
+	// cut are the waits of the calls that ended before they were sent (the
+	// throttle counts only the waits that end in an admission).
+	cut []waitSpan
 
 	// The day stop, when th is set.
 	th      *throttle.Throttle
@@ -89,9 +88,7 @@ func (ic *importCalls) end(st *callState) {
 	delete(ic.live, st)
 	st.cancel()
 	if !st.sending {
-		now := time.Now()
-		ic.waited += now.Sub(st.since)
-		ic.cut = append(ic.cut, waitSpan{st.since, now})
+		ic.cut = append(ic.cut, waitSpan{st.since, time.Now()})
 	}
 }
 
@@ -100,7 +97,11 @@ func (ic *importCalls) end(st *callState) {
 func (ic *importCalls) cutWaits() (time.Duration, []waitSpan) {
 	ic.mu.Lock()
 	defer ic.mu.Unlock()
-	return ic.waited, append([]waitSpan(nil), ic.cut...)
+	var sum time.Duration
+	for _, sp := range ic.cut {
+		sum += sp.end.Sub(sp.start)
+	}
+	return sum, slices.Clone(ic.cut)
 }
 
 // stop trips the day stop (if it is not already) and cancels every call
