@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/memsdk/mem-go/headers"
+	"github.com/memsdk/mem-go/memclient"
 	"github.com/memsdk/mem-go/throttle"
 )
 
@@ -104,12 +106,22 @@ func (ic *importCalls) cutWaits() (time.Duration, []waitSpan) {
 	return sum, slices.Clone(ic.cut)
 }
 
-// stop trips the day stop (if it is not already) and cancels every call
-// not in the network.
-func (ic *importCalls) stop(reason string) {
+// stopOnRateLimit trips the day stop, when it is on, for a call refused
+// for the rate limit (unprocessed, with a wait too long to retry: a day
+// window is spent), and reports whether it did: the call is then not
+// attempted rather than failed.
+func (ic *importCalls) stopOnRateLimit(err error) bool {
+	var rl *memclient.RateLimitError
+	if !errors.As(err, &rl) {
+		return false
+	}
 	ic.mu.Lock()
 	defer ic.mu.Unlock()
-	ic.stopLocked(reason)
+	if ic.th == nil {
+		return false
+	}
+	ic.stopLocked(describe(err) + ": a day window is used up")
+	return true
 }
 
 // stoppedBecause says why the day stop tripped ("" if it did not).

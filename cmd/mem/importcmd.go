@@ -170,7 +170,7 @@ func runImport(env *cliEnv, o *importOptions, paths []string) error {
 		api: clientAPI{cn.c}, th: cn.th, journal: jr, via: o.via, concurrency: o.concurrency,
 		collections: o.collections, instructions: o.instructions, context: o.context,
 		retryUnknown: o.retryUnknown, limit: -1, server: cn.baseURL, blocked: blocked,
-		calls: calls, stopAtDay: o.stopAtDay,
+		calls: calls,
 	}
 	s := newSummary()
 	todo := im.pending(items, &s)

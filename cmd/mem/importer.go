@@ -65,7 +65,6 @@ type importer struct {
 	context      string
 	retryUnknown bool // mem-it items whose outcome is unknown: send again
 	limit        int  // stop after this many calls (--stop-at-day-limit); <0 none
-	stopAtDay    bool // --stop-at-day-limit: stop before a call waits for a day window
 	progress     func(counts)
 	server       string // for messages
 	blocked      *blockedClock
@@ -363,11 +362,7 @@ func (im *importer) work(parent context.Context, todo []item, ids map[string]str
 		}
 		entry, outcome, err := im.send(cctx, it, im.collectionIDs(it, ids))
 		im.calls.end(st)
-		var rl *memclient.RateLimitError
-		if im.stopAtDay && errors.As(err, &rl) {
-			// Refused for the rate limit, unprocessed, with a wait too long
-			// to retry: a day window is spent. Stop rather than fail it.
-			im.calls.stop(describe(err) + ": a day window is used up")
+		if im.calls.stopOnRateLimit(err) {
 			outcome = ""
 		}
 		t.record(it, entry, outcome, err)
