@@ -13,7 +13,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/memsdk/mem-go/memclient"
 	"github.com/memsdk/mem-go/mock"
+	"github.com/memsdk/mem-go/throttle"
 )
 
 // TestStopAtDayLimitHonoursWhatTheRunLearns: the stop point used to be
@@ -108,4 +110,48 @@ func TestInterruptedRunCountsTheWaitItCut(t *testing.T) {
 		assert.InDelta(t, 6, durationOf(s.WaitedWall).Seconds(), 0.5, "the wait the interruption cut short")
 		assert.GreaterOrEqual(t, durationOf(s.WaitedSummed).Seconds(), 5.5)
 	})
+}
+
+// spentDayAPI refuses, for the rate limit, the item whose key is spent, as
+// the client does when a 429's wait is too long to retry.
+type spentDayAPI struct {
+	instantAPI
+	spent string
+}
+
+func (a spentDayAPI) CreateNote(_ context.Context, _ string, it item, _ []string) error {
+	if it.Key == a.spent {
+		return &memclient.RateLimitError{API: &memclient.APIError{StatusCode: 429}, RetryAfter: 5 * time.Hour}
+	}
+	return nil
+}
+
+// TestRateLimitRefusalStopsAtTheDayLimit: with the day stop on, a call the
+// client gives up on for the rate limit (a day window spent) stops the run:
+// it and the calls after it are not attempted, not failed. Without the day
+// stop it is a failure like any other.
+func TestRateLimitRefusalStopsAtTheDayLimit(t *testing.T) {
+	todo := []item{{Key: "a.md", Where: "a.md"}, {Key: "b.md", Where: "b.md"}, {Key: "c.md", Where: "c.md"}}
+	for _, stop := range []bool{true, false} {
+		th, err := throttle.New(throttle.DefaultPolicy())
+		require.NoError(t, err)
+		calls := newImportCalls()
+		if stop {
+			calls.stopAtDayLimit(th, callCost(th.Policy(), viaNotes))
+		}
+		im := &importer{api: spentDayAPI{spent: "b.md"}, journal: memoryJournal(), via: viaNotes, concurrency: 1, limit: -1, calls: calls}
+		s, err := im.work(t.Context(), todo, nil, newSummary())
+		require.NoError(t, err)
+		if stop {
+			assert.Equal(t, 1, s.Imported)
+			assert.Empty(t, s.Failed)
+			assert.Equal(t, 2, s.NotAttempted)
+			assert.Contains(t, calls.stoppedBecause(), "a day window is used up")
+		} else {
+			assert.Equal(t, 2, s.Imported)
+			require.Len(t, s.Failed, 1)
+			assert.Equal(t, "b.md", s.Failed[0].Where)
+			assert.Empty(t, calls.stoppedBecause())
+		}
+	}
 }
