@@ -412,20 +412,18 @@ type tally struct {
 // counts as failed (the next run retries it); a fatal error or a journal
 // that cannot be written stops the run.
 func (t *tally) record(it item, entry journalEntry, outcome string, err error) {
-	if outcome == "" {
+	switch outcome {
+	case "":
 		t.notAttempted(1)
 		return
+	case outcomeSkipped:
+		t.skipped(it, entry.Reason)
+		return
 	}
-	var jerr error
-	if outcome != outcomeSkipped { // checked again next run
-		jerr = t.im.journal.Record(entry)
-	}
+	jerr := t.im.journal.Record(entry)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
-	case outcome == outcomeSkipped:
-		t.s.Skipped = append(t.s.Skipped, failure{it.Where, entry.Reason})
-		t.c.skipped++
 	case jerr != nil:
 		if t.journalErr == nil {
 			t.journalErr = jerr
@@ -450,9 +448,22 @@ func (t *tally) record(it item, entry journalEntry, outcome string, err error) {
 		t.s.StoppedBecause = reason
 		t.cancel()
 	}
-	if t.im.counted != nil && jerr == nil && outcome != outcomeSkipped {
+	if t.im.counted != nil && jerr == nil {
 		t.im.counted(entry)
 	}
+	if t.im.progress != nil {
+		t.im.progress(t.c)
+	}
+}
+
+// skipped counts an item the client refused before sending it. It is not
+// journalled: the next run checks it again. (It says nothing of the server,
+// so the breaker does not see it.)
+func (t *tally) skipped(it item, reason string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.s.Skipped = append(t.s.Skipped, failure{it.Where, reason})
+	t.c.skipped++
 	if t.im.progress != nil {
 		t.im.progress(t.c)
 	}
