@@ -163,27 +163,29 @@ func (im *importer) pending(items []item, s *summary) []item {
 // UUIDs the client accepts. A collection title the client would refuse
 // refuses the item too: its collection could not be created.
 func (im *importer) localProblem(it item) string {
-	var err error
-	if im.via == viaMemIt {
-		err = memItRequest(it, im.instructions, im.context).Validate()
-	} else {
-		err = noteRequest(itemNoteID(it), it, nil).Validate()
-		for _, t := range it.CollectionTitles {
-			if err != nil {
-				break
-			}
-			err = collectionRequest(t).Validate()
-			var ve *memclient.ValidationError
-			if errors.As(err, &ve) { // say which field of the item it is
-				err = &memclient.ValidationError{Field: "collection_titles", Problem: ve.Problem}
-			}
-		}
-	}
 	var ve *memclient.ValidationError
-	if !errors.As(err, &ve) {
+	if !errors.As(im.validate(it), &ve) {
 		return ""
 	}
 	return refusal(it, ve)
+}
+
+// validate is the client's check of the requests the item makes (see
+// localProblem).
+func (im *importer) validate(it item) error {
+	if im.via == viaMemIt {
+		return memItRequest(it, im.instructions, im.context).Validate()
+	}
+	if err := noteRequest(itemNoteID(it), it, nil).Validate(); err != nil {
+		return err
+	}
+	for _, t := range it.CollectionTitles {
+		var ve *memclient.ValidationError
+		if errors.As(collectionRequest(t).Validate(), &ve) { // say which field of the item it is
+			return &memclient.ValidationError{Field: "collection_titles", Problem: ve.Problem}
+		}
+	}
+	return nil
 }
 
 // refusal is the reason an item is skipped when the client refuses its
