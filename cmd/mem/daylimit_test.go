@@ -155,3 +155,15 @@ func TestRateLimitRefusalStopsAtTheDayLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockedClockAddsTheUnionOfWaitsInAnyOrder: the waits an import cut
+// short are added after the throttle's, out of order; the wall time blocked
+// is still the length of their union.
+func TestBlockedClockAddsTheUnionOfWaitsInAnyOrder(t *testing.T) {
+	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
+	var b blockedClock
+	b.add(waitSpan{at(10), at(20)})
+	b.add(waitSpan{at(30), at(35)})
+	b.add(waitSpan{at(0), at(15)}) // cut short, added last
+	assert.Equal(t, 25*time.Second, b.total(), "0–20 and 30–35")
+}
