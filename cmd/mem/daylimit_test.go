@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/memsdk/mem-go/headers"
 	"github.com/memsdk/mem-go/memclient"
 	"github.com/memsdk/mem-go/mock"
 	"github.com/memsdk/mem-go/throttle"
@@ -166,4 +168,45 @@ func TestBlockedClockAddsTheUnionOfWaitsInAnyOrder(t *testing.T) {
 	b.add(waitSpan{at(30), at(35)})
 	b.add(waitSpan{at(0), at(15)}) // cut short, added last
 	assert.Equal(t, 25*time.Second, b.total(), "0–20 and 30–35")
+}
+
+// TestDayBindsOnlyWhenTheDayWindowWaitsLonger: a day bucket short of the
+// call's tokens stops the run only when its refill takes longer than the
+// minute windows' would.
+func TestDayBindsOnlyWhenTheDayWindowWaitsLonger(t *testing.T) {
+	cost := throttle.Cost{Requests: 1, Complexity: 40}
+	snap := func(dayLevel float64) throttle.Snapshot {
+		return throttle.Snapshot{Buckets: []throttle.BucketState{
+			{Bucket: throttle.Bucket{Kind: headers.Complexity, Window: headers.Minute, Limit: 100, Period: time.Minute}, Level: 0}, // 24 s for 40
+			{Bucket: throttle.Bucket{Kind: headers.Complexity, Window: headers.Day, Limit: 8000, Period: 24 * time.Hour}, Level: dayLevel},
+		}}
+	}
+	_, binds := dayBinds(snap(39), 1, cost) // 1 token short: 10.8 s
+	assert.False(t, binds, "the minute window waits longer")
+	b, binds := dayBinds(snap(0), 1, cost) // 40 tokens short: 432 s
+	assert.True(t, binds)
+	assert.Equal(t, headers.Day, b.Window)
+}
+
+// TestSendGuardSendsNoCallCancelledWhileItWaited: a call the day stop
+// cancelled after the throttle admitted it, but before it went into the
+// network, is not sent, and its wait counts as cut short.
+func TestSendGuardSendsNoCallCancelledWhileItWaited(t *testing.T) {
+	ic := newImportCalls()
+	ctx, st, ok := ic.begin(t.Context())
+	require.True(t, ok)
+	sent := 0
+	g := sendGuard{base: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		sent++
+		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody}, nil
+	})}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://mem.test/v2/notes", nil)
+	require.NoError(t, err)
+	st.cancel() // what the day stop does to a call not in the network
+	_, err = g.RoundTrip(req)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Zero(t, sent)
+	ic.end(st)
+	_, spans := ic.cutWaits()
+	assert.Len(t, spans, 1)
 }
