@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/memsdk/mem-go/headers"
+	"github.com/memsdk/mem-go/memclient"
 	"github.com/memsdk/mem-go/throttle"
 )
 
@@ -25,11 +28,9 @@ import (
 type importCalls struct {
 	mu   sync.Mutex
 	live map[*callState]struct{}
-	// waited adds up how long the calls that ended before they were sent
-	// had waited (the throttle counts only the waits that end in an
-	// admission); cut are those waits as intervals, for the wall clock.
-	waited time.Duration
-	cut    []waitSpan
+	// cut are the waits of the calls that ended before they were sent (the
+	// throttle counts only the waits that end in an admission).
+	cut []waitSpan
 
 	// The day stop, when th is set.
 	th      *throttle.Throttle
@@ -89,9 +90,7 @@ func (ic *importCalls) end(st *callState) {
 	delete(ic.live, st)
 	st.cancel()
 	if !st.sending {
-		now := time.Now()
-		ic.waited += now.Sub(st.since)
-		ic.cut = append(ic.cut, waitSpan{st.since, now})
+		ic.cut = append(ic.cut, waitSpan{st.since, time.Now()})
 	}
 }
 
@@ -100,15 +99,29 @@ func (ic *importCalls) end(st *callState) {
 func (ic *importCalls) cutWaits() (time.Duration, []waitSpan) {
 	ic.mu.Lock()
 	defer ic.mu.Unlock()
-	return ic.waited, append([]waitSpan(nil), ic.cut...)
+	var sum time.Duration
+	for _, sp := range ic.cut {
+		sum += sp.end.Sub(sp.start)
+	}
+	return sum, slices.Clone(ic.cut)
 }
 
-// stop trips the day stop (if it is not already) and cancels every call
-// not in the network.
-func (ic *importCalls) stop(reason string) {
+// stopOnRateLimit trips the day stop, when it is on, for a call refused
+// for the rate limit (unprocessed, with a wait too long to retry: a day
+// window is spent), and reports whether it did: the call is then not
+// attempted rather than failed.
+func (ic *importCalls) stopOnRateLimit(err error) bool {
+	var rl *memclient.RateLimitError
+	if !errors.As(err, &rl) {
+		return false
+	}
 	ic.mu.Lock()
 	defer ic.mu.Unlock()
-	ic.stopLocked(reason)
+	if ic.th == nil {
+		return false
+	}
+	ic.stopLocked(describe(err) + ": a day window is used up")
+	return true
 }
 
 // stoppedBecause says why the day stop tripped ("" if it did not).
@@ -169,7 +182,7 @@ func (ic *importCalls) dayBindsLocked(n int) string {
 		return ""
 	}
 	return fmt.Sprintf("the %s day window has %d of %d tokens left, and a call takes %d: the next calls would wait for it to refill",
-		kindName(b.Kind), int64(max(0, b.Level)), b.Limit, ic.cost.Of(b.Kind))
+		b.Kind, int64(max(0, b.Level)), b.Limit, ic.cost.Of(b.Kind))
 }
 
 // dayBinds reports whether n calls of cost c, from the levels of s, would
@@ -193,13 +206,6 @@ func dayBinds(s throttle.Snapshot, n int, c throttle.Cost) (throttle.BucketState
 		}
 	}
 	return worst, dayWait > minuteWait
-}
-
-func kindName(k headers.Kind) string {
-	if k == headers.Complexity {
-		return "complexity"
-	}
-	return "requests"
 }
 
 // sendGuard is the transport under the throttle: the throttle has admitted

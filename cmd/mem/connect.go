@@ -80,6 +80,7 @@ func (g *globals) connect(env *cliEnv, hooks throttle.Hooks) (*conn, error) {
 		return nil, err
 	}
 	var key string
+	var base http.RoundTripper // under the throttle: sendGuard marks each import call sent
 	opts := []memclient.Option{
 		memclient.WithThrottle(th),
 		memclient.WithLogger(logger),
@@ -93,20 +94,18 @@ func (g *globals) connect(env *cliEnv, hooks throttle.Hooks) (*conn, error) {
 				return nil, err
 			}
 		}
-		key = mock.DefaultKey
-		opts = append(opts, memclient.WithAPIKey(key), memclient.WithTransport(sendGuard{srv.RoundTripper()}))
+		key, base = mock.DefaultKey, srv.RoundTripper()
 		g.notice(env, "Using a throwaway in-process mock (--mock): nothing reaches Mem, and everything is gone when mem exits.")
 	} else {
-		key = env.env(memclient.EnvAPIKey)
+		key, base = env.env(memclient.EnvAPIKey), env.transport
 		if key == "" {
 			return nil, memclient.ErrNoAPIKey // describe says how to set one
 		}
-		base := env.transport
-		if base == nil {
-			base = http.DefaultTransport
-		}
-		opts = append(opts, memclient.WithAPIKey(key), memclient.WithTransport(sendGuard{base}))
 	}
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	opts = append(opts, memclient.WithAPIKey(key), memclient.WithTransport(sendGuard{base}))
 	c, err := memclient.New(opts...)
 	if err != nil {
 		return nil, errors.New(describe(err))

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/memsdk/mem-go/headers"
+	"github.com/memsdk/mem-go/memclient"
 	"github.com/memsdk/mem-go/mock"
+	"github.com/memsdk/mem-go/throttle"
 )
 
 // TestStopAtDayLimitHonoursWhatTheRunLearns: the stop point used to be
@@ -108,4 +112,101 @@ func TestInterruptedRunCountsTheWaitItCut(t *testing.T) {
 		assert.InDelta(t, 6, durationOf(s.WaitedWall).Seconds(), 0.5, "the wait the interruption cut short")
 		assert.GreaterOrEqual(t, durationOf(s.WaitedSummed).Seconds(), 5.5)
 	})
+}
+
+// spentDayAPI refuses, for the rate limit, the item whose key is spent, as
+// the client does when a 429's wait is too long to retry.
+type spentDayAPI struct {
+	instantAPI
+	spent string
+}
+
+func (a spentDayAPI) CreateNote(_ context.Context, _ string, it item, _ []string) error {
+	if it.Key == a.spent {
+		return &memclient.RateLimitError{API: &memclient.APIError{StatusCode: 429}, RetryAfter: 5 * time.Hour}
+	}
+	return nil
+}
+
+// TestRateLimitRefusalStopsAtTheDayLimit: with the day stop on, a call the
+// client gives up on for the rate limit (a day window spent) stops the run:
+// it and the calls after it are not attempted, not failed. Without the day
+// stop it is a failure like any other.
+func TestRateLimitRefusalStopsAtTheDayLimit(t *testing.T) {
+	todo := []item{{Key: "a.md", Where: "a.md"}, {Key: "b.md", Where: "b.md"}, {Key: "c.md", Where: "c.md"}}
+	for _, stop := range []bool{true, false} {
+		th, err := throttle.New(throttle.DefaultPolicy())
+		require.NoError(t, err)
+		calls := newImportCalls()
+		if stop {
+			calls.stopAtDayLimit(th, callCost(th.Policy(), viaNotes))
+		}
+		im := &importer{api: spentDayAPI{spent: "b.md"}, journal: memoryJournal(), via: viaNotes, concurrency: 1, limit: -1, calls: calls}
+		s, err := im.work(t.Context(), todo, nil, newSummary())
+		require.NoError(t, err)
+		if stop {
+			assert.Equal(t, 1, s.Imported)
+			assert.Empty(t, s.Failed)
+			assert.Equal(t, 2, s.NotAttempted)
+			assert.Contains(t, calls.stoppedBecause(), "a day window is used up")
+		} else {
+			assert.Equal(t, 2, s.Imported)
+			require.Len(t, s.Failed, 1)
+			assert.Equal(t, "b.md", s.Failed[0].Where)
+			assert.Empty(t, calls.stoppedBecause())
+		}
+	}
+}
+
+// TestBlockedClockAddsTheUnionOfWaitsInAnyOrder: the waits an import cut
+// short are added after the throttle's, out of order; the wall time blocked
+// is still the length of their union.
+func TestBlockedClockAddsTheUnionOfWaitsInAnyOrder(t *testing.T) {
+	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
+	var b blockedClock
+	b.add(waitSpan{at(10), at(20)})
+	b.add(waitSpan{at(30), at(35)})
+	b.add(waitSpan{at(0), at(15)}) // cut short, added last
+	assert.Equal(t, 25*time.Second, b.total(), "0–20 and 30–35")
+}
+
+// TestDayBindsOnlyWhenTheDayWindowWaitsLonger: a day bucket short of the
+// call's tokens stops the run only when its refill takes longer than the
+// minute windows' would.
+func TestDayBindsOnlyWhenTheDayWindowWaitsLonger(t *testing.T) {
+	cost := throttle.Cost{Requests: 1, Complexity: 40}
+	snap := func(dayLevel float64) throttle.Snapshot {
+		return throttle.Snapshot{Buckets: []throttle.BucketState{
+			{Bucket: throttle.Bucket{Kind: headers.Complexity, Window: headers.Minute, Limit: 100, Period: time.Minute}, Level: 0}, // 24 s for 40
+			{Bucket: throttle.Bucket{Kind: headers.Complexity, Window: headers.Day, Limit: 8000, Period: 24 * time.Hour}, Level: dayLevel},
+		}}
+	}
+	_, binds := dayBinds(snap(39), 1, cost) // 1 token short: 10.8 s
+	assert.False(t, binds, "the minute window waits longer")
+	b, binds := dayBinds(snap(0), 1, cost) // 40 tokens short: 432 s
+	assert.True(t, binds)
+	assert.Equal(t, headers.Day, b.Window)
+}
+
+// TestSendGuardSendsNoCallCancelledWhileItWaited: a call the day stop
+// cancelled after the throttle admitted it, but before it went into the
+// network, is not sent, and its wait counts as cut short.
+func TestSendGuardSendsNoCallCancelledWhileItWaited(t *testing.T) {
+	ic := newImportCalls()
+	ctx, st, ok := ic.begin(t.Context())
+	require.True(t, ok)
+	sent := 0
+	g := sendGuard{base: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		sent++
+		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody}, nil
+	})}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://mem.test/v2/notes", nil)
+	require.NoError(t, err)
+	st.cancel() // what the day stop does to a call not in the network
+	_, err = g.RoundTrip(req)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Zero(t, sent)
+	ic.end(st)
+	_, spans := ic.cutWaits()
+	assert.Len(t, spans, 1)
 }

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"testing/synctest"
 
@@ -31,9 +29,10 @@ func TestForeignFrontMatterIsLeftOut(t *testing.T) {
 
 	synctest.Test(t, func(t *testing.T) {
 		srv := mock.MustNew(mock.Config{})
-		dir := t.TempDir()
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "garden.md"), []byte("---\ntags: [garden]\n---\n# Garden ideas\n\nPlant tomatoes."), 0o644))
-		require.NoError(t, os.WriteFile(filepath.Join(dir, "post.md"), []byte("---\nlayout: post\ntitle: Hello world\n---\nFirst post."), 0o644))
+		dir := writeFiles(t, map[string]string{
+			"garden.md": "---\ntags: [garden]\n---\n# Garden ideas\n\nPlant tomatoes.",
+			"post.md":   "---\nlayout: post\ntitle: Hello world\n---\nFirst post.",
+		})
 		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", dir)
 		require.Equal(t, exitOK, code, out+errOut)
 		assert.Contains(t, errOut, "2 Markdown files start with front matter mem does not read (Obsidian, Jekyll…): it is left out of their notes")

@@ -170,7 +170,7 @@ func runImport(env *cliEnv, o *importOptions, paths []string) error {
 		api: clientAPI{cn.c}, th: cn.th, journal: jr, via: o.via, concurrency: o.concurrency,
 		collections: o.collections, instructions: o.instructions, context: o.context,
 		retryUnknown: o.retryUnknown, limit: -1, server: cn.baseURL, blocked: blocked,
-		calls: calls, stopAtDay: o.stopAtDay,
+		calls: calls,
 	}
 	s := newSummary()
 	todo := im.pending(items, &s)
@@ -237,8 +237,7 @@ func (o *importOptions) openJournal(env *cliEnv, owner journalOwner) (*journal, 
 		if err != nil {
 			return nil, nil, err
 		}
-		_, err = o.checkOwner(env, j, owner)
-		return j, func() {}, err
+		return j, func() {}, o.checkOwner(env, j, owner)
 	}
 	if o.newJournal {
 		if err := o.moveJournalAside(env); err != nil {
@@ -249,7 +248,7 @@ func (o *importOptions) openJournal(env *cliEnv, owner journalOwner) (*journal, 
 	if err != nil {
 		return nil, nil, err
 	}
-	if _, err := o.checkOwner(env, j, owner); err != nil {
+	if err := o.checkOwner(env, j, owner); err != nil {
 		j.Close()
 		return nil, nil, err
 	}
@@ -263,16 +262,16 @@ func (o *importOptions) openJournal(env *cliEnv, owner journalOwner) (*journal, 
 // checkOwner refuses a journal of another server or key (a usage error:
 // the command line names the wrong journal), and says when a journal that
 // named none is taken as this run's.
-func (o *importOptions) checkOwner(env *cliEnv, j *journal, owner journalOwner) (ownership, error) {
-	own, err := j.checkOwner(owner)
+func (o *importOptions) checkOwner(env *cliEnv, j *journal, owner journalOwner) error {
+	recorded, err := j.checkOwner(owner)
 	if err != nil {
-		return own, usageError{err.Error()}
+		return usageError{err.Error()}
 	}
-	if n := j.settled(); own == ownerNotRecorded && n > 0 {
+	if n := j.settled(); !recorded && n > 0 {
 		o.g.notice(env, "The journal %s does not say which server it was written for (an earlier mem wrote it): "+
 			"taking its %s as done on %s.", o.journalPath, plural(n, "document", "documents"), owner.Server)
 	}
-	return own, nil
+	return nil
 }
 
 // moveJournalAside renames the journal to FILE.<time>.old, if there is one.

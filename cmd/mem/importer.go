@@ -65,7 +65,6 @@ type importer struct {
 	context      string
 	retryUnknown bool // mem-it items whose outcome is unknown: send again
 	limit        int  // stop after this many calls (--stop-at-day-limit); <0 none
-	stopAtDay    bool // --stop-at-day-limit: stop before a call waits for a day window
 	progress     func(counts)
 	server       string // for messages
 	blocked      *blockedClock
@@ -164,27 +163,29 @@ func (im *importer) pending(items []item, s *summary) []item {
 // UUIDs the client accepts. A collection title the client would refuse
 // refuses the item too: its collection could not be created.
 func (im *importer) localProblem(it item) string {
-	var err error
-	if im.via == viaMemIt {
-		err = memItRequest(it, im.instructions, im.context).Validate()
-	} else {
-		err = noteRequest(itemNoteID(it), it, nil).Validate()
-		for _, t := range it.CollectionTitles {
-			if err != nil {
-				break
-			}
-			err = collectionRequest(t).Validate()
-			var ve *memclient.ValidationError
-			if errors.As(err, &ve) { // say which field of the item it is
-				err = &memclient.ValidationError{Field: "collection_titles", Problem: ve.Problem}
-			}
-		}
-	}
 	var ve *memclient.ValidationError
-	if !errors.As(err, &ve) {
+	if !errors.As(im.validate(it), &ve) {
 		return ""
 	}
 	return refusal(it, ve)
+}
+
+// validate is the client's check of the requests the item makes (see
+// localProblem).
+func (im *importer) validate(it item) error {
+	if im.via == viaMemIt {
+		return memItRequest(it, im.instructions, im.context).Validate()
+	}
+	if err := noteRequest(itemNoteID(it), it, nil).Validate(); err != nil {
+		return err
+	}
+	for _, t := range it.CollectionTitles {
+		var ve *memclient.ValidationError
+		if errors.As(collectionRequest(t).Validate(), &ve) { // say which field of the item it is
+			return &memclient.ValidationError{Field: "collection_titles", Problem: ve.Problem}
+		}
+	}
+	return nil
 }
 
 // refusal is the reason an item is skipped when the client refuses its
@@ -363,11 +364,7 @@ func (im *importer) work(parent context.Context, todo []item, ids map[string]str
 		}
 		entry, outcome, err := im.send(cctx, it, im.collectionIDs(it, ids))
 		im.calls.end(st)
-		var rl *memclient.RateLimitError
-		if im.stopAtDay && errors.As(err, &rl) {
-			// Refused for the rate limit, unprocessed, with a wait too long
-			// to retry: a day window is spent. Stop rather than fail it.
-			im.calls.stop(describe(err) + ": a day window is used up")
+		if im.calls.stopOnRateLimit(err) {
 			outcome = ""
 		}
 		t.record(it, entry, outcome, err)
@@ -417,20 +414,18 @@ type tally struct {
 // counts as failed (the next run retries it); a fatal error or a journal
 // that cannot be written stops the run.
 func (t *tally) record(it item, entry journalEntry, outcome string, err error) {
-	if outcome == "" {
+	switch outcome {
+	case "":
 		t.notAttempted(1)
 		return
+	case outcomeSkipped:
+		t.skipped(it, entry.Reason)
+		return
 	}
-	var jerr error
-	if outcome != outcomeSkipped { // checked again next run
-		jerr = t.im.journal.Record(entry)
-	}
+	jerr := t.im.journal.Record(entry)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	switch {
-	case outcome == outcomeSkipped:
-		t.s.Skipped = append(t.s.Skipped, failure{it.Where, entry.Reason})
-		t.c.skipped++
 	case jerr != nil:
 		if t.journalErr == nil {
 			t.journalErr = jerr
@@ -455,9 +450,22 @@ func (t *tally) record(it item, entry journalEntry, outcome string, err error) {
 		t.s.StoppedBecause = reason
 		t.cancel()
 	}
-	if t.im.counted != nil && jerr == nil && outcome != outcomeSkipped {
+	if t.im.counted != nil && jerr == nil {
 		t.im.counted(entry)
 	}
+	if t.im.progress != nil {
+		t.im.progress(t.c)
+	}
+}
+
+// skipped counts an item the client refused before sending it. It is not
+// journalled: the next run checks it again. (It says nothing of the server,
+// so the breaker does not see it.)
+func (t *tally) skipped(it item, reason string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.s.Skipped = append(t.s.Skipped, failure{it.Where, reason})
+	t.c.skipped++
 	if t.im.progress != nil {
 		t.im.progress(t.c)
 	}

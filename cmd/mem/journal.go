@@ -83,15 +83,6 @@ type journalHeader struct {
 
 const journalFormat = 1
 
-// ownership is what checkOwner found.
-type ownership int
-
-const (
-	ownedByThisRun   ownership = iota // the newest header names this server and key
-	ownerNotRecorded                  // no header: new, or written before headers were
-	ownerChanges                      // another owner, but nothing settled: taken over
-)
-
 // journalMismatchError refuses a journal written for another server or key
 // that settled documents there: this run would skip them though they are
 // not on its server.
@@ -193,21 +184,15 @@ func openJournal(path string) (*journal, error) {
 // or one written by a mem that recorded no owner: taken as this run's), or
 // when the journal settled nothing (no document done or of unknown outcome:
 // nothing would be skipped). Otherwise it returns a *journalMismatchError.
-func (j *journal) checkOwner(owner journalOwner) (ownership, error) {
+// recorded says whether the journal named an owner.
+func (j *journal) checkOwner(owner journalOwner) (recorded bool, err error) {
 	j.mu.Lock()
-	defer j.mu.Unlock()
-	switch {
-	case j.owner == nil:
-		return ownerNotRecorded, nil
-	case j.owner.same(owner):
-		return ownedByThisRun, nil
+	have := j.owner
+	j.mu.Unlock()
+	if have == nil || have.same(owner) || j.settled() == 0 {
+		return have != nil, nil
 	}
-	for _, e := range j.last {
-		if e.Outcome == outcomeDone || e.Outcome == outcomeUnknown {
-			return 0, &journalMismatchError{path: j.path, have: *j.owner, run: owner}
-		}
-	}
-	return ownerChanges, nil
+	return true, &journalMismatchError{path: j.path, have: *have, run: owner}
 }
 
 // settled counts the documents the journal records as done or of unknown

@@ -167,3 +167,34 @@ func TestJournalOwnerIgnoresHowTheURLIsWritten(t *testing.T) {
 	assert.False(t, a.same(newJournalOwner("http://api.mem.ai", "k")))
 	assert.False(t, a.same(newJournalOwner("https://api.mem.ai", "other")))
 }
+
+// TestNewJournalPlansAfreshAndKeepsNoEmptyJournal: a dry run with
+// --new-journal plans as if the journal were new (a journal of another
+// server does not refuse it, and nothing is moved), and --new-journal keeps
+// no copy of an empty journal.
+func TestNewJournalPlansAfreshAndKeepsNoEmptyJournal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a, b := mock.MustNew(mock.Config{}), mock.MustNew(mock.Config{})
+		dir := docs(t, 3)
+		journal := filepath.Join(t.TempDir(), "j")
+		onA := map[string]string{"MEM_API_KEY": mock.DefaultKey, "MEM_API_URL": "http://a.test"}
+		onB := map[string]string{"MEM_API_KEY": mock.DefaultKey, "MEM_API_URL": "http://b.test"}
+		code, _, errOut := cliWith(t.Context(), a.RoundTripper(), onA, "import", dir, "--journal", journal)
+		require.Equal(t, exitOK, code, errOut)
+
+		code, out, errOut := cliWith(t.Context(), b.RoundTripper(), onB, "import", dir, "--journal", journal, "--new-journal", "--dry-run")
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, out, "3 documents: 0 already done, 0 skipped, 3 to import.")
+		old, err := filepath.Glob(journal + ".*.old")
+		require.NoError(t, err)
+		assert.Empty(t, old, "a dry run moves nothing")
+
+		empty := filepath.Join(t.TempDir(), "empty")
+		require.NoError(t, os.WriteFile(empty, nil, 0o644))
+		code, _, errOut = cliWith(t.Context(), b.RoundTripper(), onB, "import", dir, "--journal", empty, "--new-journal")
+		require.Equal(t, exitOK, code, errOut)
+		old, err = filepath.Glob(empty + ".*.old")
+		require.NoError(t, err)
+		assert.Empty(t, old, "an empty journal is not kept")
+	})
+}

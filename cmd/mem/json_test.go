@@ -167,3 +167,11 @@ func TestJSONErrors(t *testing.T) {
 		assert.True(t, strings.HasPrefix(errOut, "mem: not found (404): "), "text without --json: %q", errOut)
 	})
 }
+
+// TestJSONRequestedEndsAtDoubleDash: after "--", "--json" is an argument
+// (a search for it), not the flag: an error then is not printed as JSON.
+func TestJSONRequestedEndsAtDoubleDash(t *testing.T) {
+	root := newRootCmd(&cliEnv{})
+	assert.True(t, jsonRequested(root, []string{"notes", "get", "x", "--json"}))
+	assert.False(t, jsonRequested(root, []string{"notes", "search", "--", "--json"}))
+}

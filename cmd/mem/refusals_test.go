@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -72,10 +71,7 @@ func TestDryRunListsEveryLocalRefusal(t *testing.T) {
 	} {
 		t.Run(tc.via, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				dir := t.TempDir()
-				for name, content := range tc.files {
-					require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
-				}
+				dir := writeFiles(t, tc.files)
 				srv := mock.MustNew(mock.Config{})
 				journal := filepath.Join(t.TempDir(), "j")
 				args := []string{"import", "--mock", "--json", "--via", tc.via, "--journal", journal, dir}

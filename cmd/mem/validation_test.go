@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"testing/synctest"
@@ -22,13 +21,11 @@ import (
 func TestLocalRefusalsAreSkipped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := mock.MustNew(mock.Config{})
-		dir := t.TempDir()
-		write := func(name, content string) {
-			require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644))
-		}
-		write("good.md", "Good\n\nA note.")
-		write("future.md", "---\nid: \"3b0c7e61-5d0a-4a56-9d39-0d8c3b9e2f10\"\ntitle: \"Future\"\ncreated_at: \"2999-01-01T00:00:00Z\"\n---\n\nFuture\n\nWritten ahead of time.")
-		write("lines.jsonl", "{\"content\":\"Later\",\"updated_at\":\"2999-01-01T00:00:00Z\"}\n{\"content\":\"Now\"}\n")
+		dir := writeFiles(t, map[string]string{
+			"good.md":     "Good\n\nA note.",
+			"future.md":   "---\nid: \"3b0c7e61-5d0a-4a56-9d39-0d8c3b9e2f10\"\ntitle: \"Future\"\ncreated_at: \"2999-01-01T00:00:00Z\"\n---\n\nFuture\n\nWritten ahead of time.",
+			"lines.jsonl": "{\"content\":\"Later\",\"updated_at\":\"2999-01-01T00:00:00Z\"}\n{\"content\":\"Now\"}\n",
+		})
 		journal := filepath.Join(t.TempDir(), "j")
 
 		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--dry-run", "--journal", journal, dir)

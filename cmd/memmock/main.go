@@ -207,6 +207,9 @@ func parse(args []string, stdout, stderr io.Writer) (string, mock.Config, error)
 	return *f.addr, *cfg, nil
 }
 
+// defaultQuotaPeriod is the mock's quota period when none is configured.
+const defaultQuotaPeriod = 30 * 24 * time.Hour
+
 // flags are memmock's flags, as parsed: most go straight into cfg.
 type flags struct {
 	cfg                 mock.Config
@@ -234,7 +237,7 @@ func defineFlags(fs *flag.FlagSet, d mock.Limits) *flags {
 	fs.Int64Var(&cfg.Limits.MemItComplexity, "mem-it-complexity", d.MemItComplexity, "complexity cost of POST /v2/mem-it")
 	fs.Var(f.cost, "cost", "an endpoint's `price`: \"METHOD /path=C\" (C complexity tokens) or \"METHOD /path=R,C\" (and R request tokens); {name} wildcards; repeatable")
 	fs.Int64Var(&cfg.Quota.Allowance, "quota", 0, "note creations allowed per key per quota period (0: no quota)")
-	cfg.Quota.Period = 30 * 24 * time.Hour
+	cfg.Quota.Period = defaultQuotaPeriod
 	fs.Var(durationFlag{&cfg.Quota.Period}, "quota-period", "quota period (a `duration`)")
 	fs.Var(durationFlag{&cfg.Faults.Latency}, "latency", "added latency per call (a `duration`: 50ms)")
 	fs.Var(durationFlag{&cfg.Faults.LatencyJitter}, "jitter", "random extra latency, uniform in [0, jitter) (a `duration`)")
@@ -319,7 +322,7 @@ func checkFlags(cfg mock.Config, neighbour time.Duration, d mock.Limits) error {
 	for _, p := range []struct {
 		flag     string
 		v, deflt time.Duration
-	}{{"minute", cfg.Limits.Minute, d.Minute}, {"day", cfg.Limits.Day, d.Day}, {"quota-period", cfg.Quota.Period, 30 * 24 * time.Hour}} {
+	}{{"minute", cfg.Limits.Minute, d.Minute}, {"day", cfg.Limits.Day, d.Day}, {"quota-period", cfg.Quota.Period, defaultQuotaPeriod}} {
 		if p.v <= 0 {
 			errs = append(errs, fmt.Errorf("--%s must be positive (0 would mean the default, %v)", p.flag, p.deflt))
 		}

@@ -35,19 +35,23 @@ const EnvReal = "MEM_EXAMPLES_REAL"
 // by default), only if MEM_EXAMPLES_REAL=1: otherwise Begin returns an
 // error that says how to opt in, and the example must stop.
 func Begin(name, what string) error {
-	if !useReal() {
+	switch {
+	case !useReal():
 		fmt.Fprintf(os.Stderr, "%s: MEM_API_KEY is not set, so it runs against an in-process mock with Mem's limits (a minute lasts 1 s, a day 1 min), and creates %s there.\n", name, what)
 		return nil
-	}
-	if err := checkOptIn(name, what); err != nil {
-		return err
+	case !optedIn():
+		return fmt.Errorf("%s: MEM_API_KEY is set, so it would create %s on %s, for good. "+
+			"Set %s=1 to go ahead, or unset MEM_API_KEY to run it against an in-process mock", name, what, server(), EnvReal)
 	}
 	fmt.Fprintf(os.Stderr, "%s: creates %s on %s with the key in MEM_API_KEY (%s=1), for good.\n", name, what, server(), EnvReal)
 	return nil
 }
 
-// real reports whether the examples are to use the key of MEM_API_KEY.
+// useReal reports whether the examples are to use the key of MEM_API_KEY.
 func useReal() bool { return os.Getenv(memclient.EnvAPIKey) != "" }
+
+// optedIn reports whether MEM_EXAMPLES_REAL=1 lets a real run go ahead.
+func optedIn() bool { return os.Getenv(EnvReal) == "1" }
 
 // server is the server a real run talks to.
 func server() string {
@@ -55,15 +59,6 @@ func server() string {
 		return u
 	}
 	return memclient.DefaultBaseURL
-}
-
-// checkOptIn refuses a real run unless MEM_EXAMPLES_REAL=1.
-func checkOptIn(name, what string) error {
-	if os.Getenv(EnvReal) == "1" {
-		return nil
-	}
-	return fmt.Errorf("%s: MEM_API_KEY is set, so it would create %s on %s, for good. "+
-		"Set %s=1 to go ahead, or unset MEM_API_KEY to run it against an in-process mock", name, what, server(), EnvReal)
 }
 
 // errNoOptIn is returned by Options for a real run without the opt-in.
@@ -87,7 +82,7 @@ func Client(opts ...memclient.Option) (*memclient.Client, *mock.Server, error) {
 // (returned too): every client made with them talks to the same server.
 func Options() ([]memclient.Option, *mock.Server, error) {
 	if useReal() {
-		if os.Getenv(EnvReal) != "1" {
+		if !optedIn() {
 			return nil, nil, errNoOptIn
 		}
 		return nil, nil, nil // memclient.New reads the environment
