@@ -113,7 +113,7 @@ func (s *redisServer) Client(t testing.TB) *redis.Client {
 	return c
 }
 
-// quietLogger discards the store's log lines but counts them.
+// countingHandler discards the store's log lines but counts them.
 type countingHandler struct {
 	mu    sync.Mutex
 	lines []string
