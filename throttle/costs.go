@@ -23,29 +23,40 @@ import (
 // route narrows it (see narrow). A measurement that contradicts the
 // interval so far starts it anew. While another consumer is known to spend
 // on the key (the drift estimate is not zero), a rise needs three
-// measurements that agree, not two: a price set too high by the other's
-// spending would be given back by every answer, and those raises would
-// hide that spending from the drift estimate. A throttle on a shared Store (several
+// measurements in a row that each show it, not two that agree: the
+// other's calls land in some measurements, at random, where a price rise
+// shows in every one; a price set too high by them would be given back by
+// every answer, and those raises would hide their spending from the drift
+// estimate. A throttle on a shared Store (several
 // processes) does not measure: the other processes' calls between two
-// answers would count as this one's. Measurements also wait while answers to
-// overlapping calls prove another consumer (see Throttle.othersSeen);
-// another consumer spending during a measurement would inflate it, which
-// errs on the safe side.
+// answers would count as this one's.
+//
+// Measurements also wait while answers to overlapping calls prove a
+// spending nobody counted on (see Throttle.measuresFrom): another
+// consumer's would inflate them. But that proof may be the route's own
+// price, and calls that keep overlapping would never measure it; so a
+// route never measured whose answer proves it, a rise that waits for more
+// measurements, and a price guessed from a refusal are probed: calls go one
+// at a time until measurements settle the price (see probe).
 //
 // A rate-limit 429 to a call that the shown windows had tokens for (every
 // kind's Remaining at least the call's cost) proves that the call costs
 // more than believed, in the kind whose Remaining is smallest against its
-// cost, unless that would make it more than maxRise times dearer. Retry-After, the server's time until the call fits, bounds it from
-// above: the cost becomes that bound at once, and later measurements bring
-// it down to the exact figure. So a price rise costs a route one 429 at most
-// when its calls go one at a time; calls already in flight at the old price
-// that the server cannot fit at the new one are refused as well (they find
-// less than even the old price: a shortage, which proves nothing of it).
+// cost, unless that would make it more than maxRise times dearer.
+// Retry-After, the server's time until the call fits, bounds it from
+// above: the cost becomes that bound at once (or the price measurements
+// point to, if they point above what the refusal showed), and later
+// measurements bring it down to the exact figure. So a price rise costs a
+// route one 429 at most when its calls go one at a time; calls already in
+// flight at the old price that the server cannot fit at the new one are
+// refused as well (they find less than even the old price: a shortage,
+// which proves nothing of it).
 type costBook struct {
 	learned map[uint64]learnedCost
 	pending map[uint64]*[2]interval
 	last    [2]answerMark // per kind: the previous answer
 	changes uint64        // prices set so far: queued calls are repriced when it moves
+	probe   probe         // the prices the answers put in doubt, being measured
 }
 
 // learnedCost is a route's cost in the kinds that have been learned.
@@ -55,10 +66,12 @@ type learnedCost struct {
 }
 
 // interval is an open interval (lo, hi) of costs and how many measurements
-// it intersects.
+// it intersects; above counts the last of them that each, alone, put the
+// cost above the price believed when it was taken.
 type interval struct {
 	lo, hi float64
 	n      int
+	above  int
 }
 
 // answerMark is what the next measurement needs of an answer.
@@ -95,7 +108,7 @@ type measurement struct {
 	tk    Ticket
 	ws    headers.WindowState
 	alone bool    // alone in flight from send to answer
-	clean bool    // alone, and measurements are not on hold (see Throttle.othersSeen)
+	clean bool    // alone, and measurements are not on hold (see Throttle.measuresFrom)
 	rate  float64 // refill of the shown bucket, tokens per ns
 	now   time.Duration
 	// others is set while another consumer is known to spend on the key:
@@ -120,6 +133,18 @@ func (b *costBook) measure(k headers.Kind, m measurement) {
 	b.narrow(m.tk.route, k, interval{lo: d + m.rate*minGap - 1, hi: d + m.rate*maxGap + 1, n: 1}, m.tk.cost.Of(k), m.others)
 }
 
+// suspect doubts both prices of route, unless measured before: an answer
+// to one of its calls, overlapping others, proved a spending that this
+// client did not count on. It may be another consumer's, or the route's
+// own price, which only measurements tell apart (see probe).
+func (b *costBook) suspect(route uint64) {
+	if _, measured := b.pending[route]; measured {
+		return
+	}
+	b.probe.start(route, headers.Requests)
+	b.probe.start(route, headers.Complexity)
+}
+
 // risesWithOthers is how many measurements must agree to raise a price
 // while another consumer is known to spend on the key: its calls land in
 // some measurements, at random, where a price rise shows in every one.
@@ -141,18 +166,26 @@ func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int
 		p = &[2]interval{}
 		b.pending[route] = p
 	}
+	vote := 0
+	if iv.lo >= float64(current) {
+		vote = 1
+	}
+	iv.above = vote
 	if cur := p[k]; cur.n > 0 && max(cur.lo, iv.lo) < min(cur.hi, iv.hi) {
-		iv = interval{lo: max(cur.lo, iv.lo), hi: min(cur.hi, iv.hi), n: cur.n + 1}
+		iv = interval{lo: max(cur.lo, iv.lo), hi: min(cur.hi, iv.hi), n: cur.n + 1, above: (cur.above + 1) * vote}
 	}
 	p[k] = iv
-	if iv.n < 2 || (float64(current) > iv.lo && float64(current) < iv.hi) {
+	if float64(current) > iv.lo && float64(current) < iv.hi {
+		b.probe.settle(route, k)
 		return
 	}
 	c, ok := iv.price()
-	if !ok || others && c > current && iv.n < risesWithOthers {
+	if iv.n < 2 || !ok || others && c > current && iv.above < risesWithOthers {
+		b.probe.start(route, k) // the next measurements, one call at a time
 		return
 	}
 	b.set(route, k, c)
+	b.probe.priced(route, k)
 }
 
 // price returns the largest integer in (iv.lo, iv.hi), the price iv
@@ -195,10 +228,14 @@ func (b *costBook) refused(tk Ticket, st headers.Status, retryAfter time.Duratio
 	k := headers.Kind(culprit)
 	ws := st.Of(k)
 	bound := int64(float64(ws.Remaining) + 1 + rate[k]*float64(retryAfter))
-	if c, ok := b.measuredAbove(tk.route, k, ws.Remaining); ok {
+	c, measured := b.measuredAbove(tk.route, k, ws.Remaining)
+	if measured {
 		bound = c
 	}
 	b.set(tk.route, k, min(capacity.Of(k), bound))
+	if !measured { // a guess on the high side: measurements bring it down
+		b.probe.start(tk.route, k)
+	}
 }
 
 // measuredAbove returns the price the measurements of route's kind k

@@ -67,7 +67,7 @@ func (t *Throttle) Done(tk Ticket, o Outcome) {
 	t.mem.answer(now, a)
 	var eb [4]ResyncEvent
 	events := t.closeAnswer(now, &d, a, eb[:0])
-	if t.mayHaveFreed(d.changed(t), d.wasSynced) {
+	if t.mayHaveFreed(d.changed(t), d.oneAtATime) {
 		t.wakeHeadLocked(now)
 	}
 	t.mu.Unlock()
@@ -81,6 +81,9 @@ type doneCall struct {
 	tk        Ticket
 	r         response
 	wasSynced bool
+	// oneAtATime is set when calls were admitted one at a time (cold
+	// start, or a probe): this answer lets the next one go.
+	oneAtATime bool
 	// lowerings, raised and adopted are the counters before the answer.
 	lowerings, raised, adopted uint64
 	repriced                   bool
@@ -91,6 +94,7 @@ type doneCall struct {
 // begin records the counters the answer may change, with t.mu held.
 func (d *doneCall) begin(t *Throttle) {
 	d.wasSynced = t.synced()
+	d.oneAtATime = !d.wasSynced || t.probing()
 	d.lowerings, d.raised, d.adopted = t.lowerings, t.stats.Raised, t.stats.LimitsAdopted
 }
 
@@ -139,12 +143,12 @@ func (t *Throttle) closeAnswer(now time.Duration, d *doneCall, a Answer, events 
 
 // mayHaveFreed reports whether the answer Done just read may let the head
 // of the line go sooner than its timer says: it raised a level, changed a
-// limit or a price (changed), ended cold start, freed room in flight that
-// the head was waiting for, or may have shrunk the drift reserve. Any
-// other answer wakes nobody: a queue drained by the refill is not woken
-// once per Done.
-func (t *Throttle) mayHaveFreed(changed, wasSynced bool) bool {
-	freed := changed || t.flightFull || !wasSynced || t.drift.active
+// limit or a price (changed), answered a call admitted while calls went
+// one at a time (cold start, a probe), freed room in flight that the head
+// was waiting for, or may have shrunk the drift reserve. Any other answer
+// wakes nobody: a queue drained by the refill is not woken once per Done.
+func (t *Throttle) mayHaveFreed(changed, oneAtATime bool) bool {
+	freed := changed || t.flightFull || oneAtATime || t.drift.active
 	t.flightFull = false
 	return freed
 }
@@ -291,14 +295,20 @@ func (t *Throttle) repriceQueued() {
 // learnCost gives the cost book what the response tells of tk's price
 // (provedOthers: the response proved another consumer spent). A
 // measurement is clean when the call was alone in flight from send to
-// answer and no recent proof came from an answer to a call that was not
-// alone: such a proof cannot be one route's price change.
+// answer and, unless a probe is on (see probe), no recent proof came from
+// an answer to a call that was not alone: such a proof may be another
+// consumer's spending, which would inflate the measurement.
 func (t *Throttle) learnCost(now time.Duration, tk Ticket, r *response, provedOthers bool) {
 	alone := tk.alone && t.seq == tk.seq
 	if provedOthers && !alone {
-		t.othersSeen = now
+		t.measuresFrom = now + t.drift.horizon()
+		if t.ownStore {
+			t.costs.suspect(tk.route)
+		}
 	}
-	clean := t.ownStore && alone && (t.othersSeen == 0 || now-t.othersSeen > t.drift.horizon())
+	probing := t.probing() // calls go one at a time to be measured: the proofs seen may be the price's
+	t.costs.probe.answered()
+	clean := t.ownStore && alone && (probing || now >= t.measuresFrom)
 	var rate [2]float64
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
 		ws, i := t.shown(r, k)

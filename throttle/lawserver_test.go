@@ -24,6 +24,7 @@ type lawServer struct {
 	// maxInflightUnsynced is the most requests handled at once before the
 	// first response was written: the cold-start probe's test.
 	maxInflightUnsynced int
+	maxInflight         int // the most requests handled at once
 	responded           bool
 
 	// Faults, set by tests.
@@ -126,6 +127,7 @@ func (s *lawServer) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, io.ErrUnexpectedEOF
 	}
 	s.inflight++
+	s.maxInflight = max(s.maxInflight, s.inflight)
 	if !s.responded {
 		s.maxInflightUnsynced = max(s.maxInflightUnsynced, s.inflight)
 	}

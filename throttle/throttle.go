@@ -72,11 +72,12 @@ type Throttle struct {
 	stats     Stats
 	drift     drift  // what others spend on the key, as the resyncs show it
 	seq       uint64 // admissions so far
-	// othersSeen is when an answer to a call that was not alone in flight
-	// last proved another consumer: such a proof cannot be a price change
-	// of one route, so measurements of prices wait (see costBook).
-	othersSeen time.Duration
-	costs      costBook // what each route costs, as the headers show it
+	// measuresFrom is when price measurements may resume: an answer to a
+	// call that was not alone in flight proved a spending nobody counted
+	// on, maybe another consumer's, which would inflate them; they wait
+	// the drift's horizon, unless a probe is on (see costBook and probe).
+	measuresFrom time.Duration
+	costs        costBook // what each route costs, as the headers show it
 	// ownStore is false for a store shared with other processes: their
 	// calls go between two answers unseen (the shared level knows them, so
 	// nothing proves them), so such a throttle measures no price.

@@ -267,7 +267,7 @@ func (t *Throttle) backfillLocked(now time.Duration, head *waiter) time.Duration
 	var buf [8]*waiter
 	lines := t.queue.lines(head, buf[:0])
 	var next time.Duration
-	for len(lines) > 0 {
+	for len(lines) > 0 && t.mayAdmit() {
 		x := lines[0]
 		if d := t.take(now, x.cost, x.rank); d > 0 {
 			next = minPositive(next, d)
@@ -358,8 +358,13 @@ func (t *Throttle) reserveRelease(now time.Duration, rank int) time.Duration {
 	return t.lastInteractive + t.reserveIdle - now
 }
 
-// mayAdmit applies the cold-start rule: before the first resync, one call in flight at most.
-func (t *Throttle) mayAdmit() bool { return t.inflightN == 0 || t.synced() }
+// mayAdmit applies the rule of one call in flight at most: before the
+// first resync (cold start), and while a probe measures a price.
+func (t *Throttle) mayAdmit() bool { return t.inflightN == 0 || t.synced() && !t.probing() }
+
+// probing reports whether a probe is on (see probe). A throttle on a
+// shared store measures no price, so never probes.
+func (t *Throttle) probing() bool { return t.ownStore && t.costs.probe.on() }
 
 // synced reports whether a response has resynchronised the levels: as the
 // in-memory store holds it, or as a remote store's last exchange said.

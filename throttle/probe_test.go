@@ -1,0 +1,116 @@
+package throttle
+
+import (
+	"net/http"
+	"testing"
+	"testing/synctest"
+
+	"github.com/memsdk/mem-go/headers"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// answerBoth completes tk with a 200 reporting the minute windows of both kinds.
+func answerBoth(th *Throttle, tk Ticket, requests, complexity int64) {
+	h := http.Header{}
+	headers.Status{
+		Requests:   headers.WindowState{Window: headers.Minute, Limit: 100, Remaining: requests},
+		Complexity: headers.WindowState{Window: headers.Minute, Limit: 200, Remaining: complexity},
+	}.Write(h)
+	th.Done(tk, Outcome{Responded: true, StatusCode: 200, Header: h})
+}
+
+// TestProbeSendsOneCallAtATime: answers to overlapping calls of a route
+// never measured prove a spending nobody counted on (the route costs 10
+// complexity tokens, the policy says 1). The throttle probes: one call in
+// flight at a time, so that each answer measures the price, until three
+// measurements that each show the rise (another consumer may be spending,
+// as far as the throttle can tell) set it; then calls overlap again.
+func TestProbeSendsOneCallAtATime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		th := newThrottle(t, DefaultPolicy())
+		const path = "/v2/tasks"
+		get := func() Ticket {
+			tk, err := th.waitRoute(t.Context(), http.MethodGet, path)
+			require.NoError(t, err)
+			return tk
+		}
+		requests, complexity := int64(100), int64(200)
+		answer := func(tk Ticket) { // the server charges 1 and 10
+			requests, complexity = requests-1, complexity-10
+			answerBoth(th, tk, requests, complexity)
+		}
+		answer(get()) // cold start: the first answer tells what others left
+		a, b := get(), get()
+		answer(a)
+		answer(b)
+		require.True(t, th.probing(), "the overlapping answers proved a spending")
+
+		// The first answer after the overlap measures nothing; three then
+		// show the rise.
+		for i := 0; th.probing(); i++ {
+			require.Less(t, i, 4, "probe calls")
+			tk := get()
+			next := make(chan Ticket, 1)
+			go func() { next <- get() }()
+			synctest.Wait()
+			require.Empty(t, next, "call %d: a second call went while the probe's was in flight", i)
+			answer(tk)
+			answer(<-next)
+		}
+		assert.Equal(t, int64(10), th.Cost(http.MethodGet, path).Complexity)
+		assert.False(t, th.probing())
+		c, d := get(), get() // both go at once again
+		answer(c)
+		answer(d)
+	})
+}
+
+// TestPriceRisesOnMeasurementsThatEachShowIt: with another consumer known
+// to spend, one measurement that caught its call (the call cost 1, the
+// other's 2 landed in the span) and two honest ones intersect in (1.5, 2.4):
+// they agree, yet only one shows a rise, so the price stays. Three that
+// each show it (another route's) raise it.
+func TestPriceRisesOnMeasurementsThatEachShowIt(t *testing.T) {
+	var b costBook
+	const route = 7
+	believed := Cost{Requests: 1, Complexity: 1}
+	b.narrow(route, headers.Complexity, interval{lo: 1.5, hi: 4.4, n: 1}, 1, true)
+	for range 2 {
+		b.narrow(route, headers.Complexity, interval{lo: -0.4, hi: 2.4, n: 1}, 1, true)
+	}
+	assert.Equal(t, int64(1), b.costOf(route, believed).Complexity)
+	const other = 8
+	for range 3 {
+		b.narrow(other, headers.Complexity, interval{lo: 2, hi: 4, n: 1}, b.costOf(other, believed).Complexity, true)
+	}
+	assert.Equal(t, int64(3), b.costOf(other, believed).Complexity)
+}
+
+// TestProbeEndsAndIsBounded: a probe ends after probeAnswers answers when
+// nothing settles it, and a route is probed maxProbes times at most until
+// a measurement sets its price.
+func TestProbeEndsAndIsBounded(t *testing.T) {
+	var p probe
+	for i := range maxProbes {
+		p.start(7, headers.Complexity)
+		require.True(t, p.on(), "probe %d", i)
+		for range probeAnswers {
+			p.answered()
+		}
+		require.False(t, p.on(), "probe %d ends after %d answers", i, probeAnswers)
+	}
+	p.start(7, headers.Complexity)
+	assert.False(t, p.on(), "no more probes of the route")
+	p.start(8, headers.Complexity)
+	assert.True(t, p.on(), "another route may be probed")
+	p.priced(8, headers.Complexity)
+	assert.False(t, p.on(), "a price set ends its probe")
+
+	p.start(9, headers.Requests)
+	p.start(9, headers.Complexity)
+	p.settle(9, headers.Requests)
+	assert.True(t, p.on(), "one kind still in doubt")
+	p.settle(9, headers.Complexity)
+	assert.False(t, p.on())
+}
