@@ -300,14 +300,14 @@ func (t *Throttle) repriceQueued() {
 // consumer's spending, which would inflate the measurement.
 func (t *Throttle) learnCost(now time.Duration, tk Ticket, r *response, provedOthers bool) {
 	alone := tk.alone && t.seq == tk.seq
+	probing := t.probing() // calls go one at a time to be measured: the proofs seen may be the price's
+	t.costs.probe.answered()
 	if provedOthers && !alone {
 		t.measuresFrom = now + t.drift.horizon()
 		if t.ownStore {
 			t.costs.suspect(tk.route)
 		}
 	}
-	probing := t.probing() // calls go one at a time to be measured: the proofs seen may be the price's
-	t.costs.probe.answered()
 	clean := t.ownStore && alone && (probing || now >= t.measuresFrom)
 	var rate [2]float64
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
