@@ -210,3 +210,18 @@ func TestSendGuardSendsNoCallCancelledWhileItWaited(t *testing.T) {
 	_, spans := ic.cutWaits()
 	assert.Len(t, spans, 1)
 }
+
+// TestDayBoundOfZeroSendsNothing: --stop-at-day-limit with a bound of no
+// call at all (a policy whose day windows hold less than one call) sends
+// nothing and counts every document as not attempted.
+func TestDayBoundOfZeroSendsNothing(t *testing.T) {
+	th, err := throttle.New(throttle.DefaultPolicy())
+	require.NoError(t, err)
+	im := &importer{api: instantAPI{}, th: th, journal: memoryJournal(), via: viaNotes, concurrency: 2, limit: 0}
+	todo := []item{{Key: "a.md", Where: "a.md"}, {Key: "b.md", Where: "b.md"}}
+	s, err := im.run(t.Context(), todo, newSummary())
+	require.NoError(t, err)
+	assert.Equal(t, 2, s.NotAttempted)
+	assert.Zero(t, s.Imported)
+	assert.NotEmpty(t, s.StoppedAtDayLimit)
+}

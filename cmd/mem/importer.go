@@ -302,6 +302,9 @@ func (im *importer) run(ctx context.Context, todo []item, s summary) (out summar
 		s.StoppedAtDayLimit = fmt.Sprintf("from full buckets, the day windows set the pace after %s", plural(im.limit, "call", "calls"))
 		todo = todo[:im.limit]
 	}
+	if len(todo) == 0 { // a day bound of no call at all
+		return s, nil
+	}
 	before := im.th.Snapshot().Stats
 	s, journalErr := im.work(ctx, todo, ids, s)
 	after := im.th.Snapshot().Stats
