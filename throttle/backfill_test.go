@@ -247,3 +247,44 @@ func memItsInFlight(t *testing.T, th *Throttle, n int) []Ticket {
 	}
 	return tks
 }
+
+// TestCallerLeavingAfterPassingTheHeadUndoesIt: a call that passed the
+// waiting head (backfill) but whose caller left before taking its ticket
+// (its context ended as the wake came) is undone: its tokens go back, and
+// it counts as cancelled, neither admitted nor backfilled.
+func TestCallerLeavingAfterPassingTheHeadUndoesIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		th, err := New(DefaultPolicy()) // the in-memory store: this test reaches into it
+		require.NoError(t, err)
+		th.mu.Lock()
+		now := th.now()
+		for i := range th.mem.buckets {
+			if th.mem.defs[i].Kind == headers.Complexity && th.mem.defs[i].Window == headers.Minute {
+				th.mem.buckets[i].advance(now)
+				th.mem.buckets[i].set(10) // a mem-it waits; a plain call fits
+			}
+		}
+		th.mu.Unlock()
+		go func() { _, _ = th.Wait(t.Context(), memIt) }()
+		synctest.Wait()
+		before := th.Snapshot()
+		require.Equal(t, 1, before.Queued, "the mem-it waits at the head")
+
+		th.mu.Lock()
+		now = th.now()
+		x := &waiter{cost: plain, priority: Default, rank: Default.rank(), wake: make(chan struct{}, 1)}
+		th.queue.push(x, now)
+		th.backfillLocked(now, th.queue.head(now))
+		th.mu.Unlock()
+		require.True(t, x.admitted && x.passed, "the plain call passed the head")
+		require.Equal(t, before.Stats.Backfilled+1, th.Snapshot().Stats.Backfilled)
+
+		th.cancel(x) // what its wait does when the context ends first
+		after := th.Snapshot()
+		assert.Equal(t, before.Stats.Backfilled, after.Stats.Backfilled)
+		assert.Equal(t, before.Stats.Admitted, after.Stats.Admitted)
+		assert.Equal(t, before.Stats.Cancelled+1, after.Stats.Cancelled)
+		assert.InDelta(t, level(th, headers.Complexity, headers.Minute), 10.0, 1e-9, "its token is back")
+		assert.Equal(t, 1, after.Queued, "the mem-it still waits")
+	})
+}

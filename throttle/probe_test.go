@@ -114,3 +114,33 @@ func TestProbeEndsAndIsBounded(t *testing.T) {
 	p.settle(9, headers.Complexity)
 	assert.False(t, p.on())
 }
+
+// TestProbeHoldsBackfillToOneCall: while a probe is on, a waiting head
+// that lets calls pass it lets one at most: two lines behind it (two
+// costs), one wake, one call admitted.
+func TestProbeHoldsBackfillToOneCall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		th, err := New(DefaultPolicy()) // the in-memory store: this test reaches into it
+		require.NoError(t, err)
+		tk, err := th.Wait(t.Context(), plain)
+		require.NoError(t, err)
+		answerBoth(th, tk, 99, 10) // synced; a mem-it must wait, cheap calls fit
+		th.mu.Lock()
+		defer th.mu.Unlock()
+		th.costs.probe.start(7, headers.Complexity)
+		require.True(t, th.probing())
+		now := th.now()
+		line := func(c Cost) *waiter {
+			w := &waiter{cost: c, priority: Default, rank: Default.rank(), wake: make(chan struct{}, 1)}
+			th.queue.push(w, now)
+			return w
+		}
+		head, a, b := line(memIt), line(plain), line(Cost{Requests: 1, Complexity: 2})
+		head.latest = now + backfillDelay*th.tokenWait(now, head) // as its turn sets it
+		th.backfillLocked(now, head)
+		assert.False(t, head.admitted)
+		assert.True(t, a.admitted, "the first line's call passes")
+		assert.False(t, b.admitted, "the second waits for the first's answer")
+		assert.Equal(t, 1, th.inflightN)
+	})
+}
