@@ -35,9 +35,12 @@ import (
 // spending nobody counted on (see Throttle.measuresFrom): another
 // consumer's would inflate them. But that proof may be the route's own
 // price, and calls that keep overlapping would never measure it; so a
-// route never measured whose answer proves it, a rise that waits for more
-// measurements, and a price guessed from a refusal are probed: calls go one
-// at a time until measurements settle the price (see probe).
+// route whose price no measurement has confirmed when its answer proves
+// it, a measurement that excludes a route's price without enough others to
+// replace it (a rise waiting for its third, say), and a price guessed from
+// a refusal are probed: calls go one at a time until measurements settle
+// the price (see probe). A measured rise also clears the drift estimate of
+// its kind (see Throttle.forgetExplainedDrift).
 //
 // A rate-limit 429 to a call that the shown windows had tokens for (every
 // kind's Remaining at least the call's cost) proves that the call costs
@@ -57,6 +60,9 @@ type costBook struct {
 	last    [2]answerMark // per kind: the previous answer
 	changes uint64        // prices set so far: queued calls are repriced when it moves
 	probe   probe         // the prices the answers put in doubt, being measured
+	// rose marks the kinds in which a measurement has just raised a price
+	// (see Throttle.forgetExplainedDrift).
+	rose [2]bool
 }
 
 // learnedCost is a route's cost in the kinds that have been learned.
@@ -133,27 +139,39 @@ func (b *costBook) measure(k headers.Kind, m measurement) {
 	b.narrow(m.tk.route, k, interval{lo: d + m.rate*minGap - 1, hi: d + m.rate*maxGap + 1, n: 1}, m.tk.cost.Of(k), m.others)
 }
 
-// suspect doubts both prices of route, unless measured before: an answer
-// to one of its calls, overlapping others, proved a spending that this
-// client did not count on. It may be another consumer's, or the route's
-// own price, which only measurements tell apart (see probe).
-func (b *costBook) suspect(route uint64) {
-	if _, measured := b.pending[route]; measured {
-		return
+// suspect doubts the prices of route that no measurement has confirmed
+// (current is what it is believed to cost): an answer to one of its calls,
+// overlapping others, proved a spending that this client did not count
+// on. It may be another consumer's, or the route's own price, which only
+// measurements tell apart (see probe).
+func (b *costBook) suspect(route uint64, current Cost) {
+	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
+		if !b.confirmed(route, k, current.Of(k)) {
+			b.probe.start(route, k)
+		}
 	}
-	b.probe.start(route, headers.Requests)
-	b.probe.start(route, headers.Complexity)
 }
 
-// risesWithOthers is how many measurements must agree to raise a price
-// while another consumer is known to spend on the key: its calls land in
-// some measurements, at random, where a price rise shows in every one.
+// confirmed reports whether the measurements of route's kind k allow c.
+func (b *costBook) confirmed(route uint64, k headers.Kind, c int64) bool {
+	p := b.pending[route]
+	return p != nil && p[k].n > 0 && float64(c) > p[k].lo && float64(c) < p[k].hi
+}
+
+// risesWithOthers is how many measurements in a row must each show a rise
+// to raise a price while another consumer is known to spend on the key:
+// its calls land in some measurements, at random, where a price rise shows
+// in every one.
 const risesWithOthers = 3
 
 // narrow intersects route's interval of kind k with iv. Once two or more
 // measurements agree, a cost they exclude is replaced: by the one integer
 // they allow, or, when Remaining's rounding leaves two, by the larger (a
-// token too many costs a little pace; one too few, a 429).
+// token too many costs a little pace; one too few, a 429). With others
+// spending (see risesWithOthers), a rise also needs the last measurements
+// to show it each on its own. A measurement that allows the cost settles
+// its probe; one that excludes it, without enough measurements to replace
+// it, starts one (see probe).
 func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int64, others bool) {
 	if b.pending == nil {
 		b.pending = map[uint64]*[2]interval{}
@@ -172,6 +190,8 @@ func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int
 	}
 	iv.above = vote
 	if cur := p[k]; cur.n > 0 && max(cur.lo, iv.lo) < min(cur.hi, iv.hi) {
+		// above counts the run of measurements that each show a rise;
+		// one that does not ends it.
 		iv = interval{lo: max(cur.lo, iv.lo), hi: min(cur.hi, iv.hi), n: cur.n + 1, above: (cur.above + 1) * vote}
 	}
 	p[k] = iv
@@ -183,6 +203,9 @@ func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int
 	if iv.n < 2 || !ok || others && c > current && iv.above < risesWithOthers {
 		b.probe.start(route, k) // the next measurements, one call at a time
 		return
+	}
+	if c > current {
+		b.rose[k] = true
 	}
 	b.set(route, k, c)
 	b.probe.priced(route, k)

@@ -94,7 +94,7 @@ type doneCall struct {
 // begin records the counters the answer may change, with t.mu held.
 func (d *doneCall) begin(t *Throttle) {
 	d.wasSynced = t.synced()
-	d.oneAtATime = !d.wasSynced || t.probing()
+	d.oneAtATime = !d.wasSynced || t.probingPrice()
 	d.lowerings, d.raised, d.adopted = t.lowerings, t.stats.Raised, t.stats.LimitsAdopted
 }
 
@@ -130,6 +130,7 @@ func (t *Throttle) closeAnswer(now time.Duration, d *doneCall, a Answer, events 
 	events = t.learnLevels(now, d.tk, &d.r, a.Readings, d.shown, a.Moved, d.wasSynced, events)
 	prices := t.costs.changes
 	t.learnCost(now, d.tk, &d.r, t.lowerings != d.lowerings)
+	t.forgetExplainedDrift()
 	d.repriced = t.costs.changes != prices
 	if d.repriced {
 		t.repriceQueued()
@@ -280,6 +281,20 @@ func (t *Throttle) learnLevels(now time.Duration, tk Ticket, r *response, readin
 	return events
 }
 
+// forgetExplainedDrift clears the drift estimate of each kind in which a
+// measurement has just raised a price: the spending it learned may be the
+// route's own calls, counted at the old price, and its reserve would then
+// pace every call for minutes after the price explains it. If another
+// consumer does spend, the next answers that prove it teach it again.
+func (t *Throttle) forgetExplainedDrift() {
+	for k, rose := range t.costs.rose {
+		if rose {
+			t.drift.forget(headers.Kind(k))
+		}
+	}
+	t.costs.rose = [2]bool{}
+}
+
 // repriceQueued gives the calls still queued the prices learned since they
 // queued: a mem-it waiting for 40 tokens after a 429 proved it costs 60
 // would meet a second 429.
@@ -300,15 +315,17 @@ func (t *Throttle) repriceQueued() {
 // consumer's spending, which would inflate the measurement.
 func (t *Throttle) learnCost(now time.Duration, tk Ticket, r *response, provedOthers bool) {
 	alone := tk.alone && t.seq == tk.seq
-	probing := t.probing() // calls go one at a time to be measured: the proofs seen may be the price's
-	t.costs.probe.answered()
+	// The probed route's calls go one at a time to be measured: the proofs
+	// seen may be its price. Other routes' measurements keep the hold.
+	probed := t.probingPrice() && t.costs.probe.measures(tk.route)
+	t.costs.probe.answered(tk.seq)
 	if provedOthers && !alone {
 		t.measuresFrom = now + t.drift.horizon()
 		if t.ownStore {
-			t.costs.suspect(tk.route)
+			t.costs.suspect(tk.route, tk.cost)
 		}
 	}
-	clean := t.ownStore && alone && (probing || now >= t.measuresFrom)
+	clean := t.ownStore && alone && (probed || now >= t.measuresFrom)
 	var rate [2]float64
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
 		ws, i := t.shown(r, k)
@@ -324,6 +341,7 @@ func (t *Throttle) learnCost(now time.Duration, tk Ticket, r *response, provedOt
 	if r.rateLimited {
 		t.costs.refused(tk, r.status, r.retryAfter, rate, t.capacity)
 	}
+	t.costs.probe.began(t.seq)
 }
 
 // moved counts a resync that moved a level and appends its event.

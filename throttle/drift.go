@@ -115,6 +115,13 @@ func (d *drift) begin(k headers.Kind, now time.Duration, level float64) {
 	d.from[k], d.level[k], d.counting[k] = now, level, true
 }
 
+// forget drops what the estimate of kind k has learned (see
+// Throttle.forgetExplainedDrift); the interval being counted goes on.
+func (d *drift) forget(k headers.Kind) {
+	d.rate[k], d.spent[k], d.span[k], d.pending[k], d.burst[k] = 0, 0, 0, 0, 0
+	d.active = d.rate[0] > 0 || d.rate[1] > 0 || d.burst[0] > 0 || d.burst[1] > 0
+}
+
 // decay is the weight left, at now, to what was observed at the last
 // observation of kind k.
 func (d *drift) decay(k headers.Kind, now time.Duration) float64 {

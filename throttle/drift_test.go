@@ -59,7 +59,7 @@ func TestDriftReserveGrowsUntilABoundedAnswer(t *testing.T) {
 // TestPriceRisesOnThreeMeasurementsWithAnotherConsumer: two measurements
 // that agree on a higher price raise it, unless another consumer is known
 // to spend on the key, whose calls land in some measurements at random:
-// then it takes three.
+// then it takes three in a row that each show it.
 func TestPriceRisesOnThreeMeasurementsWithAnotherConsumer(t *testing.T) {
 	three := interval{lo: 2, hi: 4, n: 1} // the call cost 3
 	for _, tc := range []struct {

@@ -244,41 +244,50 @@ func TestLearnsPricesByMeasurement(t *testing.T) {
 }
 
 // TestLearnsAnUnknownPriceFromConcurrentCalls: an endpoint the policy does
-// not know costs 10 complexity tokens, and 4 goroutines call it over a
+// not know costs 10 complexity tokens, and 16 goroutines call it over a
 // network with latency, so calls overlap. The first answers prove a
 // spending nobody counted on, which overlapping calls cannot tell apart
 // from another consumer's. The throttle probes (sends one call at a time
-// until measurements settle the price) and learns it before any 429; then
-// calls overlap again, at the pace of the price.
+// until measurements settle the price; the calls in flight when the probe
+// began do not use it up) and learns it before any 429; then calls overlap
+// again, at the pace of the price.
 func TestLearnsAnUnknownPriceFromConcurrentCalls(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := newRig(t)
 		r.server.uplink, r.server.latency = 20*time.Millisecond, 30*time.Millisecond
 		r.server.prices = map[string]Cost{"GET /v2/tasks": {Requests: 1, Complexity: 10}}
-		const calls = 40
-		jobs := make(chan struct{}, calls)
-		for range calls {
-			jobs <- struct{}{}
-		}
-		close(jobs)
-		var wg sync.WaitGroup
-		for range 4 {
-			wg.Go(func() {
-				for range jobs {
-					for r.do(http.MethodGet, "/v2/tasks") == http.StatusTooManyRequests {
+		calls := func(n int) {
+			jobs := make(chan struct{}, n)
+			for range n {
+				jobs <- struct{}{}
+			}
+			close(jobs)
+			var wg sync.WaitGroup
+			for range 16 {
+				wg.Go(func() {
+					for range jobs {
+						for r.do(http.MethodGet, "/v2/tasks") == http.StatusTooManyRequests {
+						}
 					}
-				}
-			})
+				})
+			}
+			wg.Wait()
 		}
-		wg.Wait()
+		calls(30)
 		got := r.th.Cost(http.MethodGet, "/v2/tasks")
 		assert.Contains(t, []int64{10, 11}, got.Complexity, "the price, or one more (Remaining's rounding)")
-		assert.Zero(t, r.server.count(http.StatusTooManyRequests))
+		r.server.mu.Lock()
+		r.server.maxInflight = 0
+		r.server.mu.Unlock()
+		time.Sleep(time.Minute) // the bucket refills
+		calls(10)
 		assert.Greater(t, r.server.maxInflight, 1, "calls overlap once the price is known")
-		// 20 calls from the full bucket, then one per 3 s of refill.
-		optimum := 20 * 3 * time.Second
+		assert.Zero(t, r.server.count(http.StatusTooManyRequests))
+		// 20 calls from the full bucket, then one per 3 s of refill; again
+		// 10 at once a minute later.
+		optimum := 10*3*time.Second + time.Minute
 		took := r.lastAfter(r.start)
-		t.Logf("40 calls at 10: %s, optimum %s, efficiency %.3f", took, optimum, optimum.Seconds()/took.Seconds())
+		t.Logf("30 + 10 calls at 10: %s, optimum %s, efficiency %.3f", took, optimum, optimum.Seconds()/took.Seconds())
 		assert.GreaterOrEqual(t, optimum.Seconds()/took.Seconds(), 0.97)
 	})
 }

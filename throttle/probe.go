@@ -5,21 +5,27 @@ import "github.com/memsdk/mem-go/headers"
 // probe is a route whose price the answers put in doubt and the
 // measurements have not settled yet. While a probe lasts the throttle
 // admits one call at a time (see Throttle.mayAdmit), so that every answer
-// is a clean measurement (see costBook). Without it, calls that overlap
-// measure nothing: a price guessed from a refusal's bound stays a guess,
-// and a route's own underpricing passes for another consumer's spending
-// (the drift estimate learns it, and its reserve paces the route in the
-// price's stead, with a 429 whenever the two disagree).
+// to the route's calls is a clean measurement (see costBook). Without it,
+// calls that overlap measure nothing: a price guessed from a refusal's
+// bound stays a guess, and a route's own underpricing passes for another
+// consumer's spending (the drift estimate learns it, and its reserve paces
+// the route in the price's stead, with a 429 whenever the two disagree).
 //
 // A probe ends when the measurements set the price or agree with it in
-// every kind in doubt (settled), or after probeAnswers answers. A route is
-// probed at most maxProbes times until a measurement sets its price:
-// another consumer's spending lands in its measurements, so they may never
-// settle, and each probe costs the pace of calls sent one at a time.
+// every kind in doubt (settled), or after probeAnswers answers to calls
+// admitted since it began (the calls already in flight then measure
+// nothing). A route is probed at most maxProbes times until a measurement
+// sets its price: another consumer's spending lands in its measurements,
+// so they may never settle, and each probe costs the pace of calls sent
+// one at a time.
 type probe struct {
 	route   uint64  // 0: no probe
 	doubt   [2]bool // per kind: the price is not settled yet
 	answers int     // answers left
+	// after is the admission count when the probe began (see began):
+	// only answers to calls admitted after it count.
+	after uint64
+	fresh bool // begun, after not yet set
 	// probes counts each route's probes since a measurement last set
 	// its price (at most maxRoutes routes).
 	probes map[uint64]int
@@ -27,9 +33,10 @@ type probe struct {
 
 const (
 	// probeAnswers is how many answers a probe waits for a price: a rise
-	// needs risesWithOthers clean measurements that agree while another
-	// consumer spends, the first answer after calls stop overlapping
-	// measures nothing, and one disagreement starts the count anew.
+	// needs risesWithOthers clean measurements in a row that each show it
+	// while another consumer spends, the first answer measures nothing
+	// (the answer before it came from a call that was not alone), and one
+	// measurement that misses starts the count anew.
 	probeAnswers = 2*risesWithOthers + 2
 	// maxProbes is how many times a route is probed until a measurement
 	// sets its price.
@@ -41,17 +48,26 @@ const (
 // times already.
 func (p *probe) start(route uint64, k headers.Kind) {
 	if p.route == 0 {
-		if route == 0 || p.probes[route] >= maxProbes || len(p.probes) >= maxRoutes {
+		n, known := p.probes[route]
+		if route == 0 || n >= maxProbes || !known && len(p.probes) >= maxRoutes {
 			return
 		}
 		if p.probes == nil {
 			p.probes = map[uint64]int{}
 		}
-		p.probes[route]++
-		p.route, p.doubt, p.answers = route, [2]bool{}, probeAnswers
+		p.probes[route] = n + 1
+		p.route, p.doubt, p.answers, p.fresh = route, [2]bool{}, probeAnswers, true
 	}
 	if p.route == route {
 		p.doubt[k] = true
+	}
+}
+
+// began records seq, the admissions so far, as when a probe that has just
+// started began: the calls in flight then do not count against it.
+func (p *probe) began(seq uint64) {
+	if p.fresh {
+		p.after, p.fresh = seq, false
 	}
 }
 
@@ -77,10 +93,14 @@ func (p *probe) priced(route uint64, k headers.Kind) {
 // on reports whether a probe is on.
 func (p *probe) on() bool { return p.route != 0 }
 
-// answered counts one answer of a call admitted during the probe; the
-// probe ends, unsettled, with the last of its answers.
-func (p *probe) answered() {
-	if p.route == 0 {
+// measures reports whether a probe is on and route is the one it measures.
+func (p *probe) measures(route uint64) bool { return p.route != 0 && p.route == route }
+
+// answered counts the answer to the call admitted as the seq-th, if the
+// probe began before it; the probe ends, unsettled, with the last of its
+// answers.
+func (p *probe) answered(seq uint64) {
+	if p.route == 0 || p.fresh || seq <= p.after {
 		return
 	}
 	if p.answers--; p.answers == 0 {

@@ -44,11 +44,12 @@ func TestProbeSendsOneCallAtATime(t *testing.T) {
 		a, b := get(), get()
 		answer(a)
 		answer(b)
-		require.True(t, th.probing(), "the overlapping answers proved a spending")
+		require.True(t, th.probingPrice(), "the overlapping answers proved a spending")
+		require.True(t, th.drift.active, "taken for another consumer's: a rise needs three measurements")
 
 		// The first answer after the overlap measures nothing; three then
 		// show the rise.
-		for i := 0; th.probing(); i++ {
+		for i := 0; th.probingPrice(); i++ {
 			require.Less(t, i, 4, "probe calls")
 			tk := get()
 			next := make(chan Ticket, 1)
@@ -59,7 +60,7 @@ func TestProbeSendsOneCallAtATime(t *testing.T) {
 			answer(<-next)
 		}
 		assert.Equal(t, int64(10), th.Cost(http.MethodGet, path).Complexity)
-		assert.False(t, th.probing())
+		assert.False(t, th.probingPrice())
 		c, d := get(), get() // both go at once again
 		answer(c)
 		answer(d)
@@ -92,11 +93,19 @@ func TestPriceRisesOnMeasurementsThatEachShowIt(t *testing.T) {
 // a measurement sets its price.
 func TestProbeEndsAndIsBounded(t *testing.T) {
 	var p probe
+	seq := uint64(0)
 	for i := range maxProbes {
 		p.start(7, headers.Complexity)
+		p.began(seq + 5) // 5 calls in flight
 		require.True(t, p.on(), "probe %d", i)
+		for range 5 {
+			p.answered(seq + 1)
+			seq++
+		}
+		require.True(t, p.on(), "probe %d: the calls in flight when it began do not count", i)
 		for range probeAnswers {
-			p.answered()
+			seq++
+			p.answered(seq)
 		}
 		require.False(t, p.on(), "probe %d ends after %d answers", i, probeAnswers)
 	}
@@ -128,7 +137,7 @@ func TestProbeHoldsBackfillToOneCall(t *testing.T) {
 		th.mu.Lock()
 		defer th.mu.Unlock()
 		th.costs.probe.start(7, headers.Complexity)
-		require.True(t, th.probing())
+		require.True(t, th.probingPrice())
 		now := th.now()
 		line := func(c Cost) *waiter {
 			w := &waiter{cost: c, priority: Default, rank: Default.rank(), wake: make(chan struct{}, 1)}
@@ -143,4 +152,56 @@ func TestProbeHoldsBackfillToOneCall(t *testing.T) {
 		assert.False(t, b.admitted, "the second waits for the first's answer")
 		assert.Equal(t, 1, th.inflightN)
 	})
+}
+
+// TestProbeMeasuresOnlyItsRoute: while a probe measures one route, calls
+// of another route go one at a time too, but their measurements keep the
+// hold that an answer proving another consumer's spending put on them:
+// that spending would inflate them.
+func TestProbeMeasuresOnlyItsRoute(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		th := newThrottle(t, DefaultPolicy())
+		get := func(path string) Ticket {
+			tk, err := th.waitRoute(t.Context(), http.MethodGet, path)
+			require.NoError(t, err)
+			return tk
+		}
+		requests, complexity := int64(100), int64(200)
+		answer := func(tk Ticket, price int64) {
+			requests, complexity = requests-1, complexity-price
+			answerBoth(th, tk, requests, complexity)
+		}
+		answer(get("/v2/tasks"), 10)
+		a, b := get("/v2/tasks"), get("/v2/tasks")
+		answer(a, 10)
+		answer(b, 10)
+		require.True(t, th.probingPrice())
+		for range 4 { // another route, dearer than believed, measured alone
+			answer(get("/v2/digest"), 5)
+		}
+		assert.Equal(t, int64(1), th.Cost(http.MethodGet, "/v2/digest").Complexity, "held: not measured")
+	})
+}
+
+// TestSuspectSkipsOnlyConfirmedPrices: an overlapping answer that proves
+// a spending nobody counted on starts a probe of its route unless
+// measurements confirm the route's price: a route measured only at odds
+// with its price (a probe that ran out, say) is probed again.
+func TestSuspectSkipsOnlyConfirmedPrices(t *testing.T) {
+	const route = 7
+	believed := Cost{Requests: 1, Complexity: 1}
+	var b costBook
+	b.narrow(route, headers.Requests, interval{lo: 0, hi: 2, n: 1}, 1, true)
+	b.narrow(route, headers.Complexity, interval{lo: 9, hi: 11, n: 1}, 1, true)
+	require.True(t, b.probe.on(), "the complexity price is at odds with its measurement")
+	b.probe = probe{probes: b.probe.probes} // it ran out
+	b.suspect(route, believed)
+	assert.True(t, b.probe.on())
+	assert.Equal(t, [2]bool{false, true}, b.probe.doubt, "requests confirmed, complexity not")
+
+	var ok costBook
+	ok.narrow(route, headers.Requests, interval{lo: 0, hi: 2, n: 1}, 1, true)
+	ok.narrow(route, headers.Complexity, interval{lo: 0, hi: 2, n: 1}, 1, true)
+	ok.suspect(route, believed)
+	assert.False(t, ok.probe.on(), "both prices confirmed")
 }

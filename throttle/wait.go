@@ -360,11 +360,12 @@ func (t *Throttle) reserveRelease(now time.Duration, rank int) time.Duration {
 
 // mayAdmit applies the rule of one call in flight at most: before the
 // first resync (cold start), and while a probe measures a price.
-func (t *Throttle) mayAdmit() bool { return t.inflightN == 0 || t.synced() && !t.probing() }
+func (t *Throttle) mayAdmit() bool { return t.inflightN == 0 || t.synced() && !t.probingPrice() }
 
-// probing reports whether a probe is on (see probe). A throttle on a
-// shared store measures no price, so never probes.
-func (t *Throttle) probing() bool { return t.ownStore && t.costs.probe.on() }
+// probingPrice reports whether a price probe is on (see probe; not the
+// cold-start probe of Snapshot.Probing). A throttle on a shared store
+// measures no price, so never probes one.
+func (t *Throttle) probingPrice() bool { return t.ownStore && t.costs.probe.on() }
 
 // synced reports whether a response has resynchronised the levels: as the
 // in-memory store holds it, or as a remote store's last exchange said.
