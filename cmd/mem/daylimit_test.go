@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -211,17 +213,51 @@ func TestSendGuardSendsNoCallCancelledWhileItWaited(t *testing.T) {
 	assert.Len(t, spans, 1)
 }
 
-// TestDayBoundOfZeroSendsNothing: --stop-at-day-limit with a bound of no
-// call at all (a policy whose day windows hold less than one call) sends
-// nothing and counts every document as not attempted.
-func TestDayBoundOfZeroSendsNothing(t *testing.T) {
-	th, err := throttle.New(throttle.DefaultPolicy())
-	require.NoError(t, err)
-	im := &importer{api: instantAPI{}, th: th, journal: memoryJournal(), via: viaNotes, concurrency: 2, limit: 0}
-	todo := []item{{Key: "a.md", Where: "a.md"}, {Key: "b.md", Where: "b.md"}}
-	s, err := im.run(t.Context(), todo, newSummary())
-	require.NoError(t, err)
-	assert.Equal(t, 2, s.NotAttempted)
-	assert.Zero(t, s.Imported)
-	assert.NotEmpty(t, s.StoppedAtDayLimit)
+// collectingAPI records the collections it is asked to ensure and the
+// notes it is asked to create.
+type collectingAPI struct {
+	instantAPI
+	mu          sync.Mutex
+	collections []string
+	notes       []string
+}
+
+func (a *collectingAPI) CreateNote(_ context.Context, _ string, it item, _ []string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.notes = append(a.notes, it.Key)
+	return nil
+}
+
+func (a *collectingAPI) EnsureCollections(_ context.Context, titles []string) (map[string]string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.collections = append(a.collections, titles...)
+	return nil, nil
+}
+
+// TestDayBoundCutsBeforeSending: --stop-at-day-limit cuts the run before
+// anything is sent: the documents past the bound neither go nor have their
+// collections created, and a bound of no call at all (a policy whose day
+// windows hold less than one call) sends nothing.
+func TestDayBoundCutsBeforeSending(t *testing.T) {
+	for _, bound := range []int{0, 1} {
+		t.Run(strconv.Itoa(bound), func(t *testing.T) {
+			th, err := throttle.New(throttle.DefaultPolicy())
+			require.NoError(t, err)
+			api := &collectingAPI{}
+			im := &importer{api: api, th: th, journal: memoryJournal(), via: viaNotes, concurrency: 2, limit: bound}
+			todo := []item{
+				{Key: "a.md", Where: "a.md", CollectionTitles: []string{"Alpha"}},
+				{Key: "b.md", Where: "b.md", CollectionTitles: []string{"Beta"}},
+			}
+			s, err := im.run(t.Context(), todo, newSummary())
+			require.NoError(t, err)
+			assert.Equal(t, 2-bound, s.NotAttempted)
+			assert.Equal(t, bound, s.Imported)
+			assert.NotEmpty(t, s.StoppedAtDayLimit)
+			assert.ElementsMatch(t, []string{"a.md", "b.md"}[:bound], api.notes)
+			assert.ElementsMatch(t, []string{"Alpha", "Beta"}[:bound], api.collections, "only the collections of what is sent")
+		})
+	}
 }

@@ -284,11 +284,16 @@ func (im *importer) run(ctx context.Context, todo []item, s summary) (out summar
 	ctx = throttle.WithPriority(ctx, throttle.Batch)
 	start := time.Now()
 	defer func() { out.Elapsed = seconds(time.Since(start)) }()
-	if len(todo) == 0 {
+	if im.limit >= 0 && im.limit < len(todo) {
+		s.NotAttempted += len(todo) - im.limit
+		s.StoppedAtDayLimit = fmt.Sprintf("from full buckets, the day windows set the pace after %s", plural(im.limit, "call", "calls"))
+		todo = todo[:im.limit]
+	}
+	if len(todo) == 0 { // nothing left, or a day bound of no call at all
 		return s, nil
 	}
 	var ids map[string]string
-	ids, err = im.ensureCollections(ctx, todo)
+	ids, err = im.ensureCollections(ctx, todo) // only those of the documents this run sends
 	if err != nil {
 		if br := newBreaker(im.server); br.observe(err) != "" {
 			s.StoppedBecause = br.reason
@@ -296,14 +301,6 @@ func (im *importer) run(ctx context.Context, todo []item, s summary) (out summar
 			return s, nil
 		}
 		return s, fmt.Errorf("collections: %w", err)
-	}
-	if im.limit >= 0 && im.limit < len(todo) {
-		s.NotAttempted += len(todo) - im.limit
-		s.StoppedAtDayLimit = fmt.Sprintf("from full buckets, the day windows set the pace after %s", plural(im.limit, "call", "calls"))
-		todo = todo[:im.limit]
-	}
-	if len(todo) == 0 { // a day bound of no call at all
-		return s, nil
 	}
 	before := im.th.Snapshot().Stats
 	s, journalErr := im.work(ctx, todo, ids, s)
