@@ -23,11 +23,13 @@ import (
 // route narrows it (see narrow). A measurement that contradicts the
 // interval so far starts it anew. While another consumer is known to spend
 // on the key (the drift estimate is not zero), a rise needs three
-// measurements in a row that each show it, not two that agree: the
-// other's calls land in some measurements, at random, where a price rise
-// shows in every one; a price set too high by them would be given back by
-// every answer, and those raises would hide their spending from the drift
-// estimate. A throttle on a shared Store (several
+// measurements in a row that each show it, not two that agree, and no
+// measurement of another route, whose price measurements had confirmed,
+// showing a cost above it meanwhile: the other's calls land in some
+// measurements, at random, and in those of every route, where a price rise
+// shows in every one of its own route's; a price set too high by them
+// would be given back by every answer, and those raises would hide their
+// spending from the drift estimate. A throttle on a shared Store (several
 // processes) does not measure: the other processes' calls between two
 // answers would count as this one's.
 //
@@ -63,6 +65,10 @@ type costBook struct {
 	// rose marks the kinds in which a measurement has just raised a price
 	// (see Throttle.forgetExplainedDrift).
 	rose [2]bool
+	// excess counts, per kind, the measurements of any route whose price
+	// measurements had confirmed (those on hold included) that showed a
+	// cost above that price.
+	excess [2]uint64
 }
 
 // learnedCost is a route's cost in the kinds that have been learned.
@@ -73,11 +79,14 @@ type learnedCost struct {
 
 // interval is an open interval (lo, hi) of costs and how many measurements
 // it intersects; above counts the last of them that each, alone, put the
-// cost above the price believed when it was taken.
+// cost above the price believed when it was taken; since is the
+// costBook's excess count when the first of those was taken, and counted
+// how many of them that count holds (see riseShown).
 type interval struct {
-	lo, hi float64
-	n      int
-	above  int
+	lo, hi         float64
+	n              int
+	above          int
+	since, counted uint64
 }
 
 // answerMark is what the next measurement needs of an answer.
@@ -128,7 +137,7 @@ type measurement struct {
 func (b *costBook) measure(k headers.Kind, m measurement) {
 	prev := b.last[k]
 	b.last[k] = answerMark{ok: true, alone: m.alone, window: m.ws.Window, remaining: m.ws.Remaining, seq: m.tk.seq, sent: m.tk.at, answered: m.now}
-	if !m.clean || m.tk.route == 0 || !prev.ok || !prev.alone || prev.window != m.ws.Window || m.tk.seq != prev.seq+1 {
+	if !m.alone || m.tk.route == 0 || !prev.ok || !prev.alone || prev.window != m.ws.Window || m.tk.seq != prev.seq+1 {
 		return
 	}
 	minGap, maxGap := float64(m.tk.at-prev.answered), float64(m.now-prev.sent)
@@ -136,7 +145,14 @@ func (b *costBook) measure(k headers.Kind, m measurement) {
 		return // overlapped, or the bucket may have filled up meanwhile
 	}
 	d := float64(prev.remaining - m.ws.Remaining)
-	b.narrow(m.tk.route, k, interval{lo: d + m.rate*minGap - 1, hi: d + m.rate*maxGap + 1, n: 1}, m.tk.cost.Of(k), m.others)
+	iv := interval{lo: d + m.rate*minGap - 1, hi: d + m.rate*maxGap + 1, n: 1}
+	if !m.clean { // on hold: no price, but maybe a sign of others' spending
+		if c := m.tk.cost.Of(k); iv.lo >= float64(c) && b.confirmed(m.tk.route, k, c) {
+			b.excess[k]++
+		}
+		return
+	}
+	b.narrow(m.tk.route, k, iv, m.tk.cost.Of(k), m.others)
 }
 
 // suspect doubts the prices of route that no measurement has confirmed
@@ -184,15 +200,24 @@ func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int
 		p = &[2]interval{}
 		b.pending[route] = p
 	}
-	vote := 0
-	if iv.lo >= float64(current) {
-		vote = 1
+	shows := iv.lo >= float64(current)
+	iv.above, iv.since, iv.counted = 0, b.excess[k], 0
+	if shows {
+		iv.above = 1
+		if b.confirmed(route, k, current) { // a price measured right now looks dearer
+			b.excess[k]++
+			iv.counted = 1
+		}
 	}
-	iv.above = vote
 	if cur := p[k]; cur.n > 0 && max(cur.lo, iv.lo) < min(cur.hi, iv.hi) {
-		// above counts the run of measurements that each show a rise;
-		// one that does not ends it.
-		iv = interval{lo: max(cur.lo, iv.lo), hi: min(cur.hi, iv.hi), n: cur.n + 1, above: (cur.above + 1) * vote}
+		// above counts the run of measurements that each show a rise (one
+		// that does not ends it); since is the excess count when it began,
+		// and counted how many of the run's own it holds.
+		run := iv
+		if shows && cur.above > 0 {
+			run.above, run.since, run.counted = cur.above+1, cur.since, cur.counted+iv.counted
+		}
+		iv = interval{lo: max(cur.lo, iv.lo), hi: min(cur.hi, iv.hi), n: cur.n + 1, above: run.above, since: run.since, counted: run.counted}
 	}
 	p[k] = iv
 	if float64(current) > iv.lo && float64(current) < iv.hi {
@@ -200,7 +225,7 @@ func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int
 		return
 	}
 	c, ok := iv.price()
-	if iv.n < 2 || !ok || others && c > current && iv.above < risesWithOthers {
+	if iv.n < 2 || !ok || others && c > current && !b.riseShown(k, iv) {
 		b.probe.start(route, k) // the next measurements, one call at a time
 		return
 	}
@@ -209,6 +234,15 @@ func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int
 	}
 	b.set(route, k, c)
 	b.probe.priced(route, k)
+}
+
+// riseShown reports whether iv's measurements show a rise of kind k while
+// another consumer spends: risesWithOthers of them in a row each showed
+// it, and no measurement of another route whose price measurements had
+// confirmed showed a cost above it meanwhile (the other's calls land in
+// the measurements of every route, a price rise in its own route's only).
+func (b *costBook) riseShown(k headers.Kind, iv interval) bool {
+	return iv.above >= risesWithOthers && b.excess[k]-iv.since == iv.counted
 }
 
 // price returns the largest integer in (iv.lo, iv.hi), the price iv

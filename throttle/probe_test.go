@@ -205,3 +205,33 @@ func TestSuspectSkipsOnlyConfirmedPrices(t *testing.T) {
 	ok.suspect(route, believed)
 	assert.False(t, ok.probe.on(), "both prices confirmed")
 }
+
+// TestRiseNeedsNoOtherRouteShowingIt: with another consumer known, three
+// measurements in a row that each show route R dearer raise its price,
+// unless meanwhile a measurement of another route whose price had been
+// confirmed showed it dearer too: the other consumer's calls land in the
+// measurements of every route, a price rise only in its own route's.
+func TestRiseNeedsNoOtherRouteShowingIt(t *testing.T) {
+	const r, a = 7, 8
+	believed := Cost{Requests: 1, Complexity: 1}
+	confirmed := func(b *costBook, route uint64) {
+		b.narrow(route, headers.Complexity, interval{lo: 0, hi: 2, n: 1}, 1, true)
+	}
+	dearer := interval{lo: 2, hi: 4, n: 1} // 3: one token, and another's 2
+	for _, otherShows := range []bool{false, true} {
+		var b costBook
+		confirmed(&b, r)
+		confirmed(&b, a)
+		for i := range 3 {
+			b.narrow(r, headers.Complexity, dearer, b.costOf(r, believed).Complexity, true)
+			if otherShows && i == 1 {
+				b.narrow(a, headers.Complexity, dearer, b.costOf(a, believed).Complexity, true)
+			}
+		}
+		want := int64(3)
+		if otherShows {
+			want = 1
+		}
+		assert.Equal(t, want, b.costOf(r, believed).Complexity, "another route showed it dearer too: %v", otherShows)
+	}
+}
