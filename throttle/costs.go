@@ -184,8 +184,8 @@ const risesWithOthers = 3
 // measurements agree, a cost they exclude is replaced: by the one integer
 // they allow, or, when Remaining's rounding leaves two, by the larger (a
 // token too many costs a little pace; one too few, a 429). With others
-// spending (see risesWithOthers), a rise also needs the last measurements
-// to show it each on its own. A measurement that allows the cost settles
+// spending, a rise also needs the last measurements to show it each on
+// its own, and no other route's to show one meanwhile (see riseShown). A measurement that allows the cost settles
 // its probe; one that excludes it, without enough measurements to replace
 // it, starts one (see probe).
 func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int64, others bool) {
