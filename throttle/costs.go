@@ -23,13 +23,13 @@ import (
 // route narrows it (see narrow). A measurement that contradicts the
 // interval so far starts it anew. While another consumer is known to spend
 // on the key (the drift estimate is not zero), a rise needs three
-// measurements in a row that each show it, not two that agree, and no
-// measurement of another route, whose price measurements had confirmed,
-// showing a cost above it meanwhile: the other's calls land in some
-// measurements, at random, and in those of every route, where a price rise
-// shows in every one of its own route's; a price set too high by them
-// would be given back by every answer, and those raises would hide their
-// spending from the drift estimate. A throttle on a shared Store (several
+// measurements in a row that each show it, not two that agree, with no
+// measurement in between (on hold or not) showing another route dearer
+// than the price its measurements had confirmed: the other's calls land
+// in some measurements, at random, and in those of every route, where a
+// price rise shows in every one of its own route's; a price set too high
+// by them would be given back by every answer, and those raises would hide
+// their spending from the drift estimate. A throttle on a shared Store (several
 // processes) does not measure: the other processes' calls between two
 // answers would count as this one's.
 //
@@ -133,7 +133,11 @@ type measurement struct {
 }
 
 // measure takes one answer of kind k: a measurement of its route's cost
-// when clean, and in any case the reference for the next one.
+// when clean, and in any case the reference for the next one. An answer to
+// a call alone in flight that is not clean (measurements on hold, or a
+// shared store, whose routes are never confirmed) measures no price, but
+// one that shows a confirmed route dearer is counted as a sign of others'
+// spending (see riseShown).
 func (b *costBook) measure(k headers.Kind, m measurement) {
 	prev := b.last[k]
 	b.last[k] = answerMark{ok: true, alone: m.alone, window: m.ws.Window, remaining: m.ws.Remaining, seq: m.tk.seq, sent: m.tk.at, answered: m.now}
@@ -146,7 +150,7 @@ func (b *costBook) measure(k headers.Kind, m measurement) {
 	}
 	d := float64(prev.remaining - m.ws.Remaining)
 	iv := interval{lo: d + m.rate*minGap - 1, hi: d + m.rate*maxGap + 1, n: 1}
-	if !m.clean { // on hold: no price, but maybe a sign of others' spending
+	if !m.clean { // no price, but maybe a sign of others' spending
 		if c := m.tk.cost.Of(k); iv.lo >= float64(c) && b.confirmed(m.tk.route, k, c) {
 			b.excess[k]++
 		}
@@ -185,9 +189,10 @@ const risesWithOthers = 3
 // they allow, or, when Remaining's rounding leaves two, by the larger (a
 // token too many costs a little pace; one too few, a 429). With others
 // spending, a rise also needs the last measurements to show it each on
-// its own, and no other route's to show one meanwhile (see riseShown). A measurement that allows the cost settles
-// its probe; one that excludes it, without enough measurements to replace
-// it, starts one (see probe).
+// its own, with no other confirmed route's showing one in between (see
+// riseShown). A measurement that allows the cost settles its probe; one
+// that excludes it, without enough measurements to replace it, starts one
+// (see probe).
 func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int64, others bool) {
 	if b.pending == nil {
 		b.pending = map[uint64]*[2]interval{}
@@ -210,11 +215,12 @@ func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int
 		}
 	}
 	if cur := p[k]; cur.n > 0 && max(cur.lo, iv.lo) < min(cur.hi, iv.hi) {
-		// above counts the run of measurements that each show a rise (one
-		// that does not ends it); since is the excess count when it began,
-		// and counted how many of the run's own it holds.
+		// above counts the run of measurements that each show a rise; one
+		// that does not ends it, and so does another confirmed route's
+		// shown dearer meanwhile (the excess count moved by more than the
+		// run's own): the run starts again from this measurement.
 		run := iv
-		if shows && cur.above > 0 {
+		if shows && cur.above > 0 && iv.since-cur.since == cur.counted {
 			run.above, run.since, run.counted = cur.above+1, cur.since, cur.counted+iv.counted
 		}
 		iv = interval{lo: max(cur.lo, iv.lo), hi: min(cur.hi, iv.hi), n: cur.n + 1, above: run.above, since: run.since, counted: run.counted}
@@ -238,9 +244,10 @@ func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int
 
 // riseShown reports whether iv's measurements show a rise of kind k while
 // another consumer spends: risesWithOthers of them in a row each showed
-// it, and no measurement of another route whose price measurements had
-// confirmed showed a cost above it meanwhile (the other's calls land in
-// the measurements of every route, a price rise in its own route's only).
+// it, and no measurement in between showed another route dearer than its
+// confirmed price (the other's calls land in the measurements of every
+// route, a price rise in its own route's only; narrow starts the run again
+// after such a one, so this second check only guards that invariant).
 func (b *costBook) riseShown(k headers.Kind, iv interval) bool {
 	return iv.above >= risesWithOthers && b.excess[k]-iv.since == iv.counted
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/memsdk/mem-go/headers"
 	"github.com/stretchr/testify/assert"
@@ -233,5 +234,60 @@ func TestRiseNeedsNoOtherRouteShowingIt(t *testing.T) {
 			want = 1
 		}
 		assert.Equal(t, want, b.costOf(r, believed).Complexity, "another route showed it dearer too: %v", otherShows)
+	}
+}
+
+// TestRiseRunStartsAgainAfterAnotherRouteShowsDearer: a measurement of
+// another confirmed route shown dearer ends route R's run of rise votes,
+// but not its chance: three more in a row, with nothing from elsewhere in
+// between, raise R's price. And a held measurement (not clean: on hold
+// after a proof of others' spending) of a confirmed route counts as such
+// evidence, where one of a route never confirmed does not.
+func TestRiseRunStartsAgainAfterAnotherRouteShowsDearer(t *testing.T) {
+	const r, a = 7, 8
+	believed := Cost{Requests: 1, Complexity: 1}
+	dearer := interval{lo: 2, hi: 4, n: 1}
+	var b costBook
+	b.narrow(r, headers.Complexity, interval{lo: 0, hi: 2, n: 1}, 1, true)
+	b.narrow(a, headers.Complexity, interval{lo: 0, hi: 2, n: 1}, 1, true)
+	vote := func() { b.narrow(r, headers.Complexity, dearer, b.costOf(r, believed).Complexity, true) }
+	vote()
+	b.narrow(a, headers.Complexity, dearer, 1, true) // the neighbour in A's measurement
+	vote()
+	vote()
+	require.Equal(t, int64(1), b.costOf(r, believed).Complexity, "the run was broken")
+	vote()
+	assert.Equal(t, int64(3), b.costOf(r, believed).Complexity, "three in a row since")
+
+	// Held measurements through measure: one answer as a reference, then
+	// one of route held that shows it 2 tokens dearer.
+	held := func(b *costBook, route uint64) {
+		remaining := int64(100)
+		for i, clean := range []bool{true, false} {
+			if i == 1 {
+				remaining -= 3
+			}
+			b.measure(headers.Complexity, measurement{
+				tk:    Ticket{route: route, cost: believed, seq: uint64(i + 1)},
+				ws:    headers.WindowState{Window: headers.Minute, Limit: 200, Remaining: remaining},
+				alone: true, clean: clean, rate: 200 / float64(time.Minute), others: true,
+			})
+		}
+	}
+	for _, aConfirmed := range []bool{true, false} {
+		var b costBook
+		b.narrow(r, headers.Complexity, interval{lo: 0, hi: 2, n: 1}, 1, true)
+		if aConfirmed {
+			b.narrow(a, headers.Complexity, interval{lo: 0, hi: 2, n: 1}, 1, true)
+		}
+		b.narrow(r, headers.Complexity, dearer, 1, true)
+		held(&b, a)
+		b.narrow(r, headers.Complexity, dearer, 1, true)
+		b.narrow(r, headers.Complexity, dearer, 1, true)
+		want := int64(3)
+		if aConfirmed {
+			want = 1
+		}
+		assert.Equal(t, want, b.costOf(r, believed).Complexity, "a held measurement of a route confirmed: %v", aConfirmed)
 	}
 }
