@@ -79,14 +79,13 @@ type learnedCost struct {
 
 // interval is an open interval (lo, hi) of costs and how many measurements
 // it intersects; above counts the last of them that each, alone, put the
-// cost above the price believed when it was taken; since is the
-// costBook's excess count when the first of those was taken, and counted
-// how many of them that count holds (see riseShown).
+// cost above the price believed when it was taken, and seen is the
+// costBook's excess count just after the last of them (see narrow).
 type interval struct {
-	lo, hi         float64
-	n              int
-	above          int
-	since, counted uint64
+	lo, hi float64
+	n      int
+	above  int
+	seen   uint64
 }
 
 // answerMark is what the next measurement needs of an answer.
@@ -137,7 +136,7 @@ type measurement struct {
 // a call alone in flight that is not clean (measurements on hold, or a
 // shared store, whose routes are never confirmed) measures no price, but
 // one that shows a confirmed route dearer is counted as a sign of others'
-// spending (see riseShown).
+// spending (see narrow).
 func (b *costBook) measure(k headers.Kind, m measurement) {
 	prev := b.last[k]
 	b.last[k] = answerMark{ok: true, alone: m.alone, window: m.ws.Window, remaining: m.ws.Remaining, seq: m.tk.seq, sent: m.tk.at, answered: m.now}
@@ -188,11 +187,12 @@ const risesWithOthers = 3
 // measurements agree, a cost they exclude is replaced: by the one integer
 // they allow, or, when Remaining's rounding leaves two, by the larger (a
 // token too many costs a little pace; one too few, a 429). With others
-// spending, a rise also needs the last measurements to show it each on
-// its own, with no other confirmed route's showing one in between (see
-// riseShown). A measurement that allows the cost settles its probe; one
-// that excludes it, without enough measurements to replace it, starts one
-// (see probe).
+// spending, a rise also needs the last risesWithOthers measurements to
+// show it each on its own, with no measurement in between showing another
+// route dearer than its confirmed price (the other's calls land in the
+// measurements of every route, a price rise in its own route's only). A
+// measurement that allows the cost settles its probe; one that excludes
+// it, without enough measurements to replace it, starts one (see probe).
 func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int64, others bool) {
 	if b.pending == nil {
 		b.pending = map[uint64]*[2]interval{}
@@ -206,24 +206,23 @@ func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int
 		b.pending[route] = p
 	}
 	shows := iv.lo >= float64(current)
-	iv.above, iv.since, iv.counted = 0, b.excess[k], 0
+	before := b.excess[k]
+	if shows && b.confirmed(route, k, current) { // a price measured right now looks dearer
+		b.excess[k]++
+	}
+	iv.above, iv.seen = 0, b.excess[k]
 	if shows {
 		iv.above = 1
-		if b.confirmed(route, k, current) { // a price measured right now looks dearer
-			b.excess[k]++
-			iv.counted = 1
-		}
 	}
 	if cur := p[k]; cur.n > 0 && max(cur.lo, iv.lo) < min(cur.hi, iv.hi) {
-		// above counts the run of measurements that each show a rise; one
-		// that does not ends it, and so does another confirmed route's
-		// shown dearer meanwhile (the excess count moved by more than the
-		// run's own): the run starts again from this measurement.
-		run := iv
-		if shows && cur.above > 0 && iv.since-cur.since == cur.counted {
-			run.above, run.since, run.counted = cur.above+1, cur.since, cur.counted+iv.counted
+		// The run of measurements that each show a rise goes on unless
+		// this one does not, or another route was shown dearer since the
+		// run's last (the excess count moved): then it starts again here.
+		above := iv.above
+		if shows && cur.above > 0 && cur.seen == before {
+			above = cur.above + 1
 		}
-		iv = interval{lo: max(cur.lo, iv.lo), hi: min(cur.hi, iv.hi), n: cur.n + 1, above: run.above, since: run.since, counted: run.counted}
+		iv = interval{lo: max(cur.lo, iv.lo), hi: min(cur.hi, iv.hi), n: cur.n + 1, above: above, seen: iv.seen}
 	}
 	p[k] = iv
 	if float64(current) > iv.lo && float64(current) < iv.hi {
@@ -231,7 +230,7 @@ func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int
 		return
 	}
 	c, ok := iv.price()
-	if iv.n < 2 || !ok || others && c > current && !b.riseShown(k, iv) {
+	if iv.n < 2 || !ok || others && c > current && iv.above < risesWithOthers {
 		b.probe.start(route, k) // the next measurements, one call at a time
 		return
 	}
@@ -240,16 +239,6 @@ func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int
 	}
 	b.set(route, k, c)
 	b.probe.priced(route, k)
-}
-
-// riseShown reports whether iv's measurements show a rise of kind k while
-// another consumer spends: risesWithOthers of them in a row each showed
-// it, and no measurement in between showed another route dearer than its
-// confirmed price (the other's calls land in the measurements of every
-// route, a price rise in its own route's only; narrow starts the run again
-// after such a one, so this second check only guards that invariant).
-func (b *costBook) riseShown(k headers.Kind, iv interval) bool {
-	return iv.above >= risesWithOthers && b.excess[k]-iv.since == iv.counted
 }
 
 // price returns the largest integer in (iv.lo, iv.hi), the price iv
