@@ -17,14 +17,13 @@ package bench
 // Two families do not meet those goals yet, and are held to weaker bounds
 // that catch a regression (see knownGaps): W4's noisy neighbour, shortened
 // to 130 calls (goals: at most 1% of the calls sent are 429s, efficiency
-// 0.98; measured over 10,002 seeds: 1.0 429 a run on average, the first
-// call that finds the neighbour's spending, but efficiency p50 0.950–0.957
-// by profile and down to 0.655, since the drift reserve's one-time delay
-// weighs on a run this short) and a second process starting on the key
-// without a shared store (goal: at most one 429 per process start;
-// measured 2.0–2.8 429s a run on average for cold notes, 4.0–4.5 for
-// mem-its, efficiency down to 0.813): two throttles that each learn of the
-// other only from answers still race for the same refill.
+// 0.98; about one 429 a run, the first call that finds the neighbour's
+// spending, but the drift reserve's one-time delay weighs on a run this
+// short) and a second process starting on the key without a shared store
+// (goal: at most one 429 per process start): two throttles that each learn
+// of the other only from answers still race for the same refill. What the
+// last record run measured is in bench/RESULTS.md ("Network property
+// tests").
 //
 // Seeds per (workload, network profile): 48 divided by the workload's
 // weight (a quarter with -short), so 288 per cold burst over the six
