@@ -131,25 +131,55 @@ type measurement struct {
 	others bool
 }
 
-// measure takes one answer of kind k: a measurement of its route's cost
-// when clean, and in any case the reference for the next one. An answer to
-// a call alone in flight that is not clean (measurements on hold, or a
-// shared store, whose routes are never confirmed) measures no price, but
-// one that shows a confirmed route dearer is counted as a sign of others'
-// spending (see narrow).
-func (b *costBook) measure(k headers.Kind, m measurement) {
+// measureAnswer takes one answer's readings, ms[k] for each kind k shown
+// (has[k]): a measurement of its route's cost in each kind when clean,
+// and in any case the reference for the next one. Every call costs both
+// kinds, so when the answer shows more spent than the call's price in both,
+// another consumer's call was metered in between (a price rise shows in
+// its own kind only): the answer then measures no price.
+func (b *costBook) measureAnswer(ms [2]measurement, has [2]bool) {
+	var ivs [2]interval
+	var ok [2]bool
+	for k := range ms {
+		if has[k] {
+			ivs[k], ok[k] = b.reading(headers.Kind(k), ms[k])
+		}
+	}
+	shows := func(k headers.Kind) bool { return ok[k] && ivs[k].lo >= float64(ms[k].tk.cost.Of(k)) }
+	foreign := shows(headers.Requests) && shows(headers.Complexity)
+	for k := range ms {
+		if ok[k] {
+			b.measure(headers.Kind(k), ms[k], ivs[k], foreign)
+		}
+	}
+}
+
+// reading records the answer m of kind k as the reference for the next one
+// and returns the interval it bounds its route's cost to, when it is a
+// measurement: its call and the previous one were each alone in flight,
+// one after the other, and the bucket cannot have filled meanwhile.
+func (b *costBook) reading(k headers.Kind, m measurement) (interval, bool) {
 	prev := b.last[k]
 	b.last[k] = answerMark{ok: true, alone: m.alone, window: m.ws.Window, remaining: m.ws.Remaining, seq: m.tk.seq, sent: m.tk.at, answered: m.now}
 	if !m.alone || m.tk.route == 0 || !prev.ok || !prev.alone || prev.window != m.ws.Window || m.tk.seq != prev.seq+1 {
-		return
+		return interval{}, false
 	}
 	minGap, maxGap := float64(m.tk.at-prev.answered), float64(m.now-prev.sent)
 	if minGap < 0 || float64(prev.remaining)+1+m.rate*maxGap >= float64(m.ws.Limit) {
-		return // overlapped, or the bucket may have filled up meanwhile
+		return interval{}, false // overlapped, or the bucket may have filled up meanwhile
 	}
 	d := float64(prev.remaining - m.ws.Remaining)
-	iv := interval{lo: d + m.rate*minGap - 1, hi: d + m.rate*maxGap + 1, n: 1}
-	if !m.clean { // no price, but maybe a sign of others' spending
+	return interval{lo: d + m.rate*minGap - 1, hi: d + m.rate*maxGap + 1, n: 1}, true
+}
+
+// measure takes iv, what the answer m of kind k bounds its route's cost
+// to. An answer that is not clean (measurements on hold, or a shared
+// store, whose routes are never confirmed), or that caught another
+// consumer's call (foreign), measures no price, but one that shows a
+// confirmed route dearer is counted as a sign of others' spending (see
+// narrow).
+func (b *costBook) measure(k headers.Kind, m measurement, iv interval, foreign bool) {
+	if !m.clean || foreign { // no price, but maybe a sign of others' spending
 		if c := m.tk.cost.Of(k); iv.lo >= float64(c) && b.confirmed(m.tk.route, k, c) {
 			b.excess[k]++
 		}

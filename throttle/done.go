@@ -327,6 +327,8 @@ func (t *Throttle) learnCost(now time.Duration, tk Ticket, r *response, provedOt
 	}
 	clean := t.ownStore && alone && (probed || now >= t.measuresFrom)
 	var rate [2]float64
+	var ms [2]measurement
+	var has [2]bool
 	for _, k := range [2]headers.Kind{headers.Requests, headers.Complexity} {
 		ws, i := t.shown(r, k)
 		if i < 0 {
@@ -334,12 +336,12 @@ func (t *Throttle) learnCost(now time.Duration, tk Ticket, r *response, provedOt
 		}
 		b := t.policy.Buckets[i]
 		rate[k] = float64(b.Limit) / float64(b.Period)
-		if !r.rateLimited {
-			t.costs.measure(k, measurement{tk: tk, ws: ws, alone: alone, clean: clean, rate: rate[k], now: now, others: t.drift.active})
-		}
+		ms[k], has[k] = measurement{tk: tk, ws: ws, alone: alone, clean: clean, rate: rate[k], now: now, others: t.drift.active}, true
 	}
 	if r.rateLimited {
 		t.costs.refused(tk, r.status, r.retryAfter, rate, t.capacity)
+	} else {
+		t.costs.measureAnswer(ms, has)
 	}
 	t.costs.probe.began(t.seq)
 }

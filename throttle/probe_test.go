@@ -267,11 +267,11 @@ func TestRiseRunStartsAgainAfterAnotherRouteShowsDearer(t *testing.T) {
 			if i == 1 {
 				remaining -= 3
 			}
-			b.measure(headers.Complexity, measurement{
+			b.measureAnswer([2]measurement{headers.Complexity: {
 				tk:    Ticket{route: route, cost: believed, seq: uint64(i + 1)},
 				ws:    headers.WindowState{Window: headers.Minute, Limit: 200, Remaining: remaining},
 				alone: true, clean: clean, rate: 200 / float64(time.Minute), others: true,
-			})
+			}}, [2]bool{headers.Complexity: true})
 		}
 	}
 	for _, aConfirmed := range []bool{true, false} {
@@ -289,5 +289,45 @@ func TestRiseRunStartsAgainAfterAnotherRouteShowsDearer(t *testing.T) {
 			want = 1
 		}
 		assert.Equal(t, want, b.costOf(r, believed).Complexity, "a held measurement of a route confirmed: %v", aConfirmed)
+	}
+}
+
+// TestAnswerShowingBothKindsSpentMeasuresNoPrice: a call costs both kinds,
+// so an answer whose window shows more spent than the call's price in
+// requests and in complexity caught another consumer's call; it measures
+// no price. The same answers showing complexity alone raise the price:
+// that is what a price rise looks like.
+func TestAnswerShowingBothKindsSpentMeasuresNoPrice(t *testing.T) {
+	const route = 7
+	believed := Cost{Requests: 1, Complexity: 1}
+	for _, requestsToo := range []bool{true, false} {
+		var b costBook
+		levels := [2]int64{90, 180} // requests, complexity: Remaining
+		answer := func(seq uint64, spent [2]int64) {
+			var ms [2]measurement
+			for k, limit := range [2]int64{100, 200} {
+				levels[k] -= spent[k]
+				ms[k] = measurement{
+					tk:    Ticket{route: route, cost: believed, seq: seq},
+					ws:    headers.WindowState{Window: headers.Minute, Limit: limit, Remaining: levels[k]},
+					alone: true, clean: true, others: true, // no time passes: no refill
+				}
+			}
+			b.measureAnswer(ms, [2]bool{true, true})
+		}
+		answer(1, [2]int64{1, 1})
+		answer(2, [2]int64{1, 1}) // confirms the price
+		extra := [2]int64{1, 3}   // a price of 3 complexity...
+		if requestsToo {
+			extra[headers.Requests] = 2 // ... or the call and another's, of 1 request and 2 complexity
+		}
+		for seq := uint64(3); seq <= 8; seq++ {
+			answer(seq, extra)
+		}
+		want := int64(3)
+		if requestsToo {
+			want = 1
+		}
+		assert.Equal(t, want, b.costOf(route, believed).Complexity, "requests spent beyond the price too: %v", requestsToo)
 	}
 }
