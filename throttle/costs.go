@@ -29,7 +29,10 @@ import (
 // in some measurements, at random, and in those of every route, where a
 // price rise shows in every one of its own route's; a price set too high
 // by them would be given back by every answer, and those raises would hide
-// their spending from the drift estimate. A throttle on a shared Store (several
+// their spending from the drift estimate. And since every call costs both
+// kinds, an answer that shows more spent than the call's price in both
+// caught another consumer's call, and measures no price (a price rise shows
+// in its own kind only). A throttle on a shared Store (several
 // processes) does not measure: the other processes' calls between two
 // answers would count as this one's.
 //
