@@ -58,7 +58,7 @@ func newCollectionsListCmd(env *cliEnv, g *globals) *cobra.Command {
 			tw := tabwriter.NewWriter(env.stdout, 2, 8, 2, ' ', 0)
 			fmt.Fprintln(tw, st.bold("ID")+"\t"+st.bold("NOTES")+"\t"+st.bold("TITLE"))
 			for _, col := range cols {
-				fmt.Fprintf(tw, "%s\t%d\t%s\n", col.ID, col.NoteCount, shorten(col.Title, titleWidth))
+				fmt.Fprintf(tw, "%s\t%d\t%s\n", col.ID, col.NoteCount, shorten(safeText(col.Title), titleWidth))
 			}
 			return tw.Flush()
 		},
@@ -126,7 +126,7 @@ func newCollectionsCreateCmd(env *cliEnv, g *globals) *cobra.Command {
 			if g.json {
 				return printJSON(env, col)
 			}
-			fmt.Fprintf(env.stdout, "created collection %s: %s\n", col.ID, col.Title)
+			fmt.Fprintf(env.stdout, "created collection %s: %s\n", col.ID, safeText(col.Title))
 			return nil
 		},
 	}

@@ -212,7 +212,7 @@ func (o *importOptions) announceSplits(env *cliEnv, items []item) {
 	for _, it := range items {
 		if it.Part == 1 {
 			o.g.notice(env, "splitting %s into %d notes: it is over the %d bytes a note holds",
-				strings.TrimSuffix(it.Where, fmt.Sprintf(" (part 1 of %d)", it.Parts)), it.Parts, maxNoteBytes)
+				safeText(strings.TrimSuffix(it.Where, fmt.Sprintf(" (part 1 of %d)", it.Parts))), it.Parts, maxNoteBytes)
 		}
 	}
 }
@@ -440,7 +440,7 @@ func listEntries(w io.Writer, fs []failure) {
 			fmt.Fprintf(w, "  … and %d more (--json lists them all)\n", len(fs)-maxListed)
 			break
 		}
-		fmt.Fprintf(w, "  %s: %s\n", f.Where, f.Reason)
+		fmt.Fprintf(w, "  %s: %s\n", safeText(f.Where), safeText(f.Reason))
 	}
 }
 
@@ -457,7 +457,7 @@ func (o *importOptions) printDryRun(env *cliEnv, pl importPlan) error {
 		if len(pl.Skipped) > maxListed {
 			fmt.Fprintln(env.stdout, "By reason:")
 			for _, r := range skipReasons(pl.Skipped) {
-				fmt.Fprintf(env.stdout, "  %d %s\n", r.n, r.reason)
+				fmt.Fprintf(env.stdout, "  %d %s\n", r.n, safeText(r.reason))
 			}
 		}
 	}

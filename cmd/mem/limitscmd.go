@@ -152,7 +152,7 @@ func newMemItCmd(env *cliEnv, g *globals) *cobra.Command {
 			if g.json {
 				return printJSON(env, res)
 			}
-			fmt.Fprintf(env.stdout, "sent: request %s (Mem processes it in the background)\n", resp.RequestID)
+			fmt.Fprintf(env.stdout, "sent: request %s (Mem processes it in the background)\n", safeText(resp.RequestID))
 			return nil
 		},
 	}

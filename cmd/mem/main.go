@@ -206,7 +206,7 @@ func (env *cliEnv) complain(e errorJSON, head, text string) {
 	}
 	line := newStyle(env.stderr, env).red(head)
 	if text != "" {
-		line += " " + text
+		line += " " + safeLines(text) // it may quote the server, or a file's name
 	}
 	fmt.Fprintln(env.stderr, line)
 }

@@ -124,7 +124,7 @@ func printNoteTable(env *cliEnv, notes []memclient.NoteItem, none string) {
 	tw := tabwriter.NewWriter(env.stdout, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, st.bold("ID")+"\t"+st.bold("UPDATED")+"\t"+st.bold("TITLE"))
 	for _, n := range notes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", n.ID, n.UpdatedAt.UTC().Format(time.DateTime), shorten(n.Title, titleWidth))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", n.ID, n.UpdatedAt.UTC().Format(time.DateTime), shorten(safeText(n.Title), titleWidth))
 	}
 	tw.Flush()
 }
@@ -155,7 +155,7 @@ func newNotesGetCmd(env *cliEnv, g *globals) *cobra.Command {
 // printNote prints a note's header lines and content.
 func printNote(env *cliEnv, n *memclient.Note) {
 	st := newStyle(env.stdout, env)
-	fmt.Fprintln(env.stdout, st.bold(n.Title))
+	fmt.Fprintln(env.stdout, st.bold(safeText(n.Title)))
 	meta := fmt.Sprintf("id %s, version %d\ncreated %s, updated %s", n.ID, n.Version,
 		n.CreatedAt.UTC().Format(time.RFC3339), n.UpdatedAt.UTC().Format(time.RFC3339))
 	if len(n.CollectionIDs) > 0 {
@@ -164,7 +164,7 @@ func printNote(env *cliEnv, n *memclient.Note) {
 	if n.TrashedAt != nil {
 		meta += "\nin the trash since " + n.TrashedAt.UTC().Format(time.RFC3339)
 	}
-	fmt.Fprintf(env.stdout, "%s\n\n%s\n", st.dim(meta), n.Content)
+	fmt.Fprintf(env.stdout, "%s\n\n%s\n", st.dim(meta), safeLines(n.Content))
 }
 
 func newNotesSearchCmd(env *cliEnv, g *globals) *cobra.Command {
@@ -265,7 +265,7 @@ func newNotesCreateCmd(env *cliEnv, g *globals) *cobra.Command {
 			if g.json {
 				return printJSON(env, n)
 			}
-			fmt.Fprintf(env.stdout, "created note %s: %s\n", n.ID, n.Title)
+			fmt.Fprintf(env.stdout, "created note %s: %s\n", n.ID, safeText(n.Title))
 			return nil
 		},
 	}
@@ -329,7 +329,7 @@ that version; without it, the current version is read first (one more call).`,
 			if g.json {
 				return printJSON(env, n)
 			}
-			fmt.Fprintf(env.stdout, "updated note %s: %s (version %d)\n", n.ID, n.Title, n.Version)
+			fmt.Fprintf(env.stdout, "updated note %s: %s (version %d)\n", n.ID, safeText(n.Title), n.Version)
 			return nil
 		},
 	}
