@@ -204,18 +204,19 @@ func newNotesSearchCmd(env *cliEnv, g *globals) *cobra.Command {
 }
 
 // noteContent is the content of a new or updated note: --content, or a file
-// or - (standard input) as the one argument.
-func noteContent(env *cliEnv, content string, contentSet bool, args []string) (string, error) {
+// or - (standard input) as the one argument; and where it came from, for
+// messages ("--content", the file's name, "standard input").
+func noteContent(env *cliEnv, content string, contentSet bool, args []string) (text, source string, err error) {
 	switch {
 	case contentSet && len(args) > 0:
-		return "", usagef("give the content with --content or as a FILE, not both")
+		return "", "", usagef("give the content with --content or as a FILE, not both")
 	case contentSet:
-		return content, nil
+		return content, "--content", nil
 	case len(args) == 0:
-		return "", usagef("give the content: a FILE, - for standard input, or --content TEXT")
+		return "", "", usagef("give the content: a FILE, - for standard input, or --content TEXT")
 	}
 	data, err := readInput(env, args[0])
-	return string(data), err
+	return string(data), inputName(args[0]), err
 }
 
 func newNotesCreateCmd(env *cliEnv, g *globals) *cobra.Command {
@@ -234,7 +235,7 @@ func newNotesCreateCmd(env *cliEnv, g *globals) *cobra.Command {
   mem notes create meeting.md --collection Work`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			text, err := noteContent(env, content, cmd.Flags().Changed("content"), args)
+			text, source, err := noteContent(env, content, cmd.Flags().Changed("content"), args)
 			if err != nil {
 				return err
 			}
@@ -244,11 +245,14 @@ func newNotesCreateCmd(env *cliEnv, g *globals) *cobra.Command {
 			if err := checkTitles(collections); err != nil {
 				return err
 			}
+			req := &memclient.CreateNoteRequest{ID: id, Content: text}
+			if err := inputProblem(source, req.Validate()); err != nil {
+				return err
+			}
 			cn, err := g.connect(env, throttle.Hooks{})
 			if err != nil {
 				return err
 			}
-			req := &memclient.CreateNoteRequest{ID: id, Content: text}
 			if len(collections) > 0 {
 				ids, err := clientAPI{cn.c}.EnsureCollections(env.ctx, collections)
 				if err != nil {
@@ -303,8 +307,13 @@ that version; without it, the current version is read first (one more call).`,
 			return noteIDsFrom(0, cobra.ArbitraryArgs)(cmd, args[:1]) // then FILE
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			text, err := noteContent(env, content, cmd.Flags().Changed("content"), args[1:])
+			text, source, err := noteContent(env, content, cmd.Flags().Changed("content"), args[1:])
 			if err != nil {
+				return err
+			}
+			// The version is read later when not given: any valid one checks the rest.
+			probe := &memclient.UpdateNoteRequest{Content: text, Version: max(version, 1)}
+			if err := inputProblem(source, probe.Validate()); err != nil {
 				return err
 			}
 			cn, err := g.connect(env, throttle.Hooks{})

@@ -36,7 +36,7 @@ func TestServerTextCannotDriveTheTerminal(t *testing.T) {
 		const title = "\x1b[31mRED TITLE\x1b[0m \x00\x07\x7f\u009b \u202eevil"
 		const shown = `\x1b[31mRED TITLE\x1b[0m \x00\a\x7f\u009b \u202eevil`
 
-		code, out, errOut := cli(t.Context(), srv, title+"\n\nline one\n\tline \x1b[2Jtwo", "notes", "create", "--mock", "-")
+		code, out, errOut := cli(t.Context(), srv, "", "notes", "create", "--mock", "--content", title+"\n\nline one\n\tline \x1b[2Jtwo")
 		require.Equal(t, exitOK, code, errOut)
 		assertNoRawControls(t, "notes create", out)
 		assert.Contains(t, out, shown)
