@@ -113,6 +113,21 @@ func (g *globals) connect(env *cliEnv, hooks throttle.Hooks) (*conn, error) {
 	return &conn{c: c, th: th, baseURL: server, mock: g.mock, owner: newJournalOwner(server, key)}, nil
 }
 
+// keyless is what a dry run plans with when there is no API key: a
+// throttle with full buckets (a dry run sends nothing, so it knows no
+// more with a key), no client, and an owner that names the server only.
+func (g *globals) keyless(env *cliEnv) (*conn, error) {
+	server := g.server(env)
+	if err := checkServer(server); err != nil {
+		return nil, err
+	}
+	th, err := throttle.New(throttle.DefaultPolicy())
+	if err != nil {
+		return nil, err
+	}
+	return &conn{th: th, baseURL: server, owner: journalOwner{Server: canonicalServer(server)}}, nil
+}
+
 // logHooks adds debug logging of waits and pauses to h.
 func logHooks(l *slog.Logger, h throttle.Hooks) throttle.Hooks {
 	onWait, onPause := h.OnWait, h.OnPause
