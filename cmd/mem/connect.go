@@ -201,13 +201,15 @@ func apiMessage(api *memclient.APIError) string {
 }
 
 // isConnError reports whether err says the server could not be reached at
-// all: the connection could not be made (DNS, refused, no route). A reset
-// or a lost response after connecting is not one: the server was there.
+// all: the connection could not be made (DNS, refused, no route), or the
+// server at an https:// URL answers plain HTTP. A reset or a lost response
+// after connecting is not one: the server was there.
 func isConnError(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
+		errors.Is(err, http.ErrSchemeMismatch) {
 		return true
 	}
 	var dns *net.DNSError
@@ -218,6 +220,9 @@ func isConnError(err error) bool {
 // connReason is the innermost words of a connection error: "connection
 // refused", "no such host".
 func connReason(err error) string {
+	if errors.Is(err, http.ErrSchemeMismatch) {
+		return "it answers plain HTTP, not HTTPS"
+	}
 	var dns *net.DNSError
 	if errors.As(err, &dns) {
 		return "no such host " + dns.Name
