@@ -357,8 +357,8 @@ func newNotesDeleteCmd(env *cliEnv, g *globals) *cobra.Command {
 	var permanently bool
 	cmd := &cobra.Command{
 		Use:   "delete ID",
-		Short: "Move a note to the trash (or delete it for good)",
-		Long:  "Moves a note to the trash, from where \"mem notes restore\" brings it back;\n--permanently deletes it for good.",
+		Short: "Move a note to the trash (--permanently: delete it for good)",
+		Long:  "Moves a note to the trash, not deleting it: \"mem notes restore\" brings it\nback. Only --permanently deletes it for good.",
 		Args:  noteIDsFrom(0, exactly(1, "one note ID")),
 		RunE: func(_ *cobra.Command, args []string) error {
 			cn, err := g.connect(env, throttle.Hooks{})
@@ -376,7 +376,7 @@ func newNotesDeleteCmd(env *cliEnv, g *globals) *cobra.Command {
 				return err
 			}
 			return printIDResult(env, g, res, map[string]string{
-				"trashed": "moved note %s to the trash\n(mem notes restore brings it back)",
+				"trashed": "moved note %s to the trash, not deleted\n(mem notes restore brings it back)",
 				"deleted": "deleted note %s for good",
 			})
 		},
