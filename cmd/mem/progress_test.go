@@ -241,8 +241,9 @@ func TestLevelsPutTheBucketsTheCallWaitsForFirst(t *testing.T) {
 }
 
 // TestProgressLogsTheFinalLineOnce: without a terminal, the final line
-// ("imported 2 of 2, done") was logged twice when a periodic line had
-// already shown it, once by the tick and once by finish.
+// ("imported 7 of 7, done") was logged twice when a line logged before
+// finish had already shown it: a tick's, or (seen with memmock) the final
+// update's, when a tick that ran late left the next one not due.
 func TestProgressLogsTheFinalLineOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		th, err := throttle.New(throttle.DefaultPolicy())
