@@ -129,9 +129,9 @@ func New(opts ...Option) (*Client, error) {
 // resolveBaseURL returns the base URL (WithBaseURL, MEM_API_URL or
 // DefaultBaseURL) without a trailing slash, or why it cannot serve.
 func (cfg *config) resolveBaseURL() (string, error) {
-	raw := cfg.baseURL
+	raw, from := cfg.baseURL, "WithBaseURL"
 	if raw == "" {
-		raw = os.Getenv(EnvBaseURL)
+		raw, from = os.Getenv(EnvBaseURL), EnvBaseURL
 	}
 	if raw == "" {
 		raw = DefaultBaseURL
@@ -142,6 +142,10 @@ func (cfg *config) resolveBaseURL() (string, error) {
 	}
 	if u.User != nil {
 		return "", errors.New("memclient: base URL must not carry credentials")
+	}
+	if p := strings.TrimRight(u.Path, "/"); strings.HasSuffix(p, "/v2") {
+		u.Path, u.RawPath = strings.TrimSuffix(p, "/v2"), ""
+		return "", fmt.Errorf("memclient: base URL %q (%s) ends in /v2, which the client adds itself: use %q", raw, from, u.String())
 	}
 	return strings.TrimRight(u.String(), "/"), nil
 }

@@ -94,7 +94,9 @@ func WithAPIKey(key string) Option {
 
 // WithBaseURL sets the server, e.g. "https://api.mem.ai" or a proxy with a
 // path prefix ("https://proxy.example/mem"). Without it, New reads
-// MEM_API_URL, then uses DefaultBaseURL.
+// MEM_API_URL, then uses DefaultBaseURL. The client adds the API version
+// to every path ("/v2/notes"): New refuses a base URL whose path ends in
+// /v2 (drop it), from this option or MEM_API_URL.
 func WithBaseURL(u string) Option {
 	return func(c *config) error {
 		c.baseURL = u

@@ -156,6 +156,25 @@ func TestNewOptions(t *testing.T) {
 		require.Error(t, err, u)
 		assert.NotContains(t, err.Error(), ":p@", u)
 	}
+	// The client adds /v2 itself: a base URL ending in it would call /v2/v2/notes.
+	for u, want := range map[string]string{
+		"http://127.0.0.1:18080/v2":     `base URL "http://127.0.0.1:18080/v2" (WithBaseURL) ends in /v2, which the client adds itself: use "http://127.0.0.1:18080"`,
+		"https://api.mem.ai/v2/":        `use "https://api.mem.ai"`,
+		"https://proxy.example/mem/v2/": `use "https://proxy.example/mem"`,
+	} {
+		_, err = New(WithAPIKey("k"), WithBaseURL(u))
+		require.Error(t, err, u)
+		assert.Contains(t, err.Error(), want, u)
+	}
+	t.Setenv(EnvBaseURL, "http://127.0.0.1:18080/v2")
+	_, err = New(WithAPIKey("k"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `(MEM_API_URL) ends in /v2, which the client adds itself: use "http://127.0.0.1:18080"`)
+	c, err = New(WithAPIKey("k"), WithBaseURL("https://proxy.example/v2x"))
+	require.NoError(t, err, "only a last segment of exactly v2")
+	assert.Equal(t, "https://proxy.example/v2x", c.baseURL)
+	t.Setenv(EnvBaseURL, "")
+
 	_, err = New(WithAPIKey("has space"))
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "has space")

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -210,4 +211,25 @@ func TestHelpFitsEightyColumns(t *testing.T) {
 			assert.LessOrEqual(t, utf8.RuneCountInString(line), 80, "%q: %q", p, line)
 		}
 	}
+}
+
+// TestHTTPSToAPlainHTTPServerGetsTheHint: an https:// base URL for a plain
+// HTTP server printed Go's "http: server gave HTTP response to HTTPS
+// client", without the hint other connection errors get. The transport
+// fails as crypto/tls does when the answer to its hello starts "HTTP/"
+// (net/http turns that into http.ErrSchemeMismatch).
+func TestHTTPSToAPlainHTTPServerGetsTheHint(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		plainHTTP := roundTripFunc(func(*http.Request) (*http.Response, error) {
+			return nil, tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake", RecordHeader: [5]byte([]byte("HTTP/"))}
+		})
+		vars := map[string]string{"MEM_API_KEY": "k"}
+		code, _, errOut := cliWith(t.Context(), plainHTTP, vars, "--base-url", "https://127.0.0.1:18080", "notes", "list")
+		assert.Equal(t, exitFailed, code)
+		assert.Equal(t, "mem: cannot reach the server: it answers plain HTTP, not HTTPS; check --base-url or MEM_API_URL\n", errOut)
+
+		code, _, errOut = cliWith(t.Context(), plainHTTP, vars, "--base-url", "https://127.0.0.1:18080", "notes", "list", "--json")
+		assert.Equal(t, exitFailed, code)
+		assert.Equal(t, "unreachable", decodeError(t, errOut).Type)
+	})
 }

@@ -58,7 +58,7 @@ func newCollectionsListCmd(env *cliEnv, g *globals) *cobra.Command {
 			tw := tabwriter.NewWriter(env.stdout, 2, 8, 2, ' ', 0)
 			fmt.Fprintln(tw, st.bold("ID")+"\t"+st.bold("NOTES")+"\t"+st.bold("TITLE"))
 			for _, col := range cols {
-				fmt.Fprintf(tw, "%s\t%d\t%s\n", col.ID, col.NoteCount, shorten(col.Title, titleWidth))
+				fmt.Fprintf(tw, "%s\t%d\t%s\n", col.ID, col.NoteCount, shorten(safeText(col.Title), titleWidth))
 			}
 			return tw.Flush()
 		},
@@ -77,21 +77,32 @@ func allCollections(env *cliEnv, cn *conn) ([]memclient.Collection, error) {
 	return cols, nil
 }
 
+// collectionsTitled returns the ids of the collections titled title
+// (case-insensitively, as resolveCollection matches them): one list call
+// per 100 collections.
+func collectionsTitled(env *cliEnv, cn *conn, title string) ([]string, error) {
+	cols, err := allCollections(env, cn)
+	if err != nil {
+		return nil, err
+	}
+	var found []string
+	for _, col := range cols {
+		if strings.EqualFold(col.Title, title) {
+			found = append(found, col.ID)
+		}
+	}
+	return found, nil
+}
+
 // resolveCollection returns the id of the collection ref names: an id as it
 // is, else the one collection with that title (case-insensitively).
 func resolveCollection(env *cliEnv, cn *conn, ref string) (string, error) {
 	if uuid.Validate(ref) == nil {
 		return ref, nil
 	}
-	cols, err := allCollections(env, cn)
+	found, err := collectionsTitled(env, cn, ref)
 	if err != nil {
 		return "", err
-	}
-	var found []string
-	for _, col := range cols {
-		if strings.EqualFold(col.Title, ref) {
-			found = append(found, col.ID)
-		}
 	}
 	switch len(found) {
 	case 0:
@@ -107,7 +118,10 @@ func newCollectionsCreateCmd(env *cliEnv, g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "create TITLE",
 		Short: "Create a collection",
-		Args:  exactly(1, "one title (quote it if it has spaces)"),
+		Long: `Creates a collection. It lists the collections first (one call per 100) and
+warns when one already has this title: commands that take a collection by
+its title then need its id.`,
+		Args: exactly(1, "one title (quote it if it has spaces)"),
 		RunE: func(_ *cobra.Command, args []string) error {
 			if strings.TrimSpace(args[0]) == "" {
 				return usagef("a collection needs a title, not an empty string")
@@ -119,14 +133,22 @@ func newCollectionsCreateCmd(env *cliEnv, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			same, err := collectionsTitled(env, cn, args[0])
+			if err != nil {
+				return err
+			}
 			col, _, err := cn.c.Collections.Create(env.ctx, &memclient.CreateCollectionRequest{ID: id, Title: args[0], Description: description})
 			if err != nil {
 				return err
 			}
+			if len(same) > 0 { // a warning, not a notice: --quiet keeps it
+				fmt.Fprintf(env.stderr, "Warning: %s already titled %q (%s): commands that take a collection by title will ask for an id.\n",
+					plural(len(same), "collection was", "collections were"), args[0], strings.Join(same, ", "))
+			}
 			if g.json {
 				return printJSON(env, col)
 			}
-			fmt.Fprintf(env.stdout, "created collection %s: %s\n", col.ID, col.Title)
+			fmt.Fprintf(env.stdout, "created collection %s: %s\n", col.ID, safeText(col.Title))
 			return nil
 		},
 	}

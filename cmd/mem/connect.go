@@ -113,6 +113,21 @@ func (g *globals) connect(env *cliEnv, hooks throttle.Hooks) (*conn, error) {
 	return &conn{c: c, th: th, baseURL: server, mock: g.mock, owner: newJournalOwner(server, key)}, nil
 }
 
+// keyless is what a dry run plans with when there is no API key: a
+// throttle with full buckets (a dry run sends nothing, so it knows no
+// more with a key), no client, and an owner that names the server only.
+func (g *globals) keyless(env *cliEnv) (*conn, error) {
+	server := g.server(env)
+	if err := checkServer(server); err != nil {
+		return nil, err
+	}
+	th, err := throttle.New(throttle.DefaultPolicy())
+	if err != nil {
+		return nil, err
+	}
+	return &conn{th: th, baseURL: server, owner: journalOwner{Server: canonicalServer(server)}}, nil
+}
+
 // logHooks adds debug logging of waits and pauses to h.
 func logHooks(l *slog.Logger, h throttle.Hooks) throttle.Hooks {
 	onWait, onPause := h.OnWait, h.OnPause
@@ -186,13 +201,15 @@ func apiMessage(api *memclient.APIError) string {
 }
 
 // isConnError reports whether err says the server could not be reached at
-// all: the connection could not be made (DNS, refused, no route). A reset
-// or a lost response after connecting is not one: the server was there.
+// all: the connection could not be made (DNS, refused, no route), or the
+// server at an https:// URL answers plain HTTP. A reset or a lost response
+// after connecting is not one: the server was there.
 func isConnError(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
+		errors.Is(err, http.ErrSchemeMismatch) {
 		return true
 	}
 	var dns *net.DNSError
@@ -203,6 +220,9 @@ func isConnError(err error) bool {
 // connReason is the innermost words of a connection error: "connection
 // refused", "no such host".
 func connReason(err error) string {
+	if errors.Is(err, http.ErrSchemeMismatch) {
+		return "it answers plain HTTP, not HTTPS"
+	}
 	var dns *net.DNSError
 	if errors.As(err, &dns) {
 		return "no such host " + dns.Name

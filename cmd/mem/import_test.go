@@ -195,6 +195,44 @@ func TestImportDryRunPlan(t *testing.T) {
 	})
 }
 
+// TestDryRunNeedsNoKey: a dry run failed with "no API key", though it
+// sends nothing. Without a key it now plans from full buckets, saying so,
+// and checks the journal's server (not its key); a real run still needs
+// the key.
+func TestDryRunNeedsNoKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		dir := docs(t, 3)
+		journal := filepath.Join(t.TempDir(), "j")
+		noKey := map[string]string{"MEM_API_URL": "http://mem.test"}
+		code, out, errOut := cliWith(t.Context(), srv.RoundTripper(), noKey, "import", "--dry-run", "--journal", journal, dir)
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, errOut, "No API key (MEM_API_KEY): a dry run sends nothing and needs none; it plans from full buckets")
+		assert.Contains(t, out, "3 documents: 0 already done, 0 skipped, 3 to import.")
+		assert.Contains(t, out, "from full buckets: no response read yet")
+		assert.Empty(t, srv.Journal(), "a dry run sends nothing")
+		assert.NoFileExists(t, journal, "a dry run writes nothing")
+
+		code, _, errOut = cliWith(t.Context(), srv.RoundTripper(), noKey, "import", "--journal", journal, dir)
+		assert.Equal(t, exitFailed, code)
+		assert.Contains(t, errOut, "mem: no API key: set MEM_API_KEY")
+
+		withKey := map[string]string{"MEM_API_URL": "http://mem.test", "MEM_API_KEY": mock.DefaultKey}
+		code, _, errOut = cliWith(t.Context(), srv.RoundTripper(), withKey, "import", "--journal", journal, dir)
+		require.Equal(t, exitOK, code, errOut)
+		sent := len(srv.Journal())
+		code, out, errOut = cliWith(t.Context(), srv.RoundTripper(), noKey, "import", "--dry-run", "--journal", journal, dir)
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, out, "3 documents: 3 already done, 0 skipped, 0 to import.", "the journal's key is not checked")
+
+		otherServer := map[string]string{"MEM_API_URL": "http://other.test"}
+		code, _, errOut = cliWith(t.Context(), srv.RoundTripper(), otherServer, "import", "--dry-run", "--journal", journal, dir)
+		assert.Equal(t, exitUsage, code)
+		assert.Contains(t, errOut, "was written for http://mem.test")
+		assert.Equal(t, sent, len(srv.Journal()), "dry runs send nothing")
+	})
+}
+
 func TestImportMalformedInputs(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := mock.MustNew(mock.Config{})

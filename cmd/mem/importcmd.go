@@ -93,7 +93,7 @@ func newImportCmd(env *cliEnv, g *globals) *cobra.Command {
 	f.IntVar(&o.concurrency, "concurrency", 4, "calls in flight at once (the throttle keeps them inside the limits)")
 	f.StringVar(&o.journalPath, "journal", "mem-import.journal", "`FILE` recording every outcome, read to resume (with --mock: none, unless given)")
 	f.BoolVar(&o.newJournal, "new-journal", false, "start a fresh journal: the old one is kept beside it as FILE.<time>.old")
-	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan (calls, tokens, ETA, skipped documents) and stop; writes nothing")
+	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan (calls, tokens, ETA, skipped documents) and stop; sends and writes nothing, needs no API key")
 	f.BoolVar(&o.stopAtDay, "stop-at-day-limit", false, "stop (resumably) before a call would wait for a day window, judged from the levels the responses show, instead of waiting for it")
 	f.BoolVar(&o.retryUnknown, "retry-unknown", false, "send again the mem-it documents whose outcome an earlier run could not learn (may capture twice)")
 	return cmd
@@ -158,6 +158,10 @@ func runImport(env *cliEnv, o *importOptions, paths []string) error {
 		OnResync: func(throttle.ResyncEvent) { recheck() },
 		OnPause:  func(time.Time) { recheck() },
 	})
+	if errors.Is(err, memclient.ErrNoAPIKey) && o.dryRun {
+		o.g.notice(env, "No API key (MEM_API_KEY): a dry run sends nothing and needs none; it plans from full buckets, and checks the journal's server but not its key.")
+		cn, err = o.g.keyless(env)
+	}
 	if err != nil {
 		return err
 	}
@@ -212,7 +216,7 @@ func (o *importOptions) announceSplits(env *cliEnv, items []item) {
 	for _, it := range items {
 		if it.Part == 1 {
 			o.g.notice(env, "splitting %s into %d notes: it is over the %d bytes a note holds",
-				strings.TrimSuffix(it.Where, fmt.Sprintf(" (part 1 of %d)", it.Parts)), it.Parts, maxNoteBytes)
+				safeText(strings.TrimSuffix(it.Where, fmt.Sprintf(" (part 1 of %d)", it.Parts))), it.Parts, maxNoteBytes)
 		}
 	}
 }
@@ -263,6 +267,9 @@ func (o *importOptions) openJournal(env *cliEnv, owner journalOwner) (*journal, 
 // the command line names the wrong journal), and says when a journal that
 // named none is taken as this run's.
 func (o *importOptions) checkOwner(env *cliEnv, j *journal, owner journalOwner) error {
+	if owner.KeyFingerprint == "" { // no key (a dry run): the server is checked, not the key
+		owner.KeyFingerprint = j.keyFingerprint()
+	}
 	recorded, err := j.checkOwner(owner)
 	if err != nil {
 		return usageError{err.Error()}
@@ -440,7 +447,7 @@ func listEntries(w io.Writer, fs []failure) {
 			fmt.Fprintf(w, "  … and %d more (--json lists them all)\n", len(fs)-maxListed)
 			break
 		}
-		fmt.Fprintf(w, "  %s: %s\n", f.Where, f.Reason)
+		fmt.Fprintf(w, "  %s: %s\n", safeText(f.Where), safeText(f.Reason))
 	}
 }
 
@@ -457,7 +464,7 @@ func (o *importOptions) printDryRun(env *cliEnv, pl importPlan) error {
 		if len(pl.Skipped) > maxListed {
 			fmt.Fprintln(env.stdout, "By reason:")
 			for _, r := range skipReasons(pl.Skipped) {
-				fmt.Fprintf(env.stdout, "  %d %s\n", r.n, r.reason)
+				fmt.Fprintf(env.stdout, "  %d %s\n", r.n, safeText(r.reason))
 			}
 		}
 	}

@@ -195,6 +195,17 @@ func (j *journal) checkOwner(owner journalOwner) (recorded bool, err error) {
 	return true, &journalMismatchError{path: j.path, have: *have, run: owner}
 }
 
+// keyFingerprint is the fingerprint of the key the journal names ("" when
+// it names none).
+func (j *journal) keyFingerprint() string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.owner == nil {
+		return ""
+	}
+	return j.owner.KeyFingerprint
+}
+
 // settled counts the documents the journal records as done or of unknown
 // outcome.
 func (j *journal) settled() int {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -140,11 +141,14 @@ func newMemItCmd(env *cliEnv, g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			req.Input = string(data)
+			if err := inputProblem(inputName(args[0]), req.Validate()); err != nil {
+				return err
+			}
 			cn, err := g.connect(env, throttle.Hooks{})
 			if err != nil {
 				return err
 			}
-			req.Input = string(data)
 			res, resp, err := cn.c.MemIt(env.ctx, &req)
 			if err != nil {
 				return err
@@ -152,7 +156,7 @@ func newMemItCmd(env *cliEnv, g *globals) *cobra.Command {
 			if g.json {
 				return printJSON(env, res)
 			}
-			fmt.Fprintf(env.stdout, "sent: request %s (Mem processes it in the background)\n", resp.RequestID)
+			fmt.Fprintf(env.stdout, "sent: request %s (Mem processes it in the background)\n", safeText(resp.RequestID))
 			return nil
 		},
 	}
@@ -162,16 +166,51 @@ func newMemItCmd(env *cliEnv, g *globals) *cobra.Command {
 	return cmd
 }
 
-// readInput reads a file, or standard input for "-".
+// readInput reads a file, or standard input for "-", as text: a binary
+// file, or one that is not UTF-8, is refused as mem import skips it (a
+// usage error: nothing is sent).
 func readInput(env *cliEnv, name string) ([]byte, error) {
+	var data []byte
+	var err error
 	if name == "-" {
-		return io.ReadAll(env.stdin)
+		data, err = io.ReadAll(env.stdin)
+	} else {
+		data, err = os.ReadFile(name)
 	}
-	data, err := os.ReadFile(name)
 	if err != nil {
-		return nil, usagef("%s: %v", name, unwrapPath(err))
+		return nil, usagef("%s: %v", inputName(name), unwrapPath(err))
+	}
+	if p := textProblem(data); p != "" {
+		return nil, usagef("%s is %s: nothing was sent (mem sends text only)", inputName(name), p)
 	}
 	return data, nil
+}
+
+// inputName names a FILE argument in messages: "-" is standard input.
+func inputName(arg string) string {
+	if arg == "-" {
+		return "standard input"
+	}
+	return arg
+}
+
+// inputProblem is a usage error for a request the client would refuse
+// before sending (nil when err is none of those). A problem of the
+// document (field content or input) names where it came from (source):
+// "empty.md is empty: nothing to send"; a problem of another field names
+// the flag that set it (see flagProblem).
+func inputProblem(source string, err error) error {
+	var ve *memclient.ValidationError
+	if !errors.As(err, &ve) || ve.API != nil {
+		return nil
+	}
+	if ve.Field != "content" && ve.Field != "input" {
+		return flagProblem("", err)
+	}
+	if ve.Problem == "is required" {
+		return usagef("%s is empty: nothing to send", source)
+	}
+	return usagef("%s: the %s %s (the client refuses it; nothing was sent)", source, ve.Field, ve.Problem)
 }
 
 // unwrapPath drops the operation and path of an *fs.PathError.

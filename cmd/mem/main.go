@@ -37,7 +37,7 @@ import (
 const (
 	exitOK          = 0   // everything made it
 	exitFailed      = 1   // something failed (an import: some items did not make it)
-	exitUsage       = 2   // the command line was wrong
+	exitUsage       = 2   // the command line was wrong, or its input refused before sending
 	exitInterrupted = 130 // Ctrl-C (128 + SIGINT), as shells report it
 )
 
@@ -206,7 +206,7 @@ func (env *cliEnv) complain(e errorJSON, head, text string) {
 	}
 	line := newStyle(env.stderr, env).red(head)
 	if text != "" {
-		line += " " + text
+		line += " " + safeLines(text) // it may quote the server, or a file's name
 	}
 	fmt.Fprintln(env.stderr, line)
 }

@@ -124,7 +124,7 @@ func printNoteTable(env *cliEnv, notes []memclient.NoteItem, none string) {
 	tw := tabwriter.NewWriter(env.stdout, 2, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, st.bold("ID")+"\t"+st.bold("UPDATED")+"\t"+st.bold("TITLE"))
 	for _, n := range notes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", n.ID, n.UpdatedAt.UTC().Format(time.DateTime), shorten(n.Title, titleWidth))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", n.ID, n.UpdatedAt.UTC().Format(time.DateTime), shorten(safeText(n.Title), titleWidth))
 	}
 	tw.Flush()
 }
@@ -155,7 +155,7 @@ func newNotesGetCmd(env *cliEnv, g *globals) *cobra.Command {
 // printNote prints a note's header lines and content.
 func printNote(env *cliEnv, n *memclient.Note) {
 	st := newStyle(env.stdout, env)
-	fmt.Fprintln(env.stdout, st.bold(n.Title))
+	fmt.Fprintln(env.stdout, st.bold(safeText(n.Title)))
 	meta := fmt.Sprintf("id %s, version %d\ncreated %s, updated %s", n.ID, n.Version,
 		n.CreatedAt.UTC().Format(time.RFC3339), n.UpdatedAt.UTC().Format(time.RFC3339))
 	if len(n.CollectionIDs) > 0 {
@@ -164,7 +164,7 @@ func printNote(env *cliEnv, n *memclient.Note) {
 	if n.TrashedAt != nil {
 		meta += "\nin the trash since " + n.TrashedAt.UTC().Format(time.RFC3339)
 	}
-	fmt.Fprintf(env.stdout, "%s\n\n%s\n", st.dim(meta), n.Content)
+	fmt.Fprintf(env.stdout, "%s\n\n%s\n", st.dim(meta), safeLines(n.Content))
 }
 
 func newNotesSearchCmd(env *cliEnv, g *globals) *cobra.Command {
@@ -204,18 +204,19 @@ func newNotesSearchCmd(env *cliEnv, g *globals) *cobra.Command {
 }
 
 // noteContent is the content of a new or updated note: --content, or a file
-// or - (standard input) as the one argument.
-func noteContent(env *cliEnv, content string, contentSet bool, args []string) (string, error) {
+// or - (standard input) as the one argument; and where it came from, for
+// messages ("--content", the file's name, "standard input").
+func noteContent(env *cliEnv, content string, contentSet bool, args []string) (text, source string, err error) {
 	switch {
 	case contentSet && len(args) > 0:
-		return "", usagef("give the content with --content or as a FILE, not both")
+		return "", "", usagef("give the content with --content or as a FILE, not both")
 	case contentSet:
-		return content, nil
+		return content, "--content", nil
 	case len(args) == 0:
-		return "", usagef("give the content: a FILE, - for standard input, or --content TEXT")
+		return "", "", usagef("give the content: a FILE, - for standard input, or --content TEXT")
 	}
 	data, err := readInput(env, args[0])
-	return string(data), err
+	return string(data), inputName(args[0]), err
 }
 
 func newNotesCreateCmd(env *cliEnv, g *globals) *cobra.Command {
@@ -234,7 +235,7 @@ func newNotesCreateCmd(env *cliEnv, g *globals) *cobra.Command {
   mem notes create meeting.md --collection Work`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			text, err := noteContent(env, content, cmd.Flags().Changed("content"), args)
+			text, source, err := noteContent(env, content, cmd.Flags().Changed("content"), args)
 			if err != nil {
 				return err
 			}
@@ -244,11 +245,14 @@ func newNotesCreateCmd(env *cliEnv, g *globals) *cobra.Command {
 			if err := checkTitles(collections); err != nil {
 				return err
 			}
+			req := &memclient.CreateNoteRequest{ID: id, Content: text}
+			if err := inputProblem(source, req.Validate()); err != nil {
+				return err
+			}
 			cn, err := g.connect(env, throttle.Hooks{})
 			if err != nil {
 				return err
 			}
-			req := &memclient.CreateNoteRequest{ID: id, Content: text}
 			if len(collections) > 0 {
 				ids, err := clientAPI{cn.c}.EnsureCollections(env.ctx, collections)
 				if err != nil {
@@ -265,7 +269,7 @@ func newNotesCreateCmd(env *cliEnv, g *globals) *cobra.Command {
 			if g.json {
 				return printJSON(env, n)
 			}
-			fmt.Fprintf(env.stdout, "created note %s: %s\n", n.ID, n.Title)
+			fmt.Fprintf(env.stdout, "created note %s: %s\n", n.ID, safeText(n.Title))
 			return nil
 		},
 	}
@@ -303,8 +307,13 @@ that version; without it, the current version is read first (one more call).`,
 			return noteIDsFrom(0, cobra.ArbitraryArgs)(cmd, args[:1]) // then FILE
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			text, err := noteContent(env, content, cmd.Flags().Changed("content"), args[1:])
+			text, source, err := noteContent(env, content, cmd.Flags().Changed("content"), args[1:])
 			if err != nil {
+				return err
+			}
+			// The version is read later when not given: any valid one checks the rest.
+			probe := &memclient.UpdateNoteRequest{Content: text, Version: max(version, 1)}
+			if err := inputProblem(source, probe.Validate()); err != nil {
 				return err
 			}
 			cn, err := g.connect(env, throttle.Hooks{})
@@ -329,7 +338,7 @@ that version; without it, the current version is read first (one more call).`,
 			if g.json {
 				return printJSON(env, n)
 			}
-			fmt.Fprintf(env.stdout, "updated note %s: %s (version %d)\n", n.ID, n.Title, n.Version)
+			fmt.Fprintf(env.stdout, "updated note %s: %s (version %d)\n", n.ID, safeText(n.Title), n.Version)
 			return nil
 		},
 	}
@@ -348,8 +357,8 @@ func newNotesDeleteCmd(env *cliEnv, g *globals) *cobra.Command {
 	var permanently bool
 	cmd := &cobra.Command{
 		Use:   "delete ID",
-		Short: "Move a note to the trash (or delete it for good)",
-		Long:  "Moves a note to the trash, from where \"mem notes restore\" brings it back;\n--permanently deletes it for good.",
+		Short: "Move a note to the trash (--permanently: delete it for good)",
+		Long:  "Moves a note to the trash, not deleting it: \"mem notes restore\" brings it\nback. Only --permanently deletes it for good.",
 		Args:  noteIDsFrom(0, exactly(1, "one note ID")),
 		RunE: func(_ *cobra.Command, args []string) error {
 			cn, err := g.connect(env, throttle.Hooks{})
@@ -367,7 +376,7 @@ func newNotesDeleteCmd(env *cliEnv, g *globals) *cobra.Command {
 				return err
 			}
 			return printIDResult(env, g, res, map[string]string{
-				"trashed": "moved note %s to the trash\n(mem notes restore brings it back)",
+				"trashed": "moved note %s to the trash, not deleted\n(mem notes restore brings it back)",
 				"deleted": "deleted note %s for good",
 			})
 		},

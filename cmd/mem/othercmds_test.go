@@ -255,3 +255,51 @@ func TestEmptyListsSaySo(t *testing.T) {
 		}
 	})
 }
+
+// TestCreatingADuplicateCollectionTitleWarns: creating "Reading" twice
+// made two collections of that title silently, after which every command
+// naming it by title failed. The second create now warns (the title
+// matches case-insensitively, as a title names a collection), and still
+// creates it.
+func TestCreatingADuplicateCollectionTitleWarns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		code, out, errOut := cli(t.Context(), srv, "", "collections", "create", "--mock", "--quiet", "Reading")
+		require.Equal(t, exitOK, code, errOut)
+		assert.Empty(t, errOut, "a new title: no warning")
+		first := strings.TrimSuffix(strings.Fields(out)[2], ":")
+
+		code, out, errOut = cli(t.Context(), srv, "", "collections", "create", "--mock", "--quiet", "reading")
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, out, "created collection ")
+		assert.Equal(t, `Warning: 1 collection was already titled "reading" (`+first+`): commands that take a collection by title will ask for an id.`+"\n", errOut)
+
+		code, _, errOut = cli(t.Context(), srv, "", "collections", "create", "--mock", "--json", "READING")
+		require.Equal(t, exitOK, code, errOut)
+		assert.Contains(t, errOut, `Warning: 2 collections were already titled "READING" (`)
+		assert.Contains(t, errOut, first)
+	})
+}
+
+// TestNotesDeleteSaysItTrashes: notes delete moves a note to the trash,
+// while the library's Notes.Delete deletes for good; the help and the
+// success message say which, and only --permanently deletes.
+func TestNotesDeleteSaysItTrashes(t *testing.T) {
+	code, out, _ := cli(context.Background(), nil, "", "notes", "--help")
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, out, "Move a note to the trash (--permanently: delete it for good)")
+	code, out, _ = cli(context.Background(), nil, "", "notes", "delete", "--help")
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, out, "Moves a note to the trash, not deleting it")
+
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		code, out, errOut := cli(t.Context(), srv, "", "notes", "create", "--mock", "--quiet", "--content", "Groceries")
+		require.Equal(t, exitOK, code, errOut)
+		id := strings.TrimSuffix(strings.Fields(out)[2], ":")
+		code, out, errOut = cli(t.Context(), srv, "", "notes", "delete", "--mock", "--quiet", id)
+		require.Equal(t, exitOK, code, errOut)
+		assert.Equal(t, "moved note "+id+" to the trash, not deleted\n(mem notes restore brings it back)\n", out)
+		assert.NotNil(t, srv.Notes(mock.DefaultKey)[0].TrashedAt, "in the trash, not deleted")
+	})
+}

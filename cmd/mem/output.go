@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -130,4 +131,52 @@ func (g *globals) notice(env *cliEnv, format string, args ...any) {
 		return
 	}
 	fmt.Fprintf(env.stderr, format+"\n", args...)
+}
+
+// safeText makes text from the server or from files harmless on a
+// terminal: every control character (C0, DEL, C1), every bidirectional
+// control (U+202A–U+202E, U+2066–U+2069, and the marks U+200E, U+200F,
+// U+061C) and every byte that is not UTF-8 is written as a Go escape
+// (\x1b, \u202e, \xff) instead of acting on the terminal. A newline or tab
+// is escaped too: one field stays on one line.
+func safeText(s string) string { return escapeControls(s, false) }
+
+// safeLines is safeText for text of several lines (a note's content, an
+// error message): newlines and tabs stay as they are.
+func safeLines(s string) string { return escapeControls(s, true) }
+
+func escapeControls(s string, keepLines bool) string {
+	clean := func(r rune) bool {
+		return !isControl(r) || (keepLines && (r == '\n' || r == '\t'))
+	}
+	if !strings.ContainsFunc(s, func(r rune) bool { return !clean(r) }) && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[0])
+		case clean(r):
+			b.WriteString(s[:size])
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		s = s[size:]
+	}
+	return b.String()
+}
+
+// isControl reports whether r acts on a terminal rather than showing:
+// a C0 or C1 control, DEL, or a bidirectional control.
+func isControl(r rune) bool {
+	switch {
+	case r < 0x20, r >= 0x7f && r <= 0x9f:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return r == 0x200e || r == 0x200f || r == 0x061c
 }

@@ -30,8 +30,10 @@ type progress struct {
 	drawn    int        // characters of the line on screen now
 	counts   counts
 	lastLine time.Time
-	stop     chan struct{}
-	stopped  sync.WaitGroup
+	// logged is what the last log line showed (nil: none yet).
+	logged  *counts
+	stop    chan struct{}
+	stopped sync.WaitGroup
 }
 
 // logEvery spaces the log lines written without a terminal.
@@ -87,7 +89,7 @@ func (p *progress) redraw(resized bool) {
 	if !p.tty {
 		if now := time.Now(); now.Sub(p.lastLine) >= logEvery {
 			p.lastLine = now
-			fmt.Fprintf(p.w, "%s %s\n", now.Format(time.TimeOnly), p.logLine())
+			p.logLocked(now)
 		}
 		return
 	}
@@ -113,18 +115,27 @@ func (p *progress) drawLocked(resized bool, end string) {
 	_, _ = io.WriteString(p.w, b.String())
 }
 
+// logLocked writes the log line (elsewhere than on a terminal).
+func (p *progress) logLocked(now time.Time) {
+	fmt.Fprintf(p.w, "%s %s\n", now.Format(time.TimeOnly), p.logLine())
+	c := p.counts
+	p.logged = &c
+}
+
 // finish stops the redraws and leaves the final line (a terminal) or logs
-// it (elsewhere), whatever the time since the last one.
+// it (elsewhere), whatever the time since the last one, unless the last
+// line logged already showed these counts.
 func (p *progress) finish() {
 	close(p.stop)
 	p.stopped.Wait()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.tty {
+	switch {
+	case p.tty:
 		p.drawLocked(false, "\n")
-		return
+	case p.logged == nil || *p.logged != p.counts:
+		p.logLocked(time.Now())
 	}
-	fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.TimeOnly), p.logLine())
 }
 
 // lineParts are the pieces of the progress line, from the most to the

@@ -239,3 +239,30 @@ func TestLevelsPutTheBucketsTheCallWaitsForFirst(t *testing.T) {
 	assert.Equal(t, "cpx/day 20/8000", levels(snap, note)[0], "the reserve counts")
 	assert.Equal(t, "waiting for cpx/day and cpx/min tokens", waitingNote(snap, note))
 }
+
+// TestProgressLogsTheFinalLineOnce: without a terminal, the final line
+// ("imported 7 of 7, done") was logged twice when a line logged before
+// finish had already shown it: a tick's, or (seen with memmock) the final
+// update's, when a tick that ran late left the next one not due.
+func TestProgressLogsTheFinalLineOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		th, err := throttle.New(throttle.DefaultPolicy())
+		require.NoError(t, err)
+		cost := throttle.Cost{Requests: 1, Complexity: 1}
+
+		var out strings.Builder
+		p := newProgress(&out, false, nil, th, 2, cost)
+		time.Sleep(5 * time.Second)
+		p.update(counts{imported: 2}) // not due: logged by the tick at 10 s
+		time.Sleep(6 * time.Second)
+		p.finish()
+		assert.Equal(t, 1, strings.Count(out.String(), "imported 2 of 2, done"), out.String())
+		assert.Equal(t, 2, strings.Count(out.String(), "\n"), "the first line, and the final one once: %q", out.String())
+
+		out.Reset()
+		p = newProgress(&out, false, nil, th, 2, cost)
+		p.update(counts{imported: 1}) // not due: the final line is finish's
+		p.finish()
+		assert.Equal(t, 1, strings.Count(out.String(), "imported 1 of 2"), out.String())
+	})
+}

@@ -30,7 +30,8 @@ Flags go before or after the arguments. Output is text for people, or JSON
 with --json (snake_case names, times in RFC 3339, durations in seconds).
 Colours only on a terminal, never with NO_COLOR set.
 
-Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted (Ctrl-C).`
+Exit status: 0 success, 1 failure, 2 usage error (a wrong command line, or
+input refused before anything is sent), 130 interrupted (Ctrl-C).`
 
 // newRootCmd builds the command tree, writing to env's streams.
 func newRootCmd(env *cliEnv) *cobra.Command {

@@ -195,11 +195,8 @@ func fileItems(path, rel, via string) []item {
 // documentItem makes the items of one document.
 func documentItem(rel, ext string, data []byte, via string) []item {
 	key, where := rel+"#"+contentHash(data), rel
-	if bytes.IndexByte(data, 0) >= 0 {
-		return []item{{Key: key, Where: where, Skip: "a binary file"}}
-	}
-	if !utf8.Valid(data) {
-		return []item{{Key: key, Where: where, Skip: "not valid UTF-8 text"}}
+	if p := textProblem(data); p != "" {
+		return []item{{Key: key, Where: where, Skip: p}}
 	}
 	text := string(data)
 	var fm frontMatter
@@ -247,6 +244,18 @@ func documentItem(rel, ext string, data []byte, via string) []item {
 		}
 	}
 	return items
+}
+
+// textProblem says why data is not a text document mem sends ("" when it
+// is): "a binary file" (it holds a NUL byte) or "not valid UTF-8 text".
+func textProblem(data []byte) string {
+	switch {
+	case bytes.IndexByte(data, 0) >= 0:
+		return "a binary file"
+	case !utf8.Valid(data):
+		return "not valid UTF-8 text"
+	}
+	return ""
 }
 
 func contentHash(data []byte) string {

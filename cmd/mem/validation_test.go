@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/synctest"
 
@@ -84,4 +85,47 @@ func TestValidationErrorAtSendIsSkipped(t *testing.T) {
 	_, ok := j.Lookup("b.md")
 	assert.False(t, ok, "not journalled")
 	assert.Equal(t, 3, shown.imported+shown.failed+shown.skipped, "the progress reaches the end")
+}
+
+// TestNotesCreateAndMemItRefuseWhatImportSkips: notes create and mem-it
+// sent a binary file that mem import skips as "a binary file", and an
+// empty file failed with "mem: invalid content: is required", exit 1. Now
+// each is refused before any call, exit 2, naming the file and what is
+// wrong with it.
+func TestNotesCreateAndMemItRefuseWhatImportSkips(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		dir := writeFiles(t, map[string]string{
+			"bin.md":   "\x00\x01\x02binary",
+			"latin.md": "caf\xe9",
+			"empty.md": "",
+			"blank.md": " \n\t\n",
+			"big.md":   strings.Repeat("x", memclient.MaxNoteContent+1),
+		})
+		file := func(name string) string { return filepath.Join(dir, name) }
+		for _, c := range []struct {
+			args  []string
+			stdin string
+			want  string
+		}{
+			{[]string{"notes", "create", file("bin.md")}, "", file("bin.md") + " is a binary file: nothing was sent"},
+			{[]string{"mem-it", file("bin.md")}, "", file("bin.md") + " is a binary file: nothing was sent"},
+			{[]string{"notes", "update", "8ec59e52-491e-526b-8ebc-e67a685862bd", file("bin.md")}, "", file("bin.md") + " is a binary file"},
+			{[]string{"mem-it", "-"}, "\x00\x01\x02binary", "standard input is a binary file: nothing was sent"},
+			{[]string{"notes", "create", file("latin.md")}, "", file("latin.md") + " is not valid UTF-8 text: nothing was sent"},
+			{[]string{"notes", "create", file("empty.md")}, "", "mem: " + file("empty.md") + " is empty: nothing to send\n"},
+			{[]string{"mem-it", file("empty.md")}, "", "mem: " + file("empty.md") + " is empty: nothing to send\n"},
+			{[]string{"mem-it", file("blank.md")}, "", file("blank.md") + " is empty: nothing to send"},
+			{[]string{"notes", "create", "-"}, "", "standard input is empty: nothing to send"},
+			{[]string{"notes", "create", "--content", ""}, "", "--content is empty: nothing to send"},
+			{[]string{"notes", "create", file("big.md")}, "", file("big.md") + ": the content is 200001 characters; at most 200000 allowed"},
+			{[]string{"mem-it", "--instructions", strings.Repeat("i", memclient.MaxMemItInstructions+1), "-"}, "text", "--instructions: instructions is 10001 characters"},
+		} {
+			code, out, errOut := cli(t.Context(), srv, c.stdin, append(c.args, "--mock")...)
+			assert.Equal(t, exitUsage, code, "%v: %s", c.args, errOut)
+			assert.Empty(t, out, c.args)
+			assert.Contains(t, errOut, c.want, c.args)
+		}
+		assert.Empty(t, srv.Journal(), "no call was sent")
+	})
 }

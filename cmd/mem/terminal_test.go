@@ -1,0 +1,105 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"testing/synctest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/memsdk/mem-go/mock"
+)
+
+// rawControls are the characters that act on a terminal instead of showing.
+var rawControls = []string{"\x1b", "\x00", "\x07", "\x7f", "\u009b", "\u202e"}
+
+// assertNoRawControls fails when out holds a character that acts on a terminal.
+func assertNoRawControls(t *testing.T, what, out string) {
+	t.Helper()
+	for _, c := range rawControls {
+		assert.NotContains(t, out, c, "%s: %q", what, out)
+	}
+}
+
+// TestServerTextCannotDriveTheTerminal: a note titled
+// "\x1b[31mRED TITLE\x1b[0m" recoloured the terminal in notes create, list
+// and get, and a NUL or a right-to-left override went through as well, as
+// did a collection's title and the server's error messages. Text mode now
+// shows them escaped; --json keeps them exact.
+func TestServerTextCannotDriveTheTerminal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		const title = "\x1b[31mRED TITLE\x1b[0m \x00\x07\x7f\u009b \u202eevil"
+		const shown = `\x1b[31mRED TITLE\x1b[0m \x00\a\x7f\u009b \u202eevil`
+
+		code, out, errOut := cli(t.Context(), srv, "", "notes", "create", "--mock", "--content", title+"\n\nline one\n\tline \x1b[2Jtwo")
+		require.Equal(t, exitOK, code, errOut)
+		assertNoRawControls(t, "notes create", out)
+		assert.Contains(t, out, shown)
+		id := strings.Fields(out)[2]
+		id = strings.TrimSuffix(id, ":")
+
+		code, out, errOut = cli(t.Context(), srv, "", "notes", "list", "--mock")
+		require.Equal(t, exitOK, code, errOut)
+		assertNoRawControls(t, "notes list", out)
+		assert.Contains(t, out, shown)
+
+		code, out, errOut = cli(t.Context(), srv, "", "notes", "get", "--mock", id)
+		require.Equal(t, exitOK, code, errOut)
+		assertNoRawControls(t, "notes get", out)
+		assert.Contains(t, out, "line one\n\tline \\x1b[2Jtwo", "the content keeps its lines and tabs")
+
+		code, out, errOut = cli(t.Context(), srv, "", "notes", "list", "--mock", "--json")
+		require.Equal(t, exitOK, code, errOut)
+		var list noteListOutput
+		require.NoError(t, json.Unmarshal([]byte(out), &list))
+		require.Len(t, list.Notes, 1)
+		assert.Equal(t, title, list.Notes[0].Title, "JSON is exact")
+
+		code, out, errOut = cli(t.Context(), srv, "", "collections", "create", "--mock", "Read\x1b]0;pwned\x07ing")
+		require.Equal(t, exitOK, code, errOut)
+		assertNoRawControls(t, "collections create", out)
+		assert.Contains(t, out, `Read\x1b]0;pwned\aing`)
+		code, out, errOut = cli(t.Context(), srv, "", "collections", "list", "--mock")
+		require.Equal(t, exitOK, code, errOut)
+		assertNoRawControls(t, "collections list", out)
+		assert.Contains(t, out, `Read\x1b]0;pwned\aing`)
+
+		// A file's name reaches the terminal in the import's lists.
+		dir := writeFiles(t, map[string]string{"\x1b[31mred\u202e.md": "\x00\x01\x02binary"})
+		code, out, errOut = cli(t.Context(), srv, "", "import", "--mock", "--dry-run", dir)
+		require.Equal(t, exitOK, code, errOut)
+		assertNoRawControls(t, "import --dry-run", out)
+		assert.Contains(t, out, `\x1b[31mred\u202e.md: a binary file`)
+	})
+
+	// A server whose error message carries control characters.
+	hostile := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		body := `{"error":{"type":"invalid_request","message":"bad \u001b[2J\u001b[31mthing\u202e"}}`
+		return &http.Response{StatusCode: 400, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+	})
+	code, _, errOut := cliWith(t.Context(), hostile, map[string]string{"MEM_API_KEY": "k", "MEM_API_URL": "http://mem.test"}, "notes", "list")
+	assert.Equal(t, exitFailed, code)
+	assertNoRawControls(t, "an error", errOut)
+	assert.Contains(t, errOut, `bad \x1b[2J\x1b[31mthing\u202e`)
+}
+
+func TestSafeText(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain — ünïcode 日本": "plain — ünïcode 日本",
+		"a\nb\tc\r":          `a\nb\tc\r`,
+		"bell\a del\x7f":     `bell\a del\x7f`,
+		"c1 \u0085 \u009b":   `c1 \u0085 \u009b`,
+		"bidi \u202a\u202e\u2066\u2069\u200e\u200f\u061c": `bidi \u202a\u202e\u2066\u2069\u200e\u200f\u061c`,
+		"bad \xff\xc3 utf8": `bad \xff\xc3 utf8`,
+		`back\slash`:        `back\slash`,
+	} {
+		assert.Equal(t, want, safeText(in), "%q", in)
+	}
+	assert.Equal(t, "a\nb\tc\\r\\x1b", safeLines("a\nb\tc\r\x1b"))
+}
