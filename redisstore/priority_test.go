@@ -89,9 +89,13 @@ func placed(t *testing.T, rs *redisServer, key string, complexity int64) bool {
 // Store holds one place in the shared queue, its Throttle's head's; so a
 // call of another process waits behind that place, whatever the
 // priorities, but only behind that one call, not behind the queue it
-// leads. The buckets are empty at the start and refill 100 tokens a second
-// (a batch call of 30 waits 0.3 s); every step waits for the one before to
-// queue, so the order depends on the shared queue, not on timing.
+// leads. The buckets are empty at the start and refill 100 tokens a second,
+// and each scenario's first call costs 100 or more, so it waits at least a
+// second (calls of one process cost the same, or a cheaper one would pass
+// its head): every step waits for the one before to queue, and all have
+// queued long before the first call goes (under -race on a busy machine,
+// the steps took more than the 0.3 s that a first call of 30 waited), so
+// the order depends on the shared queue, not on timing.
 func TestPrioritiesAcrossProcesses(t *testing.T) {
 	rs := startRedis(t)
 	p := hundredPerSecondPolicy()
@@ -104,7 +108,7 @@ func TestPrioritiesAcrossProcesses(t *testing.T) {
 		// call), then goes before the rest of B's import.
 		name: "an interactive call waits for another process's head, not its queue",
 		calls: []call{
-			{"B1", "B", throttle.Batch, 30}, {"B2", "B", throttle.Batch, 30}, {"B3", "B", throttle.Batch, 30},
+			{"B1", "B", throttle.Batch, 100}, {"B2", "B", throttle.Batch, 100}, {"B3", "B", throttle.Batch, 100},
 			{"A-search", "A", throttle.Interactive, 10},
 		},
 		want: []string{"B1", "A-search", "B2", "B3"},
@@ -112,7 +116,7 @@ func TestPrioritiesAcrossProcesses(t *testing.T) {
 		// The same calls in one process: the interactive call goes first.
 		name: "in one process, an interactive call goes first",
 		calls: []call{
-			{"B1", "B", throttle.Batch, 30}, {"B2", "B", throttle.Batch, 30}, {"B3", "B", throttle.Batch, 30},
+			{"B1", "B", throttle.Batch, 100}, {"B2", "B", throttle.Batch, 100}, {"B3", "B", throttle.Batch, 100},
 			{"B-search", "B", throttle.Interactive, 10},
 		},
 		want: []string{"B-search", "B1", "B2", "B3"},
@@ -122,7 +126,7 @@ func TestPrioritiesAcrossProcesses(t *testing.T) {
 		// goes first. A's batch call then queues anew, behind B's.
 		name: "an interactive call takes its process's place",
 		calls: []call{
-			{"A-batch", "A", throttle.Batch, 30}, {"B-batch", "B", throttle.Batch, 20},
+			{"A-batch", "A", throttle.Batch, 120}, {"B-batch", "B", throttle.Batch, 60},
 			{"A-search", "A", throttle.Interactive, 10},
 		},
 		want: []string{"A-search", "B-batch", "A-batch"},
@@ -131,7 +135,7 @@ func TestPrioritiesAcrossProcesses(t *testing.T) {
 		// call waits behind A's batch head, whose place came first.
 		name: "priorities are not compared across processes",
 		calls: []call{
-			{"A-batch", "A", throttle.Batch, 30},
+			{"A-batch", "A", throttle.Batch, 100},
 			{"B-search", "B", throttle.Interactive, 10},
 		},
 		want: []string{"A-batch", "B-search"},
