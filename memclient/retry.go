@@ -2,6 +2,7 @@ package memclient
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -51,8 +52,8 @@ func (p *retryPolicy) backoff(_, _ time.Duration, _ int, _ *http.Response) time.
 // the response (or the transport error) back to Client.do, which turns it
 // into a typed error.
 //
-// Retries after 5xx responses and connection errors count against the
-// client's RetryMax. Retries after rate-limit 429s count apart: such a call
+// Retries after 5xx responses and connection errors (but those no retry
+// mends: see beyondRetry) count against the client's RetryMax. Retries after rate-limit 429s count apart: such a call
 // was not processed and the throttle has paused every caller until
 // Retry-After, so another attempt is cheap and likely to pass; they go on
 // while each Retry-After stays within the max retry wait and the context's
@@ -84,6 +85,9 @@ func (p *retryPolicy) checkTransportError(ctx context.Context, now time.Time, er
 	var de *throttle.DeadlineError
 	if errors.As(err, &de) { // nothing was sent; waiting would pass the deadline
 		return false, &RateLimitError{RetryAfter: de.Wait, RetryAt: now.Add(de.Wait), Err: err}
+	}
+	if beyondRetry(err) {
+		return false, err
 	}
 	if ctx.Err() != nil {
 		if p.r.sent.Load() && !p.r.repeatable() { // it ended in flight: the server may have it
@@ -193,6 +197,14 @@ func (p *retryPolicy) logRetry(ctx context.Context, reason string, wait time.Dur
 // not reach the server: the connection could not be made (dial failed,
 // refused, no route, DNS). Resets, timeouts and EOFs after connecting are
 // ambiguous.
+// beyondRetry reports whether err is one that no retry can mend, and that
+// left the server nothing: the server answers plain HTTP at an https://
+// base URL, or its certificate is not trusted. Such a call fails at once.
+func beyondRetry(err error) bool {
+	var cert *tls.CertificateVerificationError
+	return errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &cert)
+}
+
 func neverSent(err error) bool {
 	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
 		return true

@@ -2,6 +2,8 @@ package memclient
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -373,4 +375,32 @@ func TestWithHTTPClient(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, calls, "its transport is used, under the throttle")
 	assert.Equal(t, uint64(1), c.Throttle().Snapshot().Stats.Admitted)
+}
+
+// TestNoRetryWhatNoRetryMends: an https:// base URL for a server that
+// answers plain HTTP (net/http's ErrSchemeMismatch), or a certificate the
+// client does not trust, fails at once: retrying took seconds to say the
+// same thing.
+func TestNoRetryWhatNoRetryMends(t *testing.T) {
+	for name, fail := range map[string]error{
+		"plain HTTP": tls.RecordHeaderError{Msg: "first record does not look like a TLS handshake", RecordHeader: [5]byte([]byte("HTTP/"))},
+		"untrusted":  &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := mock.MustNew(mock.Config{})
+				calls := 0
+				rt := rtFunc(func(*http.Request) (*http.Response, error) {
+					calls++
+					return nil, fail
+				})
+				c := newClientFor(t, srv, WithTransport(rt))
+				start := time.Now()
+				_, _, err := c.Notes.Create(t.Context(), &CreateNoteRequest{Content: "x"})
+				require.Error(t, err)
+				assert.Equal(t, 1, calls, "no retry")
+				assert.Zero(t, time.Since(start), "no backoff")
+			})
+		})
+	}
 }
