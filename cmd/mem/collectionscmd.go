@@ -2,8 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
@@ -50,17 +50,15 @@ func newCollectionsListCmd(env *cliEnv, g *globals) *cobra.Command {
 				fmt.Fprintln(env.stdout, "no collections") // the result: --quiet keeps it
 				return nil
 			}
-			st := newStyle(env.stdout, env)
 			titleWidth := 1 << 30
 			if cols, ok := terminalWidth(env.stdout); ok {
 				titleWidth = max(10, cols-36-5-4-1)
 			}
-			tw := tabwriter.NewWriter(env.stdout, 2, 8, 2, ' ', 0)
-			fmt.Fprintln(tw, st.bold("ID")+"\t"+st.bold("NOTES")+"\t"+st.bold("TITLE"))
-			for _, col := range cols {
-				fmt.Fprintf(tw, "%s\t%d\t%s\n", col.ID, col.NoteCount, shorten(safeText(col.Title), titleWidth))
-			}
-			return tw.Flush()
+			return printTable(env.stdout, newStyle(env.stdout, env), "ID\tNOTES\tTITLE", func(tw io.Writer) {
+				for _, col := range cols {
+					fmt.Fprintf(tw, "%s\t%d\t%s\n", col.ID, col.NoteCount, shorten(safeText(col.Title), titleWidth))
+				}
+			})
 		},
 	}
 }

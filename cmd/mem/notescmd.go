@@ -3,8 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/google/uuid"
@@ -120,13 +120,11 @@ func printNoteTable(env *cliEnv, notes []memclient.NoteItem, none string) {
 	if cols, ok := terminalWidth(env.stdout); ok {
 		titleWidth = max(10, cols-idWidth-updatedWidth-gaps-1)
 	}
-	st := newStyle(env.stdout, env)
-	tw := tabwriter.NewWriter(env.stdout, 2, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, st.bold("ID")+"\t"+st.bold("UPDATED")+"\t"+st.bold("TITLE"))
-	for _, n := range notes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", n.ID, n.UpdatedAt.UTC().Format(time.DateTime), shorten(safeText(n.Title), titleWidth))
-	}
-	tw.Flush()
+	printTable(env.stdout, newStyle(env.stdout, env), "ID\tUPDATED\tTITLE", func(tw io.Writer) {
+		for _, n := range notes {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", n.ID, n.UpdatedAt.UTC().Format(time.DateTime), shorten(safeText(n.Title), titleWidth))
+		}
+	})
 }
 
 func newNotesGetCmd(env *cliEnv, g *globals) *cobra.Command {

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
@@ -51,6 +53,26 @@ func (s style) red(text string) string   { return s.paint("31", text) }
 func (s style) green(text string) string { return s.paint("32", text) }
 func (s style) bold(text string) string  { return s.paint("1", text) }
 func (s style) dim(text string) string   { return s.paint("2", text) }
+
+// printTable writes header (cells separated by tabs) and the rows that
+// rows writes as aligned columns. The header is made bold once aligned, as
+// one line: bold codes inside the cells would count as width and shift the
+// header's columns from the rows'.
+func printTable(w io.Writer, st style, header string, rows func(io.Writer)) error {
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	rows(tw)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	head, rest, _ := bytes.Cut(buf.Bytes(), []byte("\n"))
+	if _, err := fmt.Fprintln(w, st.bold(strings.TrimRight(string(head), " "))); err != nil {
+		return err
+	}
+	_, err := w.Write(rest)
+	return err
+}
 
 // plural says "1 note", "2 notes", "0 notes".
 func plural(n int, one, many string) string {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -102,4 +104,22 @@ func TestSafeText(t *testing.T) {
 		assert.Equal(t, want, safeText(in), "%q", in)
 	}
 	assert.Equal(t, "a\nb\tc\\r\\x1b", safeLines("a\nb\tc\r\x1b"))
+}
+
+// TestTableHeaderAlignsWithRows: on a terminal the header is bold, and
+// bold codes inside its cells counted as width, so each header column
+// started 8 characters left of its rows'.
+func TestTableHeaderAlignsWithRows(t *testing.T) {
+	var out bytes.Buffer
+	id, date, title := "0f8fad5b-d9cb-469f-a165-70867728950e", "2026-11-30 10:59:37", "A title"
+	err := printTable(&out, style{on: true}, "ID\tUPDATED\tTITLE", func(w io.Writer) {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", id, date, title)
+	})
+	require.NoError(t, err)
+	lines := strings.Split(out.String(), "\n")
+	require.GreaterOrEqual(t, len(lines), 2)
+	assert.True(t, strings.HasPrefix(lines[0], "\x1b[1m"), "the header is bold: %q", lines[0])
+	head := strings.NewReplacer("\x1b[1m", "", "\x1b[0m", "").Replace(lines[0])
+	assert.Equal(t, strings.Index(lines[1], date), strings.Index(head, "UPDATED"), "header %q, row %q", head, lines[1])
+	assert.Equal(t, strings.Index(lines[1], title), strings.Index(head, "TITLE"), "header %q, row %q", head, lines[1])
 }
