@@ -167,7 +167,10 @@ func (p *progress) parts() lineParts {
 	case snap.PausedUntil.After(snap.At):
 		lp.eta = fmt.Sprintf("paused %s by a 429", snap.PausedUntil.Sub(snap.At).Round(time.Second))
 	default:
-		lp.eta = "ETA " + humanDuration(p.th.Estimate(throttle.Calls{N: p.total - settled, Cost: p.cost}))
+		// Estimate counts the calls queued in the throttle: the plan is the
+		// calls not yet there (the calls in flight need no more tokens).
+		unsent := max(0, p.total-settled-snap.InFlight-snap.Queued)
+		lp.eta = "ETA " + humanDuration(p.th.Estimate(throttle.Calls{N: unsent, Cost: p.cost}))
 		if snap.Probing {
 			lp.eta += " if the buckets are full"
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -264,5 +265,32 @@ func TestProgressLogsTheFinalLineOnce(t *testing.T) {
 		p.update(counts{imported: 1}) // not due: the final line is finish's
 		p.finish()
 		assert.Equal(t, 1, strings.Count(out.String(), "imported 1 of 2"), out.String())
+	})
+}
+
+// TestProgressETACountsEachCallOnce: the ETA priced the calls still to
+// settle on top of the calls queued in the throttle, which are among them,
+// so a call waiting for its tokens counted twice. 7 mem-its from full
+// buckets: 5 at once, then one every 12 s, the last at 24 s; the line
+// logged at 10 s said "ETA about 38 s", where 14 s were left.
+func TestProgressETACountsEachCallOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		dir := docs(t, 7)
+		start := time.Now()
+		code, out, errOut := cli(context.Background(), srv, "", "import", "--mock", "--via", "mem-it", "--concurrency", "4", dir)
+		require.Equal(t, exitOK, code, out+errOut)
+		end := time.Since(start)
+		require.Equal(t, 24*time.Second, end.Round(time.Second), "the optimum")
+		etas := regexp.MustCompile(`(\d\d):(\d\d):(\d\d) imported \d of 7, (?:[^,;]*, )?ETA about (\d+) s`).FindAllStringSubmatch(errOut, -1)
+		require.Len(t, etas, 3, errOut)
+		for _, m := range etas {
+			h, _ := strconv.Atoi(m[1])
+			mi, _ := strconv.Atoi(m[2])
+			s, _ := strconv.Atoi(m[3])
+			at := time.Date(start.Year(), start.Month(), start.Day(), h, mi, s, 0, start.Location()).Sub(start.Truncate(time.Second))
+			eta, _ := strconv.Atoi(m[4])
+			assert.InDelta(t, (end - at).Seconds(), float64(eta), 2, "at %v: %q", at, m[0])
+		}
 	})
 }
