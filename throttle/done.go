@@ -252,7 +252,8 @@ func (t *Throttle) readings(now time.Duration, tk Ticket, r *response, buf []Buc
 // learnLevels reads what the store did with each reading: a lowered shown
 // window proves another consumer spent (the drift estimate learns how
 // much, once the first answer has told what others left before this client
-// started), and every move is counted and appended to events.
+// started, and the first to show that window what it held), and every move
+// is counted and appended to events.
 func (t *Throttle) learnLevels(now time.Duration, tk Ticket, r *response, readings []BucketReading, shown [4]headers.WindowState, moved []Moved, wasSynced bool, events []ResyncEvent) []ResyncEvent {
 	lowered := false
 	for j, rd := range readings {
@@ -261,16 +262,26 @@ func (t *Throttle) learnLevels(now time.Duration, tk Ticket, r *response, readin
 			continue
 		}
 		if rd.Ceil != math.MaxInt64 { // the window shown
-			lowered = lowered || m.After < m.Before
-			if wasSynced {
+			i := t.bucketIndex(rd.Kind, rd.Window)
+			first := !t.windowShown[i]
+			t.windowShown[i] = true
+			switch {
+			case !wasSynced:
+				lowered = lowered || m.After < m.Before
+				t.drift.begin(rd.Kind, now, m.After)
+			case first:
+				// The first answer to show this window (a day window, on a
+				// key used earlier today, once it holds fewer tokens than the
+				// minute window) tells what was spent before the run, as the
+				// first answer does: not another consumer's spending.
+				t.drift.begin(rd.Kind, now, m.After)
+			default:
+				lowered = lowered || m.After < m.Before
 				spent := m.Before - m.After // proven: only a proof lowers; raises give back the proofs' pessimism
 				if r.rateLimited {          // the server had less than the call needed
 					spent = max(spent, float64(tk.cost.Of(rd.Kind)-ws.Remaining))
 				}
-				b := t.policy.Buckets[t.bucketIndex(rd.Kind, rd.Window)]
-				t.drift.observe(rd.Kind, spent, tk.at, now, t.inflight.Of(rd.Kind) == 0, m.After, b)
-			} else {
-				t.drift.begin(rd.Kind, now, m.After)
+				t.drift.observe(rd.Kind, spent, tk.at, now, t.inflight.Of(rd.Kind) == 0, m.After, t.policy.Buckets[i])
 			}
 		}
 		events = t.moved(events, rd.Kind, ws, m.Before, m.After)

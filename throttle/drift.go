@@ -40,7 +40,8 @@ import (
 // exceeds a quarter of the kind's smallest bucket. A client alone on its key
 // sees no proof, so ρ and β stay 0 and the reserve costs nothing. The first
 // response, which tells what others spent before this client started, is
-// not drift.
+// not drift, nor is the first to show a window (a day window, say, shown
+// once it holds fewer tokens than the minute window).
 type drift struct {
 	rate  [2]float64 // ρ per kind, tokens per ns: spent/span
 	spent [2]float64 // the weighted sum of the moves counted, tokens

@@ -70,8 +70,11 @@ type Throttle struct {
 	// that spending, and raise nothing.
 	lowerings uint64
 	stats     Stats
-	drift     drift  // what others spend on the key, as the resyncs show it
-	seq       uint64 // admissions so far
+	drift     drift // what others spend on the key, as the resyncs show it
+	// windowShown marks, per policy bucket, that an answer has shown its
+	// window: the first to show one tells its level before the run.
+	windowShown []bool
+	seq         uint64 // admissions so far
 	// measuresFrom is when price measurements may resume: an answer to a
 	// call that was not alone in flight proved a spending nobody counted
 	// on, maybe another consumer's, which would inflate them; they wait
@@ -154,11 +157,12 @@ func New(p Policy, opts ...Option) (*Throttle, error) {
 		return nil, err
 	}
 	t := &Throttle{
-		policy:   Policy{Buckets: slices.Clone(p.Buckets), Cost: p.Cost},
-		epoch:    time.Now(),
-		capacity: p.capacity(),
-		drift:    newDrift(p),
-		queue:    queue{starve: p.shortestPeriod() / 6},
+		policy:      Policy{Buckets: slices.Clone(p.Buckets), Cost: p.Cost},
+		epoch:       time.Now(),
+		capacity:    p.capacity(),
+		drift:       newDrift(p),
+		windowShown: make([]bool, len(p.Buckets)),
+		queue:       queue{starve: p.shortestPeriod() / 6},
 	}
 	for _, o := range opts {
 		o(t)
