@@ -30,9 +30,10 @@ import (
 // price rise shows in every one of its own route's; a price set too high
 // by them would be given back by every answer, and those raises would hide
 // their spending from the drift estimate. And since every call costs both
-// kinds, an answer that shows more spent than the call's price in both
-// caught another consumer's call, and measures no price (a price rise shows
-// in its own kind only). A throttle on a shared Store (several
+// kinds, an answer that shows more spent than the call's price in both,
+// for a route whose request price measurements had confirmed, caught
+// another consumer's call, and measures no price (a complexity price rise
+// shows in its own kind only; see measureAnswer). A throttle on a shared Store (several
 // processes) does not measure: the other processes' calls between two
 // answers would count as this one's.
 //
@@ -137,9 +138,12 @@ type measurement struct {
 // measureAnswer takes one answer's readings, ms[k] for each kind k shown
 // (has[k]): a measurement of its route's cost in each kind when clean,
 // and in any case the reference for the next one. Every call costs both
-// kinds, so when the answer shows more spent than the call's price in both,
-// another consumer's call was metered in between (a price rise shows in
-// its own kind only): the answer then measures no price.
+// kinds, and a call costs one request (measurements had confirmed it of
+// this route), so when the answer shows more spent than the call's price
+// in both, another consumer's call was metered in between (a complexity
+// price rise shows in its own kind only): the answer then measures no
+// price. A route whose request price is not confirmed yet (a new endpoint)
+// may cost more in both kinds: its answers measure both.
 func (b *costBook) measureAnswer(ms [2]measurement, has [2]bool) {
 	var ivs [2]interval
 	var ok [2]bool
@@ -149,7 +153,8 @@ func (b *costBook) measureAnswer(ms [2]measurement, has [2]bool) {
 		}
 	}
 	shows := func(k headers.Kind) bool { return ok[k] && ivs[k].lo >= float64(ms[k].tk.cost.Of(k)) }
-	foreign := shows(headers.Requests) && shows(headers.Complexity)
+	req := ms[headers.Requests]
+	foreign := shows(headers.Requests) && shows(headers.Complexity) && b.confirmed(req.tk.route, headers.Requests, req.tk.cost.Requests)
 	for k := range ms {
 		if ok[k] {
 			b.measure(headers.Kind(k), ms[k], ivs[k], foreign)

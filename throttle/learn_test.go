@@ -366,3 +366,20 @@ func TestSharedStoreMeasuresNoPrice(t *testing.T) {
 		assert.Equal(t, Cost{Requests: 1, Complexity: 1}, th.Cost(http.MethodGet, "/v2/notes"))
 	})
 }
+
+// TestLearnsAPriceDearerInBothKinds: a route the policy does not know
+// costs 2 requests and 10 complexity. Its answers show more spent than
+// believed in both kinds, as an answer that caught another consumer's call
+// does; but its request price was never confirmed, so they measure it, and
+// calls one at a time learn it without a 429.
+func TestLearnsAPriceDearerInBothKinds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t)
+		r.server.prices = map[string]Cost{"GET /v2/tasks": {Requests: 2, Complexity: 10}}
+		for range 8 {
+			require.Equal(t, http.StatusOK, r.do(http.MethodGet, "/v2/tasks"))
+		}
+		assert.Equal(t, Cost{Requests: 2, Complexity: 10}, r.th.Cost(http.MethodGet, "/v2/tasks"))
+		assert.Zero(t, r.server.count(http.StatusTooManyRequests))
+	})
+}

@@ -327,6 +327,8 @@ func TestAnswerShowingBothKindsSpentMeasuresNoPrice(t *testing.T) {
 		want := int64(3)
 		if requestsToo {
 			want = 1
+			assert.Equal(t, int64(1), b.costOf(route, believed).Requests, "nor a request price")
+			assert.NotZero(t, b.excess[headers.Complexity], "a sign of others' spending")
 		}
 		assert.Equal(t, want, b.costOf(route, believed).Complexity, "requests spent beyond the price too: %v", requestsToo)
 	}
