@@ -193,10 +193,6 @@ func (p *retryPolicy) logRetry(ctx context.Context, reason string, wait time.Dur
 		slog.String("reason", reason), slog.Duration("wait", wait), slog.Int("attempt", p.r.attempts))
 }
 
-// neverSent reports whether a transport error proves that the request did
-// not reach the server: the connection could not be made (dial failed,
-// refused, no route, DNS). Resets, timeouts and EOFs after connecting are
-// ambiguous.
 // beyondRetry reports whether err is one that no retry can mend, and that
 // left the server nothing: the server answers plain HTTP at an https://
 // base URL, or its certificate is not trusted. Such a call fails at once.
@@ -205,6 +201,10 @@ func beyondRetry(err error) bool {
 	return errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &cert)
 }
 
+// neverSent reports whether a transport error proves that the request did
+// not reach the server: the connection could not be made (dial failed,
+// refused, no route, DNS). Resets, timeouts and EOFs after connecting are
+// ambiguous.
 func neverSent(err error) bool {
 	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
 		return true
