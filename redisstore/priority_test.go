@@ -47,7 +47,7 @@ func runInOrder(t *testing.T, rs *redisServer, key string, procs map[string]*thr
 	var wg sync.WaitGroup
 	for _, c := range calls {
 		th := procs[c.proc]
-		before := th.Snapshot().Stats.Admitted
+		before := th.Snapshot()
 		wg.Go(func() {
 			start := time.Now()
 			tk, err := th.Wait(throttle.WithPriority(t.Context(), c.p), throttle.Cost{Requests: 1, Complexity: c.complexity})
@@ -61,13 +61,26 @@ func runInOrder(t *testing.T, rs *redisServer, key string, procs map[string]*thr
 			mu.Unlock()
 			th.Done(tk, throttle.Outcome{})
 		})
-		for deadline := time.Now().Add(5 * time.Second); th.Snapshot().Stats.Admitted == before && !placed(t, rs, key, c.complexity); {
+		for deadline := time.Now().Add(5 * time.Second); !tried(t, rs, key, th, before, c.complexity); {
 			require.True(t, time.Now().Before(deadline), "%s was neither admitted nor placed in the shared queue", c.label)
 			time.Sleep(time.Millisecond)
 		}
 	}
 	wg.Wait()
 	return order, waited
+}
+
+// tried reports whether a call started on th since the snapshot before
+// was admitted, or waits in th's queue while th's place in key's shared
+// queue waits for complexity tokens (a call behind its process's head of
+// the same cost finds the place already there: it must be queued too, or
+// the next call of the process could queue before it).
+func tried(t *testing.T, rs *redisServer, key string, th *throttle.Throttle, before throttle.Snapshot, complexity int64) bool {
+	now := th.Snapshot()
+	if now.Stats.Admitted > before.Stats.Admitted {
+		return true
+	}
+	return now.Queued > before.Queued && placed(t, rs, key, complexity)
 }
 
 // placed reports whether a place in key's shared queue waits for
