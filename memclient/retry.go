@@ -66,8 +66,11 @@ func (p *retryPolicy) check(ctx context.Context, resp *http.Response, err error)
 	if err != nil {
 		return p.checkTransportError(ctx, now, err)
 	}
-	p.c.log.LogAttrs(ctx, slog.LevelDebug, "mem response", slog.String("op", p.r.op()),
-		slog.Int("status", resp.StatusCode), slog.String("request_id", resp.Header.Get("X-Request-Id")))
+	attrs := []slog.Attr{slog.String("op", p.r.op()), slog.Int("status", resp.StatusCode)}
+	if id := resp.Header.Get("X-Request-Id"); id != "" { // Mem's documented id is in the body: see Response.RequestID
+		attrs = append(attrs, slog.String("request_id", id))
+	}
+	p.c.log.LogAttrs(ctx, slog.LevelDebug, "mem response", attrs...)
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		return p.checkTooManyRequests(ctx, now, resp)

@@ -1,6 +1,7 @@
 package memclient
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -8,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"syscall"
@@ -403,4 +405,28 @@ func TestNoRetryWhatNoRetryMends(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestResponseLogNamesNoEmptyRequestID: the debug line of each response
+// named request_id from an X-Request-Id header, which Mem's docs never
+// mention (its id is in the body), so against a server without the header
+// every line read request_id="".
+func TestResponseLogNamesNoEmptyRequestID(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var logs bytes.Buffer
+		srv := mock.MustNew(mock.Config{})
+		noHeader := rtFunc(func(r *http.Request) (*http.Response, error) {
+			resp, err := srv.RoundTripper().RoundTrip(r)
+			if resp != nil {
+				resp.Header.Del("X-Request-Id")
+			}
+			return resp, err
+		})
+		c := newClientFor(t, srv, WithTransport(noHeader), WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+		_, resp, err := c.Notes.Create(t.Context(), &CreateNoteRequest{Content: "x"})
+		require.NoError(t, err)
+		assert.NotEmpty(t, resp.RequestID, "from the body")
+		assert.Contains(t, logs.String(), "mem response")
+		assert.NotContains(t, logs.String(), `request_id=""`)
+	})
 }
