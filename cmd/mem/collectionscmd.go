@@ -56,7 +56,7 @@ func newCollectionsListCmd(env *cliEnv, g *globals) *cobra.Command {
 			}
 			return printTable(env.stdout, newStyle(env.stdout, env), "ID\tNOTES\tTITLE", func(tw io.Writer) {
 				for _, col := range cols {
-					fmt.Fprintf(tw, "%s\t%d\t%s\n", col.ID, col.NoteCount, shorten(safeText(col.Title), titleWidth))
+					fmt.Fprintf(tw, "%s\t%d\t%s\n", safeText(col.ID), col.NoteCount, shorten(safeText(col.Title), titleWidth))
 				}
 			})
 		},
@@ -141,12 +141,12 @@ its title then need its id.`,
 			}
 			if len(same) > 0 { // a warning, not a notice: --quiet keeps it
 				fmt.Fprintf(env.stderr, "Warning: %s already titled %q (%s): commands that take a collection by title will ask for an id.\n",
-					plural(len(same), "collection was", "collections were"), args[0], strings.Join(same, ", "))
+					plural(len(same), "collection was", "collections were"), args[0], safeText(strings.Join(same, ", ")))
 			}
 			if g.json {
 				return printJSON(env, col)
 			}
-			fmt.Fprintf(env.stdout, "created collection %s: %s\n", col.ID, safeText(col.Title))
+			fmt.Fprintf(env.stdout, "created collection %s: %s\n", safeText(col.ID), safeText(col.Title))
 			return nil
 		},
 	}

@@ -122,7 +122,7 @@ func printNoteTable(env *cliEnv, notes []memclient.NoteItem, none string) {
 	}
 	printTable(env.stdout, newStyle(env.stdout, env), "ID\tUPDATED\tTITLE", func(tw io.Writer) {
 		for _, n := range notes {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", n.ID, n.UpdatedAt.UTC().Format(time.DateTime), shorten(safeText(n.Title), titleWidth))
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", safeText(n.ID), n.UpdatedAt.UTC().Format(time.DateTime), shorten(safeText(n.Title), titleWidth))
 		}
 	})
 }
@@ -154,7 +154,7 @@ func newNotesGetCmd(env *cliEnv, g *globals) *cobra.Command {
 func printNote(env *cliEnv, n *memclient.Note) {
 	st := newStyle(env.stdout, env)
 	fmt.Fprintln(env.stdout, st.bold(safeText(n.Title)))
-	meta := fmt.Sprintf("id %s, version %d\ncreated %s, updated %s", n.ID, n.Version,
+	meta := fmt.Sprintf("id %s, version %d\ncreated %s, updated %s", safeText(n.ID), n.Version,
 		n.CreatedAt.UTC().Format(time.RFC3339), n.UpdatedAt.UTC().Format(time.RFC3339))
 	if len(n.CollectionIDs) > 0 {
 		meta += ", in " + plural(len(n.CollectionIDs), "collection", "collections")
@@ -267,7 +267,7 @@ func newNotesCreateCmd(env *cliEnv, g *globals) *cobra.Command {
 			if g.json {
 				return printJSON(env, n)
 			}
-			fmt.Fprintf(env.stdout, "created note %s: %s\n", n.ID, safeText(n.Title))
+			fmt.Fprintf(env.stdout, "created note %s: %s\n", safeText(n.ID), safeText(n.Title))
 			return nil
 		},
 	}
@@ -336,7 +336,7 @@ that version; without it, the current version is read first (one more call).`,
 			if g.json {
 				return printJSON(env, n)
 			}
-			fmt.Fprintf(env.stdout, "updated note %s: %s (version %d)\n", n.ID, safeText(n.Title), n.Version)
+			fmt.Fprintf(env.stdout, "updated note %s: %s (version %d)\n", safeText(n.ID), safeText(n.Title), n.Version)
 			return nil
 		},
 	}

@@ -123,3 +123,21 @@ func TestTableHeaderAlignsWithRows(t *testing.T) {
 	assert.Equal(t, strings.Index(lines[1], date), strings.Index(head, "UPDATED"), "header %q, row %q", head, lines[1])
 	assert.Equal(t, strings.Index(lines[1], title), strings.Index(head, "TITLE"), "header %q, row %q", head, lines[1])
 }
+
+// TestServerIDsCannotDriveTheTerminal: ids come from the server too, and
+// were printed raw (a server that is not Mem, or a proxy, may send any
+// string).
+func TestServerIDsCannotDriveTheTerminal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const body = `{"results":[{"id":"\u001b[2Jid","title":"t","collection_ids":[],"audio_recording_ids":[],` +
+			`"created_at":"2026-11-30T00:00:00Z","updated_at":"2026-11-30T00:00:00Z"}],"total":1,"request_id":"r"}`
+		server := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+				Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+		})
+		code, out, errOut := cliWith(t.Context(), server, map[string]string{"MEM_API_KEY": "k"}, "notes", "list")
+		require.Equal(t, exitOK, code, errOut)
+		assertNoRawControls(t, "notes list", out)
+		assert.Contains(t, out, `\x1b[2Jid`)
+	})
+}
