@@ -229,6 +229,7 @@ func TestDryRunNeedsNoKey(t *testing.T) {
 		code, _, errOut = cliWith(t.Context(), srv.RoundTripper(), otherServer, "import", "--dry-run", "--journal", journal, dir)
 		assert.Equal(t, exitUsage, code)
 		assert.Contains(t, errOut, "was written for http://mem.test")
+		assert.Contains(t, errOut, "this run is for http://other.test (no API key): another server,", "no key is claimed for the run")
 		assert.Equal(t, sent, len(srv.Journal()), "dry runs send nothing")
 	})
 }

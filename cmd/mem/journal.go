@@ -89,20 +89,26 @@ const journalFormat = 1
 type journalMismatchError struct {
 	path      string
 	have, run journalOwner
+	// noKey is set for a run without a key (a dry run): only the server
+	// was compared.
+	noKey bool
 }
 
 func (e *journalMismatchError) Error() string {
 	what := "another API key (if it is not meant to be, check MEM_API_KEY)"
+	runKey := "key fingerprint " + e.run.KeyFingerprint
 	switch {
+	case e.noKey:
+		what, runKey = "another server", "no API key"
 	case e.have.Server != e.run.Server && e.have.KeyFingerprint != e.run.KeyFingerprint:
 		what = "another server and API key"
 	case e.have.Server != e.run.Server:
 		what = "another server"
 	}
-	return fmt.Sprintf("the journal %s was written for %s (key fingerprint %s), and this run is for %s (key fingerprint %s): "+
+	return fmt.Sprintf("the journal %s was written for %s (key fingerprint %s), and this run is for %s (%s): "+
 		"%s, where the documents it records as imported may not be.\n"+
 		"Start a fresh journal with --new-journal (the old one is kept beside it), or keep one journal per server and key with --journal FILE.",
-		e.path, e.have.Server, e.have.KeyFingerprint, e.run.Server, e.run.KeyFingerprint, what)
+		e.path, e.have.Server, e.have.KeyFingerprint, e.run.Server, runKey, what)
 }
 
 // journal is an append-only JSONL file of outcomes. Each Record is written
