@@ -53,13 +53,14 @@ func (p *retryPolicy) backoff(_, _ time.Duration, _ int, _ *http.Response) time.
 // into a typed error.
 //
 // Retries after 5xx responses and connection errors (but those no retry
-// mends: see beyondRetry) count against the client's RetryMax. Retries after rate-limit 429s count apart: such a call
-// was not processed and the throttle has paused every caller until
-// Retry-After, so another attempt is cheap and likely to pass; they go on
-// while each Retry-After stays within the max retry wait and the context's
-// deadline, at most maxRateRetries times. The time the call spent queued in
-// the throttle does not count: that is the limits working, not failing.
-// RetryMax 0 disables both.
+// mends: see beyondRetry) count against the client's RetryMax. Retries
+// after rate-limit 429s count apart: such a call was not processed and the
+// throttle has paused every caller until Retry-After, so another attempt
+// is cheap and likely to pass; they go on while each Retry-After stays
+// within the max retry wait and the context's deadline, at most
+// maxRateRetries times. The time the call spent queued in the throttle
+// does not count: that is the limits working, not failing. RetryMax 0
+// disables both.
 func (p *retryPolicy) check(ctx context.Context, resp *http.Response, err error) (bool, error) {
 	p.r.attempts++
 	now := time.Now()

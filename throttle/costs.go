@@ -152,7 +152,7 @@ func (b *costBook) measureAnswer(ms [2]measurement, has [2]bool) {
 			ivs[k], ok[k] = b.reading(headers.Kind(k), ms[k])
 		}
 	}
-	shows := func(k headers.Kind) bool { return ok[k] && ivs[k].lo >= float64(ms[k].tk.cost.Of(k)) }
+	shows := func(k headers.Kind) bool { return ok[k] && ivs[k].exceeds(ms[k].tk.cost.Of(k)) }
 	req := ms[headers.Requests]
 	foreign := shows(headers.Requests) && shows(headers.Complexity) && b.confirmed(req.tk.route, headers.Requests, req.tk.cost.Requests)
 	for k := range ms {
@@ -188,9 +188,7 @@ func (b *costBook) reading(k headers.Kind, m measurement) (interval, bool) {
 // narrow).
 func (b *costBook) measure(k headers.Kind, m measurement, iv interval, foreign bool) {
 	if !m.clean || foreign { // no price, but maybe a sign of others' spending
-		if c := m.tk.cost.Of(k); iv.lo >= float64(c) && b.confirmed(m.tk.route, k, c) {
-			b.excess[k]++
-		}
+		b.noteExcess(m.tk.route, k, iv, m.tk.cost.Of(k))
 		return
 	}
 	b.narrow(m.tk.route, k, iv, m.tk.cost.Of(k), m.others)
@@ -206,6 +204,14 @@ func (b *costBook) suspect(route uint64, current Cost) {
 		if !b.confirmed(route, k, current.Of(k)) {
 			b.probe.start(route, k)
 		}
+	}
+}
+
+// noteExcess counts iv as a sign of others' spending (see excess) when it
+// shows route's kind k dearer than c, a price its measurements confirmed.
+func (b *costBook) noteExcess(route uint64, k headers.Kind, iv interval, c int64) {
+	if iv.exceeds(c) && b.confirmed(route, k, c) {
+		b.excess[k]++
 	}
 }
 
@@ -243,11 +249,9 @@ func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int
 		p = &[2]interval{}
 		b.pending[route] = p
 	}
-	shows := iv.lo >= float64(current)
+	shows := iv.exceeds(current)
 	before := b.excess[k]
-	if shows && b.confirmed(route, k, current) { // a price measured right now looks dearer
-		b.excess[k]++
-	}
+	b.noteExcess(route, k, iv, current) // a price measured right now looks dearer
 	iv.above, iv.seen = 0, b.excess[k]
 	if shows {
 		iv.above = 1
@@ -278,6 +282,10 @@ func (b *costBook) narrow(route uint64, k headers.Kind, iv interval, current int
 	b.set(route, k, c)
 	b.probe.priced(route, k)
 }
+
+// exceeds reports whether iv puts the cost above c: its measurement shows
+// more spent than a call of price c.
+func (iv interval) exceeds(c int64) bool { return iv.lo >= float64(c) }
 
 // price returns the largest integer in (iv.lo, iv.hi), the price iv
 // points to, and false when there is none at or above zero.

@@ -272,8 +272,8 @@ func (t *Throttle) learnLevels(now time.Duration, tk Ticket, r *response, readin
 			case first:
 				// The first answer to show this window (a day window, on a
 				// key used earlier today, once it holds fewer tokens than the
-				// minute window) tells what was spent before the run, as the
-				// first answer does: not another consumer's spending.
+				// minute window) tells what was spent before the run: not
+				// drift, nor a proof that someone spends now.
 				t.drift.begin(rd.Kind, now, m.After)
 			default:
 				lowered = lowered || m.After < m.Before

@@ -267,14 +267,7 @@ func (o *importOptions) openJournal(env *cliEnv, owner journalOwner) (*journal, 
 // the command line names the wrong journal), and says when a journal that
 // named none is taken as this run's.
 func (o *importOptions) checkOwner(env *cliEnv, j *journal, owner journalOwner) error {
-	noKey := owner.KeyFingerprint == ""
-	if noKey { // a dry run: the server is checked, not the key
-		owner.KeyFingerprint = j.keyFingerprint()
-	}
 	recorded, err := j.checkOwner(owner)
-	if mismatch, ok := err.(*journalMismatchError); ok {
-		mismatch.noKey = noKey
-	}
 	if err != nil {
 		return usageError{err.Error()}
 	}

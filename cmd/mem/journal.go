@@ -50,10 +50,11 @@ func newJournalOwner(server, key string) journalOwner {
 	return journalOwner{Server: canonicalServer(server), KeyFingerprint: hex.EncodeToString(sum[:8])}
 }
 
-// same reports whether o and p name the same server and key, however the
-// server's URL was written.
+// same reports whether o (a journal's) and p (a run's) name the same
+// server and key, however the server's URL was written. A run without a
+// key (a dry run) is checked by its server alone.
 func (o journalOwner) same(p journalOwner) bool {
-	return o.KeyFingerprint == p.KeyFingerprint && canonicalServer(o.Server) == canonicalServer(p.Server)
+	return (p.KeyFingerprint == "" || o.KeyFingerprint == p.KeyFingerprint) && canonicalServer(o.Server) == canonicalServer(p.Server)
 }
 
 // canonicalServer writes a server's URL one way: scheme and host in lower
@@ -89,16 +90,13 @@ const journalFormat = 1
 type journalMismatchError struct {
 	path      string
 	have, run journalOwner
-	// noKey is set for a run without a key (a dry run): only the server
-	// was compared.
-	noKey bool
 }
 
 func (e *journalMismatchError) Error() string {
 	what := "another API key (if it is not meant to be, check MEM_API_KEY)"
 	runKey := "key fingerprint " + e.run.KeyFingerprint
 	switch {
-	case e.noKey:
+	case e.run.KeyFingerprint == "": // a dry run without a key: only the server was compared
 		what, runKey = "another server", "no API key"
 	case e.have.Server != e.run.Server && e.have.KeyFingerprint != e.run.KeyFingerprint:
 		what = "another server and API key"
@@ -199,17 +197,6 @@ func (j *journal) checkOwner(owner journalOwner) (recorded bool, err error) {
 		return have != nil, nil
 	}
 	return true, &journalMismatchError{path: j.path, have: *have, run: owner}
-}
-
-// keyFingerprint is the fingerprint of the key the journal names ("" when
-// it names none).
-func (j *journal) keyFingerprint() string {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if j.owner == nil {
-		return ""
-	}
-	return j.owner.KeyFingerprint
 }
 
 // settled counts the documents the journal records as done or of unknown

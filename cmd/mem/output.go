@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/term"
@@ -193,12 +194,4 @@ func escapeControls(s string, keepLines bool) string {
 
 // isControl reports whether r acts on a terminal rather than showing:
 // a C0 or C1 control, DEL, or a bidirectional control.
-func isControl(r rune) bool {
-	switch {
-	case r < 0x20, r >= 0x7f && r <= 0x9f:
-		return true
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
-		return true
-	}
-	return r == 0x200e || r == 0x200f || r == 0x061c
-}
+func isControl(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) }
