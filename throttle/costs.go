@@ -144,20 +144,20 @@ type measurement struct {
 // price rise shows in its own kind only): the answer then measures no
 // price. A route whose request price is not confirmed yet (a new endpoint)
 // may cost more in both kinds: its answers measure both.
-func (b *costBook) measureAnswer(ms [2]measurement, has [2]bool) {
+func (b *costBook) measureAnswer(ms *[2]measurement, has [2]bool) {
 	var ivs [2]interval
 	var ok [2]bool
 	for k := range ms {
 		if has[k] {
-			ivs[k], ok[k] = b.reading(headers.Kind(k), ms[k])
+			ivs[k], ok[k] = b.reading(headers.Kind(k), &ms[k])
 		}
 	}
 	shows := func(k headers.Kind) bool { return ok[k] && ivs[k].exceeds(ms[k].tk.cost.Of(k)) }
-	req := ms[headers.Requests]
+	req := &ms[headers.Requests]
 	foreign := shows(headers.Requests) && shows(headers.Complexity) && b.confirmed(req.tk.route, headers.Requests, req.tk.cost.Requests)
 	for k := range ms {
 		if ok[k] {
-			b.measure(headers.Kind(k), ms[k], ivs[k], foreign)
+			b.measure(headers.Kind(k), &ms[k], ivs[k], foreign)
 		}
 	}
 }
@@ -166,7 +166,7 @@ func (b *costBook) measureAnswer(ms [2]measurement, has [2]bool) {
 // and returns the interval it bounds its route's cost to, when it is a
 // measurement: its call and the previous one were each alone in flight,
 // one after the other, and the bucket cannot have filled meanwhile.
-func (b *costBook) reading(k headers.Kind, m measurement) (interval, bool) {
+func (b *costBook) reading(k headers.Kind, m *measurement) (interval, bool) {
 	prev := b.last[k]
 	b.last[k] = answerMark{ok: true, alone: m.alone, window: m.ws.Window, remaining: m.ws.Remaining, seq: m.tk.seq, sent: m.tk.at, answered: m.now}
 	if !m.alone || m.tk.route == 0 || !prev.ok || !prev.alone || prev.window != m.ws.Window || m.tk.seq != prev.seq+1 {
@@ -186,7 +186,7 @@ func (b *costBook) reading(k headers.Kind, m measurement) (interval, bool) {
 // consumer's call (foreign), measures no price, but one that shows a
 // confirmed route dearer is counted as a sign of others' spending (see
 // narrow).
-func (b *costBook) measure(k headers.Kind, m measurement, iv interval, foreign bool) {
+func (b *costBook) measure(k headers.Kind, m *measurement, iv interval, foreign bool) {
 	if !m.clean || foreign { // no price, but maybe a sign of others' spending
 		b.noteExcess(m.tk.route, k, iv, m.tk.cost.Of(k))
 		return

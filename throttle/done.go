@@ -53,26 +53,31 @@ type Outcome struct {
 // in Stats. Hooks run after the lock is released.
 func (t *Throttle) Done(tk Ticket, o Outcome) {
 	wallNow := time.Now()
-	d := doneCall{tk: tk, r: readOutcome(o, wallNow)}
+	r := readOutcome(o, wallNow)
 	if t.mem == nil {
-		t.doneRemote(&d)
+		t.doneRemote(tk, &r)
 		return
 	}
 	t.mu.Lock()
 	now := wallNow.Sub(t.epoch)
+	d := &t.doneBuf
+	*d = doneCall{} // then set: a literal would be built on the stack first
+	d.tk, d.r = tk, r
 	t.count(&d.r)
 	d.begin(t)
 	t.adoptLimits(now, &d.r, t.mem.adoptBucket)
-	a := t.openAnswer(now, &d, t.readBuf[:0], t.movedBuf[:])
+	a := &t.answerBuf
+	t.openAnswer(now, d, a, t.readBuf[:0], t.movedBuf[:])
 	t.mem.answer(now, a)
 	var eb [4]ResyncEvent
-	events := t.closeAnswer(now, &d, a, eb[:0])
+	events := t.closeAnswer(now, d, a, eb[:0])
 	if t.mayHaveFreed(d.changed(t), d.oneAtATime) {
 		t.wakeHeadLocked(now)
 	}
+	pausedUntil := d.pausedUntil
 	t.mu.Unlock()
 
-	t.notify(events, d.pausedUntil)
+	t.notify(events, pausedUntil)
 }
 
 // doneCall is one call's completion, as Done reads it in steps: counters
@@ -108,7 +113,7 @@ func (d *doneCall) changed(t *Throttle) bool {
 // (readings into rbuf, Moved into mbuf), with t.mu held: the store must
 // apply it before any other call is admitted, since its readings count
 // what is in flight now.
-func (t *Throttle) openAnswer(now time.Duration, d *doneCall, rbuf []BucketReading, mbuf []Moved) Answer {
+func (t *Throttle) openAnswer(now time.Duration, d *doneCall, a *Answer, rbuf []BucketReading, mbuf []Moved) {
 	inflight := t.inflight
 	t.inflight = t.inflight.Sub(d.tk.cost)
 	t.inflightN--
@@ -117,16 +122,15 @@ func (t *Throttle) openAnswer(now time.Duration, d *doneCall, rbuf []BucketReadi
 	if !d.r.rateLimited { // counted before the next answer reads
 		t.charged = t.charged.Add(d.tk.cost)
 	}
-	a := Answer{Cost: d.tk.cost, Inflight: inflight, Refund: d.r.rateLimited, Readings: readings, Moved: mbuf[:len(readings)], Synced: len(readings) > 0}
+	*a = Answer{Cost: d.tk.cost, Inflight: inflight, Refund: d.r.rateLimited, Readings: readings, Moved: mbuf[:len(readings)], Synced: len(readings) > 0}
 	if d.r.rateLimited {
 		a.Pause = d.r.retryAfter
 	}
-	return a
 }
 
 // closeAnswer learns what the store did with a, with t.mu held: the drift,
 // the route's price, the pause; it appends the levels' moves to events.
-func (t *Throttle) closeAnswer(now time.Duration, d *doneCall, a Answer, events []ResyncEvent) []ResyncEvent {
+func (t *Throttle) closeAnswer(now time.Duration, d *doneCall, a *Answer, events []ResyncEvent) []ResyncEvent {
 	events = t.learnLevels(now, d.tk, &d.r, a.Readings, d.shown, a.Moved, d.wasSynced, events)
 	prices := t.costs.changes
 	t.learnCost(now, d.tk, &d.r, t.lowerings != d.lowerings)
@@ -352,7 +356,7 @@ func (t *Throttle) learnCost(now time.Duration, tk Ticket, r *response, provedOt
 	if r.rateLimited {
 		t.costs.refused(tk, r.status, r.retryAfter, rate, t.capacity)
 	} else {
-		t.costs.measureAnswer(ms, has)
+		t.costs.measureAnswer(&ms, has)
 	}
 	t.costs.probe.began(t.seq)
 }

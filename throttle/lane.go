@@ -2,6 +2,7 @@ package throttle
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -151,9 +152,9 @@ func (t *Throttle) round() (time.Duration, bool) {
 		t.limitAdopted(b)
 	}
 	x := &t.lane.x
-	x.Answers = x.Answers[:0]
-	for _, d := range dones {
-		x.Answers = append(x.Answers, t.openAnswer(now, &d.doneCall, d.readings[:0], d.moved[:]))
+	x.Answers = slices.Grow(x.Answers[:0], len(dones))[:len(dones)]
+	for i, d := range dones {
+		t.openAnswer(now, &d.doneCall, &x.Answers[i], d.readings[:0], d.moved[:])
 	}
 	x.Give, t.lane.give = t.lane.give, Cost{}
 	t.buildAdmission(now)
@@ -168,7 +169,7 @@ func (t *Throttle) round() (time.Duration, bool) {
 	t.lane.levelsAt, t.lane.known = now, true
 	copy(t.lane.levels, x.Levels)
 	for i, d := range dones {
-		d.events = t.closeAnswer(now, &d.doneCall, x.Answers[i], d.eventBuf[:0])
+		d.events = t.closeAnswer(now, &d.doneCall, &x.Answers[i], d.eventBuf[:0])
 		if d.r.rateLimited {
 			t.lane.pausedUntil = max(t.lane.pausedUntil, now+d.r.retryAfter)
 		}
@@ -507,10 +508,10 @@ func (t *Throttle) cancelRemote(w *waiter) {
 
 // doneRemote is Done for a throttle whose store is remote: the answer goes
 // into the lane's next exchange, and Done returns once it is applied.
-func (t *Throttle) doneRemote(d *doneCall) {
+func (t *Throttle) doneRemote(tk Ticket, r *response) {
 	t.mu.Lock()
 	p := t.lane.newDone()
-	p.doneCall = *d
+	p.doneCall = doneCall{tk: tk, r: *r}
 	t.lane.dones = append(t.lane.dones, p)
 	t.runLaneLocked()
 	<-p.applied

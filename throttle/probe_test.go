@@ -267,7 +267,7 @@ func TestRiseRunStartsAgainAfterAnotherRouteShowsDearer(t *testing.T) {
 			if i == 1 {
 				remaining -= 3
 			}
-			b.measureAnswer([2]measurement{headers.Complexity: {
+			b.measureAnswer(&[2]measurement{headers.Complexity: {
 				tk:    Ticket{route: route, cost: believed, seq: uint64(i + 1)},
 				ws:    headers.WindowState{Window: headers.Minute, Limit: 200, Remaining: remaining},
 				alone: true, clean: clean, rate: 200 / float64(time.Minute), others: true,
@@ -313,7 +313,7 @@ func TestAnswerShowingBothKindsSpentMeasuresNoPrice(t *testing.T) {
 					alone: true, clean: true, others: true, // no time passes: no refill
 				}
 			}
-			b.measureAnswer(ms, [2]bool{true, true})
+			b.measureAnswer(&ms, [2]bool{true, true})
 		}
 		answer(1, [2]int64{1, 1})
 		answer(2, [2]int64{1, 1}) // confirms the price

@@ -259,7 +259,7 @@ func (s *memoryStore) give(now time.Duration, c Cost) {
 }
 
 // answer applies one Answer (see there).
-func (s *memoryStore) answer(now time.Duration, a Answer) {
+func (s *memoryStore) answer(now time.Duration, a *Answer) {
 	for i := range s.buckets {
 		b := &s.buckets[i]
 		b.advance(now)
@@ -297,8 +297,8 @@ func (s *memoryStore) resync(r BucketReading) Moved {
 // Exchange implements Store: the answers, the give and the admission, in
 // this process. It never fails.
 func (s *memoryStore) Exchange(_ context.Context, now time.Duration, x *Exchange) error {
-	for _, a := range x.Answers {
-		s.answer(now, a)
+	for i := range x.Answers {
+		s.answer(now, &x.Answers[i])
 	}
 	if x.Give != (Cost{}) {
 		s.give(now, x.Give)

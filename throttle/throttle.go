@@ -91,6 +91,10 @@ type Throttle struct {
 	// allocate: an interface call's arguments escape.
 	readBuf  [4]BucketReading
 	movedBuf [4]Moved
+	// doneBuf and answerBuf hold the answer Done reads, with mu held: off
+	// the caller's stack, which a fresh goroutine would have to grow.
+	doneBuf   doneCall
+	answerBuf Answer
 
 	// flightFull records that a call waited because the calls in flight
 	// filled a bucket's capacity: the next answer must wake the queue.
