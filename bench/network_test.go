@@ -14,21 +14,22 @@ package bench
 //     to its last (for W4: the share of the tokens the neighbour left that
 //     the client used).
 //
-// Two families do not meet those goals yet, and are held to weaker bounds
-// that catch a regression (see knownGaps): W4's noisy neighbour, shortened
-// to 130 calls (goals: at most 1% of the calls sent are 429s, efficiency
-// 0.98; about one 429 a run, the first call that finds the neighbour's
-// spending, but the drift reserve's one-time delay weighs on a run this
-// short) and a second process starting on the key without a shared store
-// (goal: at most one 429 per process start): two throttles that each learn
-// of the other only from answers still race for the same refill. What the
-// last record run measured is in bench/RESULTS.md ("Network property
-// tests").
+// W4's noisy neighbour runs twice. At its full 620 calls (W4-full) it is
+// held to its goals: at most 1% of the calls sent are 429s, efficiency
+// 0.98. Shortened to 130 calls (W4), it meets neither and is held to
+// weaker bounds that catch a regression (see knownGaps): about one 429 a
+// run, the first call that finds the neighbour's spending, is 0.8% of 130,
+// and the drift reserve's one-time delay weighs on a run this short. A
+// second process starting on the key without a shared store (goal: at
+// most one 429 per process start) is held to knownGaps too: two throttles
+// that each learn of the other only from answers still race for the same
+// refill. What the last record run measured is in bench/RESULTS.md
+// ("Network property tests").
 //
 // Seeds per (workload, network profile): 48 divided by the workload's
 // weight (a quarter with -short), so 288 per cold burst over the six
-// profiles and 36–48 per W1–W6 workload; the package stays well under a
-// minute under -race. MEMBENCH_SEEDS=N runs N per pair (the record run:
+// profiles, 36–48 per W1–W6 workload and 12 for W4-full; the package
+// stays well under a minute under -race. MEMBENCH_SEEDS=N runs N per pair (the record run:
 // MEMBENCH_SEEDS=1667 is 10,000 per workload). A failing pair prints its
 // first failing seed's trace; MEMBENCH_SEED=S runs only seed S and with -v
 // prints its trace; select the pair with -run, e.g.
@@ -97,6 +98,9 @@ type netWorkload struct {
 	// cost is a rough weight of one run, for the seed budget: heavier
 	// workloads get fewer seeds.
 	cost int
+	// atGoals holds a workload with another consumer on the key to the
+	// goals themselves rather than to knownGaps.
+	atGoals bool
 }
 
 type process struct {
@@ -140,6 +144,12 @@ func netWorkloads() []netWorkload {
 		cost := map[string]int{"W1": 1, "W2": 6, "W3": 7, "W4": 7, "W5": 6, "W6": 8}[w.name]
 		ws = append(ws, netWorkload{workload: w, cost: cost})
 	}
+	// W4 at its full 620 calls, the length its goals are set for: the
+	// drift reserve's one-time delay weighs on the shortened run above.
+	full := workloads(fullSizes)
+	w4 := full[slices.IndexFunc(full, func(w workload) bool { return w.name == "W4" })]
+	w4.name = "W4-full"
+	ws = append(ws, netWorkload{workload: w4, cost: 35, atGoals: true})
 	ws = append(ws,
 		netWorkload{workload: workload{name: "second-memit", goroutines: 4, tasks: memIts("first", 12)},
 			second: &process{at: 30 * time.Second, goroutines: 4, tasks: memIts("second", 8)}, cost: 2},
@@ -352,10 +362,14 @@ func (res netResult) problems(w netWorkload) []string {
 	goal := 0.98
 	switch {
 	case w.neighbour != nil:
-		if n := res.n429[0]; float64(n) > knownGaps.neighbour429s*float64(res.calls) {
-			out = append(out, fmt.Sprintf("%d 429s in %d calls (over %.0f%%; goal 1%%)", n, res.calls, 100*knownGaps.neighbour429s))
+		bound, eff := knownGaps.neighbour429s, knownGaps.neighbourEfficiency
+		if w.atGoals {
+			bound, eff = 0.01, goal
 		}
-		goal = knownGaps.neighbourEfficiency
+		if n := res.n429[0]; float64(n) > bound*float64(res.calls) {
+			out = append(out, fmt.Sprintf("%d 429s in %d calls (over %.0f%%; goal 1%%)", n, res.calls, 100*bound))
+		}
+		goal = eff
 	case w.second != nil:
 		for p, n := range res.n429 {
 			if n > knownGaps.second429s {
