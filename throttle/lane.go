@@ -370,10 +370,10 @@ func (t *Throttle) laneIdle(tried bool) time.Duration {
 
 // pastDeadline fails the head w when the wait the store reports for it
 // (its tokens and any pause, not counting the calls that may pass it) ends
-// after its context's deadline, as Wait does for a call with the in-memory
-// store, and reports whether it did.
+// at or after its context's deadline, as Wait does for a call with the
+// in-memory store, and reports whether it did.
 func (t *Throttle) pastDeadline(now time.Duration, w *waiter, wait time.Duration) bool {
-	if w.gone || w.deadline.IsZero() || wait <= 0 || !t.epoch.Add(now+wait).After(w.deadline) {
+	if w.gone || w.deadline.IsZero() || wait <= 0 || t.epoch.Add(now+wait).Before(w.deadline) {
 		return false
 	}
 	t.queue.remove(w)

@@ -301,6 +301,13 @@ func TestLaneFailsAHeadPastItsDeadline(t *testing.T) {
 		require.ErrorAs(t, err, &de)
 		assert.Zero(t, time.Since(start), "failed after one exchange, not at the deadline")
 		assert.Equal(t, uint64(1), th.Snapshot().Stats.DeadlineFailures)
+
+		// The pause ends the instant the context does: too late to send.
+		ctx1, cancel1 := context.WithTimeout(t.Context(), time.Second)
+		defer cancel1()
+		_, err = th.Wait(ctx1, plain)
+		require.ErrorAs(t, err, &de, "a wait that ends at the deadline fails at once")
+		assert.Zero(t, time.Since(start))
 	})
 }
 

@@ -328,6 +328,13 @@ func TestDeadlineFailsFast(t *testing.T) {
 		assert.ErrorIs(t, err, context.DeadlineExceeded)
 		assert.Len(t, r.server.entries(), 5, "nothing sent")
 
+		// The tokens come at 12 s, the instant the context ends: too late.
+		ctx12, cancel12 := context.WithTimeout(t.Context(), 12*time.Second)
+		defer cancel12()
+		_, err = r.call(ctx12, memIt)
+		require.ErrorAs(t, err, &de, "a wait that ends at the deadline fails at once")
+		assert.Len(t, r.server.entries(), 5, "nothing sent")
+
 		ctx2, cancel2 := context.WithTimeout(t.Context(), 13*time.Second)
 		defer cancel2()
 		code, err := r.call(ctx2, memIt)

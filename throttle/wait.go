@@ -102,7 +102,7 @@ func (t *Throttle) checkDeadline(ctx context.Context, c Cost, rank int) error {
 	for _, s := range states {
 		est = max(est, s.Bucket.refillTime(float64(need.Of(s.Kind))-s.Level))
 	}
-	if time.Now().Add(est).After(deadline) {
+	if !time.Now().Add(est).Before(deadline) { // at the deadline, the context is done: too late to send
 		return &DeadlineError{Cost: c, Wait: est}
 	}
 	return nil
