@@ -2,6 +2,7 @@ package throttle
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -200,6 +201,13 @@ type BucketState struct {
 	Level float64
 	// UntilFull is how long, from the snapshot, until the bucket is full.
 	UntilFull time.Duration
+}
+
+// String shows the bucket with its level and how long until it is full,
+// e.g. "complexity/minute (200 per 1m0s): 33.3 held, full in 50s"; without
+// it, the embedded Bucket's String would hide both.
+func (s BucketState) String() string {
+	return fmt.Sprintf("%s: %.1f held, full in %s", s.Bucket, s.Level, s.UntilFull.Round(time.Millisecond))
 }
 
 // memoryStore is the default Store: plain fields, guarded by the Throttle's
