@@ -82,7 +82,11 @@
 //
 // The server reads the clock with time.Now and waits with timers, never with
 // background goroutines, so inside a testing/synctest bubble all of it runs
-// on virtual time. Network puts a simulated network between a client and the
+// on virtual time. Create the Server inside the bubble it serves, as the
+// client and its throttle: a bubble's clock starts in 2000, so a Server
+// created outside would meter every call before its buckets' last update.
+// It answers such calls with a 500 that says so (Reset inside the bubble
+// restarts its clock there). Network puts a simulated network between a client and the
 // in-process server (latency each way, with jitter and heavy tails, new
 // connections' handshakes, sequential or concurrent processing), so a test
 // can see calls metered out of send order and answered out of meter order,

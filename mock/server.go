@@ -199,6 +199,10 @@ type call struct {
 // downlink latency.
 func (s *Server) serve(r *http.Request) *result {
 	reqID := "api-request-" + uuid.NewString()
+	if s.clockBehind() {
+		return errorResult(reqID, errorf(http.StatusInternalServerError, ErrTypeInternal,
+			"mock: the clock reads a time before the server was created or reset (was it created outside the testing/synctest bubble it serves?)"))
+	}
 	if r.URL.Path == "/_mock" || strings.HasPrefix(r.URL.Path, "/_mock/") {
 		return s.admin(r, reqID)
 	}
@@ -225,6 +229,18 @@ func (s *Server) serve(r *http.Request) *result {
 		return &result{drop: true, dropErr: &InjectedError{Fault: FaultLost}}
 	}
 	return res
+}
+
+// clockBehind reports whether the clock reads before the server's start
+// (New, Reset or SetFaults). A real clock never goes back that far; a
+// testing/synctest bubble's starts in 2000, so a server created outside
+// the bubble it serves would meter every call at a time before its
+// buckets' last update, and never refill them.
+func (s *Server) clockBehind() bool {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return now.Before(s.start)
 }
 
 // exchange is what serve has gathered about one API request before the

@@ -39,6 +39,7 @@ package throttle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -226,6 +227,13 @@ func (e *DeadlineError) Error() string {
 
 // Unwrap returns context.DeadlineExceeded, so errors.Is works as for a timeout.
 func (e *DeadlineError) Unwrap() error { return context.DeadlineExceeded }
+
+// ErrClockBehind is returned by Wait when the clock reads a time before the
+// Throttle was created. The monotonic clock a Throttle reads never goes
+// back; a testing/synctest bubble's clock starts in 2000, so a Throttle
+// created outside the bubble it is used in meets this at its first call.
+// Create it (and a memclient.Client, which makes one) inside the bubble.
+var ErrClockBehind = errors.New("throttle: the clock reads a time before the throttle was created (was it created outside the testing/synctest bubble it is used in?)")
 
 // CostError is returned by Wait for a call that costs more than a bucket
 // holds: it could never pass (the server would refuse it too).

@@ -3,6 +3,7 @@ package throttle
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
@@ -562,5 +563,40 @@ func TestBackfillKeepsBothKindsBusy(t *testing.T) {
 		t.Logf("took %s, bound %s, efficiency %.3f, backfilled %d", took, bound, bound.Seconds()/took.Seconds(), s.Backfilled)
 		assert.Zero(t, r.server.count(http.StatusTooManyRequests))
 		assert.GreaterOrEqual(t, bound.Seconds()/took.Seconds(), 0.95)
+	})
+}
+
+// TestThrottleMadeOutsideTheBubble: a Throttle created outside the
+// synctest bubble it is used in reads a bubble clock 27 years behind its
+// creation; its first call fails with ErrClockBehind, not with a wait of
+// decades.
+func TestThrottleMadeOutsideTheBubble(t *testing.T) {
+	th, err := New(DefaultPolicy())
+	require.NoError(t, err)
+	synctest.Test(t, func(t *testing.T) {
+		_, err := th.Wait(t.Context(), plain)
+		require.ErrorIs(t, err, ErrClockBehind)
+		assert.Zero(t, th.Snapshot().Stats.Admitted)
+
+		inside, err := New(DefaultPolicy())
+		require.NoError(t, err)
+		tk, err := inside.Wait(t.Context(), plain)
+		require.NoError(t, err, "one created inside works")
+		inside.Done(tk, Outcome{})
+	})
+}
+
+// TestBucketStateStringShowsTheLevel: printing a snapshot shows each
+// bucket's level and time to full, not only the embedded Bucket's limits.
+func TestBucketStateStringShowsTheLevel(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		th, err := New(DefaultPolicy())
+		require.NoError(t, err)
+		tk, err := th.Wait(t.Context(), memIt)
+		require.NoError(t, err)
+		th.Done(tk, Outcome{})
+		got := fmt.Sprintf("%v", th.Snapshot().Buckets)
+		assert.Contains(t, got, "complexity/minute (200 per 1m0s): 160.0 held, full in 12s")
+		assert.Contains(t, got, "requests/minute (100 per 1m0s): 99.0 held, full in 600ms")
 	})
 }

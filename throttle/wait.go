@@ -52,6 +52,10 @@ func (t *Throttle) waitLocked(ctx context.Context, c Cost, route uint64, p Prior
 		return Ticket{}, &CostError{Cost: c, Capacity: limit}
 	}
 	now := t.now()
+	if now < 0 {
+		t.mu.Unlock()
+		return Ticket{}, ErrClockBehind
+	}
 	rank := p.rank()
 	if rank == Interactive.rank() {
 		t.lastInteractive = now
