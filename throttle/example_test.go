@@ -133,3 +133,18 @@ func ExampleWithPriority() {
 	// import
 	// import
 }
+
+// A mock (or memmock) run on a fast clock, here a minute that lasts a
+// second, needs a policy on the same clock: the headers tell a throttle
+// the limits and levels, not how long a window is.
+func ExamplePolicy_WithWindows() {
+	p := throttle.DefaultPolicy().WithWindows(time.Second, time.Minute)
+	for _, b := range p.Buckets {
+		fmt.Println(b)
+	}
+	// Output:
+	// requests/minute (100 per 1s)
+	// requests/day (4000 per 1m0s)
+	// complexity/minute (200 per 1s)
+	// complexity/day (8000 per 1m0s)
+}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,6 +100,25 @@ func DefaultPolicy() Policy {
 		},
 		Cost: MemCost,
 	}
+}
+
+// WithWindows returns a copy of p whose minute buckets refill over minute
+// and whose day buckets over day, limits and costs unchanged: the policy
+// for a server on a fast clock, such as a mock run with a one-second minute
+// (memmock --minute 1s, or mock.Limits{Minute: time.Second}), which a
+// throttle cannot learn from the headers (they tell limits and levels, not
+// window lengths). A zero duration leaves those buckets as they are.
+func (p Policy) WithWindows(minute, day time.Duration) Policy {
+	p.Buckets = slices.Clone(p.Buckets)
+	for i, b := range p.Buckets {
+		switch {
+		case b.Window == headers.Minute && minute > 0:
+			p.Buckets[i].Period = minute
+		case b.Window == headers.Day && day > 0:
+			p.Buckets[i].Period = day
+		}
+	}
+	return p
 }
 
 // MemCost is Mem's cost function: 40 complexity tokens for POST /v2/mem-it,

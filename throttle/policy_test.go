@@ -3,6 +3,7 @@ package throttle
 import (
 	"net/http"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/memsdk/mem-go/headers"
@@ -68,4 +69,36 @@ func TestPolicyValidate(t *testing.T) {
 	assert.NoError(t, fast.Validate(), "a minute that lasts a second is fine")
 	big := mutate(func(p *Policy) { p.Buckets[1].Limit = 1_000_000_000 })
 	assert.NoError(t, big.Validate(), "a billion a day is fine")
+}
+
+// TestWithWindowsMatchesAFastServer: against a server whose minute lasts a
+// second, a throttle with the default policy waits as if it lasted a
+// minute (the headers do not tell window lengths); WithWindows paces calls
+// as the server refills, with no 429.
+func TestWithWindowsMatchesAFastServer(t *testing.T) {
+	fast := DefaultPolicy().WithWindows(time.Second, 24*time.Second)
+	for _, b := range fast.Buckets {
+		want := map[headers.Window]time.Duration{headers.Minute: time.Second, headers.Day: 24 * time.Second}[b.Window]
+		assert.Equal(t, want, b.Period, "%v", b)
+	}
+	assert.Equal(t, time.Minute, DefaultPolicy().Buckets[0].Period, "the receiver is not changed")
+	sevenMemIts := func(t *testing.T, p Policy) time.Duration {
+		th, err := New(p)
+		require.NoError(t, err)
+		client := &http.Client{Transport: NewTransport(th, newLawServer(fast))}
+		start := time.Now()
+		for range 7 {
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://mem.test/v2/mem-it", nil)
+			require.NoError(t, err)
+			resp, err := client.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+		}
+		return time.Since(start)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		assert.Equal(t, 400*time.Millisecond, sevenMemIts(t, fast), "5 at once, then one per 0.2 s")
+		assert.GreaterOrEqual(t, sevenMemIts(t, DefaultPolicy()), 12*time.Second, "paced as if the minute lasted a minute")
+	})
 }

@@ -106,12 +106,5 @@ func Policy() throttle.Policy {
 	if useReal() {
 		return p
 	}
-	for i := range p.Buckets {
-		if p.Buckets[i].Period == time.Minute {
-			p.Buckets[i].Period = minute
-		} else {
-			p.Buckets[i].Period = day
-		}
-	}
-	return p
+	return p.WithWindows(minute, day)
 }
