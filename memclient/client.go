@@ -432,7 +432,41 @@ func (c *Client) transportError(r *request, err error) error {
 	case errors.As(err, &de):
 		return &RateLimitError{RetryAfter: de.Wait, RetryAt: time.Now().Add(de.Wait), Err: err}
 	}
-	return fmt.Errorf("memclient: %s: %w", r.op(), err)
+	return fmt.Errorf("memclient: %s: %w", r.op(), shortURLError(err))
+}
+
+// cursorShown is how many characters of a page cursor an error shows.
+const cursorShown = 12
+
+// shortURLError returns err with the URL in its text shortened by shortURL
+// when err is a *url.Error (as http.Client.Do returns), else err itself.
+// The copy wraps the same cause, so errors.As and errors.Is see no change.
+func shortURLError(err error) error {
+	ue, ok := err.(*url.Error)
+	if !ok {
+		return err
+	}
+	if s := shortURL(ue.URL); s != ue.URL {
+		return &url.Error{Op: ue.Op, URL: s, Err: ue.Err}
+	}
+	return err
+}
+
+// shortURL cuts a request URL's page cursor (the page parameter, a long
+// opaque token) to its first cursorShown characters and an ellipsis, so
+// that an error about a list call stays readable.
+func shortURL(raw string) string {
+	base, query, ok := strings.Cut(raw, "?")
+	if !ok {
+		return raw
+	}
+	params := strings.Split(query, "&")
+	for i, p := range params {
+		if v, ok := strings.CutPrefix(p, "page="); ok && len(v) > cursorShown+1 {
+			params[i] = "page=" + v[:cursorShown] + "…"
+		}
+	}
+	return base + "?" + strings.Join(params, "&")
 }
 
 // readBody replaces resp.Body by an in-memory copy of (at most
