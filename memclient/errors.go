@@ -2,6 +2,7 @@ package memclient
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -23,6 +24,13 @@ const (
 	ErrTypeQuotaExceeded     = "quota_exceeded"
 	ErrTypeInternal          = "internal_error"
 )
+
+// ErrUnauthorized matches, with errors.Is, the error of a call the server
+// refused with 401 Unauthorized: the API key is missing, unknown or
+// revoked. Such a call is not retried. The error itself is an *APIError
+// (errors.As gives its Type and Message); ErrUnauthorized is only a target
+// for errors.Is, never returned as such.
+var ErrUnauthorized = errors.New("memclient: unauthorized (401): the API key is missing, unknown or revoked")
 
 // APIError is an error response from the server. It decodes both of Mem's
 // envelopes: {"error":{"type","message","details"}} and
@@ -56,6 +64,13 @@ type APIError struct {
 
 // Error describes the failure; it never contains the API key.
 func (e *APIError) Error() string { return errorPrefix + e.detail() }
+
+// Is reports whether target is ErrUnauthorized and e a 401, so that
+// errors.Is(err, ErrUnauthorized) detects a refused API key whichever of
+// Mem's envelopes the body used.
+func (e *APIError) Is(target error) bool {
+	return target == ErrUnauthorized && e.StatusCode == http.StatusUnauthorized
+}
 
 // errorPrefix starts the text of every error of this package.
 const errorPrefix = "memclient: "
