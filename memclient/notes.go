@@ -345,8 +345,8 @@ func (s *NotesService) List(ctx context.Context, opts *ListNotesOptions) (*NoteL
 }
 
 // All iterates over every note matching opts, page after page (one List
-// call, so one request token, per page; opts.Limit sets the page size, use
-// MaxListLimit to spend the fewest tokens). opts.Page, if set, is where it
+// call, so 1 request and 1 complexity token, per page; opts.Limit sets the
+// page size, use MaxListLimit to spend the fewest tokens). opts.Page, if set, is where it
 // starts. The iteration stops after yielding an error, or when the caller
 // breaks out of the loop.
 func (s *NotesService) All(ctx context.Context, opts *ListNotesOptions) iter.Seq2[NoteItem, error] {
@@ -548,8 +548,10 @@ type searchCfg struct {
 type NoteSearchResult struct {
 	// Results are the page's notes, best match first.
 	Results []NoteItem `json:"results"`
-	// Total is the size of the result set (at most 100: search looks at a
-	// bounded window of best matches).
+	// Total is the size of the result set, capped at MaxSearchResults:
+	// search looks at a bounded window of best matches, so a Total of
+	// MaxSearchResults means that more notes may match than the search
+	// can return.
 	Total int `json:"total"`
 	// Limit is the page size the server applied.
 	Limit int `json:"limit"`
@@ -566,6 +568,12 @@ type NoteSearchResult struct {
 // Search runs a note search and returns one page (POST /v2/notes/search; 1
 // request and 1 complexity token per attempt). Use SearchAll to walk every
 // page of one result set.
+//
+// A search reaches at most the best MaxSearchResults (100) matches, over
+// all its pages, and its Total is capped at that number too: a Total of
+// MaxSearchResults means more notes may match. To go through every note
+// that matches filters, list them with Notes.All and ListNotesOptions
+// (collection, time bounds, content kinds), which has no such cap.
 func (s *NotesService) Search(ctx context.Context, req *SearchNotesRequest) (*NoteSearchResult, *Response, error) {
 	if err := req.Validate(); err != nil {
 		return nil, nil, err
@@ -598,11 +606,17 @@ func (s *NotesService) Search(ctx context.Context, req *SearchNotesRequest) (*No
 	return &res, resp, nil
 }
 
-// SearchAll iterates over every result of a search, page after page of one
-// snapshot (one Search call, so one request token, per page; req.Limit sets
-// the page size, MaxSearchLimit spends the fewest). It starts at req.Offset
-// (with req.SnapshotID if that is > 0). The iteration stops after yielding an
-// error, or when the caller breaks out of the loop.
+// SearchAll iterates over the results of a search, page after page of one
+// snapshot (one Search call, so 1 request and 1 complexity token, per page;
+// req.Limit sets the page size, MaxSearchLimit spends the fewest). It starts
+// at req.Offset (with req.SnapshotID if that is > 0). The iteration stops
+// after yielding an error, or when the caller breaks out of the loop.
+//
+// Like Search, it reaches at most the best MaxSearchResults (100) matches,
+// and it ends there without an error even when more notes match. To tell,
+// run Search for the first page and compare its Total with
+// MaxSearchResults. To go through every note that matches filters, use
+// Notes.All with ListNotesOptions, which has no such cap.
 func (s *NotesService) SearchAll(ctx context.Context, req *SearchNotesRequest) iter.Seq2[NoteItem, error] {
 	return func(yield func(NoteItem, error) bool) {
 		if req == nil {
