@@ -108,3 +108,24 @@ func TestResponseNilOnlyWithoutAResponse(t *testing.T) {
 		assert.Nil(t, resp, "the throttle refused: nothing was sent")
 	})
 }
+
+// TestMemItLongRetryAfterFailsAtOnce checks MemIt's doc: a rate-limit 429
+// whose Retry-After exceeds the default max retry wait fails at once, even
+// under a context deadline a day away.
+func TestMemItLongRetryAfterFailsAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		body := `{"error":{"type":"rate_limit_exceeded","message":"daily limit","details":{}}}`
+		c, calls := recordedClient(t, 429, http.Header{"Retry-After": {"600"}}, body)
+		ctx, cancel := context.WithTimeout(t.Context(), 24*time.Hour)
+		defer cancel()
+		start := time.Now()
+		_, resp, err := c.MemIt(ctx, &MemItRequest{Input: "x"})
+		var rl *RateLimitError
+		require.ErrorAs(t, err, &rl)
+		assert.Equal(t, 10*time.Minute, rl.RetryAfter)
+		assert.Zero(t, time.Since(start), "failed at once")
+		assert.Equal(t, 1, *calls)
+		require.NotNil(t, resp)
+		assert.Equal(t, 429, resp.StatusCode)
+	})
+}

@@ -368,6 +368,8 @@ func (s *NotesService) All(ctx context.Context, opts *ListNotesOptions) iter.Seq
 type UpdateNoteRequest struct {
 	// Content is the note's complete new markdown body (not a patch), at
 	// most MaxNoteContent characters; its first line becomes the title.
+	// An empty Content is sent as is (Mem allows it, unlike for a create)
+	// and empties the note, its title included.
 	Content string `json:"content"`
 	// Version is the note's current version (from Get, Create or the last
 	// Update), at least 1. A stale version is a *ConflictError with Reason
@@ -396,11 +398,14 @@ func (req *UpdateNoteRequest) Validate() error {
 	return v.result()
 }
 
-// Update replaces a note's content (PATCH /v2/notes/{id}; 1 request and 1
-// complexity token per attempt). The version makes it safe to retry: when an
-// attempt's outcome was unknown and a later attempt is refused as stale,
-// Update reads the note and, if it now holds exactly the content sent at a
-// newer version, returns it as the result.
+// Update replaces a note's whole content with req.Content (PATCH
+// /v2/notes/{id}; 1 request and 1 complexity token per attempt). An empty
+// Content is not refused: it empties the note, its title included.
+//
+// The version makes it safe to retry: when an attempt's outcome was unknown
+// and a later attempt is refused as stale, Update reads the note and, if it
+// now holds exactly the content sent at a newer version, returns it as the
+// result.
 func (s *NotesService) Update(ctx context.Context, id string, req *UpdateNoteRequest) (*Note, *Response, error) {
 	if req == nil {
 		return nil, nil, errNilRequest()
