@@ -287,12 +287,12 @@ type QuotaExceededError struct {
 	Used int64
 	// FreeUsed is how much of the free allowance has been used (free_used).
 	FreeUsed int64
-	// Limit is the quota (limit); nil when the server sent null or no
-	// limit, which is not a limit of 0. It is a pointer, so %v of the field
-	// prints an address: read *Limit after a nil check (Error shows it).
+	// Limit is the quota (limit); nil when the server sent null or none,
+	// which is not a limit of 0. Print *Limit after a nil check (the field
+	// itself prints as an address); Error shows it.
 	Limit *int64
 	// FreeLimit is the free allowance (free_limit); nil when the server
-	// sent null or none. Like Limit, read *FreeLimit after a nil check.
+	// sent null or none. Print *FreeLimit after a nil check.
 	FreeLimit *int64
 	// ResetTime is when the quota resets: reset_time, else now plus
 	// RetryAfter; zero when neither could be read.

@@ -346,9 +346,9 @@ func (s *NotesService) List(ctx context.Context, opts *ListNotesOptions) (*NoteL
 
 // All iterates over every note matching opts, page after page (one List
 // call, so 1 request and 1 complexity token, per page; opts.Limit sets the
-// page size, use MaxListLimit to spend the fewest tokens). opts.Page, if set, is where it
-// starts. The iteration stops after yielding an error, or when the caller
-// breaks out of the loop.
+// page size, use MaxListLimit to spend the fewest tokens). opts.Page, if
+// set, is where it starts. The iteration stops after yielding an error, or
+// when the caller breaks out of the loop.
 func (s *NotesService) All(ctx context.Context, opts *ListNotesOptions) iter.Seq2[NoteItem, error] {
 	var o ListNotesOptions
 	if opts != nil {
@@ -576,9 +576,9 @@ type NoteSearchResult struct {
 //
 // A search reaches at most the best MaxSearchResults (100) matches, over
 // all its pages, and its Total is capped at that number too: a Total of
-// MaxSearchResults means more notes may match. To go through every note
-// that matches filters, list them with Notes.All and ListNotesOptions
-// (collection, time bounds, content kinds), which has no such cap.
+// MaxSearchResults means more notes may match. Notes.All has no such cap:
+// it lists every note that passes its filters (collection, time bounds,
+// content kinds), though it cannot match text.
 func (s *NotesService) Search(ctx context.Context, req *SearchNotesRequest) (*NoteSearchResult, *Response, error) {
 	if err := req.Validate(); err != nil {
 		return nil, nil, err
@@ -620,8 +620,9 @@ func (s *NotesService) Search(ctx context.Context, req *SearchNotesRequest) (*No
 // Like Search, it reaches at most the best MaxSearchResults (100) matches,
 // and it ends there without an error even when more notes match. To tell,
 // run Search for the first page and compare its Total with
-// MaxSearchResults. To go through every note that matches filters, use
-// Notes.All with ListNotesOptions, which has no such cap.
+// MaxSearchResults. Notes.All has no such cap: it lists every note that
+// passes its filters (collection, time bounds, content kinds), though it
+// cannot match text.
 func (s *NotesService) SearchAll(ctx context.Context, req *SearchNotesRequest) iter.Seq2[NoteItem, error] {
 	return func(yield func(NoteItem, error) bool) {
 		if req == nil {
