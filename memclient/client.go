@@ -11,13 +11,16 @@
 // every caller of the throttle until Retry-After. Errors come back typed:
 // *APIError and the more specific *NotFoundError, *ConflictError,
 // *ValidationError, *RateLimitError, *QuotaExceededError and
-// *OutcomeUnknownError, all usable with errors.As.
+// *OutcomeUnknownError, all usable with errors.As (see "When a call
+// fails").
 //
 // Services hang off the client as fields, as in google/go-github:
 //
 //	c, err := memclient.New() // key from MEM_API_KEY
 //	note, resp, err := c.Notes.Create(ctx, &memclient.CreateNoteRequest{Content: "Title\nbody"})
-//	fmt.Println(resp.Rate.Requests.Remaining)
+//	if err == nil {
+//		fmt.Println(note.ID, resp.Rate.Requests.Remaining)
+//	}
 //
 // A Client is safe for concurrent use by many goroutines; they share its
 // throttle, and so its rate budget: first come, first served, unless a
@@ -26,6 +29,36 @@
 //
 //	ctx = throttle.WithPriority(ctx, throttle.Interactive) // or throttle.Batch for an import
 //	res, _, err := c.Notes.Search(ctx, &memclient.SearchNotesRequest{Query: "harbour"})
+//
+// # When a call fails
+//
+// A method returns its result, a *Response and an error. On failure the
+// *Response is nil when no response was received: the client refused the
+// call (*ValidationError), the throttle refused to wait past the context's
+// deadline, the context ended, or the server could not be reached. Check
+// it for nil before reading resp.StatusCode or resp.Attempts on the error
+// path. After an error response it is set.
+//
+// A key the server refuses is a 401, not retried: errors.Is(err,
+// ErrUnauthorized) tells it apart. A server that cannot be reached
+// (connection refused, unknown host) is retried DefaultRetryMax times with
+// exponential backoff from 0.5 s, about 4 to 8 s in all by default (less
+// with WithRetryMax, WithMaxRetryWait or an earlier context deadline); the
+// error is then the transport's, wrapped with the operation: errors.As finds
+// its *url.Error, and a *net.OpError for a failed connection. A write that
+// may have reached the server before its connection broke is an
+// *OutcomeUnknownError instead.
+//
+// # Testing code that uses the client
+//
+// Package github.com/memsdk/mem-go/mock is an in-memory Mem server that
+// enforces Mem's rate limits and can inject faults. Pass its RoundTripper
+// to WithTransport and run the test inside testing/synctest: the limits then
+// apply in virtual time, and minutes of throttled traffic take milliseconds
+// (the module's examples/mocktest shows a whole test). Create both the mock
+// server and the client inside the synctest bubble: a client created
+// outside waits for tokens on the real clock, and a mock created outside
+// never refills its buckets.
 package memclient
 
 import (
@@ -222,6 +255,14 @@ func (c *Client) Rate() headers.Status {
 
 // Response describes the last HTTP response of a call (the last attempt,
 // when it was retried), as go-github's Response does.
+//
+// A method that fails returns a nil *Response when its last attempt got no
+// response: the client refused the call before sending it
+// (*ValidationError), the throttle refused to wait past the context's
+// deadline (*RateLimitError with a nil API), the context ended, or the
+// connection failed. After an error response (a *NotFoundError, a 5xx
+// *APIError, a *QuotaExceededError, …) it is set and describes that
+// response. So check resp != nil before reading it on the error path.
 type Response struct {
 	// StatusCode is the HTTP status of the last attempt's response.
 	StatusCode int
@@ -432,7 +473,41 @@ func (c *Client) transportError(r *request, err error) error {
 	case errors.As(err, &de):
 		return &RateLimitError{RetryAfter: de.Wait, RetryAt: time.Now().Add(de.Wait), Err: err}
 	}
-	return fmt.Errorf("memclient: %s: %w", r.op(), err)
+	return fmt.Errorf("memclient: %s: %w", r.op(), shortURLError(err))
+}
+
+// cursorShown is how many characters of a page cursor an error shows.
+const cursorShown = 12
+
+// shortURLError returns err with the URL in its text shortened by shortURL
+// when err is a *url.Error (as http.Client.Do returns), else err itself.
+// The copy wraps the same cause, so errors.As and errors.Is see no change.
+func shortURLError(err error) error {
+	ue, ok := err.(*url.Error)
+	if !ok {
+		return err
+	}
+	if s := shortURL(ue.URL); s != ue.URL {
+		return &url.Error{Op: ue.Op, URL: s, Err: ue.Err}
+	}
+	return err
+}
+
+// shortURL cuts a request URL's page cursor (the page parameter, a long
+// opaque token) to its first cursorShown characters and an ellipsis, so
+// that an error about a list call stays readable.
+func shortURL(raw string) string {
+	base, query, ok := strings.Cut(raw, "?")
+	if !ok {
+		return raw
+	}
+	params := strings.Split(query, "&")
+	for i, p := range params {
+		if v, ok := strings.CutPrefix(p, "page="); ok && len(v) > cursorShown+1 {
+			params[i] = "page=" + v[:cursorShown] + "…"
+		}
+	}
+	return base + "?" + strings.Join(params, "&")
 }
 
 // readBody replaces resp.Body by an in-memory copy of (at most

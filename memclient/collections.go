@@ -197,8 +197,9 @@ func (s *CollectionsService) List(ctx context.Context, opts *ListCollectionsOpti
 }
 
 // All iterates over every collection matching opts, page after page (one
-// request token per page). It stops after yielding an error, or when the
-// caller breaks out of the loop.
+// List call, so 1 request and 1 complexity token, per page; opts.Limit sets
+// the page size, use MaxListLimit to spend the fewest tokens). It stops
+// after yielding an error, or when the caller breaks out of the loop.
 func (s *CollectionsService) All(ctx context.Context, opts *ListCollectionsOptions) iter.Seq2[Collection, error] {
 	var o ListCollectionsOptions
 	if opts != nil {

@@ -1,6 +1,7 @@
 package memclient
 
 import (
+	"fmt"
 	"testing"
 	"testing/synctest"
 
@@ -113,5 +114,38 @@ func TestNotesSearchAndRelated(t *testing.T) {
 		require.NotEmpty(t, rel.Results)
 		assert.Equal(t, "Apple crumble", rel.Results[0].Title)
 		require.NotNil(t, rel.Results[0].Score)
+	})
+}
+
+// TestSearchReachesAtMostMaxSearchResults checks what Search and SearchAll
+// document: a search reaches the best MaxSearchResults matches and caps its
+// Total there, SearchAll ends there without an error, and Notes.All lists
+// every note.
+func TestSearchReachesAtMostMaxSearchResults(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		_, c := newMock(t, mock.Config{})
+		ctx := t.Context()
+		const notes = MaxSearchResults + 20
+		for i := range notes {
+			_, _, err := c.Notes.Create(ctx, &CreateNoteRequest{Content: fmt.Sprintf("Lemon %d\nlemon tart", i)})
+			require.NoError(t, err)
+		}
+		res, _, err := c.Notes.Search(ctx, &SearchNotesRequest{Query: "lemon", Limit: MaxSearchLimit})
+		require.NoError(t, err)
+		assert.Equal(t, MaxSearchResults, res.Total, "Total is capped")
+
+		found := 0
+		for _, err := range c.Notes.SearchAll(ctx, &SearchNotesRequest{Query: "lemon", Limit: MaxSearchLimit}) {
+			require.NoError(t, err)
+			found++
+		}
+		assert.Equal(t, MaxSearchResults, found)
+
+		listed := 0
+		for _, err := range c.Notes.All(ctx, &ListNotesOptions{Limit: MaxListLimit}) {
+			require.NoError(t, err)
+			listed++
+		}
+		assert.Equal(t, notes, listed)
 	})
 }

@@ -2,6 +2,7 @@ package memclient
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -23,6 +24,13 @@ const (
 	ErrTypeQuotaExceeded     = "quota_exceeded"
 	ErrTypeInternal          = "internal_error"
 )
+
+// ErrUnauthorized matches, with errors.Is, the error of a call the server
+// refused with 401 Unauthorized: the API key is missing, unknown or
+// revoked. Such a call is not retried. The error itself is an *APIError
+// (errors.As gives its Type and Message); ErrUnauthorized is only a target
+// for errors.Is, never returned as such.
+var ErrUnauthorized = errors.New("memclient: unauthorized (401): the API key is missing, unknown or revoked")
 
 // APIError is an error response from the server. It decodes both of Mem's
 // envelopes: {"error":{"type","message","details"}} and
@@ -55,9 +63,26 @@ type APIError struct {
 }
 
 // Error describes the failure; it never contains the API key.
-func (e *APIError) Error() string {
+func (e *APIError) Error() string { return errorPrefix + e.detail() }
+
+// Is reports whether target is ErrUnauthorized and e a 401, so that
+// errors.Is(err, ErrUnauthorized) detects a refused API key whichever of
+// Mem's envelopes the body used.
+func (e *APIError) Is(target error) bool {
+	return target == ErrUnauthorized && e.StatusCode == http.StatusUnauthorized
+}
+
+// errorPrefix starts the text of every error of this package.
+const errorPrefix = "memclient: "
+
+// quote returns err's text for an error of this package that quotes it:
+// without the prefix, which the quoting error's own text already has.
+func quote(err error) string { return strings.TrimPrefix(err.Error(), errorPrefix) }
+
+// detail is Error without the package prefix.
+func (e *APIError) detail() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "memclient: %s %s: %d", e.Method, e.Path, e.StatusCode)
+	fmt.Fprintf(&b, "%s %s: %d", e.Method, e.Path, e.StatusCode)
 	if e.Type != "" {
 		b.WriteString(" " + e.Type)
 	}
@@ -228,9 +253,9 @@ func (e *RateLimitError) Error() string {
 	s := fmt.Sprintf("memclient: rate limited; retry after %s", e.RetryAfter.Round(time.Millisecond))
 	switch {
 	case e.API != nil:
-		return s + ": " + e.API.Error()
+		return s + ": " + e.API.detail()
 	case e.Err != nil:
-		return s + ": " + e.Err.Error()
+		return s + ": " + quote(e.Err)
 	}
 	return s
 }
@@ -262,9 +287,12 @@ type QuotaExceededError struct {
 	Used int64
 	// FreeUsed is how much of the free allowance has been used (free_used).
 	FreeUsed int64
-	Limit    *int64 // the quota (limit); nil when the server sent null
+	// Limit is the quota (limit); nil when the server sent null or none,
+	// which is not a limit of 0. Print *Limit after a nil check (the field
+	// itself prints as an address); Error shows it.
+	Limit *int64
 	// FreeLimit is the free allowance (free_limit); nil when the server
-	// sent null.
+	// sent null or none. Print *FreeLimit after a nil check.
 	FreeLimit *int64
 	// ResetTime is when the quota resets: reset_time, else now plus
 	// RetryAfter; zero when neither could be read.
@@ -277,16 +305,24 @@ type QuotaExceededError struct {
 	UpgradeURL string
 }
 
-// Error names the plan and the reset time.
+// Error names the plan, the usage against the limit (when the server sent
+// a limit) and the reset time.
 func (e *QuotaExceededError) Error() string {
-	s := "memclient: usage quota exceeded"
+	var about []string
 	if e.Plan != "" {
-		s += " (plan " + e.Plan + ")"
+		about = append(about, "plan "+e.Plan)
+	}
+	if e.Limit != nil {
+		about = append(about, fmt.Sprintf("used %d of %d", e.Used, *e.Limit))
+	}
+	s := "memclient: usage quota exceeded"
+	if len(about) > 0 {
+		s += " (" + strings.Join(about, ", ") + ")"
 	}
 	if !e.ResetTime.IsZero() {
 		s += "; resets at " + e.ResetTime.UTC().Format(time.RFC3339)
 	}
-	return s + ": " + e.API.Error()
+	return s + ": " + e.API.detail()
 }
 
 // Unwrap returns the *APIError.
@@ -317,7 +353,8 @@ func (e *OutcomeUnknownError) Error() string {
 	if e.ID != "" {
 		s += " (id " + e.ID + ")"
 	}
-	return s + ": outcome unknown (the request may have been processed): " + e.Err.Error()
+	cause := strings.TrimPrefix(quote(e.Err), e.Op+": ") // the op is named once
+	return s + ": outcome unknown (the request may have been processed): " + cause
 }
 
 // Unwrap returns the attempt's error.

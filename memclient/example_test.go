@@ -103,7 +103,7 @@ func ExampleNotesService_All() {
 			log.Fatal(err)
 		}
 	}
-	// One request token per page of up to 100 notes.
+	// 1 request and 1 complexity token per page of up to 100 notes.
 	n := 0
 	for note, err := range c.Notes.All(ctx, &memclient.ListNotesOptions{Limit: memclient.MaxListLimit, OrderBy: memclient.OrderByCreatedAt}) {
 		if err != nil {

@@ -66,6 +66,13 @@ type MemItResult struct {
 // provably did not reach the server (a rate-limit 429, a refused
 // connection). Any other failure after sending returns an
 // *OutcomeUnknownError, unless req.AtLeastOnce is set.
+//
+// A rate-limit 429 is waited for only while its Retry-After is within the
+// client's max retry wait (WithMaxRetryWait, DefaultMaxRetryWait = 2
+// minutes by default), however long the context's deadline: a 429 from a
+// day window, whose Retry-After runs to minutes or hours, fails at once
+// with a *RateLimitError that says when to try again. Raise the max retry
+// wait to wait it out.
 func (c *Client) MemIt(ctx context.Context, req *MemItRequest) (*MemItResult, *Response, error) {
 	if err := req.Validate(); err != nil {
 		return nil, nil, err

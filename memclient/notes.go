@@ -345,10 +345,10 @@ func (s *NotesService) List(ctx context.Context, opts *ListNotesOptions) (*NoteL
 }
 
 // All iterates over every note matching opts, page after page (one List
-// call, so one request token, per page; opts.Limit sets the page size, use
-// MaxListLimit to spend the fewest tokens). opts.Page, if set, is where it
-// starts. The iteration stops after yielding an error, or when the caller
-// breaks out of the loop.
+// call, so 1 request and 1 complexity token, per page; opts.Limit sets the
+// page size, use MaxListLimit to spend the fewest tokens). opts.Page, if
+// set, is where it starts. The iteration stops after yielding an error, or
+// when the caller breaks out of the loop.
 func (s *NotesService) All(ctx context.Context, opts *ListNotesOptions) iter.Seq2[NoteItem, error] {
 	var o ListNotesOptions
 	if opts != nil {
@@ -368,6 +368,8 @@ func (s *NotesService) All(ctx context.Context, opts *ListNotesOptions) iter.Seq
 type UpdateNoteRequest struct {
 	// Content is the note's complete new markdown body (not a patch), at
 	// most MaxNoteContent characters; its first line becomes the title.
+	// An empty Content is sent as is (Mem allows it, unlike for a create)
+	// and empties the note, its title included.
 	Content string `json:"content"`
 	// Version is the note's current version (from Get, Create or the last
 	// Update), at least 1. A stale version is a *ConflictError with Reason
@@ -396,11 +398,14 @@ func (req *UpdateNoteRequest) Validate() error {
 	return v.result()
 }
 
-// Update replaces a note's content (PATCH /v2/notes/{id}; 1 request and 1
-// complexity token per attempt). The version makes it safe to retry: when an
-// attempt's outcome was unknown and a later attempt is refused as stale,
-// Update reads the note and, if it now holds exactly the content sent at a
-// newer version, returns it as the result.
+// Update replaces a note's whole content with req.Content (PATCH
+// /v2/notes/{id}; 1 request and 1 complexity token per attempt). An empty
+// Content is not refused: it empties the note, its title included.
+//
+// The version makes it safe to retry: when an attempt's outcome was unknown
+// and a later attempt is refused as stale, Update reads the note and, if it
+// now holds exactly the content sent at a newer version, returns it as the
+// result.
 func (s *NotesService) Update(ctx context.Context, id string, req *UpdateNoteRequest) (*Note, *Response, error) {
 	if req == nil {
 		return nil, nil, errNilRequest()
@@ -548,8 +553,10 @@ type searchCfg struct {
 type NoteSearchResult struct {
 	// Results are the page's notes, best match first.
 	Results []NoteItem `json:"results"`
-	// Total is the size of the result set (at most 100: search looks at a
-	// bounded window of best matches).
+	// Total is the size of the result set, capped at MaxSearchResults:
+	// search looks at a bounded window of best matches, so a Total of
+	// MaxSearchResults means that more notes may match than the search
+	// can return.
 	Total int `json:"total"`
 	// Limit is the page size the server applied.
 	Limit int `json:"limit"`
@@ -566,6 +573,12 @@ type NoteSearchResult struct {
 // Search runs a note search and returns one page (POST /v2/notes/search; 1
 // request and 1 complexity token per attempt). Use SearchAll to walk every
 // page of one result set.
+//
+// A search reaches at most the best MaxSearchResults (100) matches, over
+// all its pages, and its Total is capped at that number too: a Total of
+// MaxSearchResults means more notes may match. Notes.All has no such cap:
+// it lists every note that passes its filters (collection, time bounds,
+// content kinds), though it cannot match text.
 func (s *NotesService) Search(ctx context.Context, req *SearchNotesRequest) (*NoteSearchResult, *Response, error) {
 	if err := req.Validate(); err != nil {
 		return nil, nil, err
@@ -598,11 +611,18 @@ func (s *NotesService) Search(ctx context.Context, req *SearchNotesRequest) (*No
 	return &res, resp, nil
 }
 
-// SearchAll iterates over every result of a search, page after page of one
-// snapshot (one Search call, so one request token, per page; req.Limit sets
-// the page size, MaxSearchLimit spends the fewest). It starts at req.Offset
-// (with req.SnapshotID if that is > 0). The iteration stops after yielding an
-// error, or when the caller breaks out of the loop.
+// SearchAll iterates over the results of a search, page after page of one
+// snapshot (one Search call, so 1 request and 1 complexity token, per page;
+// req.Limit sets the page size, MaxSearchLimit spends the fewest). It starts
+// at req.Offset (with req.SnapshotID if that is > 0). The iteration stops
+// after yielding an error, or when the caller breaks out of the loop.
+//
+// Like Search, it reaches at most the best MaxSearchResults (100) matches,
+// and it ends there without an error even when more notes match. To tell,
+// run Search for the first page and compare its Total with
+// MaxSearchResults. Notes.All has no such cap: it lists every note that
+// passes its filters (collection, time bounds, content kinds), though it
+// cannot match text.
 func (s *NotesService) SearchAll(ctx context.Context, req *SearchNotesRequest) iter.Seq2[NoteItem, error] {
 	return func(yield func(NoteItem, error) bool) {
 		if req == nil {

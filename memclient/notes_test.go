@@ -39,8 +39,20 @@ func TestNotesLifecycle(t *testing.T) {
 		_, _, err = c.Notes.Update(ctx, n.ID, &UpdateNoteRequest{Content: "stale", Version: 1})
 		var ce *ConflictError
 		require.ErrorAs(t, err, &ce)
+
+		// An empty Content is allowed (unlike Create) and empties the note,
+		// title included, as Update's doc warns.
+		empty, _, err := c.Notes.Update(ctx, n.ID, &UpdateNoteRequest{Content: "", Version: up.Version})
+		require.NoError(t, err)
+		assert.Empty(t, empty.Content)
+		assert.Empty(t, empty.Title)
+		up, _, err = c.Notes.Update(ctx, n.ID, &UpdateNoteRequest{Content: "Shopping\n- [x] milk", Version: empty.Version})
+		require.NoError(t, err)
+
+		_, _, err = c.Notes.Update(ctx, n.ID, &UpdateNoteRequest{Content: "stale", Version: 1})
+		require.ErrorAs(t, err, &ce)
 		assert.Equal(t, ReasonVersionConflict, ce.Reason)
-		assert.Equal(t, int64(2), ce.CurrentVersion)
+		assert.Equal(t, up.Version, ce.CurrentVersion)
 
 		_, err = c.Notes.Trash(ctx, n.ID)
 		require.NoError(t, err)

@@ -86,6 +86,7 @@ func (p *retryPolicy) check(ctx context.Context, resp *http.Response, err error)
 // RateLimitError. A request that may have reached the server is retried
 // only when it is repeatable; otherwise its outcome is unknown.
 func (p *retryPolicy) checkTransportError(ctx context.Context, now time.Time, err error) (bool, error) {
+	err = shortURLError(err) // the error this returns, or wraps, is read by people
 	var de *throttle.DeadlineError
 	if errors.As(err, &de) { // nothing was sent; waiting would pass the deadline
 		return false, &RateLimitError{RetryAfter: de.Wait, RetryAt: now.Add(de.Wait), Err: err}

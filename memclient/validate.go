@@ -20,6 +20,7 @@ const (
 	MaxCollectionDesc    = 10_000    // collection description, characters and UTF-8 bytes
 	MaxListLimit         = 100       // notes and collections list page size
 	MaxSearchLimit       = 50        // note search page size
+	MaxSearchResults     = 100       // notes one note search reaches over all its pages, and the cap on its Total (set by the server)
 	MaxRelatedLimit      = 20        // related notes
 	maxTimestampYear     = 9999      // JSON can carry no later year
 	minTimestampYear     = 1         // nor an earlier one
