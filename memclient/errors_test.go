@@ -134,6 +134,17 @@ func TestRateLimitedBeyondMaxWaitOrDeadline(t *testing.T) {
 		assert.Equal(t, 1, *calls)
 		assert.Zero(t, time.Since(start))
 
+		// A Retry-After that ends exactly at the deadline: the context is
+		// done by then, so the call fails at once, typed.
+		c, calls = recordedClient(t, 429, http.Header{"Retry-After": {"2"}}, body)
+		start = time.Now()
+		ctx2, cancel2 := context.WithTimeout(t.Context(), 2*time.Second)
+		defer cancel2()
+		_, _, err = c.Notes.Get(ctx2, noteID)
+		require.ErrorAs(t, err, &rl)
+		assert.Equal(t, 1, *calls)
+		assert.Zero(t, time.Since(start))
+
 		// Retries run out: the last response's typed error.
 		start = time.Now()
 		c, calls = recordedClient(t, 429, http.Header{"Retry-After": {"1"}}, body, WithMaxRetryWait(3*time.Second))

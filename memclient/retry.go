@@ -156,14 +156,14 @@ func (p *retryPolicy) checkServerError(ctx context.Context, now time.Time, resp 
 }
 
 // refuseWait says why waiting ra from now is refused: it exceeds the
-// client's max retry wait, or it passes the context's deadline. It returns
+// client's max retry wait, or it reaches the context's deadline. It returns
 // "" when the wait is allowed.
 func (p *retryPolicy) refuseWait(ctx context.Context, now time.Time, ra time.Duration) string {
 	if ra > p.c.maxRetryWait {
 		return "Retry-After exceeds the max retry wait"
 	}
-	if dl, has := ctx.Deadline(); has && now.Add(ra).After(dl) {
-		return "Retry-After passes the deadline"
+	if dl, has := ctx.Deadline(); has && !now.Add(ra).Before(dl) { // at the deadline the context is done
+		return "Retry-After reaches the deadline"
 	}
 	return ""
 }
@@ -176,7 +176,7 @@ func (p *retryPolicy) outcomeUnknown(ctx context.Context, cause error, detail sl
 }
 
 // backoffOr schedules another attempt after an exponential backoff, unless
-// the wait would pass the context's deadline; then it gives up with err.
+// the wait would reach the context's deadline; then it gives up with err.
 func (p *retryPolicy) backoffOr(ctx context.Context, now time.Time, reason string, err error) (bool, error) {
 	if p.errRetries >= p.c.retryMax {
 		return false, err
@@ -185,7 +185,7 @@ func (p *retryPolicy) backoffOr(ctx context.Context, now time.Time, reason strin
 	d := retryBase << min(p.errRetries-1, 10)
 	d = min(d, retryCap, p.c.maxRetryWait)
 	wait := d/2 + rand.N(d/2+1)
-	if dl, has := ctx.Deadline(); has && now.Add(wait).After(dl) {
+	if dl, has := ctx.Deadline(); has && !now.Add(wait).Before(dl) {
 		return false, err
 	}
 	p.wait = wait
