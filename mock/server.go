@@ -237,10 +237,9 @@ func (s *Server) serve(r *http.Request) *result {
 // the bubble it serves would meter every call at a time before its
 // buckets' last update, and never refill them.
 func (s *Server) clockBehind() bool {
-	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return now.Before(s.start)
+	return time.Now().Before(s.start) // read under the lock: a Reset meanwhile moves start
 }
 
 // exchange is what serve has gathered about one API request before the
