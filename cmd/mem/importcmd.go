@@ -23,6 +23,10 @@ const importLong = `Imports documents into Mem at the highest rate the limits al
 every outcome goes to a journal as it happens, and running the same command
 again skips what is done. Notes get ids derived from each document (its path
 and content), so even without the journal a document is never created twice.
+A mem-it has no such id: the journal records it as being sent before it
+leaves, so one in flight when mem dies (kill -9, a power cut) is reported by
+the next run as of unknown outcome, like one whose answer was lost, and is
+sent again only with --retry-unknown.
 
 Sources: files and folders (recursive: .md .markdown .txt .html .htm .eml;
 hidden files and folders are left out), JSONL files (.jsonl: one JSON object

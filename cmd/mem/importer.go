@@ -142,7 +142,7 @@ func (im *importer) pending(items []item, s *summary) []item {
 			case e.Outcome == outcomeDone:
 				s.AlreadyDone++
 				continue
-			case e.Outcome == outcomeUnknown && !im.retryUnknown:
+			case e.unknown() && !im.retryUnknown:
 				s.Unknown = append(s.Unknown, failure{it.Where, "sent through mem-it by an earlier run whose answer was lost: check Mem, then rerun with --retry-unknown to send it again"})
 				continue
 			}
@@ -362,7 +362,10 @@ func (im *importer) work(parent context.Context, todo []item, ids map[string]str
 			t.notAttempted(1)
 			return
 		}
-		entry, outcome, err := im.send(cctx, it, im.collectionIDs(it, ids))
+		if im.via == viaMemIt {
+			st.intent = im.intent(it)
+		}
+		entry, outcome, err := im.send(cctx, it, im.collectionIDs(it, ids), st.intent)
 		im.calls.end(st)
 		if im.calls.stopOnRateLimit(err) {
 			outcome = ""
@@ -481,8 +484,10 @@ const reasonAlreadyThere = "already there (created by an earlier run)"
 
 // send makes one call and says what became of the item, with the call's
 // error. An empty outcome means the call was not made or not answered
-// because the run is stopping: nothing is recorded.
-func (im *importer) send(ctx context.Context, it item, collectionIDs []string) (journalEntry, string, error) {
+// because the run is stopping: nothing is recorded. A call with an intent
+// (see sendIntent) is of unknown outcome when it ends with its intent
+// standing and without an answer.
+func (im *importer) send(ctx context.Context, it item, collectionIDs []string, in *sendIntent) (journalEntry, string, error) {
 	e := journalEntry{Key: it.Key, Via: im.via}
 	var err error
 	if im.via == viaMemIt {
@@ -496,6 +501,10 @@ func (im *importer) send(ctx context.Context, it item, collectionIDs []string) (
 		}
 	}
 	e.At = time.Now()
+	unknown := errors.Is(err, errOutcomeUnknown)
+	if in != nil {
+		unknown = in.standing && (unknown || ctx.Err() != nil)
+	}
 	var invalid *memclient.ValidationError
 	switch {
 	case err == nil:
@@ -504,7 +513,10 @@ func (im *importer) send(ctx context.Context, it item, collectionIDs []string) (
 		// Refused by the client, before sending: it would be every time.
 		e.Outcome = outcomeSkipped
 		e.Reason = refusal(it, invalid)
-	case errors.Is(err, errOutcomeUnknown):
+	case errors.Is(err, errIntentNotRecorded):
+		e.Outcome = outcomeFailed
+		e.Reason = errIntentNotRecorded.Error()
+	case unknown:
 		e.Outcome = outcomeUnknown
 		e.Reason = describe(err)
 	case ctx.Err() != nil:
@@ -514,6 +526,24 @@ func (im *importer) send(ctx context.Context, it item, collectionIDs []string) (
 		e.Reason = describe(err)
 	}
 	return e, e.Outcome, err
+}
+
+// intent is the sendIntent of the item's mem-it call: "sending" recorded,
+// and withdrawn by the item's previous record (or "not-sent" when it had
+// none), so that a withdrawn intent leaves the item as it was.
+func (im *importer) intent(it item) *sendIntent {
+	prev, had := im.journal.Lookup(it.Key)
+	return &sendIntent{
+		record: func() error {
+			return im.journal.Record(journalEntry{Key: it.Key, Outcome: outcomeSending, Via: im.via, At: time.Now()})
+		},
+		withdraw: func() error {
+			if had {
+				return im.journal.Record(prev)
+			}
+			return im.journal.Record(journalEntry{Key: it.Key, Outcome: outcomeNotSent, Via: im.via, At: time.Now()})
+		},
+	}
 }
 
 // blockedClock adds up the wall time during which at least one call waited

@@ -20,6 +20,14 @@ const (
 	outcomeDone    = "done"    // the note exists (created now, or found already there)
 	outcomeFailed  = "failed"  // refused or failed for good this run; retried next run
 	outcomeUnknown = "unknown" // mem-it sent, answer lost: may or may not be in Mem
+	// outcomeSending is recorded, and on disk, before a mem-it request
+	// leaves: a run that dies before its answer leaves it as the key's
+	// newest record, which then means the same as outcomeUnknown.
+	outcomeSending = "sending"
+	// outcomeNotSent withdraws an outcomeSending whose request was not
+	// processed after all (a 429, or stopped before it left) when the key
+	// had no earlier record; one that had gets that record again instead.
+	outcomeNotSent = "not-sent"
 	// outcomeSkipped is never recorded: the client refused the document
 	// before sending it, and the next run checks it again.
 	outcomeSkipped = "skipped"
@@ -33,6 +41,12 @@ type journalEntry struct {
 	NoteID  string    `json:"note_id,omitempty"`
 	Reason  string    `json:"reason,omitempty"`
 	At      time.Time `json:"at"`
+}
+
+// unknown reports whether e says the item may or may not be in Mem: a
+// mem-it whose answer was lost, or whose run died while it was in flight.
+func (e journalEntry) unknown() bool {
+	return e.Outcome == outcomeUnknown || e.Outcome == outcomeSending
 }
 
 // journalOwner is the server and API key a journal's outcomes belong to: a
@@ -206,7 +220,7 @@ func (j *journal) settled() int {
 	defer j.mu.Unlock()
 	n := 0
 	for _, e := range j.last {
-		if e.Outcome == outcomeDone || e.Outcome == outcomeUnknown {
+		if e.Outcome == outcomeDone || e.unknown() {
 			n++
 		}
 	}
