@@ -44,6 +44,9 @@ type importAPI interface {
 	// EnsureCollections returns the ids of collections with these titles,
 	// creating the missing ones.
 	EnsureCollections(ctx context.Context, titles []string) (map[string]string, error)
+	// WarmUp makes one cheap read-only call (1 request, 1 complexity
+	// token), whose answer tells the throttle the key's levels.
+	WarmUp(ctx context.Context) error
 }
 
 var (
@@ -292,6 +295,12 @@ func (im *importer) run(ctx context.Context, todo []item, s summary) (out summar
 	if len(todo) == 0 { // nothing left, or a day bound of no call at all
 		return s, nil
 	}
+	before := im.th.Snapshot().Stats // the warm-up's and the collections' calls count too
+	if reason := im.warmUp(ctx); reason != "" {
+		s.StoppedBecause = reason
+		s.NotAttempted += len(todo)
+		return s, nil
+	}
 	var ids map[string]string
 	ids, err = im.ensureCollections(ctx, todo) // only those of the documents this run sends
 	if err != nil {
@@ -302,7 +311,6 @@ func (im *importer) run(ctx context.Context, todo []item, s summary) (out summar
 		}
 		return s, fmt.Errorf("collections: %w", err)
 	}
-	before := im.th.Snapshot().Stats
 	s, journalErr := im.work(ctx, todo, ids, s)
 	after := im.th.Snapshot().Stats
 	s.RateLimited = after.RateLimited - before.RateLimited
@@ -318,6 +326,20 @@ func (im *importer) run(ctx context.Context, todo []item, s summary) (out summar
 		s.StoppedAtDayLimit = reason
 	}
 	return s, journalErr
+}
+
+// warmUp makes one cheap call before the first mem-it of a run, while the
+// throttle has not learnt the key's levels: until an answer tells them, it
+// lets one call through blind, and a mem-it (40 complexity tokens) sent so
+// on a key whose minute window holds fewer is refused with a 429. A cheap
+// call costs 1 token and tells the levels. It returns why the run must stop
+// when the call met a fatal error (see breaker), else "" (any other
+// failure only loses the warm-up).
+func (im *importer) warmUp(ctx context.Context) string {
+	if im.via != viaMemIt || !im.th.Snapshot().Probing {
+		return ""
+	}
+	return newBreaker(im.server).observe(im.api.WarmUp(ctx))
 }
 
 // ensureCollections makes sure every collection the notes go in exists,
