@@ -174,8 +174,9 @@ func TestImportMemItLostIsReportedNotResent(t *testing.T) {
 		assert.Contains(t, out, "outcome unknown (mem-it): 1")
 		assert.Len(t, srv.Notes(mock.DefaultKey), 3, "the lost one arrived")
 
-		code, out, _ = cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--journal", journal, dir)
+		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--journal", journal, dir)
 		assert.Equal(t, exitFailed, code, "still unknown: not sent again")
+		assert.Contains(t, errOut, "3 documents: 2 already done, 0 skipped, 1 of unknown outcome (not sent again without --retry-unknown), 0 to import.", "the plan's counts add up")
 		assert.Contains(t, out, "--retry-unknown")
 		assert.Len(t, srv.Notes(mock.DefaultKey), 3)
 	})
@@ -350,7 +351,7 @@ func TestImportSaysWhatItSplits(t *testing.T) {
 		require.Equal(t, exitOK, code, errOut)
 		assert.Contains(t, errOut, "splitting big.md into 2 notes")
 		// Before, the parts counted as documents: "3 documents".
-		assert.Contains(t, errOut, "3 notes from 2 documents: 0 already done, 0 skipped, 3 to import.")
+		assert.Contains(t, errOut, "3 notes (from 2 documents, split where too large): 0 already done, 0 skipped, 3 to import.")
 		assert.Contains(t, out, "imported: 3")
 	})
 }

@@ -82,7 +82,8 @@ type importer struct {
 // counts is how far a run has got, for the progress display.
 type counts struct {
 	imported int // created now or found there
-	failed   int // failed or outcome unknown
+	failed   int // failed
+	unknown  int // outcome unknown (mem-it)
 	skipped  int // refused by the client before sending
 }
 
@@ -466,7 +467,7 @@ func (t *tally) record(it item, entry journalEntry, outcome string, err error) {
 		t.c.imported++
 	case outcome == outcomeUnknown:
 		t.s.Unknown = append(t.s.Unknown, failure{it.Where, describe(err)})
-		t.c.failed++
+		t.c.unknown++
 	default:
 		t.s.Failed = append(t.s.Failed, failure{it.Where, describe(err)})
 		t.c.failed++
