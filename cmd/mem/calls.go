@@ -44,6 +44,9 @@ type callState struct {
 	cancel  context.CancelFunc
 	sending bool      // in the network: may have been processed
 	since   time.Time // when it last started to wait (not sending)
+	// intent, when set, is journalled before each attempt leaves (see
+	// sendIntent).
+	intent *sendIntent
 }
 
 type waitSpan struct{ start, end time.Time }
@@ -212,7 +215,9 @@ func dayBinds(s throttle.Snapshot, n int, c throttle.Cost) (throttle.BucketState
 // the request, which goes into the network now. It marks the request's call
 // (see importCalls) as sent, or fails it unsent when the call was cancelled
 // meanwhile; a rate-limit 429 marks it as waiting again (the server did not
-// process it). Requests of no import call pass through.
+// process it). A call with a sendIntent has it recorded before the request
+// leaves, and withdrawn after a 429. Requests of no import call pass
+// through.
 type sendGuard struct{ base http.RoundTripper }
 
 func (g sendGuard) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -220,19 +225,70 @@ func (g sendGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 	if st == nil {
 		return g.base.RoundTrip(req)
 	}
-	ic := st.ic
-	ic.mu.Lock()
-	if err := req.Context().Err(); err != nil {
-		ic.mu.Unlock()
+	if err := st.leave(req.Context()); err != nil {
 		return nil, err
 	}
-	st.sending = true
-	ic.mu.Unlock()
 	resp, err := g.base.RoundTrip(req)
 	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
+		ic := st.ic
 		ic.mu.Lock()
 		st.sending, st.since = false, time.Now()
 		ic.mu.Unlock()
+		st.intent.withdrawIfStanding()
 	}
 	return resp, err
 }
+
+// leave marks the call as in the network, its intent (if any) recorded
+// first, unless ctx has ended: then nothing leaves, and an intent recorded
+// meanwhile is withdrawn.
+func (st *callState) leave(ctx context.Context) error {
+	if in := st.intent; in != nil && !in.standing {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := in.record(); err != nil {
+			return fmt.Errorf("%w: %w", errIntentNotRecorded, err)
+		}
+		in.standing = true
+	}
+	ic := st.ic
+	ic.mu.Lock()
+	if err := ctx.Err(); err != nil {
+		ic.mu.Unlock()
+		st.intent.withdrawIfStanding()
+		return err
+	}
+	st.sending = true
+	ic.mu.Unlock()
+	return nil
+}
+
+// sendIntent is the journal's record that a call may be in the network,
+// made before it is: mem-it has no id that makes a second send harmless,
+// so a run that dies while one is in flight must leave a record that keeps
+// the next run from sending it again. One call's goroutine uses it (the
+// transport runs in the caller's).
+type sendIntent struct {
+	record   func() error // durably records that the request is leaving
+	withdraw func() error // durably records that it was not processed after all
+	// standing: recorded and not withdrawn; the call may have been
+	// processed.
+	standing bool
+}
+
+// withdrawIfStanding withdraws a standing intent (a nil one has none). If
+// the journal cannot keep the withdrawal, the intent stands: the next run
+// then takes the call as of unknown outcome.
+func (in *sendIntent) withdrawIfStanding() {
+	if in == nil || !in.standing {
+		return
+	}
+	if in.withdraw() == nil {
+		in.standing = false
+	}
+}
+
+// errIntentNotRecorded fails, unsent, a call whose intent the journal could
+// not keep.
+var errIntentNotRecorded = errors.New("not sent: the journal could not record that it was being sent")

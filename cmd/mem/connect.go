@@ -263,6 +263,12 @@ func (a clientAPI) MemIt(ctx context.Context, it item, instructions, context str
 	return err
 }
 
+// WarmUp lists one collection: 1 request and 1 complexity token.
+func (a clientAPI) WarmUp(ctx context.Context) error {
+	_, _, err := a.c.Collections.List(ctx, &memclient.ListCollectionsOptions{Limit: 1})
+	return err
+}
+
 // EnsureCollections returns the ids of the collections with these titles
 // (case-insensitively), creating the missing ones with an id derived from
 // the title, so that a rerun finds rather than duplicates them.

@@ -132,7 +132,7 @@ func TestImportInterruptedMidMemItNeverSendsItTwice(t *testing.T) {
 		dir := docs(t, 1)
 		journal := filepath.Join(t.TempDir(), "j")
 		ctx, cancel := context.WithCancel(t.Context())
-		time.AfterFunc(2*time.Second, cancel) // metered at once, answered after 5 s
+		time.AfterFunc(7*time.Second, cancel) // after the 5 s warm-up, metered at once, answered after 5 s
 		code, _, _ := cli(ctx, srv, "", "import", "--mock", "--via", "mem-it", "--journal", journal, dir)
 		assert.Equal(t, exitInterrupted, code)
 		synctest.Wait()
@@ -174,8 +174,9 @@ func TestImportMemItLostIsReportedNotResent(t *testing.T) {
 		assert.Contains(t, out, "outcome unknown (mem-it): 1")
 		assert.Len(t, srv.Notes(mock.DefaultKey), 3, "the lost one arrived")
 
-		code, out, _ = cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--journal", journal, dir)
+		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--journal", journal, dir)
 		assert.Equal(t, exitFailed, code, "still unknown: not sent again")
+		assert.Contains(t, errOut, "3 documents: 2 already done, 0 skipped, 1 of unknown outcome (not sent again without --retry-unknown), 0 to import.", "the plan's counts add up")
 		assert.Contains(t, out, "--retry-unknown")
 		assert.Len(t, srv.Notes(mock.DefaultKey), 3)
 	})
@@ -350,7 +351,7 @@ func TestImportSaysWhatItSplits(t *testing.T) {
 		require.Equal(t, exitOK, code, errOut)
 		assert.Contains(t, errOut, "splitting big.md into 2 notes")
 		// Before, the parts counted as documents: "3 documents".
-		assert.Contains(t, errOut, "3 notes from 2 documents: 0 already done, 0 skipped, 3 to import.")
+		assert.Contains(t, errOut, "3 notes (from 2 documents, split where too large): 0 already done, 0 skipped, 3 to import.")
 		assert.Contains(t, out, "imported: 3")
 	})
 }
@@ -369,5 +370,33 @@ func TestDryRunListsSkippedFilesBounded(t *testing.T) {
 		assert.Contains(t, out, "24 documents would be skipped:\n  e00.md: empty document\n")
 		assert.Contains(t, out, "\n  e19.md: empty document\n  … and 4 more (--json lists them all)\nBy reason:\n  23 empty document\n  1 not a document type mem imports\n")
 		assert.NotContains(t, out, "e20.md")
+	})
+}
+
+// TestMemItImportOnADrainedKeyMeetsNo429: a new process knows nothing of
+// the key's levels; on a key whose minute window holds fewer complexity
+// tokens than a mem-it takes, the import's first call is a cheap one that
+// tells them, not a mem-it refused with a 429. A run with nothing to send
+// makes no call at all.
+func TestMemItImportOnADrainedKeyMeetsNo429(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		require.True(t, srv.Spend(mock.DefaultKey, 0, 190)) // another process: 10 of 200 left this minute
+		dir := docs(t, 2)
+		journal := filepath.Join(t.TempDir(), "j")
+		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--journal", journal, dir)
+		require.Equal(t, exitOK, code, out+errOut)
+		assert.Zero(t, srv.Count429())
+		assert.Contains(t, out, "429s seen: 0")
+		var paths []string
+		for _, e := range srv.Journal() {
+			paths = append(paths, e.Method+" "+e.Path)
+		}
+		assert.Equal(t, []string{"GET /v2/collections", "POST /v2/mem-it", "POST /v2/mem-it"}, paths)
+
+		calls := len(srv.Journal())
+		code, out, errOut = cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--journal", journal, dir)
+		require.Equal(t, exitOK, code, out+errOut)
+		assert.Len(t, srv.Journal(), calls, "nothing to send: no call")
 	})
 }

@@ -23,6 +23,12 @@ const importLong = `Imports documents into Mem at the highest rate the limits al
 every outcome goes to a journal as it happens, and running the same command
 again skips what is done. Notes get ids derived from each document (its path
 and content), so even without the journal a document is never created twice.
+A mem-it has no such id: the journal records it as being sent before it
+leaves, so one in flight when mem dies (kill -9, a power cut) is reported by
+the next run as of unknown outcome, like one whose answer was lost, and is
+sent again only with --retry-unknown. An import locks its journal while it
+runs: a second import of the same journal at once is refused (exit 2) before
+it sends anything (on Linux, macOS and the BSDs; elsewhere it is not).
 
 Sources: files and folders (recursive: .md .markdown .txt .html .htm .eml;
 hidden files and folders are left out), JSONL files (.jsonl: one JSON object
@@ -223,8 +229,10 @@ func (o *importOptions) announceSplits(env *cliEnv, items []item) {
 
 // openJournal opens the journal for the run: read-only for a dry run (which
 // creates no file), none kept with --mock (each run's mock starts empty, so
-// an earlier run's journal would skip documents it never saw). A journal
-// that settled documents for another server or key is refused (see
+// an earlier run's journal would skip documents it never saw). Otherwise
+// the journal is locked for the run: one another import is using is
+// refused, as a usage error, before anything is sent. A journal that
+// settled documents for another server or key is refused (see
 // journal.checkOwner); --new-journal moves the old one aside first.
 func (o *importOptions) openJournal(env *cliEnv, owner journalOwner) (*journal, func(), error) {
 	switch {
@@ -243,13 +251,12 @@ func (o *importOptions) openJournal(env *cliEnv, owner journalOwner) (*journal, 
 		}
 		return j, func() {}, o.checkOwner(env, j, owner)
 	}
-	if o.newJournal {
-		if err := o.moveJournalAside(env); err != nil {
-			return nil, nil, err
-		}
-	}
-	j, err := openJournal(o.journalPath)
+	j, err := o.lockJournal(env)
 	if err != nil {
+		var busy *journalBusyError
+		if errors.As(err, &busy) {
+			return nil, nil, usageError{err.Error()}
+		}
 		return nil, nil, err
 	}
 	if err := o.checkOwner(env, j, owner); err != nil {
@@ -278,21 +285,44 @@ func (o *importOptions) checkOwner(env *cliEnv, j *journal, owner journalOwner) 
 	return nil
 }
 
-// moveJournalAside renames the journal to FILE.<time>.old, if there is one.
-func (o *importOptions) moveJournalAside(env *cliEnv) error {
-	info, err := os.Stat(o.journalPath)
-	if errors.Is(err, fs.ErrNotExist) || (err == nil && info.Size() == 0) {
-		return nil
-	}
+// lockJournal opens the journal, locked for this run (see lockJournal in
+// journal.go). With --new-journal it moves the old one aside first, while
+// holding its lock: never one another import is using.
+func (o *importOptions) lockJournal(env *cliEnv) (*journal, error) {
+	f, err := lockJournal(o.journalPath)
 	if err != nil {
-		return fmt.Errorf("journal: %w", err)
+		return nil, err
+	}
+	if o.newJournal {
+		moved, err := o.moveJournalAside(env, f)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		if moved {
+			defer f.Close() // the old one's lock, held until the new one is locked
+			return openJournal(o.journalPath)
+		}
+	}
+	return attachJournal(o.journalPath, f)
+}
+
+// moveJournalAside renames the journal, open as f, to FILE.<time>.old,
+// unless it is empty, and reports whether it did.
+func (o *importOptions) moveJournalAside(env *cliEnv, f *os.File) (bool, error) {
+	info, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("journal: %w", err)
+	}
+	if info.Size() == 0 {
+		return false, nil
 	}
 	old, err := keepAside(o.journalPath, time.Now())
 	if err != nil {
-		return fmt.Errorf("journal: %w", err)
+		return false, fmt.Errorf("journal: %w", err)
 	}
 	o.g.notice(env, "--new-journal: the old journal is now %s.", old)
-	return nil
+	return true, nil
 }
 
 // keepAside moves path to path.<time>.old, or path.<time>.<n>.old when that

@@ -44,6 +44,9 @@ type importAPI interface {
 	// EnsureCollections returns the ids of collections with these titles,
 	// creating the missing ones.
 	EnsureCollections(ctx context.Context, titles []string) (map[string]string, error)
+	// WarmUp makes one cheap read-only call (1 request, 1 complexity
+	// token), whose answer tells the throttle the key's levels.
+	WarmUp(ctx context.Context) error
 }
 
 var (
@@ -79,7 +82,8 @@ type importer struct {
 // counts is how far a run has got, for the progress display.
 type counts struct {
 	imported int // created now or found there
-	failed   int // failed or outcome unknown
+	failed   int // failed
+	unknown  int // outcome unknown (mem-it)
 	skipped  int // refused by the client before sending
 }
 
@@ -142,7 +146,7 @@ func (im *importer) pending(items []item, s *summary) []item {
 			case e.Outcome == outcomeDone:
 				s.AlreadyDone++
 				continue
-			case e.Outcome == outcomeUnknown && !im.retryUnknown:
+			case e.unknown() && !im.retryUnknown:
 				s.Unknown = append(s.Unknown, failure{it.Where, "sent through mem-it by an earlier run whose answer was lost: check Mem, then rerun with --retry-unknown to send it again"})
 				continue
 			}
@@ -292,6 +296,12 @@ func (im *importer) run(ctx context.Context, todo []item, s summary) (out summar
 	if len(todo) == 0 { // nothing left, or a day bound of no call at all
 		return s, nil
 	}
+	before := im.th.Snapshot().Stats // the warm-up's and the collections' calls count too
+	if reason := im.warmUp(ctx); reason != "" {
+		s.StoppedBecause = reason
+		s.NotAttempted += len(todo)
+		return s, nil
+	}
 	var ids map[string]string
 	ids, err = im.ensureCollections(ctx, todo) // only those of the documents this run sends
 	if err != nil {
@@ -302,7 +312,6 @@ func (im *importer) run(ctx context.Context, todo []item, s summary) (out summar
 		}
 		return s, fmt.Errorf("collections: %w", err)
 	}
-	before := im.th.Snapshot().Stats
 	s, journalErr := im.work(ctx, todo, ids, s)
 	after := im.th.Snapshot().Stats
 	s.RateLimited = after.RateLimited - before.RateLimited
@@ -318,6 +327,20 @@ func (im *importer) run(ctx context.Context, todo []item, s summary) (out summar
 		s.StoppedAtDayLimit = reason
 	}
 	return s, journalErr
+}
+
+// warmUp makes one cheap call before the first mem-it of a run, while the
+// throttle has not learnt the key's levels: until an answer tells them, it
+// lets one call through blind, and a mem-it (40 complexity tokens) sent so
+// on a key whose minute window holds fewer is refused with a 429. A cheap
+// call costs 1 token and tells the levels. It returns why the run must stop
+// when the call met a fatal error (see breaker), else "" (any other
+// failure only loses the warm-up).
+func (im *importer) warmUp(ctx context.Context) string {
+	if im.via != viaMemIt || !im.th.Snapshot().Probing {
+		return ""
+	}
+	return newBreaker(im.server).observe(im.api.WarmUp(ctx))
 }
 
 // ensureCollections makes sure every collection the notes go in exists,
@@ -362,7 +385,10 @@ func (im *importer) work(parent context.Context, todo []item, ids map[string]str
 			t.notAttempted(1)
 			return
 		}
-		entry, outcome, err := im.send(cctx, it, im.collectionIDs(it, ids))
+		if im.via == viaMemIt {
+			st.intent = im.intent(it)
+		}
+		entry, outcome, err := im.send(cctx, it, im.collectionIDs(it, ids), st.intent)
 		im.calls.end(st)
 		if im.calls.stopOnRateLimit(err) {
 			outcome = ""
@@ -441,7 +467,7 @@ func (t *tally) record(it item, entry journalEntry, outcome string, err error) {
 		t.c.imported++
 	case outcome == outcomeUnknown:
 		t.s.Unknown = append(t.s.Unknown, failure{it.Where, describe(err)})
-		t.c.failed++
+		t.c.unknown++
 	default:
 		t.s.Failed = append(t.s.Failed, failure{it.Where, describe(err)})
 		t.c.failed++
@@ -481,8 +507,10 @@ const reasonAlreadyThere = "already there (created by an earlier run)"
 
 // send makes one call and says what became of the item, with the call's
 // error. An empty outcome means the call was not made or not answered
-// because the run is stopping: nothing is recorded.
-func (im *importer) send(ctx context.Context, it item, collectionIDs []string) (journalEntry, string, error) {
+// because the run is stopping: nothing is recorded. A call with an intent
+// (see sendIntent) is of unknown outcome when it ends with its intent
+// standing and without an answer.
+func (im *importer) send(ctx context.Context, it item, collectionIDs []string, in *sendIntent) (journalEntry, string, error) {
 	e := journalEntry{Key: it.Key, Via: im.via}
 	var err error
 	if im.via == viaMemIt {
@@ -496,6 +524,10 @@ func (im *importer) send(ctx context.Context, it item, collectionIDs []string) (
 		}
 	}
 	e.At = time.Now()
+	unknown := errors.Is(err, errOutcomeUnknown)
+	if in != nil {
+		unknown = in.standing && (unknown || ctx.Err() != nil)
+	}
 	var invalid *memclient.ValidationError
 	switch {
 	case err == nil:
@@ -504,7 +536,10 @@ func (im *importer) send(ctx context.Context, it item, collectionIDs []string) (
 		// Refused by the client, before sending: it would be every time.
 		e.Outcome = outcomeSkipped
 		e.Reason = refusal(it, invalid)
-	case errors.Is(err, errOutcomeUnknown):
+	case errors.Is(err, errIntentNotRecorded):
+		e.Outcome = outcomeFailed
+		e.Reason = errIntentNotRecorded.Error()
+	case unknown:
 		e.Outcome = outcomeUnknown
 		e.Reason = describe(err)
 	case ctx.Err() != nil:
@@ -514,6 +549,24 @@ func (im *importer) send(ctx context.Context, it item, collectionIDs []string) (
 		e.Reason = describe(err)
 	}
 	return e, e.Outcome, err
+}
+
+// intent is the sendIntent of the item's mem-it call: "sending" recorded,
+// and withdrawn by the item's previous record (or "not-sent" when it had
+// none), so that a withdrawn intent leaves the item as it was.
+func (im *importer) intent(it item) *sendIntent {
+	prev, had := im.journal.Lookup(it.Key)
+	return &sendIntent{
+		record: func() error {
+			return im.journal.Record(journalEntry{Key: it.Key, Outcome: outcomeSending, Via: im.via, At: time.Now()})
+		},
+		withdraw: func() error {
+			if had {
+				return im.journal.Record(prev)
+			}
+			return im.journal.Record(journalEntry{Key: it.Key, Outcome: outcomeNotSent, Via: im.via, At: time.Now()})
+		},
+	}
 }
 
 // blockedClock adds up the wall time during which at least one call waited

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"math"
 	"net/url"
 	"os"
 	"strings"
@@ -20,6 +22,14 @@ const (
 	outcomeDone    = "done"    // the note exists (created now, or found already there)
 	outcomeFailed  = "failed"  // refused or failed for good this run; retried next run
 	outcomeUnknown = "unknown" // mem-it sent, answer lost: may or may not be in Mem
+	// outcomeSending is recorded, and on disk, before a mem-it request
+	// leaves: a run that dies before its answer leaves it as the key's
+	// newest record, which then means the same as outcomeUnknown.
+	outcomeSending = "sending"
+	// outcomeNotSent withdraws an outcomeSending whose request was not
+	// processed after all (a 429, or stopped before it left) when the key
+	// had no earlier record; one that had gets that record again instead.
+	outcomeNotSent = "not-sent"
 	// outcomeSkipped is never recorded: the client refused the document
 	// before sending it, and the next run checks it again.
 	outcomeSkipped = "skipped"
@@ -33,6 +43,12 @@ type journalEntry struct {
 	NoteID  string    `json:"note_id,omitempty"`
 	Reason  string    `json:"reason,omitempty"`
 	At      time.Time `json:"at"`
+}
+
+// unknown reports whether e says the item may or may not be in Mem: a
+// mem-it whose answer was lost, or whose run died while it was in flight.
+func (e journalEntry) unknown() bool {
+	return e.Outcome == outcomeUnknown || e.Outcome == outcomeSending
 }
 
 // journalOwner is the server and API key a journal's outcomes belong to: a
@@ -128,19 +144,26 @@ type journal struct {
 func memoryJournal() *journal { return &journal{last: map[string]journalEntry{}} }
 
 // readJournal loads path (when it exists) without opening it for writing:
-// nothing is created.
+// nothing is created, and no lock is taken.
 func readJournal(path string) (*journal, error) {
-	j := memoryJournal()
-	j.path = path
 	f, err := os.Open(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		j := memoryJournal()
+		j.path = path
 		return j, nil
 	case err != nil:
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return loadJournal(path, f)
+}
+
+// loadJournal reads the journal at path from r.
+func loadJournal(path string, r io.Reader) (*journal, error) {
+	j := memoryJournal()
+	j.path = path
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		var e journalEntry
@@ -158,16 +181,25 @@ func readJournal(path string) (*journal, error) {
 	return j, nil
 }
 
-// openJournal loads path (when it exists) and opens it for appending.
+// openJournal opens path for appending (creating it), locked against
+// other imports (see lockJournal), and loads it.
 func openJournal(path string) (*journal, error) {
-	j, err := readJournal(path)
+	f, err := lockJournal(path)
 	if err != nil {
 		return nil, err
 	}
-	j.f, err = os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_RDWR, 0o644)
+	return attachJournal(path, f)
+}
+
+// attachJournal loads the journal from f, the file at path opened by
+// lockJournal, and appends to it from now on. It closes f on failure.
+func attachJournal(path string, f *os.File) (*journal, error) {
+	j, err := loadJournal(path, io.NewSectionReader(f, 0, math.MaxInt64))
 	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+		f.Close()
+		return nil, err
 	}
+	j.f = f
 	j.out = newGroupCommit(j.f)
 	// A crash mid-write leaves a line without its newline: end it, so the
 	// next entry does not run into it.
@@ -181,6 +213,48 @@ func openJournal(path string) (*journal, error) {
 		}
 	}
 	return j, nil
+}
+
+// errLocked is lockFile's "another open file holds the lock".
+var errLocked = errors.New("locked")
+
+// journalBusyError refuses a journal another import is using: two imports
+// of one journal at once would each send what the other is sending.
+type journalBusyError struct{ path string }
+
+func (e *journalBusyError) Error() string {
+	return fmt.Sprintf("the journal %s is in use by another mem import running now: two at once would send the same documents twice.\n"+
+		"Wait for it to end, or give this import its own --journal FILE.", e.path)
+}
+
+// lockJournal opens path for appending, creating it, and locks it for this
+// process until the file is closed (with flock(2) where the platform has
+// it: the kernel drops the lock when the process dies, so none is left
+// stale; elsewhere, not at all). It fails at once, with a
+// *journalBusyError, when another import holds the lock. A file moved away
+// from path between the open and the lock (by --new-journal) is let go and
+// path opened again.
+func lockJournal(path string) (*os.File, error) {
+	for range 10 {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_RDWR, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+		if err := lockFile(f); err != nil {
+			f.Close()
+			if errors.Is(err, errLocked) {
+				return nil, &journalBusyError{path}
+			}
+			return nil, fmt.Errorf("journal: locking %s: %w", path, err)
+		}
+		if held, err := f.Stat(); err == nil {
+			if now, err := os.Stat(path); err == nil && os.SameFile(held, now) {
+				return f, nil
+			}
+		}
+		f.Close()
+	}
+	return nil, fmt.Errorf("journal: %s keeps being replaced while it is opened", path)
 }
 
 // checkOwner says whether a run for owner may use the journal. It may when
@@ -206,7 +280,7 @@ func (j *journal) settled() int {
 	defer j.mu.Unlock()
 	n := 0
 	for _, e := range j.last {
-		if e.Outcome == outcomeDone || e.Outcome == outcomeUnknown {
+		if e.Outcome == outcomeDone || e.unknown() {
 			n++
 		}
 	}

@@ -2,17 +2,20 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -30,6 +33,7 @@ const (
 	crashDirEnv     = "MEM_TEST_CRASH_DIR"
 	crashJournalEnv = "MEM_TEST_CRASH_JOURNAL"
 	crashServerEnv  = "MEM_TEST_CRASH_SERVER"
+	crashViaEnv     = "MEM_TEST_CRASH_VIA" // notes when unset
 )
 
 // TestJournalKeepsWhatWasCountedThroughAKill runs imports in a child process
@@ -120,7 +124,8 @@ func TestJournalCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("the child process of TestJournalKeepsWhatWasCountedThroughAKill")
 	}
-	items, err := readSources([]string{dir}, nil, viaNotes)
+	via := cmp.Or(os.Getenv(crashViaEnv), viaNotes)
+	items, err := readSources([]string{dir}, nil, via)
 	require.NoError(t, err)
 	j, err := openJournal(os.Getenv(crashJournalEnv))
 	require.NoError(t, err)
@@ -131,13 +136,71 @@ func TestJournalCrashChild(t *testing.T) {
 	g := &globals{baseURL: os.Getenv(crashServerEnv), quiet: true}
 	cn, err := g.connect(env, throttle.Hooks{})
 	require.NoError(t, err)
-	im := &importer{api: clientAPI{cn.c}, th: cn.th, journal: j, via: viaNotes, concurrency: 8, limit: -1, server: cn.baseURL,
+	im := &importer{api: clientAPI{cn.c}, th: cn.th, journal: j, via: via, concurrency: 8, limit: -1, server: cn.baseURL,
 		counted: func(e journalEntry) { fmt.Printf("counted %s %s\n", e.Outcome, e.Key) }}
 	s := newSummary()
 	todo := im.pending(items, &s)
 	fmt.Println("started")
 	_, err = im.run(env.ctx, todo, s)
 	require.NoError(t, err)
+}
+
+// TestMemItInFlightThroughAKillIsNotResent kills a mem-it import (a child
+// process, as TestJournalCrashChild) while calls are in flight: the server
+// has processed them, and their answers never come back. The journal must
+// say so before each request leaves, so that the import run again reports
+// them as of unknown outcome instead of sending them a second time, and
+// imports the rest once.
+func TestMemItInFlightThroughAKillIsNotResent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	// 5 documents: every mem-it fits in the burst, so nothing waits a minute.
+	t.Run("the first call", func(t *testing.T) { memItKillRun(t, 5, 1, 1) }) // it goes alone
+	t.Run("three calls", func(t *testing.T) { memItKillRun(t, 5, 3, 3) })
+}
+
+// memItKillRun imports n documents through mem-it in a child, answers its
+// first answered-1 mem-its and keeps back the answers of the next ones, and
+// kills the child once inFlight of those reached the server. Then it resumes
+// the import.
+func memItKillRun(t *testing.T, n, answered, inFlight int) {
+	srv := mock.MustNew(mock.Config{})
+	var calls atomic.Int64
+	arrived := make(chan struct{}, n)
+	release := make(chan struct{})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v2/mem-it" || calls.Add(1) < int64(answered) {
+			srv.ServeHTTP(w, r)
+			return
+		}
+		srv.ServeHTTP(httptest.NewRecorder(), r) // processed: in Mem, but the answer is kept back
+		arrived <- struct{}{}
+		<-release
+	}))
+	dir := docs(t, n)
+	journalPath := filepath.Join(t.TempDir(), "j")
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestJournalCrashChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashJournalEnv+"="+journalPath, crashServerEnv+"="+hs.URL, crashViaEnv+"="+viaMemIt)
+	cmd.Stderr = os.Stderr
+	cmd.Stdout = io.Discard
+	require.NoError(t, cmd.Start())
+	for range inFlight {
+		<-arrived
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	_ = cmd.Wait()
+	close(release)
+	hs.Close()
+	require.Len(t, srv.Notes(mock.DefaultKey), answered-1+inFlight, "what the server processed before the kill")
+
+	// The same import again: the calls in flight are reported, not resent.
+	code, stdout, stderr := cli(t.Context(), srv, "", "import", "--mock", "--via", viaMemIt, "--journal", journalPath, dir)
+	require.Equal(t, exitFailed, code, "an unknown outcome is reported: %s%s", stdout, stderr)
+	assert.Contains(t, stdout, fmt.Sprintf("outcome unknown (mem-it): %d\n", inFlight))
+	assert.Contains(t, stdout, "--retry-unknown")
+	contentsOnce(t, srv, n)
 }
 
 // volatileFile keeps what is written in memory until Sync writes it to the

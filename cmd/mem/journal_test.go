@@ -211,6 +211,7 @@ func (instantAPI) MemIt(context.Context, item, string, string) error        { re
 func (instantAPI) EnsureCollections(context.Context, []string) (map[string]string, error) {
 	return nil, nil
 }
+func (instantAPI) WarmUp(context.Context) error { return nil }
 
 // TestImportCountsOnlyWhatIsOnDisk: the import counts an outcome (progress,
 // summary) only once its record is on disk, and the records of calls that

@@ -18,11 +18,12 @@ type importPlan struct {
 	// Items is what they make: one note or mem-it input each, several for a
 	// document split because it is too large for one note.
 	Items       int       `json:"items"`
-	AlreadyDone int       `json:"already_done"` // settled by the journal
-	Skipped     []failure `json:"skipped"`      // can never be imported as they are
-	Failed      []failure `json:"failed"`       // could not be read this time
-	Calls       int       `json:"calls"`        // import calls still to make
-	Setup       int       `json:"setup_calls"`  // collection lookups and creations first
+	AlreadyDone int       `json:"already_done"`    // settled by the journal
+	Skipped     []failure `json:"skipped"`         // can never be imported as they are
+	Failed      []failure `json:"failed"`          // could not be read this time
+	Unknown     []failure `json:"outcome_unknown"` // mem-it of unknown outcome, not sent again
+	Calls       int       `json:"calls"`           // import calls still to make
+	Setup       int       `json:"setup_calls"`     // collection lookups and creations first
 	CallCost    costJSON  `json:"call_cost"`
 	Requests    int64     `json:"request_tokens"`
 	Complexity  int64     `json:"complexity_tokens"`
@@ -70,6 +71,7 @@ func makePlan(th *throttle.Throttle, via string, items []item, todo []item, titl
 		AlreadyDone: s.AlreadyDone,
 		Skipped:     s.Skipped,
 		Failed:      s.Failed,
+		Unknown:     s.Unknown,
 		Calls:       n,
 		Setup:       setup,
 		CallCost:    costJSON{c.Requests, c.Complexity},
@@ -123,9 +125,16 @@ func countDocuments(items []item) int {
 func (pl importPlan) print(w io.Writer) {
 	read := plural(pl.Documents, "document", "documents")
 	if pl.Items != pl.Documents { // some were split: the counts that follow are of notes
-		read = fmt.Sprintf("%s from %s", plural(pl.Items, "note", "notes"), read)
+		read = fmt.Sprintf("%s (from %s, split where too large)", plural(pl.Items, "note", "notes"), read)
 	}
-	fmt.Fprintf(w, "%s: %d already done, %d skipped, %d to import.\n", read, pl.AlreadyDone, len(pl.Skipped), pl.Calls)
+	counts := fmt.Sprintf("%d already done, %d skipped", pl.AlreadyDone, len(pl.Skipped))
+	if len(pl.Failed) > 0 {
+		counts += fmt.Sprintf(", %d unreadable", len(pl.Failed))
+	}
+	if len(pl.Unknown) > 0 {
+		counts += fmt.Sprintf(", %d of unknown outcome (not sent again without --retry-unknown)", len(pl.Unknown))
+	}
+	fmt.Fprintf(w, "%s: %s, %d to import.\n", read, counts, pl.Calls)
 	if pl.Calls == 0 {
 		return
 	}

@@ -154,11 +154,11 @@ type lineParts struct {
 }
 
 func (p *progress) parts() lineParts {
-	settled := p.counts.imported + p.counts.failed + p.counts.skipped
+	settled := p.counts.imported + p.counts.failed + p.counts.unknown + p.counts.skipped
 	lp := lineParts{label: "importing", pct: fmt.Sprintf("%3d%%", percent(settled, p.total))}
 	lp.count = fmt.Sprintf("%d/%d", settled, p.total)
-	if p.counts.failed > 0 {
-		lp.count += fmt.Sprintf(" (%d failed)", p.counts.failed)
+	if bad := p.counts.unsettled(); bad != "" {
+		lp.count += " (" + bad + ")"
 	}
 	snap := p.th.Snapshot()
 	switch {
@@ -170,12 +170,19 @@ func (p *progress) parts() lineParts {
 		// Estimate counts the calls queued in the throttle: the plan is the
 		// calls not yet there (the calls in flight need no more tokens).
 		unsent := max(0, p.total-settled-snap.InFlight-snap.Queued)
-		lp.eta = "ETA " + humanDuration(p.th.Estimate(throttle.Calls{N: unsent, Cost: p.cost}))
+		eta := p.th.Estimate(throttle.Calls{N: unsent, Cost: p.cost})
+		lp.eta = "ETA " + humanDuration(eta)
 		if snap.Probing {
 			lp.eta += " if the buckets are full"
 		}
 		if snap.InFlight == 0 && snap.Queued > 0 {
 			lp.note = waitingNote(snap, p.cost)
+			if eta <= 0 { // the estimate, which assumes nobody else spends, sees no wait
+				lp.eta = "ETA unknown"
+				if snap.Reserve != (throttle.Cost{}) {
+					lp.note += " kept for other users of the key"
+				}
+			}
 		}
 	}
 	lp.measured = !snap.Probing
@@ -184,6 +191,19 @@ func (p *progress) parts() lineParts {
 		lp.levels = levels(snap, p.cost)
 	}
 	return lp
+}
+
+// unsettled says how many failed and how many are of unknown outcome
+// ("1 failed, 2 outcome unknown"; "" when none).
+func (c counts) unsettled() string {
+	var parts []string
+	if c.failed > 0 {
+		parts = append(parts, fmt.Sprintf("%d failed", c.failed))
+	}
+	if c.unknown > 0 {
+		parts = append(parts, fmt.Sprintf("%d outcome unknown", c.unknown))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // waitingNote names the buckets the next call of cost c waits for:
@@ -267,8 +287,8 @@ func progressBar(pct string, n int) string {
 func (p *progress) logLine() string {
 	lp := p.parts()
 	line := fmt.Sprintf("imported %d of %d", p.counts.imported, p.total)
-	if p.counts.failed > 0 {
-		line += fmt.Sprintf(", %d failed", p.counts.failed)
+	if bad := p.counts.unsettled(); bad != "" {
+		line += ", " + bad
 	}
 	if lp.note != "" {
 		line += ", " + lp.note

@@ -294,3 +294,19 @@ func TestProgressETACountsEachCallOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestProgressNamesUnknownOutcomes: a mem-it of unknown outcome is not
+// "failed" (the summary does not count it so): the progress names it.
+func TestProgressNamesUnknownOutcomes(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		th, err := throttle.New(throttle.DefaultPolicy())
+		require.NoError(t, err)
+		var out strings.Builder
+		p := newProgress(&out, false, nil, th, 8, throttle.MemCost("POST", "/v2/mem-it"))
+		p.update(counts{imported: 5, unknown: 1})
+		assert.Equal(t, "6/8 (1 outcome unknown)", p.parts().count)
+		p.update(counts{imported: 5, failed: 2, unknown: 1})
+		p.finish()
+		assert.Contains(t, out.String(), "imported 5 of 8, 2 failed, 1 outcome unknown, done")
+	})
+}

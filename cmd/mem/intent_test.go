@@ -1,0 +1,168 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/memsdk/mem-go/memclient"
+	"github.com/memsdk/mem-go/mock"
+)
+
+// memItWatch passes calls to the mock, except that it answers the first
+// refuse mem-its with a rate-limit 429 (Retry-After 30 s), and records the
+// journal's newest outcome for the document as each mem-it arrives.
+type memItWatch struct {
+	srv     *mock.Server
+	journal string
+	key     string
+	mu      sync.Mutex
+	refuse  int
+	seen    []string // the document's outcome in the journal file as each mem-it arrived
+}
+
+func (w *memItWatch) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Path != "/v2/mem-it" {
+		return w.srv.RoundTripper().RoundTrip(req)
+	}
+	j, err := readJournal(w.journal)
+	if err != nil {
+		return nil, err
+	}
+	e, _ := j.Lookup(w.key)
+	w.mu.Lock()
+	w.seen = append(w.seen, e.Outcome)
+	refuse := len(w.seen) <= w.refuse
+	w.mu.Unlock()
+	if refuse {
+		h := http.Header{"Retry-After": {"30"}, "Content-Type": {"application/json"}}
+		return &http.Response{StatusCode: http.StatusTooManyRequests, Header: h, Request: req,
+			Body: http.NoBody}, nil
+	}
+	return w.srv.RoundTripper().RoundTrip(req)
+}
+
+func (w *memItWatch) arrivals() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.seen...)
+}
+
+// TestMemItIntentIsOnDiskBeforeEachAttempt: every mem-it attempt leaves
+// with "sending" in the journal file; a 429 (not processed) withdraws it,
+// and the answer replaces it.
+func TestMemItIntentIsOnDiskBeforeEachAttempt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := docs(t, 1)
+		w := &memItWatch{srv: mock.MustNew(mock.Config{}), journal: filepath.Join(t.TempDir(), "j"), key: oneKey(t, dir), refuse: 1}
+		vars := map[string]string{memclient.EnvAPIKey: mock.DefaultKey, memclient.EnvBaseURL: "http://mem.test"}
+		code, out, errOut := cliWith(t.Context(), w, vars, "import", "--via", "mem-it", "--journal", w.journal, dir)
+		require.Equal(t, exitOK, code, out+errOut)
+		assert.Equal(t, []string{outcomeSending, outcomeSending}, w.arrivals())
+		assert.Equal(t, outcomeDone, newest(t, w.journal, w.key))
+	})
+}
+
+// TestMemItStoppedAfterA429LeavesItAsItWas: a run interrupted while a
+// mem-it waits to retry after a 429 (which the server did not process)
+// leaves the document as it was before the run: to send when it had no
+// record, of unknown outcome when it had one (sent again with
+// --retry-unknown, and refused again).
+func TestMemItStoppedAfterA429LeavesItAsItWas(t *testing.T) {
+	for _, before := range []string{"", outcomeUnknown} {
+		t.Run("before="+before, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				dir := docs(t, 1)
+				w := &memItWatch{srv: mock.MustNew(mock.Config{}), journal: filepath.Join(t.TempDir(), "j"), key: oneKey(t, dir), refuse: 1}
+				args := []string{"import", "--via", "mem-it", "--journal", w.journal, dir}
+				if before != "" {
+					j, err := openJournal(w.journal)
+					require.NoError(t, err)
+					require.NoError(t, j.Record(journalEntry{Key: w.key, Outcome: before, Via: viaMemIt, At: time.Now()}))
+					require.NoError(t, j.Close())
+					args = append(args, "--retry-unknown")
+				}
+				ctx, cancel := context.WithCancel(t.Context())
+				time.AfterFunc(10*time.Second, cancel) // the 429 said 30 s
+				vars := map[string]string{memclient.EnvAPIKey: mock.DefaultKey, memclient.EnvBaseURL: "http://mem.test"}
+				code, out, errOut := cliWith(ctx, w, vars, args...)
+				require.Equal(t, exitInterrupted, code, out+errOut)
+				assert.Equal(t, []string{outcomeSending}, w.arrivals())
+				assert.Contains(t, out, "not attempted: 1")
+
+				want := before
+				if want == "" {
+					want = outcomeNotSent
+				}
+				assert.Equal(t, want, newest(t, w.journal, w.key))
+			})
+		})
+	}
+}
+
+// oneKey is the journal key of the only document in dir.
+func oneKey(t *testing.T, dir string) string {
+	items, err := readSources([]string{dir}, nil, viaMemIt)
+	require.NoError(t, err)
+	require.Len(t, items, 1)
+	return items[0].Key
+}
+
+// newest is key's newest outcome in the journal file.
+func newest(t *testing.T, path, key string) string {
+	j, err := readJournal(path)
+	require.NoError(t, err)
+	e, ok := j.Lookup(key)
+	require.True(t, ok, "%s is in the journal", key)
+	return e.Outcome
+}
+
+// TestJournalSendingMeansUnknown: a document whose newest record is
+// "sending" (its run died while the mem-it was in flight) is reported as
+// of unknown outcome and not sent, unless --retry-unknown; "not-sent" is
+// sent; a journal written before intents existed loads as before.
+func TestJournalSendingMeansUnknown(t *testing.T) {
+	j := memoryJournal()
+	for key, outcome := range map[string]string{"a.md": outcomeSending, "b.md": outcomeNotSent, "c.md": outcomeUnknown, "d.md": outcomeDone} {
+		require.NoError(t, j.Record(journalEntry{Key: key, Outcome: outcome, Via: viaMemIt}))
+	}
+	var items []item
+	for _, k := range []string{"a.md", "b.md", "c.md", "d.md", "e.md"} {
+		items = append(items, item{Key: k, Where: k, Content: "x"})
+	}
+	for _, retry := range []bool{false, true} {
+		im := &importer{journal: j, via: viaMemIt, retryUnknown: retry}
+		s := newSummary()
+		var sent []string
+		for _, it := range im.pending(items, &s) {
+			sent = append(sent, it.Key)
+		}
+		if retry {
+			assert.Equal(t, []string{"a.md", "b.md", "c.md", "e.md"}, sent)
+			continue
+		}
+		assert.Equal(t, []string{"b.md", "e.md"}, sent)
+		require.Len(t, s.Unknown, 2)
+		assert.Equal(t, s.Unknown[0].Reason, s.Unknown[1].Reason, "reported the same way")
+		assert.Equal(t, 1, s.AlreadyDone)
+	}
+	assert.Equal(t, 3, j.settled(), "done, unknown and sending")
+
+	old := filepath.Join(t.TempDir(), "old.journal")
+	require.NoError(t, os.WriteFile(old, []byte(strings.Join([]string{
+		`{"key":"a.md","outcome":"done","via":"notes","note_id":"x","at":"2025-01-01T00:00:00Z"}`,
+		`{"key":"b.md","outcome":"unknown","via":"mem-it","at":"2025-01-01T00:00:00Z"}`,
+	}, "\n")+"\n"), 0o644))
+	oj, err := readJournal(old)
+	require.NoError(t, err)
+	assert.Equal(t, 2, oj.settled())
+}

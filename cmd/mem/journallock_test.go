@@ -1,0 +1,87 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"testing/synctest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/memsdk/mem-go/mock"
+)
+
+// TestJournalInUseIsRefused: while one import holds the journal, a second
+// import of it is refused at once, exit 2, naming the journal, before any
+// call; --new-journal does not move it aside; a dry run still plans from
+// it. Once the first lets go, the import runs.
+func TestJournalInUseIsRefused(t *testing.T) {
+	if !journalLocking {
+		t.Skip("no journal locking on this platform")
+	}
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		dir := docs(t, 3)
+		path := filepath.Join(t.TempDir(), "j")
+		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--journal", path, dir)
+		require.Equal(t, exitOK, code, out+errOut)
+		before, err := os.ReadFile(path)
+		require.NoError(t, err)
+
+		held, err := openJournal(path) // another import, running
+		require.NoError(t, err)
+		calls := len(srv.Journal())
+		for _, args := range [][]string{
+			{"import", "--mock", "--journal", path, dir},
+			{"import", "--mock", "--via", "mem-it", "--journal", path, dir},
+			{"import", "--mock", "--new-journal", "--journal", path, dir},
+		} {
+			code, out, errOut := cli(t.Context(), srv, "", args...)
+			assert.Equal(t, exitUsage, code, "%v: %s", args, out+errOut)
+			assert.Contains(t, errOut, "the journal "+path+" is in use by another mem import", args)
+		}
+		assert.Len(t, srv.Journal(), calls, "no call made")
+		after, err := os.ReadFile(path)
+		require.NoError(t, err)
+		assert.Equal(t, before, after, "the journal is where it was, as it was")
+		aside, err := filepath.Glob(path + ".*")
+		require.NoError(t, err)
+		assert.Empty(t, aside, "nothing moved aside")
+
+		code, out, errOut = cli(t.Context(), srv, "", "import", "--mock", "--dry-run", "--journal", path, dir)
+		assert.Equal(t, exitOK, code, out+errOut)
+		assert.Contains(t, out, "3 already done")
+
+		require.NoError(t, held.Close())
+		code, out, errOut = cli(t.Context(), srv, "", "import", "--mock", "--journal", path, dir)
+		assert.Equal(t, exitOK, code, out+errOut)
+		assert.Contains(t, out, "already done (journal): 3")
+	})
+}
+
+// TestNewJournalLocksTheNewOne: --new-journal moves the old journal aside
+// and runs on a new one, which it holds: another import of it is refused
+// meanwhile, and the old one is free.
+func TestNewJournalLocksTheNewOne(t *testing.T) {
+	if !journalLocking {
+		t.Skip("no journal locking on this platform")
+	}
+	path := filepath.Join(t.TempDir(), "j")
+	require.NoError(t, os.WriteFile(path, []byte(`{"key":"a.md","outcome":"done","via":"notes","at":"2025-01-01T00:00:00Z"}`+"\n"), 0o644))
+	o := &importOptions{g: &globals{quiet: true}, journalPath: path, newJournal: true}
+	j, err := o.lockJournal(&cliEnv{stderr: os.Stderr})
+	require.NoError(t, err)
+	defer j.Close()
+	_, ok := j.Lookup("a.md")
+	assert.False(t, ok, "a new journal")
+	_, err = openJournal(path)
+	var busy *journalBusyError
+	assert.ErrorAs(t, err, &busy, "the new one is held")
+	aside, err := filepath.Glob(path + ".*.old")
+	require.NoError(t, err)
+	require.Len(t, aside, 1)
+	old, err := openJournal(aside[0])
+	require.NoError(t, err, "the old one is let go")
+	require.NoError(t, old.Close())
+}
