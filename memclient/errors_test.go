@@ -210,3 +210,23 @@ func TestThrottleDeadlineBecomesRateLimitError(t *testing.T) {
 		assert.Zero(t, srv.Count429())
 	})
 }
+
+// TestClientMadeOutsideTheBubble: a client created outside the synctest
+// bubble it is used in fails each call at once with the throttle's
+// ErrClockBehind: nothing reached the transport, nothing is retried, and
+// a mem-it is not reported as of unknown outcome.
+func TestClientMadeOutsideTheBubble(t *testing.T) {
+	body := `{"error":{"type":"internal_error","message":"unused","details":{}}}`
+	c, calls := recordedClient(t, 500, nil, body)
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		_, _, err := c.Notes.List(t.Context(), nil)
+		require.ErrorIs(t, err, throttle.ErrClockBehind)
+		_, _, err = c.MemIt(t.Context(), &MemItRequest{Input: "text"})
+		require.ErrorIs(t, err, throttle.ErrClockBehind)
+		var unknown *OutcomeUnknownError
+		assert.False(t, errors.As(err, &unknown), "nothing was sent: %v", err)
+		assert.Zero(t, *calls, "nothing reached the transport")
+		assert.Zero(t, time.Since(start), "failed at once, not retried")
+	})
+}

@@ -100,7 +100,7 @@ func (p *retryPolicy) checkTransportError(ctx context.Context, now time.Time, er
 		}
 		return false, err
 	}
-	if sent := !neverSent(err); sent {
+	if sent := p.r.sent.Load() && !neverSent(err); sent { // an error from the throttle left nothing in the network
 		if !p.r.repeatable() {
 			return false, p.outcomeUnknown(ctx, err, slog.String("error", err.Error()))
 		}
@@ -162,10 +162,18 @@ func (p *retryPolicy) refuseWait(ctx context.Context, now time.Time, ra time.Dur
 	if ra > p.c.maxRetryWait {
 		return "Retry-After exceeds the max retry wait"
 	}
-	if dl, has := ctx.Deadline(); has && !now.Add(ra).Before(dl) { // at the deadline the context is done
+	if reachesDeadline(ctx, now, ra) {
 		return "Retry-After reaches the deadline"
 	}
 	return ""
+}
+
+// reachesDeadline reports whether a wait of d from now ends at or after
+// ctx's deadline: at the deadline the context is done, so a retry then
+// could not be sent.
+func reachesDeadline(ctx context.Context, now time.Time, d time.Duration) bool {
+	dl, has := ctx.Deadline()
+	return has && !now.Add(d).Before(dl)
 }
 
 // outcomeUnknown logs and returns the error of a call that may have been
@@ -185,7 +193,7 @@ func (p *retryPolicy) backoffOr(ctx context.Context, now time.Time, reason strin
 	d := retryBase << min(p.errRetries-1, 10)
 	d = min(d, retryCap, p.c.maxRetryWait)
 	wait := d/2 + rand.N(d/2+1)
-	if dl, has := ctx.Deadline(); has && !now.Add(wait).Before(dl) {
+	if reachesDeadline(ctx, now, wait) {
 		return false, err
 	}
 	p.wait = wait
@@ -200,10 +208,15 @@ func (p *retryPolicy) logRetry(ctx context.Context, reason string, wait time.Dur
 
 // beyondRetry reports whether err is one that no retry can mend, and that
 // left the server nothing: the server answers plain HTTP at an https://
-// base URL, or its certificate is not trusted. Such a call fails at once.
+// base URL, its certificate is not trusted, or the throttle refused the
+// call (it costs more than a bucket holds, or the client was created
+// outside the testing/synctest bubble it is used in). Such a call fails at
+// once.
 func beyondRetry(err error) bool {
 	var cert *tls.CertificateVerificationError
-	return errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &cert)
+	var cost *throttle.CostError
+	return errors.Is(err, http.ErrSchemeMismatch) || errors.As(err, &cert) ||
+		errors.Is(err, throttle.ErrClockBehind) || errors.As(err, &cost)
 }
 
 // neverSent reports whether a transport error proves that the request did
