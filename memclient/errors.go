@@ -255,7 +255,7 @@ func (e *RateLimitError) Error() string {
 	case e.API != nil:
 		return s + ": " + e.API.detail()
 	case e.Err != nil:
-		return s + ": " + quote(e.Err)
+		return s + ": " + e.Err.Error()
 	}
 	return s
 }

@@ -430,3 +430,16 @@ func TestResponseLogNamesNoEmptyRequestID(t *testing.T) {
 		assert.NotContains(t, logs.String(), `request_id=""`)
 	})
 }
+
+// TestReachesDeadline: a wait that ends exactly at the deadline reaches
+// it (the context is done by then); one that ends a moment before does
+// not; no deadline, never.
+func TestReachesDeadline(t *testing.T) {
+	now := time.Now()
+	ctx, cancel := context.WithDeadline(context.Background(), now.Add(time.Second))
+	defer cancel()
+	assert.True(t, reachesDeadline(ctx, now, time.Second))
+	assert.True(t, reachesDeadline(ctx, now, 2*time.Second))
+	assert.False(t, reachesDeadline(ctx, now, time.Second-time.Nanosecond))
+	assert.False(t, reachesDeadline(context.Background(), now, time.Hour))
+}
