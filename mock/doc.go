@@ -85,8 +85,8 @@
 // on virtual time. Create the Server inside the bubble it serves, as the
 // client and its throttle: a bubble's clock starts in 2000, so a Server
 // created outside would meter every call before its buckets' last update.
-// It answers such calls with a 500 that says so (Reset inside the bubble
-// restarts its clock there). Network puts a simulated network between a client and the
+// It answers such calls with a 500 that says so, until Reset (or POST
+// /_mock/reset) inside the bubble restarts its clocks there. Network puts a simulated network between a client and the
 // in-process server (latency each way, with jitter and heavy tails, new
 // connections' handshakes, sequential or concurrent processing), so a test
 // can see calls metered out of send order and answered out of meter order,

@@ -37,6 +37,7 @@ type Server struct {
 	journal journal
 	n429    int
 	start   time.Time // of the quota periods and the neighbour
+	origin  time.Time // of the buckets' clocks: New or the last Reset
 }
 
 // New returns a server for cfg, or an error if cfg is invalid (negative or
@@ -62,6 +63,7 @@ func New(cfg Config) (*Server, error) {
 		respRng: newRespRand(cfg.Seed),
 		journal: journal{max: cfg.JournalSize},
 		start:   now,
+		origin:  now,
 	}
 	for _, k := range cfg.Keys {
 		s.keys[k] = newKeyState(k, cfg.Limits, now)
@@ -97,7 +99,7 @@ func (s *Server) Reset() {
 	s.rules = nil
 	s.journal = journal{max: s.cfg.JournalSize}
 	s.n429 = 0
-	s.start = now
+	s.start, s.origin = now, now
 	limits := s.limits
 	s.mu.Unlock()
 	for _, ks := range s.keys {
@@ -199,12 +201,12 @@ type call struct {
 // downlink latency.
 func (s *Server) serve(r *http.Request) *result {
 	reqID := "api-request-" + uuid.NewString()
+	if r.URL.Path == "/_mock" || strings.HasPrefix(r.URL.Path, "/_mock/") {
+		return s.admin(r, reqID) // /_mock/reset too, which restarts the clocks
+	}
 	if s.clockBehind() {
 		return errorResult(reqID, errorf(http.StatusInternalServerError, ErrTypeInternal,
 			"mock: the clock reads a time before the server was created or reset (was it created outside the testing/synctest bubble it serves?)"))
-	}
-	if r.URL.Path == "/_mock" || strings.HasPrefix(r.URL.Path, "/_mock/") {
-		return s.admin(r, reqID)
 	}
 	entry := Entry{Method: r.Method, Path: r.URL.Path, RequestID: reqID}
 	ks, res := s.authenticate(r, reqID, &entry)
@@ -231,15 +233,15 @@ func (s *Server) serve(r *http.Request) *result {
 	return res
 }
 
-// clockBehind reports whether the clock reads before the server's start
-// (New, Reset or SetFaults). A real clock never goes back that far; a
-// testing/synctest bubble's starts in 2000, so a server created outside
-// the bubble it serves would meter every call at a time before its
-// buckets' last update, and never refill them.
+// clockBehind reports whether the clock reads before the buckets' clocks
+// started (New or Reset). A real clock never goes back; a testing/synctest
+// bubble's starts in 2000, so a server created outside the bubble it
+// serves would meter every call at a time before its buckets' last update,
+// and never refill them.
 func (s *Server) clockBehind() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return time.Now().Before(s.start) // read under the lock: a Reset meanwhile moves start
+	return time.Now().Before(s.origin) // read under the lock: a Reset meanwhile moves origin
 }
 
 // exchange is what serve has gathered about one API request before the

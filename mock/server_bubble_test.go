@@ -12,7 +12,8 @@ import (
 // TestServerMadeOutsideTheBubble: a server created outside the synctest
 // bubble it serves answers every call with a 500 that says why, instead of
 // metering calls 27 years before its buckets' last update (which never
-// refill); Reset inside the bubble restarts its clock there.
+// refill); SetFaults does not clear it, Reset (or POST /_mock/reset)
+// inside the bubble does.
 func TestServerMadeOutsideTheBubble(t *testing.T) {
 	tc := newClient(t, Config{})
 	synctest.Test(t, func(t *testing.T) {
@@ -22,7 +23,11 @@ func TestServerMadeOutsideTheBubble(t *testing.T) {
 		assert.Contains(t, e["message"], "outside the testing/synctest bubble")
 		require.Empty(t, tc.s.Journal(), "nothing metered")
 
-		tc.s.Reset()
+		require.NoError(t, tc.s.SetFaults(Faults{}))
+		tc.fail(http.StatusInternalServerError, ErrTypeInternal, "GET", "/v2/notes", nil) // the buckets' clocks are still outside
+
+		resp, _ := tc.do("POST", "/_mock/reset", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "the admin routes answer, reset included")
 		tc.ok("GET", "/v2/notes", nil)
 	})
 }
