@@ -42,7 +42,7 @@
 // A key the server refuses is a 401, not retried: errors.Is(err,
 // ErrUnauthorized) tells it apart. A server that cannot be reached
 // (connection refused, unknown host) is retried DefaultRetryMax times with
-// exponential backoff from 0.5 s, about 4 to 8 s in all by default (less
+// exponential backoff from 0.5 s, 3.75 to 7.5 s in all by default (less
 // with WithRetryMax, WithMaxRetryWait or an earlier context deadline); the
 // error is then the transport's, wrapped with the operation: errors.As finds
 // its *url.Error, and a *net.OpError for a failed connection. A write that
@@ -56,9 +56,10 @@
 // to WithTransport and run the test inside testing/synctest: the limits then
 // apply in virtual time, and minutes of throttled traffic take milliseconds
 // (the module's examples/mocktest shows a whole test). Create both the mock
-// server and the client inside the synctest bubble: a client created
-// outside waits for tokens on the real clock, and a mock created outside
-// never refills its buckets.
+// server and the client inside the synctest bubble, whose clock starts in
+// 2000: a client created outside fails each call at once with
+// throttle.ErrClockBehind, and a mock created outside answers every call
+// with a 500 that says why.
 package memclient
 
 import (
@@ -481,7 +482,8 @@ const cursorShown = 12
 
 // shortURLError returns err with the URL in its text shortened by shortURL
 // when err is a *url.Error (as http.Client.Do returns), else err itself.
-// The copy wraps the same cause, so errors.As and errors.Is see no change.
+// The copy is a *url.Error too, with the same Op and cause (errors.Is sees
+// no change); only its URL field is shortened.
 func shortURLError(err error) error {
 	ue, ok := err.(*url.Error)
 	if !ok {

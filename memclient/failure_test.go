@@ -49,7 +49,7 @@ func TestErrUnauthorized(t *testing.T) {
 }
 
 // TestUnreachableServer checks what the package doc promises for a server
-// that refuses connections: DefaultRetryMax retries over about 4 to 8 s,
+// that refuses connections: DefaultRetryMax retries over 3.75 to 7.5 s,
 // then the transport's error (a *url.Error over a *net.OpError), and a nil
 // *Response.
 func TestUnreachableServer(t *testing.T) {

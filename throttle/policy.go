@@ -107,7 +107,8 @@ func DefaultPolicy() Policy {
 // for a server on a fast clock, such as a mock run with a one-second minute
 // (memmock --minute 1s, or mock.Limits{Minute: time.Second}), which a
 // throttle cannot learn from the headers (they tell limits and levels, not
-// window lengths). A zero duration leaves those buckets as they are.
+// window lengths). A zero or negative duration leaves those buckets as they
+// are.
 func (p Policy) WithWindows(minute, day time.Duration) Policy {
 	p.Buckets = slices.Clone(p.Buckets)
 	for i, b := range p.Buckets {
