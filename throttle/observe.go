@@ -2,6 +2,7 @@ package throttle
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/memsdk/mem-go/headers"
@@ -88,9 +89,13 @@ func (t *Throttle) Snapshot() Snapshot {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	st := t.stateLocked(now, remote, ok)
+	buckets := slices.Clone(st.Buckets)
+	for i := range buckets {
+		buckets[i].Shown = i < len(t.windowShown) && t.windowShown[i]
+	}
 	s := Snapshot{
 		At:       wallNow,
-		Buckets:  st.Buckets,
+		Buckets:  buckets,
 		Probing:  !st.Synced,
 		InFlight: t.inflightN,
 		Queued:   t.queue.len(),

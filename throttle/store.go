@@ -201,6 +201,12 @@ type BucketState struct {
 	Level float64
 	// UntilFull is how long, from the snapshot, until the bucket is full.
 	UntilFull time.Duration
+	// Shown reports, in a Throttle's Snapshot, that an answer to this
+	// throttle has shown this window, so that its level follows the
+	// server's; when false the level is this client's own reckoning (full,
+	// less its calls), since the headers show one window of each kind, the
+	// more constrained.
+	Shown bool
 }
 
 // String shows the bucket with its level and how long until it is full,

@@ -600,3 +600,20 @@ func TestBucketStateStringShowsTheLevel(t *testing.T) {
 		assert.Contains(t, got, "requests/minute (100 per 1m0s): 99.0 held, full in 600ms")
 	})
 }
+
+// TestSnapshotSaysWhichWindowsAnswersShowed: the headers show one window
+// of each kind; a snapshot marks the buckets whose level an answer showed,
+// and leaves the others as this client's own reckoning.
+func TestSnapshotSaysWhichWindowsAnswersShowed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t)
+		for _, b := range r.th.Snapshot().Buckets {
+			assert.False(t, b.Shown, "%v before any answer", b.Bucket)
+		}
+		_, err := r.call(t.Context(), plain)
+		require.NoError(t, err)
+		for _, b := range r.th.Snapshot().Buckets {
+			assert.Equal(t, b.Window == headers.Minute, b.Shown, "%v", b.Bucket)
+		}
+	})
+}
