@@ -300,12 +300,18 @@ func (p *progress) logLine() string {
 }
 
 // levels formats every bucket as "req/min 37/100", the tightest first
-// (see byWait). A line too narrow for all of them drops them from the end:
-// the buckets that set the pace stay longest.
+// (see byWait), and a level no answer has shown (the headers show one
+// window of each kind) as this client's estimate: "cpx/day ~7920/8000". A
+// line too narrow for all of them drops them from the end: the buckets
+// that set the pace stay longest.
 func levels(s throttle.Snapshot, c throttle.Cost) []string {
 	var out []string
 	for _, b := range byWait(s, c) {
-		out = append(out, fmt.Sprintf("%s %d/%d", bucketName(b.Bucket), int64(max(0, b.Level)), b.Limit))
+		estimate := ""
+		if !b.Shown {
+			estimate = "~"
+		}
+		out = append(out, fmt.Sprintf("%s %s%d/%d", bucketName(b.Bucket), estimate, int64(max(0, b.Level)), b.Limit))
 	}
 	return out
 }
