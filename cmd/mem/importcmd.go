@@ -7,10 +7,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -371,13 +369,6 @@ func (o *importOptions) execute(env *cliEnv, im *importer, todo []item, s summar
 		defer prog.finish()
 	}
 	return im.run(env.ctx, todo, s)
-}
-
-// resizeSignals delivers SIGWINCH, the terminal's "my size changed".
-func resizeSignals() (<-chan os.Signal, func()) {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGWINCH)
-	return ch, func() { signal.Stop(ch) }
 }
 
 // finish prints the summary, says why the run stopped and how to go on,
