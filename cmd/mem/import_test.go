@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -399,4 +400,34 @@ func TestMemItImportOnADrainedKeyMeetsNo429(t *testing.T) {
 		require.Equal(t, exitOK, code, out+errOut)
 		assert.Len(t, srv.Journal(), calls, "nothing to send: no call")
 	})
+}
+
+// TestDocumentGivenTwiceGoesOnce: a folder or a file named twice on the
+// command line is imported once, mem-it too (which has no id to make a
+// second send harmless), and the repeats are listed as skipped before any
+// call: no mem-it twice, no note creation met by a 409.
+func TestDocumentGivenTwiceGoesOnce(t *testing.T) {
+	for _, via := range []string{viaMemIt, viaNotes} {
+		t.Run(via, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := mock.MustNew(mock.Config{})
+				dir := docs(t, 3)
+				one := filepath.Join(dir, "doc-001.md")
+				code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--via", via, dir, dir, one)
+				require.Equal(t, exitOK, code, out+errOut)
+				assert.Contains(t, out, "imported: 3\n")
+				assert.Contains(t, out, "skipped: 4\n")
+				assert.Equal(t, 4, strings.Count(out, reasonGivenTwice), out)
+				assert.NotContains(t, out, "already in Mem")
+				contentsOnce(t, srv, 3)
+				creates := 0
+				for _, c := range srv.Journal() {
+					if c.Method == http.MethodPost {
+						creates++
+					}
+				}
+				assert.Equal(t, 3, creates, "one call per document")
+			})
+		})
+	}
 }

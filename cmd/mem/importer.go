@@ -127,9 +127,12 @@ func newSummary() summary {
 }
 
 // pending splits items into those to send and those already settled by the
-// journal, skipped or unreadable, and counts the latter into s.
+// journal, skipped or unreadable, and counts the latter into s. A document
+// given twice (the same folder or file named twice on the command line: the
+// same key) goes once; the others are skipped.
 func (im *importer) pending(items []item, s *summary) []item {
 	var todo []item
+	seen := map[string]bool{}
 	for _, it := range items {
 		if it.Skip != "" {
 			s.Skipped = append(s.Skipped, failure{it.Where, it.Skip})
@@ -141,6 +144,11 @@ func (im *importer) pending(items []item, s *summary) []item {
 			s.Failed = append(s.Failed, failure{it.Where, it.Err.Error()})
 			continue
 		}
+		if seen[it.Key] {
+			s.Skipped = append(s.Skipped, failure{it.Where, reasonGivenTwice})
+			continue
+		}
+		seen[it.Key] = true
 		if e, ok := im.journal.Lookup(it.Key); ok {
 			switch {
 			case e.Outcome == outcomeDone:
@@ -159,6 +167,11 @@ func (im *importer) pending(items []item, s *summary) []item {
 	}
 	return todo
 }
+
+// reasonGivenTwice skips a document named a second time (the same path
+// under the folder named, and the same content): a mem-it sent twice would
+// capture it twice.
+const reasonGivenTwice = "given twice (the same path and content as a document before it): imported once"
 
 // localProblem says why the client would refuse the item before sending it
 // ("" when it would not): the requests it makes, checked by their Validate
