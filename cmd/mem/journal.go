@@ -231,14 +231,17 @@ func (e *journalBusyError) Error() string {
 // process until the file is closed (with flock(2) where the platform has
 // it: the kernel drops the lock when the process dies, so none is left
 // stale; elsewhere, not at all). It fails at once, with a
-// *journalBusyError, when another import holds the lock. A file moved away
-// from path between the open and the lock (by --new-journal) is let go and
-// path opened again.
+// *journalBusyError, when another import holds the lock. A file replaced at
+// path between the open and the lock (by --new-journal) is let go and path
+// opened again.
 func lockJournal(path string) (*os.File, error) {
 	for range 10 {
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_RDWR, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("journal: %w", err)
+		}
+		if hookOpened != nil {
+			hookOpened()
 		}
 		if err := lockFile(f); err != nil {
 			f.Close()
@@ -256,6 +259,10 @@ func lockJournal(path string) (*os.File, error) {
 	}
 	return nil, fmt.Errorf("journal: %s keeps being replaced while it is opened", path)
 }
+
+// hookOpened, when set (in tests), runs in lockJournal between the open
+// and the lock.
+var hookOpened func()
 
 // checkOwner says whether a run for owner may use the journal. It may when
 // the newest header names owner, when there is no header (a new journal,
