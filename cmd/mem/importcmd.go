@@ -28,7 +28,9 @@ leaves, so one in flight when mem dies (kill -9, a power cut) is reported by
 the next run as of unknown outcome, like one whose answer was lost, and is
 sent again only with --retry-unknown. An import locks its journal while it
 runs: a second import of the same journal at once is refused (exit 2) before
-it sends anything (on Linux, macOS and the BSDs; elsewhere it is not).
+it sends anything (on Linux, macOS and the BSDs; elsewhere it is not, nor on
+a file system that cannot lock, such as NFS without its lock service: mem
+says so when it starts).
 
 Sources: files and folders (recursive: .md .markdown .txt .html .htm .eml;
 hidden files and folders are left out), JSONL files (.jsonl: one JSON object
@@ -291,9 +293,12 @@ func (o *importOptions) checkOwner(env *cliEnv, j *journal, owner journalOwner) 
 // meanwhile: the old one, locked since it was opened, stays there until a
 // new one, locked too, is renamed over it (see replaceJournal).
 func (o *importOptions) takeJournal(env *cliEnv) (*journal, error) {
-	f, err := lockJournal(o.journalPath)
+	f, unlocked, err := lockJournal(o.journalPath)
 	if err != nil {
 		return nil, err
+	}
+	if unlocked {
+		o.g.notice(env, "The file system of %s cannot lock it: do not run two imports of it at once.", o.journalPath)
 	}
 	if !o.newJournal {
 		return attachJournal(o.journalPath, f)
@@ -333,7 +338,8 @@ func (o *importOptions) replaceJournal(env *cliEnv) (*os.File, error) {
 }
 
 // createLocked creates a new file beside path, named path.<random>.new,
-// and locks it (see lockFile). It returns its name and the open file.
+// and locks it (see lockFile; on a file system that cannot lock, it is left
+// unlocked, like the journal it replaces). It returns its name and the open file.
 func createLocked(path string) (string, *os.File, error) {
 	for {
 		name := fmt.Sprintf("%s.%s.new", path, strconv.FormatUint(rand.Uint64(), 36))
@@ -344,7 +350,7 @@ func createLocked(path string) (string, *os.File, error) {
 		if err != nil {
 			return "", nil, err
 		}
-		if err := lockFile(f); err != nil {
+		if err := lockFile(f); err != nil && !errors.Is(err, errCannotLock) { // the old one could not be locked either
 			f.Close()
 			os.Remove(name)
 			return "", nil, fmt.Errorf("locking %s: %w", name, err)
