@@ -24,13 +24,13 @@ every outcome goes to a journal as it happens, and running the same command
 again skips what is done. Notes get ids derived from each document (its path
 and content), so even without the journal a document is never created twice.
 A mem-it has no such id: the journal records it as being sent before it
-leaves, so one in flight when mem dies (kill -9, a power cut) is reported by
-the next run as of unknown outcome, like one whose answer was lost, and is
-sent again only with --retry-unknown. An import locks its journal while it
-runs: a second import of the same journal at once is refused (exit 2) before
-it sends anything (on Linux, macOS and the BSDs; elsewhere it is not, nor on
-a file system that cannot lock, such as NFS without its lock service: mem
-says so when it starts).
+leaves, so one that may be in flight when mem dies (kill -9, a power cut)
+is reported by the next run as of unknown outcome, like one whose answer was
+lost, and is sent again only with --retry-unknown. An import locks its
+journal while it runs: a second import of the same journal at once is
+refused (exit 2) before it sends anything (on Linux, macOS, the BSDs and
+illumos; elsewhere it is not, nor on a file system that cannot lock, such
+as NFS without its lock service: mem says so when it starts).
 
 Sources: files and folders (recursive: .md .markdown .txt .html .htm .eml;
 hidden files and folders are left out), JSONL files (.jsonl: one JSON object

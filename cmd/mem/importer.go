@@ -155,7 +155,7 @@ func (im *importer) pending(items []item, s *summary) []item {
 				s.AlreadyDone++
 				continue
 			case e.unknown() && !im.retryUnknown:
-				s.Unknown = append(s.Unknown, failure{it.Where, "sent through mem-it by an earlier run whose answer was lost: check Mem, then rerun with --retry-unknown to send it again"})
+				s.Unknown = append(s.Unknown, failure{it.Where, "may have been sent through mem-it by an earlier run that got no answer: check Mem, then rerun with --retry-unknown to send it again"})
 				continue
 			}
 		}

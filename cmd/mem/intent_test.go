@@ -158,6 +158,7 @@ func TestJournalSendingMeansUnknown(t *testing.T) {
 		assert.Equal(t, []string{"b.md", "e.md"}, sent)
 		require.Len(t, s.Unknown, 2)
 		assert.Equal(t, s.Unknown[0].Reason, s.Unknown[1].Reason, "reported the same way")
+		assert.Contains(t, s.Unknown[0].Reason, "may have been sent through mem-it by an earlier run that got no answer", "not that it was sent: it may not have left")
 		assert.Equal(t, 1, s.AlreadyDone)
 	}
 	assert.Equal(t, 3, j.settled(), "done, unknown and sending")

@@ -46,7 +46,8 @@ type journalEntry struct {
 }
 
 // unknown reports whether e says the item may or may not be in Mem: a
-// mem-it whose answer was lost, or whose run died while it was in flight.
+// mem-it whose answer was lost, or whose run died while it may have been
+// in flight.
 func (e journalEntry) unknown() bool {
 	return e.Outcome == outcomeUnknown || e.Outcome == outcomeSending
 }
