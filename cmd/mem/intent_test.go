@@ -21,6 +21,7 @@ import (
 
 	"github.com/memsdk/mem-go/memclient"
 	"github.com/memsdk/mem-go/mock"
+	"github.com/memsdk/mem-go/throttle"
 )
 
 // memItWatch passes calls to the mock, except that it answers the first
@@ -257,4 +258,34 @@ func TestNeverLeft(t *testing.T) {
 	} {
 		assert.Equal(t, c.want, neverLeft(c.err), "%v", c.err)
 	}
+}
+
+// TestMemItIntentIsSyncedBeforeItLeaves: the journal keeps in memory what
+// it has not synced (see volatileFile), so the file the server's side
+// reads as each mem-it arrives holds only what a power cut would leave:
+// there, the intent is already recorded, before the first attempt and the
+// retry after a 429 alike. (A kill -9 keeps the page cache, so the crash
+// test cannot tell a missing fsync.)
+func TestMemItIntentIsSyncedBeforeItLeaves(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := docs(t, 1)
+		w := &memItWatch{srv: mock.MustNew(mock.Config{}), journal: filepath.Join(t.TempDir(), "j"), key: oneKey(t, dir), refuse: 1}
+		j, err := openJournal(w.journal)
+		require.NoError(t, err)
+		defer j.Close()
+		j.out = newGroupCommit(&volatileFile{f: j.f})
+		vars := map[string]string{memclient.EnvAPIKey: mock.DefaultKey}
+		env := &cliEnv{ctx: t.Context(), stdout: io.Discard, stderr: io.Discard, transport: w, getenv: func(k string) string { return vars[k] }}
+		g := &globals{baseURL: "http://mem.test", quiet: true}
+		cn, err := g.connect(env, throttle.Hooks{})
+		require.NoError(t, err)
+		im := &importer{api: clientAPI{cn.c}, th: cn.th, journal: j, via: viaMemIt, concurrency: 1, limit: -1, server: cn.baseURL}
+		items, err := readSources([]string{dir}, nil, viaMemIt)
+		require.NoError(t, err)
+		s := newSummary()
+		s, err = im.run(t.Context(), im.pending(items, &s), s)
+		require.NoError(t, err)
+		assert.Equal(t, 1, s.Imported)
+		assert.Equal(t, []string{outcomeSending, outcomeSending}, w.arrivals())
+	})
 }
