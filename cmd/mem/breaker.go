@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/memsdk/mem-go/memclient"
@@ -48,7 +50,7 @@ func (b *breaker) observe(err error) string {
 	case errors.As(err, &api) && api.StatusCode == 401:
 		b.reason = "the API key was refused (401); check MEM_API_KEY"
 	case errors.As(err, &api) && api.StatusCode == 403:
-		b.reason = "the API key may not create notes (403); check MEM_API_KEY"
+		b.reason = "the API key may not " + forbidden(api) + " (403); check MEM_API_KEY"
 	case errors.As(err, &api) && api.StatusCode >= 500:
 		b.serverNs++
 		if b.serverNs >= maxServerErrors {
@@ -60,4 +62,21 @@ func (b *breaker) observe(err error) string {
 		b.reason = fmt.Sprintf("cannot reach %s (%s); check --base-url or MEM_API_URL", b.server, connReason(err))
 	}
 	return b.reason
+}
+
+// forbidden says what a 403 refused the key, from its request: "create
+// notes" (an import's first call may be a collection list: the warm-up).
+func forbidden(api *memclient.APIError) string {
+	post := api.Method == http.MethodPost
+	switch {
+	case post && strings.HasSuffix(api.Path, "/v2/mem-it"):
+		return "use mem-it"
+	case post && strings.HasSuffix(api.Path, "/v2/notes"):
+		return "create notes"
+	case post && strings.HasSuffix(api.Path, "/v2/collections"):
+		return "create collections"
+	case api.Method == http.MethodGet && strings.HasSuffix(api.Path, "/v2/collections"):
+		return "list collections"
+	}
+	return "make this call (" + api.Method + " " + api.Path + ")"
 }

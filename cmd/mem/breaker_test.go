@@ -138,3 +138,18 @@ func TestBreakerCountsServerErrorsInARow(t *testing.T) {
 func apiErr(status int) error {
 	return &memclient.APIError{StatusCode: status, Method: "POST", Path: "/v2/notes", Type: "x"}
 }
+
+// TestBreakerSaysWhatTheKeyMayNotDo: a 403 names the call it refused, not
+// always a note creation (a mem-it import's first call lists collections).
+func TestBreakerSaysWhatTheKeyMayNotDo(t *testing.T) {
+	for _, c := range []struct{ method, path, want string }{
+		{"GET", "/v2/collections", "the API key may not list collections (403)"},
+		{"POST", "/v2/collections", "the API key may not create collections (403)"},
+		{"POST", "/v2/notes", "the API key may not create notes (403)"},
+		{"POST", "/base/v2/mem-it", "the API key may not use mem-it (403)"},
+		{"DELETE", "/v2/notes/x", "the API key may not make this call (DELETE /v2/notes/x) (403)"},
+	} {
+		err := &memclient.APIError{StatusCode: 403, Method: c.method, Path: c.path}
+		assert.Contains(t, newBreaker("http://x").observe(err), c.want)
+	}
+}

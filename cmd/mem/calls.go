@@ -43,7 +43,7 @@ type callState struct {
 	ic      *importCalls
 	cancel  context.CancelFunc
 	sending bool      // in the network: may have been processed
-	since   time.Time // when it last started to wait (not sending)
+	since   time.Time // when it last started to wait (not sending); zero: a wait not counted
 	// intent, when set, is journalled before each attempt leaves (see
 	// sendIntent).
 	intent *sendIntent
@@ -86,13 +86,14 @@ func (ic *importCalls) begin(parent context.Context) (context.Context, *callStat
 }
 
 // end finishes a call begun by begin. A call that ends while not in the
-// network counts its last wait as cut short.
+// network counts its last wait as cut short (unless since is zero: see
+// callState.notSent).
 func (ic *importCalls) end(st *callState) {
 	ic.mu.Lock()
 	defer ic.mu.Unlock()
 	delete(ic.live, st)
 	st.cancel()
-	if !st.sending {
+	if !st.sending && !st.since.IsZero() {
 		ic.cut = append(ic.cut, waitSpan{st.since, time.Now()})
 	}
 }
@@ -214,9 +215,10 @@ func dayBinds(s throttle.Snapshot, n int, c throttle.Cost) (throttle.BucketState
 // sendGuard is the transport under the throttle: the throttle has admitted
 // the request, which goes into the network now. It marks the request's call
 // (see importCalls) as sent, or fails it unsent when the call was cancelled
-// meanwhile; a rate-limit 429 marks it as waiting again (the server did not
-// process it). A call with a sendIntent has it recorded before the request
-// leaves, and withdrawn after a 429. Requests of no import call pass
+// meanwhile; a rate-limit 429 (the server did not process it) or a
+// connection that could not be made (the request never left) marks it as
+// waiting again. A call with a sendIntent has it recorded before the
+// request leaves, and withdrawn after a 429 or a failed connection. Requests of no import call pass
 // through.
 type sendGuard struct{ base http.RoundTripper }
 
@@ -229,14 +231,28 @@ func (g sendGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp, err := g.base.RoundTrip(req)
-	if err == nil && resp.StatusCode == http.StatusTooManyRequests {
-		ic := st.ic
-		ic.mu.Lock()
-		st.sending, st.since = false, time.Now()
-		ic.mu.Unlock()
-		st.intent.withdrawIfStanding()
+	switch {
+	case err != nil && neverLeft(err):
+		// Its wait for tokens, if it is tried again, begins after the
+		// client's backoff, which this does not see: none is counted.
+		st.notSent(time.Time{})
+	case err == nil && resp.StatusCode == http.StatusTooManyRequests:
+		st.notSent(time.Now())
 	}
 	return resp, err
+}
+
+// notSent marks the call as out of the network again, its request not
+// processed (a rate-limit 429) or never sent (the connection could not be
+// made), and withdraws its intent: the next attempt records it again. since
+// is when the call starts to wait for tokens (zero: no wait is counted if
+// it ends before it is sent).
+func (st *callState) notSent(since time.Time) {
+	ic := st.ic
+	ic.mu.Lock()
+	st.sending, st.since = false, since
+	ic.mu.Unlock()
+	st.intent.withdrawIfStanding()
 }
 
 // leave marks the call as in the network, its intent (if any) recorded

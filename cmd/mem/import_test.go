@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -189,7 +190,7 @@ func TestImportDryRunPlan(t *testing.T) {
 		journal := filepath.Join(t.TempDir(), "j")
 		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--dry-run", "--journal", journal, dir)
 		require.Equal(t, exitOK, code, errOut)
-		assert.Contains(t, out, "Calls: 312 mem-it calls.\nTokens: 312 request, 12480 complexity.\nTime: about 13 h 26 min, from full buckets: no response read yet (if the key was used today, it may take longer).")
+		assert.Contains(t, out, "Calls: 312 mem-it calls after a 1-token warm-up call (it reads the key's levels).\nTokens: 313 request, 12481 complexity.\nTime: about 13 h 27 min, from full buckets: no response read yet (if the key was used today, it may take longer).")
 		assert.Contains(t, out, "day windows set the pace after 205 calls")
 		assert.Empty(t, srv.Journal(), "a dry run sends nothing")
 		assert.NoFileExists(t, journal, "a dry run writes nothing")
@@ -399,4 +400,34 @@ func TestMemItImportOnADrainedKeyMeetsNo429(t *testing.T) {
 		require.Equal(t, exitOK, code, out+errOut)
 		assert.Len(t, srv.Journal(), calls, "nothing to send: no call")
 	})
+}
+
+// TestDocumentGivenTwiceGoesOnce: a folder or a file named twice on the
+// command line is imported once, mem-it too (which has no id to make a
+// second send harmless), and the repeats are listed as skipped before any
+// call: no mem-it twice, no note creation met by a 409.
+func TestDocumentGivenTwiceGoesOnce(t *testing.T) {
+	for _, via := range []string{viaMemIt, viaNotes} {
+		t.Run(via, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				srv := mock.MustNew(mock.Config{})
+				dir := docs(t, 3)
+				one := filepath.Join(dir, "doc-001.md")
+				code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--via", via, dir, dir, one)
+				require.Equal(t, exitOK, code, out+errOut)
+				assert.Contains(t, out, "imported: 3\n")
+				assert.Contains(t, out, "skipped: 4\n")
+				assert.Equal(t, 4, strings.Count(out, reasonGivenTwice), out)
+				assert.NotContains(t, out, "already in Mem")
+				contentsOnce(t, srv, 3)
+				creates := 0
+				for _, c := range srv.Journal() {
+					if c.Method == http.MethodPost {
+						creates++
+					}
+				}
+				assert.Equal(t, 3, creates, "one call per document")
+			})
+		})
+	}
 }

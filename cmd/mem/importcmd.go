@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,11 +24,13 @@ every outcome goes to a journal as it happens, and running the same command
 again skips what is done. Notes get ids derived from each document (its path
 and content), so even without the journal a document is never created twice.
 A mem-it has no such id: the journal records it as being sent before it
-leaves, so one in flight when mem dies (kill -9, a power cut) is reported by
-the next run as of unknown outcome, like one whose answer was lost, and is
-sent again only with --retry-unknown. An import locks its journal while it
-runs: a second import of the same journal at once is refused (exit 2) before
-it sends anything (on Linux, macOS and the BSDs; elsewhere it is not).
+leaves, so one that may be in flight when mem dies (kill -9, a power cut)
+is reported by the next run as of unknown outcome, like one whose answer was
+lost, and is sent again only with --retry-unknown. An import locks its
+journal while it runs: a second import of the same journal at once is
+refused (exit 2) before it sends anything (on Linux, macOS, the BSDs and
+illumos; elsewhere it is not, nor on a file system that cannot lock, such
+as NFS without its lock service: mem says so when it starts).
 
 Sources: files and folders (recursive: .md .markdown .txt .html .htm .eml;
 hidden files and folders are left out), JSONL files (.jsonl: one JSON object
@@ -249,7 +253,7 @@ func (o *importOptions) openJournal(env *cliEnv, owner journalOwner) (*journal, 
 		}
 		return j, func() {}, o.checkOwner(env, j, owner)
 	}
-	j, err := o.lockJournal(env)
+	j, err := o.takeJournal(env)
 	if err != nil {
 		var busy *journalBusyError
 		if errors.As(err, &busy) {
@@ -283,52 +287,112 @@ func (o *importOptions) checkOwner(env *cliEnv, j *journal, owner journalOwner) 
 	return nil
 }
 
-// lockJournal opens the journal, locked for this run (see lockJournal in
-// journal.go). With --new-journal it moves the old one aside first, while
-// holding its lock: never one another import is using.
-func (o *importOptions) lockJournal(env *cliEnv) (*journal, error) {
-	f, err := lockJournal(o.journalPath)
+// takeJournal opens the journal, locked for this run (see lockJournal).
+// With --new-journal a journal that holds anything is replaced by a new
+// one, and its path never names a file another import could take
+// meanwhile: the old one, locked since it was opened, stays there until a
+// new one, locked too, is renamed over it (see replaceJournal).
+func (o *importOptions) takeJournal(env *cliEnv) (*journal, error) {
+	f, unlocked, err := lockJournal(o.journalPath)
 	if err != nil {
 		return nil, err
 	}
-	if o.newJournal {
-		moved, err := o.moveJournalAside(env, f)
-		if err != nil {
-			f.Close()
-			return nil, err
-		}
-		if moved {
-			defer f.Close() // the old one's lock, held until the new one is locked
-			return openJournal(o.journalPath)
-		}
+	if unlocked {
+		o.g.notice(env, "The file system of %s cannot lock it: do not run two imports of it at once.", o.journalPath)
 	}
-	return attachJournal(o.journalPath, f)
-}
-
-// moveJournalAside renames the journal, open as f, to FILE.<time>.old,
-// unless it is empty, and reports whether it did.
-func (o *importOptions) moveJournalAside(env *cliEnv, f *os.File) (bool, error) {
+	if !o.newJournal {
+		return attachJournal(o.journalPath, f)
+	}
 	info, err := f.Stat()
 	if err != nil {
-		return false, fmt.Errorf("journal: %w", err)
+		f.Close()
+		return nil, fmt.Errorf("journal: %w", err)
 	}
-	if info.Size() == 0 {
-		return false, nil
+	if info.Size() == 0 { // nothing to keep
+		return attachJournal(o.journalPath, f)
 	}
-	old, err := keepAside(o.journalPath, time.Now())
+	defer f.Close() // the old one's lock, held until the new one is in its place
+	nf, err := o.replaceJournal(env)
 	if err != nil {
-		return false, fmt.Errorf("journal: %w", err)
+		return nil, err
 	}
-	o.g.notice(env, "--new-journal: the old journal is now %s.", old)
-	return true, nil
+	return attachJournal(o.journalPath, nf)
 }
 
+// replaceJournal puts a new, empty journal, locked, at the journal's path,
+// and moves the old one (which the caller holds locked) to
+// FILE.<time>.old. It returns the new one.
+func (o *importOptions) replaceJournal(env *cliEnv) (*os.File, error) {
+	tmp, f, err := createLocked(o.journalPath)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	old, err := keepAside(o.journalPath, tmp, time.Now())
+	if err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	o.g.notice(env, "--new-journal: the old journal is now %s.", old)
+	return f, nil
+}
+
+// createLocked creates a new file beside path, named path.<random>.new,
+// and locks it (see lockFile; on a file system that cannot lock, it is left
+// unlocked, like the journal it replaces). It returns its name and the open file.
+func createLocked(path string) (string, *os.File, error) {
+	for {
+		name := fmt.Sprintf("%s.%s.new", path, strconv.FormatUint(rand.Uint64(), 36))
+		f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_APPEND|os.O_RDWR, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		if err := lockFile(f); err != nil && !errors.Is(err, errCannotLock) { // the old one could not be locked either
+			f.Close()
+			os.Remove(name)
+			return "", nil, fmt.Errorf("locking %s: %w", name, err)
+		}
+		return name, f, nil
+	}
+}
+
+// hookAside, when set (in tests), runs once keepAside has given the old
+// file its new name and before it puts the new one at path.
+var hookAside func()
+
 // keepAside moves path to path.<time>.old, or path.<time>.<n>.old when that
-// name is taken (two runs in one second), and never over an existing file:
-// a hard link, which fails when the name exists, then the old name removed
-// (where the file system has no hard links, a rename to a name checked
-// free).
-func keepAside(path string, now time.Time) (string, error) {
+// name is taken (two runs in one second), never over an existing file, and
+// then renames repl to path. Path names a file all along: the old one gets
+// its new name as a hard link, which fails when the name exists, and repl
+// replaces it at path in one rename. Where the file system has no hard
+// links, the old one is renamed to a name checked free, and path names
+// nothing until repl is renamed there.
+func keepAside(path, repl string, now time.Time) (string, error) {
+	old, linked, err := moveAside(path, now)
+	if err != nil {
+		return "", err
+	}
+	if hookAside != nil {
+		hookAside()
+	}
+	if err := os.Rename(repl, path); err != nil {
+		if linked {
+			os.Remove(old) // the old one is still at path
+		} else {
+			os.Rename(old, path)
+		}
+		return "", err
+	}
+	return old, nil
+}
+
+// moveAside gives the file at path the name path.<time>.old (see
+// keepAside): as a hard link, which leaves path as it was (linked), or,
+// where the file system has none, by a rename.
+func moveAside(path string, now time.Time) (old string, linked bool, err error) {
 	stem := path + "." + now.UTC().Format("20060102T150405Z")
 	for n := 1; ; n++ {
 		old := stem + ".old"
@@ -338,14 +402,14 @@ func keepAside(path string, now time.Time) (string, error) {
 		err := os.Link(path, old)
 		switch {
 		case err == nil:
-			return old, os.Remove(path)
+			return old, true, nil
 		case errors.Is(err, fs.ErrExist):
 			continue
 		}
 		if _, statErr := os.Lstat(old); statErr == nil {
 			continue
 		}
-		return old, os.Rename(path, old)
+		return old, false, os.Rename(path, old)
 	}
 }
 

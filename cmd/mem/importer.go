@@ -127,9 +127,12 @@ func newSummary() summary {
 }
 
 // pending splits items into those to send and those already settled by the
-// journal, skipped or unreadable, and counts the latter into s.
+// journal, skipped or unreadable, and counts the latter into s. A document
+// given twice (the same folder or file named twice on the command line: the
+// same key) goes once; the others are skipped.
 func (im *importer) pending(items []item, s *summary) []item {
 	var todo []item
+	seen := map[string]bool{}
 	for _, it := range items {
 		if it.Skip != "" {
 			s.Skipped = append(s.Skipped, failure{it.Where, it.Skip})
@@ -141,13 +144,18 @@ func (im *importer) pending(items []item, s *summary) []item {
 			s.Failed = append(s.Failed, failure{it.Where, it.Err.Error()})
 			continue
 		}
+		if seen[it.Key] {
+			s.Skipped = append(s.Skipped, failure{it.Where, reasonGivenTwice})
+			continue
+		}
+		seen[it.Key] = true
 		if e, ok := im.journal.Lookup(it.Key); ok {
 			switch {
 			case e.Outcome == outcomeDone:
 				s.AlreadyDone++
 				continue
 			case e.unknown() && !im.retryUnknown:
-				s.Unknown = append(s.Unknown, failure{it.Where, "sent through mem-it by an earlier run whose answer was lost: check Mem, then rerun with --retry-unknown to send it again"})
+				s.Unknown = append(s.Unknown, failure{it.Where, "may have been sent through mem-it by an earlier run that got no answer: check Mem, then rerun with --retry-unknown to send it again"})
 				continue
 			}
 		}
@@ -159,6 +167,11 @@ func (im *importer) pending(items []item, s *summary) []item {
 	}
 	return todo
 }
+
+// reasonGivenTwice skips a document named a second time (the same path
+// under the folder named, and the same content): a mem-it sent twice would
+// capture it twice.
+const reasonGivenTwice = "given twice (the same path and content as a document before it): imported once"
 
 // localProblem says why the client would refuse the item before sending it
 // ("" when it would not): the requests it makes, checked by their Validate

@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -16,6 +21,7 @@ import (
 
 	"github.com/memsdk/mem-go/memclient"
 	"github.com/memsdk/mem-go/mock"
+	"github.com/memsdk/mem-go/throttle"
 )
 
 // memItWatch passes calls to the mock, except that it answers the first
@@ -153,6 +159,7 @@ func TestJournalSendingMeansUnknown(t *testing.T) {
 		assert.Equal(t, []string{"b.md", "e.md"}, sent)
 		require.Len(t, s.Unknown, 2)
 		assert.Equal(t, s.Unknown[0].Reason, s.Unknown[1].Reason, "reported the same way")
+		assert.Contains(t, s.Unknown[0].Reason, "may have been sent through mem-it by an earlier run that got no answer", "not that it was sent: it may not have left")
 		assert.Equal(t, 1, s.AlreadyDone)
 	}
 	assert.Equal(t, 3, j.settled(), "done, unknown and sending")
@@ -165,4 +172,120 @@ func TestJournalSendingMeansUnknown(t *testing.T) {
 	oj, err := readJournal(old)
 	require.NoError(t, err)
 	assert.Equal(t, 2, oj.settled())
+}
+
+// refusingMemIt passes calls to the mock, except mem-its: the first refuse
+// fail as a refused connection would (the request never left), and the
+// first of them calls stop (when set) as it fails. It records the
+// journal's newest outcome for the document as each mem-it arrives.
+type refusingMemIt struct {
+	memItWatch
+	stop func()
+}
+
+func (r *refusingMemIt) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Path != "/v2/mem-it" {
+		return r.srv.RoundTripper().RoundTrip(req)
+	}
+	j, err := readJournal(r.journal)
+	if err != nil {
+		return nil, err
+	}
+	e, _ := j.Lookup(r.key)
+	r.mu.Lock()
+	r.seen = append(r.seen, e.Outcome)
+	n := len(r.seen)
+	r.mu.Unlock()
+	if n > r.refuse {
+		return r.srv.RoundTripper().RoundTrip(req)
+	}
+	if n == 1 && r.stop != nil {
+		time.AfterFunc(100*time.Millisecond, r.stop) // within the first backoff (at least 250 ms)
+	}
+	return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+}
+
+// TestMemItRefusedConnectionIsNotSent: a mem-it whose connection was
+// refused never left. A run stopped during the backoff that follows
+// counts it as not attempted and leaves the document to send, not of
+// unknown outcome; a run that goes on records "sending" again before the
+// next attempt, and imports it.
+func TestMemItRefusedConnectionIsNotSent(t *testing.T) {
+	vars := map[string]string{memclient.EnvAPIKey: mock.DefaultKey, memclient.EnvBaseURL: "http://mem.test"}
+	t.Run("stopped", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			dir := docs(t, 1)
+			ctx, cancel := context.WithCancel(t.Context())
+			r := &refusingMemIt{memItWatch: memItWatch{srv: mock.MustNew(mock.Config{}), journal: filepath.Join(t.TempDir(), "j"), key: oneKey(t, dir), refuse: 1}, stop: cancel}
+			code, out, errOut := cliWith(ctx, r, vars, "import", "--via", "mem-it", "--journal", r.journal, dir)
+			require.Equal(t, exitInterrupted, code, out+errOut)
+			assert.Equal(t, []string{outcomeSending}, r.arrivals())
+			assert.Contains(t, out, "not attempted: 1")
+			assert.NotContains(t, out, "outcome unknown")
+			assert.Contains(t, out, "(0s summed over calls)", "the backoff is no wait for tokens")
+			assert.Equal(t, outcomeNotSent, newest(t, r.journal, r.key))
+		})
+	})
+	t.Run("retried", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			dir := docs(t, 1)
+			r := &refusingMemIt{memItWatch: memItWatch{srv: mock.MustNew(mock.Config{}), journal: filepath.Join(t.TempDir(), "j"), key: oneKey(t, dir), refuse: 1}}
+			code, out, errOut := cliWith(t.Context(), r, vars, "import", "--via", "mem-it", "--journal", r.journal, dir)
+			require.Equal(t, exitOK, code, out+errOut)
+			assert.Equal(t, []string{outcomeSending, outcomeSending}, r.arrivals())
+			assert.Equal(t, outcomeDone, newest(t, r.journal, r.key))
+			assert.Len(t, r.srv.Notes(mock.DefaultKey), 1)
+		})
+	})
+}
+
+// TestNeverLeft: only a connection that could not be made proves that the
+// request never left; an error number met after connecting does not.
+func TestNeverLeft(t *testing.T) {
+	refused := os.NewSyscallError("connect", syscall.ECONNREFUSED)
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{&net.OpError{Op: "dial", Net: "tcp", Err: refused}, true},
+		{&url.Error{Op: "Post", URL: "http://x", Err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Name: "x", IsNotFound: true}}}, true},
+		{&net.OpError{Op: "proxyconnect", Net: "tcp", Err: &net.OpError{Op: "dial", Net: "tcp", Err: refused}}, true},
+		{fmt.Errorf("tls: %w", http.ErrSchemeMismatch), true},
+		{&net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.EHOSTUNREACH)}, false},
+		{&net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, false},
+		{io.ErrUnexpectedEOF, false},
+		{context.Canceled, false},
+	} {
+		assert.Equal(t, c.want, neverLeft(c.err), "%v", c.err)
+	}
+}
+
+// TestMemItIntentIsSyncedBeforeItLeaves: the journal keeps in memory what
+// it has not synced (see volatileFile), so the file the server's side
+// reads as each mem-it arrives holds only what a power cut would leave:
+// there, the intent is already recorded, before the first attempt and the
+// retry after a 429 alike. (A kill -9 keeps the page cache, so the crash
+// test cannot tell a missing fsync.)
+func TestMemItIntentIsSyncedBeforeItLeaves(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := docs(t, 1)
+		w := &memItWatch{srv: mock.MustNew(mock.Config{}), journal: filepath.Join(t.TempDir(), "j"), key: oneKey(t, dir), refuse: 1}
+		j, err := openJournal(w.journal)
+		require.NoError(t, err)
+		defer j.Close()
+		j.out = newGroupCommit(&volatileFile{f: j.f})
+		vars := map[string]string{memclient.EnvAPIKey: mock.DefaultKey}
+		env := &cliEnv{ctx: t.Context(), stdout: io.Discard, stderr: io.Discard, transport: w, getenv: func(k string) string { return vars[k] }}
+		g := &globals{baseURL: "http://mem.test", quiet: true}
+		cn, err := g.connect(env, throttle.Hooks{})
+		require.NoError(t, err)
+		im := &importer{api: clientAPI{cn.c}, th: cn.th, journal: j, via: viaMemIt, concurrency: 1, limit: -1, server: cn.baseURL}
+		items, err := readSources([]string{dir}, nil, viaMemIt)
+		require.NoError(t, err)
+		s := newSummary()
+		s, err = im.run(t.Context(), im.pending(items, &s), s)
+		require.NoError(t, err)
+		assert.Equal(t, 1, s.Imported)
+		assert.Equal(t, []string{outcomeSending, outcomeSending}, w.arrivals())
+	})
 }

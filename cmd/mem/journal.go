@@ -46,7 +46,8 @@ type journalEntry struct {
 }
 
 // unknown reports whether e says the item may or may not be in Mem: a
-// mem-it whose answer was lost, or whose run died while it was in flight.
+// mem-it whose answer was lost, or whose run died while it may have been
+// in flight.
 func (e journalEntry) unknown() bool {
 	return e.Outcome == outcomeUnknown || e.Outcome == outcomeSending
 }
@@ -184,7 +185,7 @@ func loadJournal(path string, r io.Reader) (*journal, error) {
 // openJournal opens path for appending (creating it), locked against
 // other imports (see lockJournal), and loads it.
 func openJournal(path string) (*journal, error) {
-	f, err := lockJournal(path)
+	f, _, err := lockJournal(path)
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +219,9 @@ func attachJournal(path string, f *os.File) (*journal, error) {
 // errLocked is lockFile's "another open file holds the lock".
 var errLocked = errors.New("locked")
 
+// errCannotLock is lockFile's "the file system cannot lock files".
+var errCannotLock = errors.New("the file system cannot lock files")
+
 // journalBusyError refuses a journal another import is using: two imports
 // of one journal at once would each send what the other is sending.
 type journalBusyError struct{ path string }
@@ -231,31 +235,41 @@ func (e *journalBusyError) Error() string {
 // process until the file is closed (with flock(2) where the platform has
 // it: the kernel drops the lock when the process dies, so none is left
 // stale; elsewhere, not at all). It fails at once, with a
-// *journalBusyError, when another import holds the lock. A file moved away
-// from path between the open and the lock (by --new-journal) is let go and
-// path opened again.
-func lockJournal(path string) (*os.File, error) {
+// *journalBusyError, when another import holds the lock. A file replaced at
+// path between the open and the lock (by --new-journal) is let go and path
+// opened again. On a file system that cannot lock (see lockFile) the file
+// is returned unlocked, and unlocked says so.
+func lockJournal(path string) (f *os.File, unlocked bool, err error) {
 	for range 10 {
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_RDWR, 0o644)
 		if err != nil {
-			return nil, fmt.Errorf("journal: %w", err)
+			return nil, false, fmt.Errorf("journal: %w", err)
 		}
-		if err := lockFile(f); err != nil {
+		if hookOpened != nil {
+			hookOpened()
+		}
+		err = lockFile(f)
+		switch {
+		case errors.Is(err, errLocked):
 			f.Close()
-			if errors.Is(err, errLocked) {
-				return nil, &journalBusyError{path}
-			}
-			return nil, fmt.Errorf("journal: locking %s: %w", path, err)
+			return nil, false, &journalBusyError{path}
+		case err != nil && !errors.Is(err, errCannotLock):
+			f.Close()
+			return nil, false, fmt.Errorf("journal: locking %s: %w", path, err)
 		}
-		if held, err := f.Stat(); err == nil {
-			if now, err := os.Stat(path); err == nil && os.SameFile(held, now) {
-				return f, nil
+		if held, statErr := f.Stat(); statErr == nil {
+			if now, statErr := os.Stat(path); statErr == nil && os.SameFile(held, now) {
+				return f, err != nil, nil
 			}
 		}
 		f.Close()
 	}
-	return nil, fmt.Errorf("journal: %s keeps being replaced while it is opened", path)
+	return nil, false, fmt.Errorf("journal: %s keeps being replaced while it is opened", path)
 }
+
+// hookOpened, when set (in tests), runs in lockJournal between the open
+// and the lock.
+var hookOpened func()
 
 // checkOwner says whether a run for owner may use the journal. It may when
 // the newest header names owner, when there is no header (a new journal,

@@ -70,7 +70,7 @@ func TestNewJournalLocksTheNewOne(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j")
 	require.NoError(t, os.WriteFile(path, []byte(`{"key":"a.md","outcome":"done","via":"notes","at":"2025-01-01T00:00:00Z"}`+"\n"), 0o644))
 	o := &importOptions{g: &globals{quiet: true}, journalPath: path, newJournal: true}
-	j, err := o.lockJournal(&cliEnv{stderr: os.Stderr})
+	j, err := o.takeJournal(&cliEnv{stderr: os.Stderr})
 	require.NoError(t, err)
 	defer j.Close()
 	_, ok := j.Lookup("a.md")
@@ -84,4 +84,64 @@ func TestNewJournalLocksTheNewOne(t *testing.T) {
 	old, err := openJournal(aside[0])
 	require.NoError(t, err, "the old one is let go")
 	require.NoError(t, old.Close())
+}
+
+// TestNewJournalLeavesNoGap: while --new-journal replaces a journal, its
+// path always names a file the run holds: an import that opens it while the
+// old one is being moved aside is refused, and does not run on a journal of
+// its own (it did, when the old one was removed before the new one was
+// created).
+func TestNewJournalLeavesNoGap(t *testing.T) {
+	if !journalLocking {
+		t.Skip("no journal locking on this platform")
+	}
+	path := filepath.Join(t.TempDir(), "j")
+	require.NoError(t, os.WriteFile(path, []byte(`{"key":"a.md","outcome":"done","via":"notes","at":"2025-01-01T00:00:00Z"}`+"\n"), 0o644))
+	raced := false
+	hookAside = func() {
+		raced = true
+		other, err := openJournal(path)
+		if err == nil {
+			other.Close()
+		}
+		var busy *journalBusyError
+		assert.ErrorAs(t, err, &busy, "the journal is held while the old one is moved aside")
+	}
+	defer func() { hookAside = nil }()
+	o := &importOptions{g: &globals{quiet: true}, journalPath: path, newJournal: true}
+	j, err := o.takeJournal(&cliEnv{stderr: os.Stderr})
+	require.NoError(t, err)
+	defer j.Close()
+	require.True(t, raced)
+	_, ok := j.Lookup("a.md")
+	assert.False(t, ok, "a new journal")
+	left, err := filepath.Glob(path + ".*.new")
+	require.NoError(t, err)
+	assert.Empty(t, left, "no temporary file left")
+}
+
+// TestLockJournalFollowsAReplacedFile: an import that opened the old
+// journal just before --new-journal replaced it, and locks it just after
+// (when the old one is let go), lets it go and opens the new one, which
+// --new-journal holds: it is refused, not run on the old one.
+func TestLockJournalFollowsAReplacedFile(t *testing.T) {
+	if !journalLocking {
+		t.Skip("no journal locking on this platform")
+	}
+	path := filepath.Join(t.TempDir(), "j")
+	require.NoError(t, os.WriteFile(path, []byte(`{"key":"a.md","outcome":"done","via":"notes","at":"2025-01-01T00:00:00Z"}`+"\n"), 0o644))
+	var fresh *journal
+	hookOpened = func() {
+		hookOpened = nil // the --new-journal run's own opens go through
+		o := &importOptions{g: &globals{quiet: true}, journalPath: path, newJournal: true}
+		var err error
+		fresh, err = o.takeJournal(&cliEnv{stderr: os.Stderr})
+		require.NoError(t, err)
+	}
+	defer func() { hookOpened = nil }()
+	_, err := openJournal(path)
+	require.NotNil(t, fresh, "the hook ran")
+	defer fresh.Close()
+	var busy *journalBusyError
+	assert.ErrorAs(t, err, &busy, "the new journal is held")
 }

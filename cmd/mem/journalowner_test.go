@@ -134,17 +134,22 @@ func TestJournalWithoutAHeader(t *testing.T) {
 }
 
 // TestKeepAsideNeverOverwrites: two --new-journal runs in the same second
-// keep both old journals (a rename onto the first name lost it).
+// keep both old journals (a rename onto the first name lost it), and the
+// new one takes the journal's name.
 func TestKeepAsideNeverOverwrites(t *testing.T) {
 	dir := t.TempDir()
-	path := filepath.Join(dir, "j")
+	path, repl := filepath.Join(dir, "j"), filepath.Join(dir, "new")
 	now := time.Date(2026, 11, 30, 7, 0, 0, 0, time.UTC)
+	require.NoError(t, os.WriteFile(path, []byte("first"), 0o600))
 	var kept []string
-	for _, content := range []string{"first", "second"} {
-		require.NoError(t, os.WriteFile(path, []byte(content), 0o600))
-		old, err := keepAside(path, now)
+	for _, next := range []string{"second", "third"} {
+		require.NoError(t, os.WriteFile(repl, []byte(next), 0o600))
+		old, err := keepAside(path, repl, now)
 		require.NoError(t, err)
 		kept = append(kept, old)
+		got, err := os.ReadFile(path)
+		require.NoError(t, err)
+		assert.Equal(t, next, string(got), "the new one is at the journal's name")
 	}
 	require.NotEqual(t, kept[0], kept[1])
 	for i, want := range []string{"first", "second"} {
@@ -152,8 +157,8 @@ func TestKeepAsideNeverOverwrites(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, string(got))
 	}
-	_, err := os.Stat(path)
-	assert.ErrorIs(t, err, fs.ErrNotExist, "the journal itself is moved")
+	_, err := os.Stat(repl)
+	assert.ErrorIs(t, err, fs.ErrNotExist, "the new one is moved")
 }
 
 // TestJournalOwnerIgnoresHowTheURLIsWritten: the default URL written with

@@ -23,7 +23,7 @@ type importPlan struct {
 	Failed      []failure `json:"failed"`          // could not be read this time
 	Unknown     []failure `json:"outcome_unknown"` // mem-it of unknown outcome, not sent again
 	Calls       int       `json:"calls"`           // import calls still to make
-	Setup       int       `json:"setup_calls"`     // collection lookups and creations first
+	Setup       int       `json:"setup_calls"`     // first: the collection lookups and creations (notes), or the warm-up (mem-it)
 	CallCost    costJSON  `json:"call_cost"`
 	Requests    int64     `json:"request_tokens"`
 	Complexity  int64     `json:"complexity_tokens"`
@@ -50,16 +50,22 @@ func callCost(p throttle.Policy, via string) throttle.Cost {
 	return p.Cost("POST", "/v2/notes")
 }
 
-// makePlan prices the import calls of todo after the setup calls that
-// ensure the collections (one list page, and a creation per title at
-// most), and estimates with th's estimator (its current state: full buckets
-// before any call). s is what pending settled.
+// makePlan prices the import calls of todo after the setup calls: those
+// that ensure the collections (one list page, and a creation per title at
+// most), or a mem-it import's warm-up (one list page, made while th has
+// not learnt the key's levels: see importer.warmUp). It estimates with
+// th's estimator (its current state: full buckets before any call). s is
+// what pending settled.
 func makePlan(th *throttle.Throttle, via string, items []item, todo []item, titles []string, s summary) importPlan {
 	p := th.Policy()
 	c := callCost(p, via)
 	n := len(todo)
 	setup := 0
-	if len(titles) > 0 && n > 0 {
+	switch {
+	case n == 0:
+	case via == viaMemIt && th.Snapshot().Probing:
+		setup = 1
+	case len(titles) > 0:
 		setup = 1 + len(titles)
 	}
 	setupCost := p.Cost("GET", "/v2/collections")
@@ -142,7 +148,10 @@ func (pl importPlan) print(w io.Writer) {
 	if pl.Via == viaMemIt {
 		what = plural(pl.Calls, "mem-it call", "mem-it calls")
 	}
-	if pl.Setup > 0 {
+	switch {
+	case pl.Setup > 0 && pl.Via == viaMemIt:
+		what += " after a 1-token warm-up call (it reads the key's levels)"
+	case pl.Setup > 0:
 		what += " after " + plural(pl.Setup, "collection call", "collection calls")
 	}
 	fmt.Fprintf(w, "Calls: %s.\n", what)

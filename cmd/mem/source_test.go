@@ -157,13 +157,21 @@ func TestPlanNumbers(t *testing.T) {
 	th, err := throttle.New(throttle.DefaultPolicy())
 	require.NoError(t, err)
 	pl := makePlan(th, viaMemIt, make([]item, 312), make([]item, 312), nil, newSummary())
-	assert.Equal(t, int64(312), pl.Requests)
-	assert.Equal(t, int64(312*40), pl.Complexity)
-	// k-th mem-it from full: max((k−5)·12 s, (k−200)·432 s).
-	assert.Equal(t, 112*432*time.Second, durationOf(pl.ETA))
+	assert.Equal(t, 1, pl.Setup, "the warm-up")
+	assert.Equal(t, int64(1+312), pl.Requests)
+	assert.Equal(t, int64(1+312*40), pl.Complexity)
+	// After the warm-up's 1 token, the k-th mem-it from full waits
+	// max((k−5)·12 s + 0.3 s, (k−200)·432 s + 10.8 s): one token more at
+	// 200/60 and 8000/86400 tokens a second.
+	assert.Equal(t, 112*432*time.Second+10800*time.Millisecond, durationOf(pl.ETA).Round(time.Millisecond))
 	require.NotNil(t, pl.DayBound)
 	assert.Equal(t, 205, *pl.DayBound, "the 206th call is the first to wait on the day window")
-	assert.Equal(t, "about 13 h 26 min", humanDuration(durationOf(pl.ETA)))
+	assert.Equal(t, "about 13 h 27 min", humanDuration(durationOf(pl.ETA)))
+
+	// Nothing to send: no warm-up.
+	pl = makePlan(th, viaMemIt, make([]item, 3), nil, nil, newSummary())
+	assert.Zero(t, pl.Setup)
+	assert.Zero(t, pl.Requests)
 
 	// One collection: a list page and a creation first.
 	pl = makePlan(th, viaNotes, make([]item, 300), make([]item, 300), []string{"Inbox"}, newSummary())
