@@ -131,8 +131,11 @@ type measurement struct {
 	now   time.Duration
 	// others is set while another consumer is known to spend on the key:
 	// its spending between two answers looks like this call's, so a price
-	// rises only on more measurements then (see narrow).
-	others bool
+	// rises only on more measurements then (see narrow), and only by more
+	// than othersRate (the drift estimate's, tokens per ns) spends over the
+	// measurement's window (see reading).
+	others     bool
+	othersRate float64
 }
 
 // measureAnswer takes one answer's readings, ms[k] for each kind k shown
@@ -165,7 +168,12 @@ func (b *costBook) measureAnswer(ms *[2]measurement, has [2]bool) {
 // reading records the answer m of kind k as the reference for the next one
 // and returns the interval it bounds its route's cost to, when it is a
 // measurement: its call and the previous one were each alone in flight,
-// one after the other, and the bucket cannot have filled meanwhile.
+// one after the other, and the bucket cannot have filled meanwhile. While
+// another consumer is known to spend, the low end allows for what it
+// spends at its estimated rate over the window: a route measured while the
+// other's calls land in its windows is not priced at its own cost and
+// theirs. (The rate, not the burst: a new route's unexplained spending is
+// first learned as drift, whose burst is then the route's own excess.)
 func (b *costBook) reading(k headers.Kind, m *measurement) (interval, bool) {
 	prev := b.last[k]
 	b.last[k] = answerMark{ok: true, alone: m.alone, window: m.ws.Window, remaining: m.ws.Remaining, seq: m.tk.seq, sent: m.tk.at, answered: m.now}
@@ -177,7 +185,11 @@ func (b *costBook) reading(k headers.Kind, m *measurement) (interval, bool) {
 		return interval{}, false // overlapped, or the bucket may have filled up meanwhile
 	}
 	d := float64(prev.remaining - m.ws.Remaining)
-	return interval{lo: d + m.rate*minGap - 1, hi: d + m.rate*maxGap + 1, n: 1}, true
+	iv := interval{lo: d + m.rate*minGap - 1, hi: d + m.rate*maxGap + 1, n: 1}
+	if m.others {
+		iv.lo -= m.othersRate * maxGap
+	}
+	return iv, true
 }
 
 // measure takes iv, what the answer m of kind k bounds its route's cost

@@ -351,7 +351,7 @@ func (t *Throttle) learnCost(now time.Duration, tk Ticket, r *response, provedOt
 		}
 		b := t.policy.Buckets[i]
 		rate[k] = float64(b.Limit) / float64(b.Period)
-		ms[k], has[k] = measurement{tk: tk, ws: ws, alone: alone, clean: clean, rate: rate[k], now: now, others: t.drift.active}, true
+		ms[k], has[k] = measurement{tk: tk, ws: ws, alone: alone, clean: clean, rate: rate[k], now: now, others: t.drift.active, othersRate: t.drift.rate[k]}, true
 	}
 	if r.rateLimited {
 		t.costs.refused(tk, r.status, r.retryAfter, rate, t.capacity)

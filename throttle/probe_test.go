@@ -333,3 +333,37 @@ func TestAnswerShowingBothKindsSpentMeasuresNoPrice(t *testing.T) {
 		assert.Equal(t, want, b.costOf(route, believed).Complexity, "requests spent beyond the price too: %v", requestsToo)
 	}
 }
+
+// TestMeasurementsAllowForTheOthersSpending: while another consumer is
+// known to spend (here 1 complexity token a second), a measurement's
+// window may hold its spending, so a measurement bounds the price only to
+// what it shows beyond that. A route measured in complexity alone (the
+// request bucket near full), each 2-second window catching the other's
+// 2-token call, stays at its price; one whose calls do cost 5 is priced 5.
+func TestMeasurementsAllowForTheOthersSpending(t *testing.T) {
+	const route = 7
+	believed := Cost{Requests: 1, Complexity: 1}
+	for _, spent := range []int64{3, 5} { // the call and the other's 2, or a price of 5
+		var b costBook
+		remaining := int64(190)
+		answer := func(i int, spent int64) {
+			remaining -= spent
+			at := time.Duration(i) * 2 * time.Second // answered as it is sent: a 2 s window
+			b.measureAnswer(&[2]measurement{headers.Complexity: {
+				tk:    Ticket{route: route, cost: believed, seq: uint64(i), at: at},
+				ws:    headers.WindowState{Window: headers.Minute, Limit: 200, Remaining: remaining},
+				alone: true, clean: true, now: at, // no refill counted: rate 0
+				others: true, othersRate: 1 / float64(time.Second),
+			}}, [2]bool{headers.Complexity: true})
+		}
+		answer(1, 0)
+		for i := 2; i <= 8; i++ {
+			answer(i, spent)
+		}
+		want := spent
+		if spent == 3 {
+			want = 1
+		}
+		assert.Equal(t, want, b.costOf(route, believed).Complexity, "%d spent a window", spent)
+	}
+}
