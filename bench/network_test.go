@@ -16,7 +16,7 @@ package bench
 //
 // W4's noisy neighbour runs twice. At its full 620 calls (W4-full) it is
 // held to its goals: at most 1% of the calls sent are 429s, efficiency
-// 0.98 (a rare run misses the first: see bench/RESULTS.md). Shortened to 130 calls (W4), it meets neither and is held to
+// 0.98. Shortened to 130 calls (W4), it meets neither and is held to
 // weaker bounds that catch a regression (see knownGaps): about one 429 a
 // run, the first call that finds the neighbour's spending, is 0.8% of 130,
 // and the drift reserve's one-time delay weighs on a run this short. A
@@ -38,8 +38,8 @@ package bench
 //
 // A seed fixes every delay the network draws, in the order calls reach it;
 // the order in which goroutines reach it is the Go scheduler's, so a seed
-// reproduces a failure often, not always (W4-full's seed 9 under
-// jitter-100ms: about one try in ten).
+// reproduces a failure often, not always (one that W4-full's seed 9 met
+// before 2f48743 came in about one try in ten).
 
 import (
 	"context"
