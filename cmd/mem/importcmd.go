@@ -257,7 +257,7 @@ func (o *importOptions) openJournal(env *cliEnv, owner journalOwner) (*journal, 
 	if err != nil {
 		var busy *journalBusyError
 		if errors.As(err, &busy) {
-			return nil, nil, usageError{err.Error()}
+			return nil, nil, refusedError{"journal_in_use", err.Error()}
 		}
 		return nil, nil, err
 	}

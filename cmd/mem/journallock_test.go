@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"testing/synctest"
 
@@ -40,7 +41,12 @@ func TestJournalInUseIsRefused(t *testing.T) {
 			code, out, errOut := cli(t.Context(), srv, "", args...)
 			assert.Equal(t, exitUsage, code, "%v: %s", args, out+errOut)
 			assert.Contains(t, errOut, "the journal "+path+" is in use by another mem import", args)
+			assert.NotContains(t, errOut, "for usage", "the command line was right: %v", args)
 		}
+		code, _, errOut = cli(t.Context(), srv, "", "import", "--mock", "--json", "--journal", path, dir)
+		assert.Equal(t, exitUsage, code)
+		lines := strings.Split(strings.TrimSpace(errOut), "\n") // after --mock's notice
+		assert.Equal(t, "journal_in_use", decodeError(t, lines[len(lines)-1]).Type, errOut)
 		assert.Len(t, srv.Journal(), calls, "no call made")
 		after, err := os.ReadFile(path)
 		require.NoError(t, err)

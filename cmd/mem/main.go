@@ -125,6 +125,14 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
+// refusedError refuses, before anything is sent, a command whose line is
+// right but that cannot run now (another import holds its journal): exit
+// 2 as for a usage error, without pointing at the help; typ names the
+// refusal in --json.
+type refusedError struct{ typ, msg string }
+
+func (e refusedError) Error() string { return e.msg }
+
 // errReported ends a command whose outcome is already on the screen (an
 // import's summary lists what failed): exit 1, nothing more to print.
 var errReported = errors.New("reported")
@@ -137,6 +145,7 @@ var errInterrupted = errors.New("interrupted")
 // that refused it (cmdPath).
 func report(env *cliEnv, err error, cmdPath string) int {
 	var ue usageError
+	var re refusedError
 	switch {
 	case err == nil:
 		return exitOK
@@ -151,6 +160,9 @@ func report(env *cliEnv, err error, cmdPath string) int {
 		help := cmdPath + " --help"
 		env.complain(errorJSON{Type: "usage", Message: err.Error(), Help: help}, "mem:", fmt.Sprintf("%v\nRun '%s' for usage.", err, help))
 		return exitUsage
+	case errors.As(err, &re):
+		env.complain(errorJSON{Type: re.typ, Message: re.msg}, "mem:", re.msg)
+		return exitUsage
 	default:
 		e := errorOf(err)
 		env.complain(e, "mem:", e.Message)
@@ -161,8 +173,9 @@ func report(env *cliEnv, err error, cmdPath string) int {
 // errorJSON is an error as --json prints it, one object on standard error.
 // It never holds the API key.
 type errorJSON struct {
-	// Type is what went wrong, to branch on: "usage", "interrupted",
-	// "stopped", "no_api_key", "unreachable", the server's error type
+	// Type is what went wrong, to branch on: "usage", "journal_in_use",
+	// "interrupted", "stopped", "no_api_key", "unreachable", the server's
+	// error type
 	// ("not_found", "unauthorized", …), "http_error" for an error response
 	// without one, or "error".
 	Type    string `json:"type"`
