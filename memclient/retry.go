@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"syscall"
 	"time"
 
 	"github.com/memsdk/mem-go/headers"
@@ -100,7 +99,7 @@ func (p *retryPolicy) checkTransportError(ctx context.Context, now time.Time, er
 		}
 		return false, err
 	}
-	if sent := p.r.sent.Load() && !neverSent(err); sent { // an error from the throttle left nothing in the network
+	if sent := p.r.sent.Load() && !NeverSent(err); sent { // an error from the throttle left nothing in the network
 		if !p.r.repeatable() {
 			return false, p.outcomeUnknown(ctx, err, slog.String("error", err.Error()))
 		}
@@ -219,18 +218,19 @@ func beyondRetry(err error) bool {
 		errors.Is(err, throttle.ErrClockBehind) || errors.As(err, &cost)
 }
 
-// neverSent reports whether a transport error proves that the request did
-// not reach the server: the connection could not be made (dial failed,
-// refused, no route, DNS). Resets, timeouts and EOFs after connecting are
-// ambiguous.
-func neverSent(err error) bool {
-	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) {
+// NeverSent reports whether a transport error proves that no byte of the
+// request reached the server: the connection to it (or to the proxy)
+// could not be made (DNS, refused, no route, a dial cancelled or timed
+// out), or the server at an https:// URL answers plain HTTP. An error
+// number alone proves nothing: a refusal or "no route to host" can also
+// end a connection the request already went out on. A call that failed so
+// may be sent again whatever its kind; memclient retries mem-it only then
+// (see MemItRequest.AtLeastOnce).
+func NeverSent(err error) bool {
+	if errors.Is(err, http.ErrSchemeMismatch) {
 		return true
 	}
-	var dnsErr *net.DNSError
-	if errors.As(err, &dnsErr) {
-		return true
-	}
+	var dns *net.DNSError
 	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
+	return errors.As(err, &dns) || (errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect"))
 }

@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"syscall"
 	"testing"
 	"testing/synctest"
@@ -212,8 +214,51 @@ func TestMemItRetriedWhenNeverSent(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, 3, resp.Attempts)
 		assert.Len(t, srv.Notes(mock.DefaultKey), 1)
-		assert.True(t, neverSent(fmt.Errorf("wrapped: %w", &net.OpError{Op: "dial", Err: errors.New("x")})))
-		assert.False(t, neverSent(&mock.InjectedError{Fault: mock.FaultReset}))
+		assert.True(t, NeverSent(fmt.Errorf("wrapped: %w", &net.OpError{Op: "dial", Err: errors.New("x")})))
+		assert.False(t, NeverSent(&mock.InjectedError{Fault: mock.FaultReset}))
+	})
+}
+
+// TestNeverSent: only a failed connect (or a plain-HTTP server met at an
+// https:// URL) proves a request never left; an error number alone does
+// not, since a refusal or no route can end a connection it went out on.
+func TestNeverSent(t *testing.T) {
+	refused := os.NewSyscallError("connect", syscall.ECONNREFUSED)
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{&net.OpError{Op: "dial", Net: "tcp", Err: refused}, true},
+		{&net.OpError{Op: "proxyconnect", Net: "tcp", Err: refused}, true},
+		{&net.DNSError{Err: "no such host", Name: "mem.invalid"}, true},
+		{&url.Error{Op: "Post", URL: "http://x", Err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Name: "x", IsNotFound: true}}}, true},
+		{fmt.Errorf("tls: %w", http.ErrSchemeMismatch), true},
+		{&net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.EHOSTUNREACH)}, false},
+		{&net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, false},
+		{syscall.ECONNREFUSED, false},
+		{io.ErrUnexpectedEOF, false},
+		{context.Canceled, false},
+	} {
+		assert.Equal(t, tc.want, NeverSent(tc.err), "%v", tc.err)
+	}
+}
+
+// TestMemItNotResentAfterAReadThatFoundNoRoute: a mem-it whose connection
+// broke after it was written ("no route to host" on the read) may have
+// been processed: it is of unknown outcome, not sent again.
+func TestMemItNotResentAfterAReadThatFoundNoRoute(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		srv := mock.MustNew(mock.Config{})
+		attempts := 0
+		rt := rtFunc(func(r *http.Request) (*http.Response, error) {
+			attempts++
+			return nil, &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.EHOSTUNREACH)}
+		})
+		c := newClientFor(t, srv, WithTransport(rt))
+		_, _, err := c.MemIt(t.Context(), &MemItRequest{Input: "x"})
+		var unknown *OutcomeUnknownError
+		require.ErrorAs(t, err, &unknown)
+		assert.Equal(t, 1, attempts, "not sent again")
 	})
 }
 

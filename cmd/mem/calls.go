@@ -232,7 +232,7 @@ func (g sendGuard) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := g.base.RoundTrip(req)
 	switch {
-	case err != nil && neverLeft(err):
+	case err != nil && memclient.NeverSent(err):
 		// Its wait for tokens, if it is tried again, begins after the
 		// client's backoff, which this does not see: none is counted.
 		st.notSent(time.Time{})

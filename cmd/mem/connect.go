@@ -208,24 +208,10 @@ func isConnError(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	return neverLeft(err) ||
+	return memclient.NeverSent(err) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH)
 }
 
-// neverLeft reports whether a transport error proves that no byte of the
-// request reached the server: the connection to it (or to the proxy)
-// could not be made (DNS, refused, no route, a dial cancelled or timed
-// out), or the TLS handshake met a server that speaks plain HTTP. An error
-// number alone proves nothing: no route to host or a refusal can also end
-// a connection the request went out on.
-func neverLeft(err error) bool {
-	if errors.Is(err, http.ErrSchemeMismatch) {
-		return true
-	}
-	var dns *net.DNSError
-	var op *net.OpError
-	return errors.As(err, &dns) || (errors.As(err, &op) && (op.Op == "dial" || op.Op == "proxyconnect"))
-}
 
 // connReason is the innermost words of a connection error: "connection
 // refused", "no such host".

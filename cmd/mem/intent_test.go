@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -237,27 +235,6 @@ func TestMemItRefusedConnectionIsNotSent(t *testing.T) {
 			assert.Len(t, r.srv.Notes(mock.DefaultKey), 1)
 		})
 	})
-}
-
-// TestNeverLeft: only a connection that could not be made proves that the
-// request never left; an error number met after connecting does not.
-func TestNeverLeft(t *testing.T) {
-	refused := os.NewSyscallError("connect", syscall.ECONNREFUSED)
-	for _, c := range []struct {
-		err  error
-		want bool
-	}{
-		{&net.OpError{Op: "dial", Net: "tcp", Err: refused}, true},
-		{&url.Error{Op: "Post", URL: "http://x", Err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Name: "x", IsNotFound: true}}}, true},
-		{&net.OpError{Op: "proxyconnect", Net: "tcp", Err: &net.OpError{Op: "dial", Net: "tcp", Err: refused}}, true},
-		{fmt.Errorf("tls: %w", http.ErrSchemeMismatch), true},
-		{&net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.EHOSTUNREACH)}, false},
-		{&net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}, false},
-		{io.ErrUnexpectedEOF, false},
-		{context.Canceled, false},
-	} {
-		assert.Equal(t, c.want, neverLeft(c.err), "%v", c.err)
-	}
 }
 
 // TestMemItIntentIsSyncedBeforeItLeaves: the journal keeps in memory what
