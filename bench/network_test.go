@@ -16,9 +16,9 @@ package bench
 //
 // W4's noisy neighbour runs twice. At its full 620 calls (W4-full) it is
 // held to its goals: at most 1% of the calls sent are 429s, efficiency
-// 0.98. Shortened to 130 calls (W4), it meets neither and is held to
-// weaker bounds that catch a regression (see knownGaps): about one 429 a
-// run, the first call that finds the neighbour's spending, is 0.8% of 130,
+// 0.98. Shortened to 130 calls (W4), it misses both in some runs and is
+// held to weaker bounds that catch a regression (see knownGaps): the one
+// 429 a run that finds the neighbour's spending is already 0.8% of 130,
 // and the drift reserve's one-time delay weighs on a run this short. A
 // second process starting on the key without a shared store (goal: at
 // most one 429 per process start) is held to knownGaps too: two throttles
@@ -29,8 +29,8 @@ package bench
 // Seeds per (workload, network profile): 48 divided by the workload's
 // weight (a quarter with -short), so 288 per cold burst over the six
 // profiles, 36–48 per W1–W6 workload and 12 for W4-full; the package
-// stays well under a minute under -race. MEMBENCH_SEEDS=N runs N per pair (the record run:
-// MEMBENCH_SEEDS=1667 is 10,000 per workload). A failing pair prints its
+// stays well under a minute under -race. MEMBENCH_SEEDS=N runs N per pair
+// (the record run: MEMBENCH_SEEDS=1667 is 10,000 per workload). A failing pair prints its
 // first failing seed's trace; MEMBENCH_SEED=S runs only seed S and with -v
 // prints its trace; select the pair with -run, e.g.
 //

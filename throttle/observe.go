@@ -2,7 +2,6 @@ package throttle
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/memsdk/mem-go/headers"
@@ -88,14 +87,13 @@ func (t *Throttle) Snapshot() Snapshot {
 	remote, ok := t.remoteState(now)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	st := t.stateLocked(now, remote, ok)
-	buckets := slices.Clone(st.Buckets)
-	for i := range buckets {
-		buckets[i].Shown = i < len(t.windowShown) && t.windowShown[i]
+	st := t.stateLocked(now, remote, ok) // its Buckets are a new slice each time
+	for i := range st.Buckets {
+		st.Buckets[i].Shown = i < len(t.windowShown) && t.windowShown[i]
 	}
 	s := Snapshot{
 		At:       wallNow,
-		Buckets:  buckets,
+		Buckets:  st.Buckets,
 		Probing:  !st.Synced,
 		InFlight: t.inflightN,
 		Queued:   t.queue.len(),

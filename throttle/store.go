@@ -45,7 +45,8 @@ type Store interface {
 	// keyed on the policy).
 	Adopt(ctx context.Context, now time.Duration, k headers.Kind, w headers.Window, limit int64) (bool, error)
 	// State returns every bucket's state at now, the pause in force and
-	// whether a response has resynchronised the levels. It changes nothing.
+	// whether a response has resynchronised the levels. It changes nothing;
+	// the Buckets slice is the caller's (a new one each call).
 	State(ctx context.Context, now time.Duration) (StoreState, error)
 }
 

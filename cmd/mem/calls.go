@@ -259,14 +259,8 @@ func (st *callState) notSent(since time.Time) {
 // first, unless ctx has ended: then nothing leaves, and an intent recorded
 // meanwhile is withdrawn.
 func (st *callState) leave(ctx context.Context) error {
-	if in := st.intent; in != nil && !in.standing {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if err := in.record(); err != nil {
-			return fmt.Errorf("%w: %w", errIntentNotRecorded, err)
-		}
-		in.standing = true
+	if err := st.intent.stand(ctx); err != nil {
+		return err
 	}
 	ic := st.ic
 	ic.mu.Lock()
@@ -291,6 +285,22 @@ type sendIntent struct {
 	// standing: recorded and not withdrawn; the call may have been
 	// processed.
 	standing bool
+}
+
+// stand records the intent (a nil one has none) unless it stands already
+// or ctx has ended: the request may then leave.
+func (in *sendIntent) stand(ctx context.Context) error {
+	if in == nil || in.standing {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := in.record(); err != nil {
+		return fmt.Errorf("%w: %w", errIntentNotRecorded, err)
+	}
+	in.standing = true
+	return nil
 }
 
 // withdrawIfStanding withdraws a standing intent (a nil one has none). If

@@ -212,7 +212,6 @@ func isConnError(err error) bool {
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH)
 }
 
-
 // connReason is the innermost words of a connection error: "connection
 // refused", "no such host".
 func connReason(err error) string {

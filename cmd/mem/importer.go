@@ -350,10 +350,17 @@ func (im *importer) run(ctx context.Context, todo []item, s summary) (out summar
 // when the call met a fatal error (see breaker), else "" (any other
 // failure only loses the warm-up).
 func (im *importer) warmUp(ctx context.Context) string {
-	if im.via != viaMemIt || !im.th.Snapshot().Probing {
+	if !needsWarmUp(im.th, im.via) {
 		return ""
 	}
 	return newBreaker(im.server).observe(im.api.WarmUp(ctx))
+}
+
+// needsWarmUp reports whether an import via via makes the warm-up call (see
+// importer.warmUp): a mem-it import while th has not learnt the levels.
+// The plan counts it by the same rule.
+func needsWarmUp(th *throttle.Throttle, via string) bool {
+	return via == viaMemIt && th.Snapshot().Probing
 }
 
 // ensureCollections makes sure every collection the notes go in exists,
@@ -569,15 +576,16 @@ func (im *importer) send(ctx context.Context, it item, collectionIDs []string, i
 // none), so that a withdrawn intent leaves the item as it was.
 func (im *importer) intent(it item) *sendIntent {
 	prev, had := im.journal.Lookup(it.Key)
+	mark := func(outcome string) error {
+		return im.journal.Record(journalEntry{Key: it.Key, Outcome: outcome, Via: im.via, At: time.Now()})
+	}
 	return &sendIntent{
-		record: func() error {
-			return im.journal.Record(journalEntry{Key: it.Key, Outcome: outcomeSending, Via: im.via, At: time.Now()})
-		},
+		record: func() error { return mark(outcomeSending) },
 		withdraw: func() error {
 			if had {
 				return im.journal.Record(prev)
 			}
-			return im.journal.Record(journalEntry{Key: it.Key, Outcome: outcomeNotSent, Via: im.via, At: time.Now()})
+			return mark(outcomeNotSent)
 		},
 	}
 }

@@ -34,20 +34,35 @@ type memItWatch struct {
 	seen    []string // the document's outcome in the journal file as each mem-it arrived
 }
 
+// newMemItWatch watches the one document in dir, refusing its first
+// mem-it.
+func newMemItWatch(t *testing.T, dir string) *memItWatch {
+	return &memItWatch{srv: mock.MustNew(mock.Config{}), journal: filepath.Join(t.TempDir(), "j"), key: oneKey(t, dir), refuse: 1}
+}
+
+// arrive records the document's newest outcome in the journal file as a
+// mem-it arrives, and returns which arrival it is (1 for the first).
+func (w *memItWatch) arrive() (int, error) {
+	j, err := readJournal(w.journal)
+	if err != nil {
+		return 0, err
+	}
+	e, _ := j.Lookup(w.key)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seen = append(w.seen, e.Outcome)
+	return len(w.seen), nil
+}
+
 func (w *memItWatch) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Path != "/v2/mem-it" {
 		return w.srv.RoundTripper().RoundTrip(req)
 	}
-	j, err := readJournal(w.journal)
+	n, err := w.arrive()
 	if err != nil {
 		return nil, err
 	}
-	e, _ := j.Lookup(w.key)
-	w.mu.Lock()
-	w.seen = append(w.seen, e.Outcome)
-	refuse := len(w.seen) <= w.refuse
-	w.mu.Unlock()
-	if refuse {
+	if n <= w.refuse {
 		h := http.Header{"Retry-After": {"30"}, "Content-Type": {"application/json"}}
 		return &http.Response{StatusCode: http.StatusTooManyRequests, Header: h, Request: req,
 			Body: http.NoBody}, nil
@@ -67,7 +82,7 @@ func (w *memItWatch) arrivals() []string {
 func TestMemItIntentIsOnDiskBeforeEachAttempt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		dir := docs(t, 1)
-		w := &memItWatch{srv: mock.MustNew(mock.Config{}), journal: filepath.Join(t.TempDir(), "j"), key: oneKey(t, dir), refuse: 1}
+		w := newMemItWatch(t, dir)
 		vars := map[string]string{memclient.EnvAPIKey: mock.DefaultKey, memclient.EnvBaseURL: "http://mem.test"}
 		code, out, errOut := cliWith(t.Context(), w, vars, "import", "--via", "mem-it", "--journal", w.journal, dir)
 		require.Equal(t, exitOK, code, out+errOut)
@@ -86,10 +101,10 @@ func TestMemItStoppedAfterA429LeavesItAsItWas(t *testing.T) {
 		t.Run("before="+before, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				dir := docs(t, 1)
-				w := &memItWatch{srv: mock.MustNew(mock.Config{}), journal: filepath.Join(t.TempDir(), "j"), key: oneKey(t, dir), refuse: 1}
+				w := newMemItWatch(t, dir)
 				args := []string{"import", "--via", "mem-it", "--journal", w.journal, dir}
 				if before != "" {
-					j, err := openJournal(w.journal)
+					j, err := holdJournal(w.journal)
 					require.NoError(t, err)
 					require.NoError(t, j.Record(journalEntry{Key: w.key, Outcome: before, Via: viaMemIt, At: time.Now()}))
 					require.NoError(t, j.Close())
@@ -177,7 +192,7 @@ func TestJournalSendingMeansUnknown(t *testing.T) {
 // first of them calls stop (when set) as it fails. It records the
 // journal's newest outcome for the document as each mem-it arrives.
 type refusingMemIt struct {
-	memItWatch
+	*memItWatch
 	stop func()
 }
 
@@ -185,15 +200,10 @@ func (r *refusingMemIt) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Path != "/v2/mem-it" {
 		return r.srv.RoundTripper().RoundTrip(req)
 	}
-	j, err := readJournal(r.journal)
+	n, err := r.arrive()
 	if err != nil {
 		return nil, err
 	}
-	e, _ := j.Lookup(r.key)
-	r.mu.Lock()
-	r.seen = append(r.seen, e.Outcome)
-	n := len(r.seen)
-	r.mu.Unlock()
 	if n > r.refuse {
 		return r.srv.RoundTripper().RoundTrip(req)
 	}
@@ -214,7 +224,7 @@ func TestMemItRefusedConnectionIsNotSent(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			dir := docs(t, 1)
 			ctx, cancel := context.WithCancel(t.Context())
-			r := &refusingMemIt{memItWatch: memItWatch{srv: mock.MustNew(mock.Config{}), journal: filepath.Join(t.TempDir(), "j"), key: oneKey(t, dir), refuse: 1}, stop: cancel}
+			r := &refusingMemIt{memItWatch: newMemItWatch(t, dir), stop: cancel}
 			code, out, errOut := cliWith(ctx, r, vars, "import", "--via", "mem-it", "--journal", r.journal, dir)
 			require.Equal(t, exitInterrupted, code, out+errOut)
 			assert.Equal(t, []string{outcomeSending}, r.arrivals())
@@ -227,7 +237,7 @@ func TestMemItRefusedConnectionIsNotSent(t *testing.T) {
 	t.Run("retried", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			dir := docs(t, 1)
-			r := &refusingMemIt{memItWatch: memItWatch{srv: mock.MustNew(mock.Config{}), journal: filepath.Join(t.TempDir(), "j"), key: oneKey(t, dir), refuse: 1}}
+			r := &refusingMemIt{memItWatch: newMemItWatch(t, dir)}
 			code, out, errOut := cliWith(t.Context(), r, vars, "import", "--via", "mem-it", "--journal", r.journal, dir)
 			require.Equal(t, exitOK, code, out+errOut)
 			assert.Equal(t, []string{outcomeSending, outcomeSending}, r.arrivals())
@@ -246,8 +256,8 @@ func TestMemItRefusedConnectionIsNotSent(t *testing.T) {
 func TestMemItIntentIsSyncedBeforeItLeaves(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		dir := docs(t, 1)
-		w := &memItWatch{srv: mock.MustNew(mock.Config{}), journal: filepath.Join(t.TempDir(), "j"), key: oneKey(t, dir), refuse: 1}
-		j, err := openJournal(w.journal)
+		w := newMemItWatch(t, dir)
+		j, err := holdJournal(w.journal)
 		require.NoError(t, err)
 		defer j.Close()
 		j.out = newGroupCommit(&volatileFile{f: j.f})

@@ -182,16 +182,6 @@ func loadJournal(path string, r io.Reader) (*journal, error) {
 	return j, nil
 }
 
-// openJournal opens path for appending (creating it), locked against
-// other imports (see lockJournal), and loads it.
-func openJournal(path string) (*journal, error) {
-	f, _, err := lockJournal(path)
-	if err != nil {
-		return nil, err
-	}
-	return attachJournal(path, f)
-}
-
 // attachJournal loads the journal from f, the file at path opened by
 // lockJournal, and appends to it from now on. It closes f on failure.
 func attachJournal(path string, f *os.File) (*journal, error) {

@@ -127,7 +127,7 @@ func TestJournalCrashChild(t *testing.T) {
 	via := cmp.Or(os.Getenv(crashViaEnv), viaNotes)
 	items, err := readSources([]string{dir}, nil, via)
 	require.NoError(t, err)
-	j, err := openJournal(os.Getenv(crashJournalEnv))
+	j, err := holdJournal(os.Getenv(crashJournalEnv))
 	require.NoError(t, err)
 	defer j.Close()
 	j.out = newGroupCommit(&volatileFile{f: j.f})

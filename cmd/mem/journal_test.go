@@ -35,7 +35,7 @@ func cpuTime(tb testing.TB) time.Duration {
 func BenchmarkJournalRecord(b *testing.B) {
 	for _, writers := range []int{1, 4, 8} {
 		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
-			j, err := openJournal(filepath.Join(b.TempDir(), "j"))
+			j, err := holdJournal(filepath.Join(b.TempDir(), "j"))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -285,4 +285,15 @@ func TestImportJournalFailureCountsNothingAsDone(t *testing.T) {
 	assert.Equal(t, 2, s.NotAttempted)
 	_, ok := j.Lookup("a.md")
 	assert.False(t, ok, "what is not on disk is not looked up as done either")
+}
+
+// holdJournal opens path for appending (creating it), locked against
+// other imports (see lockJournal), and loads it: another import, for the
+// tests.
+func holdJournal(path string) (*journal, error) {
+	f, _, err := lockJournal(path)
+	if err != nil {
+		return nil, err
+	}
+	return attachJournal(path, f)
 }

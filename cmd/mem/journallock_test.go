@@ -30,7 +30,7 @@ func TestJournalInUseIsRefused(t *testing.T) {
 		before, err := os.ReadFile(path)
 		require.NoError(t, err)
 
-		held, err := openJournal(path) // another import, running
+		held, err := holdJournal(path) // another import, running
 		require.NoError(t, err)
 		calls := len(srv.Journal())
 		for _, args := range [][]string{
@@ -70,24 +70,18 @@ func TestJournalInUseIsRefused(t *testing.T) {
 // and runs on a new one, which it holds: another import of it is refused
 // meanwhile, and the old one is free.
 func TestNewJournalLocksTheNewOne(t *testing.T) {
-	if !journalLocking {
-		t.Skip("no journal locking on this platform")
-	}
-	path := filepath.Join(t.TempDir(), "j")
-	require.NoError(t, os.WriteFile(path, []byte(`{"key":"a.md","outcome":"done","via":"notes","at":"2025-01-01T00:00:00Z"}`+"\n"), 0o644))
-	o := &importOptions{g: &globals{quiet: true}, journalPath: path, newJournal: true}
-	j, err := o.takeJournal(&cliEnv{stderr: os.Stderr})
-	require.NoError(t, err)
+	path := seededJournal(t)
+	j := takeNewJournal(t, path)
 	defer j.Close()
 	_, ok := j.Lookup("a.md")
 	assert.False(t, ok, "a new journal")
-	_, err = openJournal(path)
+	_, err := holdJournal(path)
 	var busy *journalBusyError
 	assert.ErrorAs(t, err, &busy, "the new one is held")
 	aside, err := filepath.Glob(path + ".*.old")
 	require.NoError(t, err)
 	require.Len(t, aside, 1)
-	old, err := openJournal(aside[0])
+	old, err := holdJournal(aside[0])
 	require.NoError(t, err, "the old one is let go")
 	require.NoError(t, old.Close())
 }
@@ -98,15 +92,11 @@ func TestNewJournalLocksTheNewOne(t *testing.T) {
 // its own (it did, when the old one was removed before the new one was
 // created).
 func TestNewJournalLeavesNoGap(t *testing.T) {
-	if !journalLocking {
-		t.Skip("no journal locking on this platform")
-	}
-	path := filepath.Join(t.TempDir(), "j")
-	require.NoError(t, os.WriteFile(path, []byte(`{"key":"a.md","outcome":"done","via":"notes","at":"2025-01-01T00:00:00Z"}`+"\n"), 0o644))
+	path := seededJournal(t)
 	raced := false
 	hookAside = func() {
 		raced = true
-		other, err := openJournal(path)
+		other, err := holdJournal(path)
 		if err == nil {
 			other.Close()
 		}
@@ -114,9 +104,7 @@ func TestNewJournalLeavesNoGap(t *testing.T) {
 		assert.ErrorAs(t, err, &busy, "the journal is held while the old one is moved aside")
 	}
 	defer func() { hookAside = nil }()
-	o := &importOptions{g: &globals{quiet: true}, journalPath: path, newJournal: true}
-	j, err := o.takeJournal(&cliEnv{stderr: os.Stderr})
-	require.NoError(t, err)
+	j := takeNewJournal(t, path)
 	defer j.Close()
 	require.True(t, raced)
 	_, ok := j.Lookup("a.md")
@@ -131,23 +119,37 @@ func TestNewJournalLeavesNoGap(t *testing.T) {
 // (when the old one is let go), lets it go and opens the new one, which
 // --new-journal holds: it is refused, not run on the old one.
 func TestLockJournalFollowsAReplacedFile(t *testing.T) {
+	path := seededJournal(t)
+	var fresh *journal
+	hookOpened = func() {
+		hookOpened = nil // the --new-journal run's own opens go through
+		fresh = takeNewJournal(t, path)
+	}
+	defer func() { hookOpened = nil }()
+	_, err := holdJournal(path)
+	require.NotNil(t, fresh, "the hook ran")
+	defer fresh.Close()
+	var busy *journalBusyError
+	assert.ErrorAs(t, err, &busy, "the new journal is held")
+}
+
+// seededJournal is a journal with one document done, where journals lock
+// (else the test is skipped).
+func seededJournal(t *testing.T) string {
+	t.Helper()
 	if !journalLocking {
 		t.Skip("no journal locking on this platform")
 	}
 	path := filepath.Join(t.TempDir(), "j")
 	require.NoError(t, os.WriteFile(path, []byte(`{"key":"a.md","outcome":"done","via":"notes","at":"2025-01-01T00:00:00Z"}`+"\n"), 0o644))
-	var fresh *journal
-	hookOpened = func() {
-		hookOpened = nil // the --new-journal run's own opens go through
-		o := &importOptions{g: &globals{quiet: true}, journalPath: path, newJournal: true}
-		var err error
-		fresh, err = o.takeJournal(&cliEnv{stderr: os.Stderr})
-		require.NoError(t, err)
-	}
-	defer func() { hookOpened = nil }()
-	_, err := openJournal(path)
-	require.NotNil(t, fresh, "the hook ran")
-	defer fresh.Close()
-	var busy *journalBusyError
-	assert.ErrorAs(t, err, &busy, "the new journal is held")
+	return path
+}
+
+// takeNewJournal takes path as an import with --new-journal does.
+func takeNewJournal(t *testing.T, path string) *journal {
+	t.Helper()
+	o := &importOptions{g: &globals{quiet: true}, journalPath: path, newJournal: true}
+	j, err := o.takeJournal(&cliEnv{stderr: os.Stderr})
+	require.NoError(t, err)
+	return j
 }

@@ -63,7 +63,7 @@ func makePlan(th *throttle.Throttle, via string, items []item, todo []item, titl
 	setup := 0
 	switch {
 	case n == 0:
-	case via == viaMemIt && th.Snapshot().Probing:
+	case needsWarmUp(th, via):
 		setup = 1
 	case len(titles) > 0:
 		setup = 1 + len(titles)

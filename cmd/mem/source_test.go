@@ -126,7 +126,7 @@ func TestOversizeNotesAreSplitAndMemItRefused(t *testing.T) {
 
 func TestJournalSurvivesATornLine(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "j")
-	j, err := openJournal(path)
+	j, err := holdJournal(path)
 	require.NoError(t, err)
 	require.NoError(t, j.Record(journalEntry{Key: "a", Outcome: outcomeDone, At: time.Now()}))
 	require.NoError(t, j.Close())
@@ -136,11 +136,11 @@ func TestJournalSurvivesATornLine(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 
-	j, err = openJournal(path)
+	j, err = holdJournal(path)
 	require.NoError(t, err)
 	require.NoError(t, j.Record(journalEntry{Key: "c", Outcome: outcomeFailed, At: time.Now()}))
 	require.NoError(t, j.Close())
-	j, err = openJournal(path)
+	j, err = holdJournal(path)
 	require.NoError(t, err)
 	defer j.Close()
 	a, ok := j.Lookup("a")
