@@ -18,14 +18,18 @@ var queueSizes = []int{10, 100, 1_000, 10_000, 100_000}
 // fastPolicy is Mem's shape at 60,000 times its speed (a minute lasts a
 // millisecond), with day buckets no benchmark drains: a queue of 100,000
 // calls drains in about a second.
-func fastPolicy() Policy {
+func fastPolicy() Policy { return spedUp(60_000) }
+
+// spedUp is Mem's shape at speed times its speed, with day buckets no
+// benchmark drains.
+func spedUp(speed int) Policy {
 	p := DefaultPolicy()
 	for i, b := range p.Buckets {
 		if b.Window == headers.Day {
 			p.Buckets[i].Limit = 1_000_000_000
 			continue
 		}
-		p.Buckets[i].Period = time.Millisecond
+		p.Buckets[i].Period = b.Period / time.Duration(speed)
 	}
 	return p
 }
@@ -43,7 +47,7 @@ func BenchmarkQueue(b *testing.B) {
 			var cpu time.Duration
 			var waits uint64
 			for b.Loop() {
-				c, w := drainQueue(b, n)
+				c, w := drainQueue(b, fastPolicy(), n)
 				cpu, waits = cpu+c, waits+w
 			}
 			if waits < uint64(b.N*n/2) { // a queue refilled before its callers came
@@ -56,8 +60,8 @@ func BenchmarkQueue(b *testing.B) {
 
 // drainQueue runs one drain of n callers and returns the CPU it took and
 // how many calls waited.
-func drainQueue(b *testing.B, n int) (time.Duration, uint64) {
-	th := newSynced(b, fastPolicy())
+func drainQueue(b *testing.B, p Policy, n int) (time.Duration, uint64) {
+	th := newSynced(b, p)
 	ctx := context.Background()
 	drainMinute(th)
 	start := cpuTime()
@@ -85,6 +89,43 @@ func drainQueue(b *testing.B, n int) (time.Duration, uint64) {
 	return cpuTime() - start, th.Snapshot().Stats.Waits
 }
 
+// queueSpeeds are the speeds, in times Mem's, at which
+// BenchmarkQueueSpeeds drains 10,000 callers: from tokens every 10 µs,
+// faster than this machine hands a wake from one goroutine to the next
+// (each admitted call wakes the next head), to every 100 µs.
+var queueSpeeds = []int{60_000, 20_000, 6_000}
+
+// BenchmarkQueueSpeeds is BenchmarkQueue's load with 10,000 callers at
+// several speeds: at 60,000 times Mem's speed (BenchmarkQueue's) the
+// throttle cannot keep up with the tokens; slower, the drain takes as long
+// as the tokens do, as with a real server. BenchmarkQueueSpeedsXTimeRate
+// is the same on x/time/rate.
+func BenchmarkQueueSpeeds(b *testing.B) {
+	for _, speed := range queueSpeeds {
+		b.Run(fmt.Sprintf("speed=%dx", speed), func(b *testing.B) {
+			var cpu time.Duration
+			for b.Loop() {
+				c, _ := drainQueue(b, spedUp(speed), 10_000)
+				cpu += c
+			}
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*10_000), "cpu-ns/call")
+		})
+	}
+}
+
+// BenchmarkQueueSpeedsXTimeRate is BenchmarkQueueSpeeds on x/time/rate.
+func BenchmarkQueueSpeedsXTimeRate(b *testing.B) {
+	for _, speed := range queueSpeeds {
+		b.Run(fmt.Sprintf("speed=%dx", speed), func(b *testing.B) {
+			var cpu time.Duration
+			for b.Loop() {
+				cpu += drainXTimeRate(spedUp(speed), 10_000)
+			}
+			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*10_000), "cpu-ns/call")
+		})
+	}
+}
+
 // drainMinute empties th's minute buckets. (Taking the policy's limit is
 // not enough: after newSynced's resync the buckets hold one token less, the
 // take is refused, and the benchmark's small queues never wait.)
@@ -108,16 +149,16 @@ func BenchmarkQueueXTimeRate(b *testing.B) {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			var cpu time.Duration
 			for b.Loop() {
-				cpu += drainXTimeRate(n)
+				cpu += drainXTimeRate(fastPolicy(), n)
 			}
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*n), "cpu-ns/call")
 		})
 	}
 }
 
-func drainXTimeRate(n int) time.Duration {
+func drainXTimeRate(p Policy, n int) time.Duration {
 	var minute []*rate.Limiter
-	for _, bk := range fastPolicy().Buckets {
+	for _, bk := range p.Buckets {
 		if bk.Window == headers.Minute {
 			l := rate.NewLimiter(rate.Limit(float64(bk.Limit)/bk.Period.Seconds()), int(bk.Limit))
 			l.ReserveN(time.Now(), int(bk.Limit)) // drained
