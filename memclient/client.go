@@ -274,8 +274,20 @@ type Response struct {
 	// most constrained window's limit, remaining tokens and reset time.
 	// Absent kinds are zero (see headers.WindowState.Present).
 	Rate headers.Status
-	// Attempts is how many attempts the call took (1 without retries).
+	// Attempts is how many HTTP requests the call made (1 without
+	// retries). When a retry's answer was settled by reading the resource
+	// back (see NotesService.Create), the Response is the read's, and
+	// Attempts counts the call's attempts and the read's.
 	Attempts int
+}
+
+// settledBy returns the Response of a call whose outcome the read read
+// settled: read's, with Attempts counting r's attempts too.
+func settledBy(r *request, read *Response) *Response {
+	if read != nil {
+		read.Attempts += r.attempts
+	}
+	return read
 }
 
 // retryClass says how a call may be retried.

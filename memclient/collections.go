@@ -97,7 +97,7 @@ func (s *CollectionsService) Create(ctx context.Context, req *CreateCollectionRe
 			got, gresp, gerr := s.Get(ctx, body.ID)
 			if gerr == nil && got.Title == body.Title && derefString(got.Description) == body.Description {
 				s.c.log.DebugContext(ctx, "mem create resolved: an earlier attempt created the collection", "id", body.ID)
-				return got, gresp, nil
+				return got, settledBy(r, gresp), nil
 			}
 		}
 		return nil, resp, unknownCreate(r, body.ID, err)
@@ -373,7 +373,7 @@ func (s *CollectionsService) MoveNote(ctx context.Context, sourceCollectionID, n
 	if err != nil && r.ambiguous && errors.As(err, &ce) && ce.Reason == ReasonNotInSource {
 		n, nresp, gerr := s.c.Notes.Get(ctx, noteID)
 		if gerr == nil && slices.Contains(n.CollectionIDs, targetCollectionID) && !slices.Contains(n.CollectionIDs, sourceCollectionID) {
-			return nresp, nil
+			return settledBy(r, nresp), nil
 		}
 	}
 	return resp, err

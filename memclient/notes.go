@@ -213,7 +213,7 @@ func (s *NotesService) resolveCreate(ctx context.Context, r *request, err error,
 		return nil, nil, false
 	}
 	s.c.log.DebugContext(ctx, "mem create resolved: an earlier attempt created the note", "id", id)
-	return got, resp, true
+	return got, settledBy(r, resp), true
 }
 
 // Get reads a note, trashed or not (GET /v2/notes/{id}; 1 request and 1
@@ -425,7 +425,7 @@ func (s *NotesService) Update(ctx context.Context, id string, req *UpdateNoteReq
 		if r.ambiguous && errors.As(err, &ce) && ce.Reason == ReasonVersionConflict {
 			if got, gresp, gerr := s.Get(ctx, id); gerr == nil && got.Content == body.Content && got.Version > body.Version {
 				s.c.log.DebugContext(ctx, "mem update resolved: an earlier attempt applied it", "id", id)
-				return got, gresp, nil
+				return got, settledBy(r, gresp), nil
 			}
 		}
 		return nil, resp, err

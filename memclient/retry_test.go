@@ -36,6 +36,7 @@ func TestLostResponsesOnWritesAreResolved(t *testing.T) {
 		assert.Equal(t, "Once", n.Title)
 		assert.Len(t, srv.Notes(mock.DefaultKey), 1, "exactly one note")
 		assert.Equal(t, 200, resp.StatusCode)
+		assert.Equal(t, 3, resp.Attempts, "the lost POST, the 409 and the read")
 
 		// A caller-given id behaves the same.
 		id := "0b6f4a8e-1c2d-4e3f-9a0b-1c2d3e4f5a6b"
@@ -46,24 +47,27 @@ func TestLostResponsesOnWritesAreResolved(t *testing.T) {
 		assert.Len(t, srv.Notes(mock.DefaultKey), 2)
 
 		srv.FailNext("POST", "/v2/collections", 1, mock.FaultLost)
-		col, _, err := c.Collections.Create(ctx, &CreateCollectionRequest{Title: "Inbox", Description: "d"})
+		col, resp, err := c.Collections.Create(ctx, &CreateCollectionRequest{Title: "Inbox", Description: "d"})
 		require.NoError(t, err)
+		assert.Equal(t, 3, resp.Attempts, "the lost POST, the 409 and the read")
 		assert.Equal(t, "Inbox", col.Title)
 		assert.Len(t, srv.Collections(mock.DefaultKey), 1)
 		col2, _, err := c.Collections.Create(ctx, &CreateCollectionRequest{Title: "Later"})
 		require.NoError(t, err)
 
 		srv.FailNext("PATCH", "/v2/notes/{note_id}", 1, mock.FaultLost)
-		up, _, err := c.Notes.Update(ctx, n.ID, &UpdateNoteRequest{Content: "Twice\nedited", Version: n.Version})
+		up, resp, err := c.Notes.Update(ctx, n.ID, &UpdateNoteRequest{Content: "Twice\nedited", Version: n.Version})
 		require.NoError(t, err)
+		assert.Equal(t, 3, resp.Attempts, "the lost PATCH, the 409 and the read")
 		assert.Equal(t, "Twice", up.Title)
 		assert.Equal(t, int64(2), up.Version)
 
 		_, err = c.Collections.AddNote(ctx, col.ID, n.ID)
 		require.NoError(t, err)
 		srv.FailNext("POST", "/v2/collections/{source_collection_id}/notes/{note_id}/move", 1, mock.FaultLost)
-		_, err = c.Collections.MoveNote(ctx, col.ID, n.ID, col2.ID)
+		resp, err = c.Collections.MoveNote(ctx, col.ID, n.ID, col2.ID)
 		require.NoError(t, err)
+		assert.Equal(t, 3, resp.Attempts, "the lost move, the 409 and the read")
 
 		srv.FailNext("DELETE", "/v2/notes/{note_id}", 1, mock.FaultLost)
 		_, err = c.Notes.Delete(ctx, n2.ID)
