@@ -49,7 +49,7 @@ func main() {
 		log.Fatal(err)
 	}
 
-	what := fmt.Sprintf("up to %d notes (one per file under %s; ids derive from the paths, so a second run creates none)", len(files), dir)
+	what := fmt.Sprintf("up to %d notes (one per .md or .txt file under %s; ids derive from the paths, so a second run creates none)", len(files), dir)
 	if err := demo.Begin("batchimport", what); err != nil {
 		log.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func main() {
 	}
 	th := c.Throttle()
 	noteCost := th.Cost("POST", "/v2/notes")
-	fmt.Printf("%d files; at best %s from full buckets\n", len(files), th.Policy().Optimum(throttle.Calls{N: len(files), Cost: noteCost}))
+	fmt.Printf("%d files (.md and .txt); at best %s from full buckets\n", len(files), th.Policy().Optimum(throttle.Calls{N: len(files), Cost: noteCost}))
 
 	ctx := context.Background()
 	start := time.Now()

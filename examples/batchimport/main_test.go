@@ -9,7 +9,7 @@ import (
 
 func TestExampleRuns(t *testing.T) {
 	out := demotest.Run(t, main, "../docs")
-	assert.Contains(t, out, "25 files;") // the .md and .txt samples
+	assert.Contains(t, out, "25 files (.md and .txt);")
 	assert.Contains(t, out, "created 25, already there 0, failed 0")
 	assert.Contains(t, out, "429s 0")
 }
