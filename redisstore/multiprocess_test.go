@@ -383,6 +383,7 @@ func TestMultiProcessImportSurvivesARedisRestart(t *testing.T) {
 // shares meanwhile, then charge Redis with them, and the import finishes
 // with every note, none twice, and the server's limits kept.
 func TestMultiProcessImportSurvivesAStalledRedis(t *testing.T) {
+	needSigStop(t)
 	rs := startRedis(t)
 	res := runImport(t, rs, importRun{procs: 4, perProc: 150, conc: 4, during: func() {
 		time.Sleep(1500 * time.Millisecond)

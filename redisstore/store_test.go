@@ -361,6 +361,7 @@ func TestFallbackAndReturn(t *testing.T) {
 // runs directly), ignores it (ContextTimeoutEnabled off: the call runs on
 // a goroutine of its own) or offers only the Scripter methods.
 func TestUnresponsiveRedisCostsAtMostTheTimeout(t *testing.T) {
+	needSigStop(t)
 	clients := map[string]func(*redisServer) redis.Scripter{
 		"deadlines": func(rs *redisServer) redis.Scripter { return rs.Client(t) },
 		"no deadlines": func(rs *redisServer) redis.Scripter {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -64,7 +63,7 @@ func drainQueue(b *testing.B, p Policy, n int) (time.Duration, uint64) {
 	th := newSynced(b, p)
 	ctx := context.Background()
 	drainMinute(th)
-	start := cpuTime()
+	start := cpuTime(b)
 	var wg sync.WaitGroup
 	call := func(c Cost) {
 		tk, err := th.Wait(ctx, c)
@@ -86,7 +85,7 @@ func drainQueue(b *testing.B, p Policy, n int) (time.Duration, uint64) {
 		wg.Go(func() { call(plain) })
 	}
 	wg.Wait()
-	return cpuTime() - start, th.Snapshot().Stats.Waits
+	return cpuTime(b) - start, th.Snapshot().Stats.Waits
 }
 
 // queueSpeeds are the speeds, in times Mem's, at which
@@ -119,7 +118,7 @@ func BenchmarkQueueSpeedsXTimeRate(b *testing.B) {
 		b.Run(fmt.Sprintf("speed=%dx", speed), func(b *testing.B) {
 			var cpu time.Duration
 			for b.Loop() {
-				cpu += drainXTimeRate(spedUp(speed), 10_000)
+				cpu += drainXTimeRate(b, spedUp(speed), 10_000)
 			}
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*10_000), "cpu-ns/call")
 		})
@@ -149,14 +148,14 @@ func BenchmarkQueueXTimeRate(b *testing.B) {
 		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
 			var cpu time.Duration
 			for b.Loop() {
-				cpu += drainXTimeRate(fastPolicy(), n)
+				cpu += drainXTimeRate(b, fastPolicy(), n)
 			}
 			b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N*n), "cpu-ns/call")
 		})
 	}
 }
 
-func drainXTimeRate(p Policy, n int) time.Duration {
+func drainXTimeRate(b *testing.B, p Policy, n int) time.Duration {
 	var minute []*rate.Limiter
 	for _, bk := range p.Buckets {
 		if bk.Window == headers.Minute {
@@ -165,7 +164,7 @@ func drainXTimeRate(p Policy, n int) time.Duration {
 			minute = append(minute, l)
 		}
 	}
-	start := cpuTime()
+	start := cpuTime(b)
 	var wg sync.WaitGroup
 	call := func(c Cost) {
 		now := time.Now()
@@ -181,14 +180,5 @@ func drainXTimeRate(p Policy, n int) time.Duration {
 		wg.Go(func() { call(c) })
 	}
 	wg.Wait()
-	return cpuTime() - start
-}
-
-// cpuTime is the user and system CPU the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		panic(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return cpuTime(b) - start
 }
