@@ -174,6 +174,9 @@ func (b *costBook) measureAnswer(ms *[2]measurement, has [2]bool) {
 // other's calls land in its windows is not priced at its own cost and
 // theirs. (The rate, not the burst: a new route's unexplained spending is
 // first learned as drift, whose burst is then the route's own excess.)
+// A probe's measurements make no such allowance when only the probed
+// route's answers proved the spending: it may be the route's own price
+// (see learnCost).
 func (b *costBook) reading(k headers.Kind, m *measurement) (interval, bool) {
 	prev := b.last[k]
 	b.last[k] = answerMark{ok: true, alone: m.alone, window: m.ws.Window, remaining: m.ws.Remaining, seq: m.tk.seq, sent: m.tk.at, answered: m.now}

@@ -285,7 +285,7 @@ func (t *Throttle) learnLevels(now time.Duration, tk Ticket, r *response, readin
 				if r.rateLimited {          // the server had less than the call needed
 					spent = max(spent, float64(tk.cost.Of(rd.Kind)-ws.Remaining))
 				}
-				t.drift.observe(rd.Kind, spent, tk.at, now, t.inflight.Of(rd.Kind) == 0, m.After, t.policy.Buckets[i])
+				t.drift.observe(rd.Kind, tk.route, spent, tk.at, now, t.inflight.Of(rd.Kind) == 0, m.After, t.policy.Buckets[i])
 			}
 		}
 		events = t.moved(events, rd.Kind, ws, m.Before, m.After)
@@ -352,6 +352,12 @@ func (t *Throttle) learnCost(now time.Duration, tk Ticket, r *response, provedOt
 		b := t.policy.Buckets[i]
 		rate[k] = float64(b.Limit) / float64(b.Period)
 		ms[k], has[k] = measurement{tk: tk, ws: ws, alone: alone, clean: clean, rate: rate[k], now: now, others: t.drift.active, othersRate: t.drift.rate[k]}, true
+		if probed && t.drift.provedOnlyBy(k, tk.route) {
+			// The probe is there because the drift estimate may be this
+			// route's own price, and only its answers proved it: allowing
+			// for it would measure the price away.
+			ms[k].othersRate = 0
+		}
 	}
 	if r.rateLimited {
 		t.costs.refused(tk, r.status, r.retryAfter, rate, t.capacity)

@@ -59,7 +59,15 @@ type drift struct {
 	tau      [2]float64       // τ per kind, ns
 	limit    [2]float64       // the reserve's cap per kind: a quarter of the smallest bucket
 	active   bool             // some rate or burst is non-zero
+	// source is, per kind, the route whose answers gave every proof the
+	// estimate holds (0: none yet; manyRoutes: several, or one unknown):
+	// a route's own underpricing is learned as drift, proved only by its
+	// answers, where another consumer's spending shows in every route's.
+	source [2]uint64
 }
+
+// manyRoutes is drift.source's mark for proofs from several routes.
+const manyRoutes = ^uint64(0)
 
 // burstDecay is how much faster β decays than ρ: a single large spending
 // (another process's start-up, say) should hold back tokens for seconds,
@@ -85,16 +93,19 @@ func newDrift(p Policy) drift {
 	return d
 }
 
-// observe records, at now, that the answer to a call sent at sent moved the
-// level of kind k down by tokens (negative: up), to after, in bucket b (the
-// window the answer showed). Bounded says that no other call of the kind
+// observe records, at now, that the answer to a call of route sent at sent
+// moved the level of kind k down by tokens (negative: up), to after, in
+// bucket b (the window the answer showed). Bounded says that no other call of the kind
 // was in flight: only such an answer accounts for everything others spent
 // before its call was sent. With calls in flight the answer proves a floor
 // lower by what they cost (they may have been metered before it or not),
 // and a level kept above that floor may still count on tokens others took;
 // so the reserve keeps growing from the newest bounded answer, and the
 // moves of the others wait to be counted with the next one.
-func (d *drift) observe(k headers.Kind, tokens float64, sent, now time.Duration, bounded bool, after float64, b Bucket) {
+func (d *drift) observe(k headers.Kind, route uint64, tokens float64, sent, now time.Duration, bounded bool, after float64, b Bucket) {
+	if tokens > 0 {
+		d.prove(k, route)
+	}
 	d.pending[k] += tokens
 	d.burst[k] = max(d.burst[k]*math.Pow(d.decay(k, now), burstDecay), tokens)
 	if d.burst[k] < negligibleBurst {
@@ -105,7 +116,32 @@ func (d *drift) observe(k headers.Kind, tokens float64, sent, now time.Duration,
 		d.seen[k] = max(d.seen[k], sent)
 	}
 	d.at[k] = max(d.at[k], now)
+	d.settle(k)
+}
+
+// prove records that an answer to a call of route proved spending of kind k.
+func (d *drift) prove(k headers.Kind, route uint64) {
+	switch {
+	case d.source[k] == 0 && route != 0:
+		d.source[k] = route
+	case d.source[k] != route:
+		d.source[k] = manyRoutes
+	}
+}
+
+// settle updates active after kind k's estimate changed, and forgets where
+// the proofs came from once the estimate holds none.
+func (d *drift) settle(k headers.Kind) {
+	if d.rate[k] == 0 && d.burst[k] == 0 && d.pending[k] <= 0 {
+		d.source[k] = 0
+	}
 	d.active = d.rate[0] > 0 || d.rate[1] > 0 || d.burst[0] > 0 || d.burst[1] > 0
+}
+
+// provedOnlyBy reports whether every proof that kind k's estimate holds
+// came from answers to calls of route.
+func (d *drift) provedOnlyBy(k headers.Kind, route uint64) bool {
+	return route != 0 && d.source[k] == route
 }
 
 // begin records the level the first response left (it tells what others
@@ -120,7 +156,7 @@ func (d *drift) begin(k headers.Kind, now time.Duration, level float64) {
 // Throttle.forgetExplainedDrift); the interval being counted goes on.
 func (d *drift) forget(k headers.Kind) {
 	d.rate[k], d.spent[k], d.span[k], d.pending[k], d.burst[k] = 0, 0, 0, 0, 0
-	d.active = d.rate[0] > 0 || d.rate[1] > 0 || d.burst[0] > 0 || d.burst[1] > 0
+	d.settle(k)
 }
 
 // decay is the weight left, at now, to what was observed at the last

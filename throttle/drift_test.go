@@ -22,13 +22,13 @@ var complexityMinute = Bucket{Kind: headers.Complexity, Window: headers.Minute, 
 func TestDriftCountsOnlyWhatTheBucketCanShow(t *testing.T) {
 	d := newDrift(DefaultPolicy())
 	at := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
-	d.observe(headers.Complexity, 0, at(1), at(1), true, 199, complexityMinute)
+	d.observe(headers.Complexity, 0, 0, at(1), at(1), true, 199, complexityMinute)
 	for s := 3.0; s <= 41; s += 2 { // 20 s of a full bucket: nothing shows
-		d.observe(headers.Complexity, 0, at(s), at(s), true, 199, complexityMinute)
+		d.observe(headers.Complexity, 0, 0, at(s), at(s), true, 199, complexityMinute)
 	}
-	d.observe(headers.Complexity, 0, at(43), at(43), true, 20, complexityMinute) // drawn down
+	d.observe(headers.Complexity, 0, 0, at(43), at(43), true, 20, complexityMinute) // drawn down
 	for s := 45.0; s <= 55; s += 2 {
-		d.observe(headers.Complexity, 2, at(s), at(s), true, 20, complexityMinute)
+		d.observe(headers.Complexity, 0, 2, at(s), at(s), true, 20, complexityMinute)
 	}
 	got := d.reserve(at(55) + 12*time.Second)
 	assert.GreaterOrEqual(t, got.Complexity, int64(12), "12 s at 1 token a second, and the burst")
@@ -43,17 +43,43 @@ func TestDriftCountsOnlyWhatTheBucketCanShow(t *testing.T) {
 func TestDriftReserveGrowsUntilABoundedAnswer(t *testing.T) {
 	d := newDrift(DefaultPolicy())
 	at := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
-	d.observe(headers.Complexity, 0, at(0), at(0), true, 20, complexityMinute)
+	d.observe(headers.Complexity, 0, 0, at(0), at(0), true, 20, complexityMinute)
 	for s := 2.0; s <= 20; s += 2 {
-		d.observe(headers.Complexity, 2, at(s), at(s), true, 20, complexityMinute)
+		d.observe(headers.Complexity, 0, 2, at(s), at(s), true, 20, complexityMinute)
 	}
 	before := d.reserve(at(32)).Complexity // 12 s since the last bounded answer
 	for s := 32.0; s <= 32.5; s += 0.1 {   // a burst answered with calls in flight
-		d.observe(headers.Complexity, 0, at(s), at(s), false, 20, complexityMinute)
+		d.observe(headers.Complexity, 0, 0, at(s), at(s), false, 20, complexityMinute)
 	}
 	assert.GreaterOrEqual(t, d.reserve(at(32.5)).Complexity, before, "no answer of the burst closes the gap")
-	d.observe(headers.Complexity, 12, at(33), at(33), true, 8, complexityMinute)
+	d.observe(headers.Complexity, 0, 12, at(33), at(33), true, 8, complexityMinute)
 	assert.Less(t, d.reserve(at(33)).Complexity, before, "a bounded answer does")
+}
+
+// TestDriftKnowsWhetherOneRouteProvedIt: a route's own underpricing is
+// learned as drift, proved by that route's answers only; another
+// consumer's spending shows in every route's. Answers that move nothing
+// prove nothing, and an estimate that is forgotten forgets its source.
+func TestDriftKnowsWhetherOneRouteProvedIt(t *testing.T) {
+	const memIt, notes = 7, 9
+	at := func(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+	d := newDrift(DefaultPolicy())
+	d.observe(headers.Complexity, memIt, 0, at(0), at(0), true, 20, complexityMinute)
+	d.observe(headers.Complexity, notes, 0, at(1), at(1), true, 20, complexityMinute) // moves nothing
+	d.observe(headers.Complexity, memIt, 20, at(18), at(18), true, 20, complexityMinute)
+	d.observe(headers.Complexity, memIt, 20, at(36), at(36), true, 20, complexityMinute)
+	assert.True(t, d.provedOnlyBy(headers.Complexity, memIt))
+	assert.False(t, d.provedOnlyBy(headers.Complexity, notes))
+	assert.False(t, d.provedOnlyBy(headers.Requests, memIt), "no proof of requests")
+
+	d.observe(headers.Complexity, notes, 2, at(38), at(38), true, 20, complexityMinute)
+	assert.False(t, d.provedOnlyBy(headers.Complexity, memIt), "another route's answer proved spending too")
+
+	d.forget(headers.Complexity)
+	d.observe(headers.Complexity, memIt, 20, at(54), at(54), true, 20, complexityMinute)
+	assert.True(t, d.provedOnlyBy(headers.Complexity, memIt), "forgotten, then proved by one route again")
+	d.observe(headers.Complexity, 0, 2, at(56), at(56), true, 20, complexityMinute)
+	assert.False(t, d.provedOnlyBy(headers.Complexity, memIt), "a call of unknown route may be anyone's")
 }
 
 // TestPriceRisesOnThreeMeasurementsWithAnotherConsumer: two measurements

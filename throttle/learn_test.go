@@ -161,56 +161,75 @@ func (r *rig) do(method, path string) int {
 // server fits 3: those 2 refusals show only a shortage (each found less
 // than even the old price), and the next refusal of a call the server had
 // the old price for proves the rise: 3 429s at most, each pausing everyone
-// until Retry-After. Then mem-its go at the pace of the new price.
+// until Retry-After. Then mem-its go at the pace of the new price. The
+// goroutines' schedule differs from run to run, so that case runs 50
+// times: in some runs (14 of 60 run one by one) the underpricing, proved
+// by the mem-its' answers alone, was learned as another consumer's
+// spending, and the probe's measurements allowed for it and never saw the
+// rise.
 func TestLearnsAPriceRise(t *testing.T) {
 	for _, goroutines := range []int{1, 8} {
+		tries := 1
+		if goroutines > 1 {
+			tries = 50
+		}
 		t.Run(strconv.Itoa(goroutines), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				r := newRig(t)
-				r.server.prices = map[string]Cost{"POST /v2/mem-it": {Requests: 1, Complexity: 60}}
-				jobs := make(chan struct{}, 12)
-				for range 12 {
-					jobs <- struct{}{}
-				}
-				close(jobs)
-				var wg sync.WaitGroup
-				for range goroutines {
-					wg.Go(func() {
-						for range jobs {
-							for r.do(http.MethodPost, "/v2/mem-it") == http.StatusTooManyRequests {
-							}
-						}
-					})
-				}
-				wg.Wait()
-				max429s, goal := 1, 0.98
-				if goroutines > 1 {
-					max429s, goal = 3, 0.97
-				}
-				assert.LessOrEqual(t, r.server.count(http.StatusTooManyRequests), max429s)
-				// From full: 3 at once (180 of 200), the 4th when 40 more are
-				// back (12 s), then one per 60 tokens (18 s).
-				optimum := 12*time.Second + 8*18*time.Second
-				took := r.lastAfter(r.start)
-				t.Logf("12 mem-its at 60: %s, optimum %s, efficiency %.3f; cost now %+v", took, optimum, optimum.Seconds()/took.Seconds(), r.th.Cost(http.MethodPost, "/v2/mem-it"))
-				assert.GreaterOrEqual(t, optimum.Seconds()/took.Seconds(), goal)
-				// Never below the price; above it by the 429's bound at most,
-				// and, measured alone in flight, by Remaining's rounding.
-				got := r.th.Cost(http.MethodPost, "/v2/mem-it").Complexity
-				if laneMode && goroutines > 1 && got < 60 {
-					// A shared store measures no price: a busy client learns
-					// the rise from a 429 that proves it, or, when its drift
-					// reserve covers the rise and no such 429 comes, not at
-					// all (as documented); the pace above holds either way.
-					return
-				}
-				assert.GreaterOrEqual(t, got, int64(60))
-				if goroutines == 1 {
-					assert.LessOrEqual(t, got, int64(61))
-				}
-			})
+			for range tries {
+				learnAPriceRise(t, goroutines)
+			}
 		})
 	}
+}
+
+func learnAPriceRise(t *testing.T, goroutines int) {
+	t.Helper()
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t)
+		r.server.prices = map[string]Cost{"POST /v2/mem-it": {Requests: 1, Complexity: 60}}
+		jobs := make(chan struct{}, 12)
+		for range 12 {
+			jobs <- struct{}{}
+		}
+		close(jobs)
+		var wg sync.WaitGroup
+		for range goroutines {
+			wg.Go(func() {
+				for range jobs {
+					for r.do(http.MethodPost, "/v2/mem-it") == http.StatusTooManyRequests {
+					}
+				}
+			})
+		}
+		wg.Wait()
+		max429s, goal := 1, 0.98
+		if goroutines > 1 {
+			max429s = 3
+		}
+		if laneMode && goroutines > 1 {
+			goal = 0.97 // the drift reserve may pace the rise instead (see below)
+		}
+		assert.LessOrEqual(t, r.server.count(http.StatusTooManyRequests), max429s)
+		// From full: 3 at once (180 of 200), the 4th when 40 more are
+		// back (12 s), then one per 60 tokens (18 s).
+		optimum := 12*time.Second + 8*18*time.Second
+		took := r.lastAfter(r.start)
+		t.Logf("12 mem-its at 60: %s, optimum %s, efficiency %.3f; cost now %+v", took, optimum, optimum.Seconds()/took.Seconds(), r.th.Cost(http.MethodPost, "/v2/mem-it"))
+		assert.GreaterOrEqual(t, optimum.Seconds()/took.Seconds(), goal)
+		// Never below the price; above it by the 429's bound at most,
+		// and, measured alone in flight, by Remaining's rounding.
+		got := r.th.Cost(http.MethodPost, "/v2/mem-it").Complexity
+		if laneMode && goroutines > 1 && got < 60 {
+			// A shared store measures no price: a busy client learns
+			// the rise from a 429 that proves it, or, when its drift
+			// reserve covers the rise and no such 429 comes, not at
+			// all (as documented); the pace above holds either way.
+			return
+		}
+		assert.GreaterOrEqual(t, got, int64(60))
+		if goroutines == 1 {
+			assert.LessOrEqual(t, got, int64(61))
+		}
+	})
 }
 
 // TestLearnsPricesByMeasurement: search goes from 1 to 5 complexity tokens
