@@ -236,8 +236,20 @@ func (o *importOptions) announceSplits(env *cliEnv, items []item) {
 // the journal is locked for the run: one another import is using is
 // refused, as a usage error, before anything is sent. A journal that
 // settled documents for another server or key is refused (see
-// journal.checkOwner); --new-journal moves the old one aside first.
+// journal.checkOwner); --new-journal moves the old one aside first. A file
+// that is not a journal (see loadJournal) is refused, as a usage error,
+// before anything is written to it or moved.
 func (o *importOptions) openJournal(env *cliEnv, owner journalOwner) (*journal, func(), error) {
+	j, closeJournal, err := o.openJournalFile(env, owner)
+	var nj *notJournalError
+	if errors.As(err, &nj) { // the command line names the wrong file
+		return nil, nil, usageError{nj.Error()}
+	}
+	return j, closeJournal, err
+}
+
+// openJournalFile is openJournal, errors as they come.
+func (o *importOptions) openJournalFile(env *cliEnv, owner journalOwner) (*journal, func(), error) {
 	switch {
 	case o.g.mock && !o.journalSet:
 		if o.newJournal {
@@ -313,6 +325,9 @@ func (o *importOptions) takeJournal(env *cliEnv) (*journal, error) {
 		return attachJournal(o.journalPath, f)
 	}
 	defer f.Close() // the old one's lock, held until the new one is in its place
+	if _, err := loadJournal(o.journalPath, io.NewSectionReader(f, 0, info.Size())); err != nil {
+		return nil, err // not a journal: left where it is
+	}
 	nf, err := o.replaceJournal(env)
 	if err != nil {
 		return nil, err

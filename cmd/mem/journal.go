@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -160,13 +161,19 @@ func readJournal(path string) (*journal, error) {
 	return loadJournal(path, f)
 }
 
-// loadJournal reads the journal at path from r.
+// loadJournal reads the journal at path from r. A file whose first line
+// is not one a journal starts with is refused (see notJournalError).
 func loadJournal(path string, r io.Reader) (*journal, error) {
 	j := memoryJournal()
 	j.path = path
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	first := true
 	for sc.Scan() {
+		if first && !journalStart(sc.Bytes()) {
+			return nil, &notJournalError{path}
+		}
+		first = false
 		var e journalEntry
 		var h journalHeader
 		switch {
@@ -177,9 +184,42 @@ func loadJournal(path string, r io.Reader) (*journal, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
+		if first { // not even a first line: nothing mem writes is that long
+			return nil, &notJournalError{path}
+		}
 		return nil, fmt.Errorf("journal %s: %w", path, err)
 	}
 	return j, nil
+}
+
+// journalStart reports whether line is one a journal starts with: the
+// header, or, in a journal of a mem that wrote none, an outcome.
+func journalStart(line []byte) bool {
+	var h journalHeader
+	if json.Unmarshal(line, &h) == nil && h.Format > 0 {
+		return true
+	}
+	var e journalEntry
+	return json.Unmarshal(line, &e) == nil && e.Key != "" && e.Outcome != ""
+}
+
+// notJournalError refuses, as the journal, a file that holds something
+// else (a note named by mistake with --journal): the import would append
+// its records to it.
+type notJournalError struct{ path string }
+
+func (e *notJournalError) Error() string {
+	return fmt.Sprintf("%s is not an import journal: its first line is not one mem writes, so mem leaves the file as it is.\n"+
+		"Pass --journal with the name of a new file, or of a journal an earlier import wrote.", absPath(e.path))
+}
+
+// absPath is path made absolute, for messages (path itself when that
+// fails).
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }
 
 // attachJournal loads the journal from f, the file at path opened by
