@@ -26,7 +26,9 @@ and content), so even without the journal a document is never created twice.
 A mem-it has no such id: the journal records it as being sent before it
 leaves, so one that may be in flight when mem dies (kill -9, a power cut)
 is reported by the next run as of unknown outcome, like one whose answer was
-lost, and is sent again only with --retry-unknown. An import locks its
+lost, and is sent again only with --retry-unknown. Check Mem for it: once
+found there, --accept-unknown records it as imported, never to be sent
+again. An import locks its
 journal while it runs: a second import of the same journal at once is
 refused (exit 2) before it sends anything (on Linux, macOS, the BSDs and
 illumos; elsewhere, Windows included, there is no lock; on a file system
@@ -77,6 +79,8 @@ type importOptions struct {
 	dryRun       bool
 	stopAtDay    bool
 	retryUnknown bool
+
+	acceptUnknown bool
 }
 
 func newImportCmd(env *cliEnv, g *globals) *cobra.Command {
@@ -105,6 +109,7 @@ func newImportCmd(env *cliEnv, g *globals) *cobra.Command {
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan (calls, tokens, ETA, skipped documents) and stop; sends and writes nothing, needs no API key")
 	f.BoolVar(&o.stopAtDay, "stop-at-day-limit", false, "stop (resumably) before a call would wait for a day window, judged from the levels the responses show, instead of waiting for it")
 	f.BoolVar(&o.retryUnknown, "retry-unknown", false, "send again the mem-it documents whose outcome an earlier run could not learn (may capture twice)")
+	f.BoolVar(&o.acceptUnknown, "accept-unknown", false, "record the mem-it documents whose outcome an earlier run could not learn as in Mem, never to be sent again (when you found them there)")
 	return cmd
 }
 
@@ -115,6 +120,8 @@ func (o *importOptions) check() error {
 		return usagef("--via must be notes or mem-it, not %q", o.via)
 	case o.concurrency < 1:
 		return usagef("--concurrency must be at least 1")
+	case o.retryUnknown && o.acceptUnknown:
+		return usagef("--retry-unknown and --accept-unknown do not go together: a document of unknown outcome is either sent again or recorded as in Mem")
 	case o.via == viaNotes && (o.instructions != "" || o.context != ""):
 		return usagef("--instructions and --context go with --via mem-it")
 	case o.via == viaMemIt && len(o.collections) > 0:
@@ -182,14 +189,20 @@ func runImport(env *cliEnv, o *importOptions, paths []string) error {
 	im := &importer{
 		api: clientAPI{cn.c}, th: cn.th, journal: jr, via: o.via, concurrency: o.concurrency,
 		collections: o.collections, instructions: o.instructions, context: o.context,
-		retryUnknown: o.retryUnknown, limit: -1, server: cn.baseURL, blocked: blocked,
+		retryUnknown: o.retryUnknown, acceptUnknown: o.acceptUnknown, limit: -1, server: cn.baseURL, blocked: blocked,
 		calls: calls,
 	}
 	s := newSummary()
 	todo := im.pending(items, &s)
 	pl := makePlan(cn.th, o.via, items, todo, im.collectionTitles(todo), s)
+	if o.acceptUnknown && len(s.accept) == 0 {
+		o.g.notice(env, "--accept-unknown: no document named here is of unknown outcome; it records nothing.")
+	}
 	if o.dryRun {
 		return o.printDryRun(env, pl)
+	}
+	if err := im.accept(&s); err != nil {
+		return err
 	}
 	if !o.g.quiet && !o.g.json {
 		pl.print(env.stderr)
@@ -509,6 +522,9 @@ func (o *importOptions) printSummary(env *cliEnv, s summary, mock bool) {
 	line("already done (journal)", s.AlreadyDone)
 	if s.AlreadyThere > 0 {
 		line("already in Mem (earlier run)", s.AlreadyThere)
+	}
+	if s.AcceptedUnknown > 0 {
+		line("recorded as in Mem (--accept-unknown)", s.AcceptedUnknown)
 	}
 	listed(w, st, "skipped", s.Skipped, false)
 	listed(w, st, "failed", s.Failed, true)

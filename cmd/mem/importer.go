@@ -77,6 +77,10 @@ type importer struct {
 	// counted, when set, is called with each outcome once its record is
 	// on disk and it is counted, under the tally's lock (tests).
 	counted func(journalEntry)
+
+	// acceptUnknown records the mem-it items whose outcome is unknown as
+	// in Mem (the user found them there): never sent again.
+	acceptUnknown bool
 }
 
 // counts is how far a run has got, for the progress display.
@@ -109,6 +113,13 @@ type summary struct {
 	WaitedSummed seconds `json:"waited_on_limits_summed_seconds"`
 	WaitedWall   seconds `json:"waited_on_limits_wall_seconds"`
 	Elapsed      seconds `json:"elapsed_seconds"`
+
+	// AcceptedUnknown counts the documents of unknown outcome recorded as
+	// in Mem by --accept-unknown in this run.
+	AcceptedUnknown int `json:"accepted_unknown"`
+	// accept is what --accept-unknown records as in Mem (see
+	// importer.accept): the items of unknown outcome.
+	accept []item
 }
 
 type failure struct {
@@ -154,8 +165,11 @@ func (im *importer) pending(items []item, s *summary) []item {
 			case e.Outcome == outcomeDone:
 				s.AlreadyDone++
 				continue
+			case e.unknown() && im.acceptUnknown:
+				s.accept = append(s.accept, it)
+				continue
 			case e.unknown() && !im.retryUnknown:
-				s.Unknown = append(s.Unknown, failure{it.Where, "may have been sent through mem-it by an earlier run that got no answer: check Mem, then rerun with --retry-unknown to send it again"})
+				s.Unknown = append(s.Unknown, failure{it.Where, reasonUnknownBefore})
 				continue
 			}
 		}
@@ -166,6 +180,35 @@ func (im *importer) pending(items []item, s *summary) []item {
 		todo = append(todo, it)
 	}
 	return todo
+}
+
+// reasonUnknownBefore is why a document of unknown outcome is not sent,
+// and the ways on.
+const reasonUnknownBefore = "may have been sent through mem-it by an earlier run that got no answer: " +
+	"check Mem, then rerun with --accept-unknown if it is there (never to send it again), or with --retry-unknown to send it again"
+
+// reasonAccepted is the journal's reason for a document of unknown outcome
+// recorded as in Mem by --accept-unknown.
+const reasonAccepted = "outcome unknown, found in Mem by the user: recorded as done by --accept-unknown"
+
+// accept records as in Mem (done, for good) the documents of unknown
+// outcome that pending set aside for --accept-unknown, each on disk before
+// it is counted. A document whose newest record is no longer of unknown
+// outcome is left as it is.
+func (im *importer) accept(s *summary) error {
+	for _, it := range s.accept {
+		e, ok := im.journal.Lookup(it.Key)
+		if !ok || !e.unknown() {
+			continue
+		}
+		done := journalEntry{Key: it.Key, Outcome: outcomeDone, Via: e.Via, Reason: reasonAccepted, At: time.Now()}
+		if err := im.journal.Record(done); err != nil {
+			return err
+		}
+		s.AcceptedUnknown++
+	}
+	s.accept = nil
+	return nil
 }
 
 // reasonGivenTwice skips a document named a second time (the same path

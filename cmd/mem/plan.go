@@ -34,6 +34,9 @@ type importPlan struct {
 	// DayBound is how many calls go before the day windows set the pace
 	// (nil: they never do in this run).
 	DayBound *int `json:"day_windows_bind_after_calls"`
+	// AcceptUnknown counts the documents of unknown outcome that
+	// --accept-unknown records as in Mem.
+	AcceptUnknown int `json:"accept_unknown"`
 }
 
 // costJSON is a call's cost in tokens of each kind.
@@ -88,6 +91,7 @@ func makePlan(th *throttle.Throttle, via string, items []item, todo []item, titl
 		// plan saying "assumed", never "measured" when it was not.
 		LevelsMeasured: !th.Snapshot().Probing,
 	}
+	pl.AcceptUnknown = len(s.accept)
 	if k := dayBound(p, setup, setupCost, n, c); k >= 0 {
 		pl.DayBound = &k
 	}
@@ -138,7 +142,10 @@ func (pl importPlan) print(w io.Writer) {
 		counts += fmt.Sprintf(", %d unreadable", len(pl.Failed))
 	}
 	if len(pl.Unknown) > 0 {
-		counts += fmt.Sprintf(", %d of unknown outcome (not sent again without --retry-unknown)", len(pl.Unknown))
+		counts += fmt.Sprintf(", %d of unknown outcome (check Mem: --accept-unknown if there, --retry-unknown to send again)", len(pl.Unknown))
+	}
+	if pl.AcceptUnknown > 0 {
+		counts += fmt.Sprintf(", %d of unknown outcome to record as in Mem (--accept-unknown)", pl.AcceptUnknown)
 	}
 	fmt.Fprintf(w, "%s: %s, %d to import.\n", read, counts, pl.Calls)
 	if pl.Calls == 0 {
