@@ -332,7 +332,7 @@ func (o *importOptions) takeJournal(env *cliEnv) (*journal, error) {
 	info, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("journal: %w", err)
+		return nil, &journalFileError{o.journalPath, "read", err}
 	}
 	if info.Size() == 0 { // nothing to keep
 		return attachJournal(o.journalPath, f)
@@ -354,13 +354,13 @@ func (o *importOptions) takeJournal(env *cliEnv) (*journal, error) {
 func (o *importOptions) replaceJournal(env *cliEnv) (*os.File, error) {
 	tmp, f, err := createLocked(o.journalPath)
 	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+		return nil, &journalFileError{o.journalPath, "make a new file beside", err}
 	}
 	old, err := keepAside(o.journalPath, tmp, time.Now())
 	if err != nil {
 		f.Close()
 		os.Remove(tmp)
-		return nil, fmt.Errorf("journal: %w", err)
+		return nil, &journalFileError{o.journalPath, "move aside", err}
 	}
 	o.g.notice(env, "--new-journal: the old journal is now %s.", old)
 	return f, nil
