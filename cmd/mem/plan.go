@@ -37,6 +37,9 @@ type importPlan struct {
 	// AcceptUnknown counts the documents of unknown outcome that
 	// --accept-unknown records as in Mem.
 	AcceptUnknown int `json:"accept_unknown"`
+	// IgnoredMemItFields counts the JSONL lines to send as notes that carry
+	// fields only mem-it reads, which their notes leave out.
+	IgnoredMemItFields int `json:"ignored_mem_it_fields"`
 }
 
 // costJSON is a call's cost in tokens of each kind.
@@ -92,6 +95,11 @@ func makePlan(th *throttle.Throttle, via string, items []item, todo []item, titl
 		LevelsMeasured: !th.Snapshot().Probing,
 	}
 	pl.AcceptUnknown = len(s.accept)
+	for _, it := range todo {
+		if it.IgnoredMemItFields {
+			pl.IgnoredMemItFields++
+		}
+	}
 	if k := dayBound(p, setup, setupCost, n, c); k >= 0 {
 		pl.DayBound = &k
 	}
@@ -148,6 +156,11 @@ func (pl importPlan) print(w io.Writer) {
 		counts += fmt.Sprintf(", %d of unknown outcome to record as in Mem (--accept-unknown)", pl.AcceptUnknown)
 	}
 	fmt.Fprintf(w, "%s: %s, %d to import.\n", read, counts, pl.Calls)
+	if n := pl.IgnoredMemItFields; n > 0 {
+		fmt.Fprintf(w, "Warning: %s mem-it fields that --via notes ignores (\"instructions\", \"context\", \"timestamp\"):\n"+
+			"each becomes a plain note of its text. To send them through mem-it instead, import them with --via mem-it.\n",
+			plural(n, "JSONL line carries", "JSONL lines carry"))
+	}
 	if pl.Calls == 0 {
 		return
 	}
