@@ -85,7 +85,8 @@ type importer struct {
 
 // counts is how far a run has got, for the progress display.
 type counts struct {
-	imported int // created now or found there
+	imported int // created now
+	already  int // found there: created by an earlier run
 	failed   int // failed
 	unknown  int // outcome unknown (mem-it)
 	skipped  int // refused by the client before sending
@@ -524,7 +525,7 @@ func (t *tally) record(it item, entry journalEntry, outcome string, err error) {
 		t.c.failed++
 	case outcome == outcomeDone && entry.Reason == reasonAlreadyThere:
 		t.s.AlreadyThere++
-		t.c.imported++
+		t.c.already++
 	case outcome == outcomeDone:
 		t.s.Imported++
 		t.c.imported++
