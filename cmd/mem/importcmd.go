@@ -482,7 +482,7 @@ func (o *importOptions) finish(env *cliEnv, s summary, err error, mock bool) err
 	case err != nil:
 		return err
 	case env.ctx.Err() != nil:
-		left := plural(s.NotAttempted, "document", "documents") + " left."
+		left := s.left()
 		env.complain(errorJSON{Type: "interrupted", Message: "interrupted: " + left + " " + resume}, "Interrupted:", left+"\n"+resume)
 		return errInterrupted
 	case s.StoppedAtDayLimit != "" && s.StoppedBecause == "":
@@ -502,6 +502,25 @@ func (o *importOptions) finish(env *cliEnv, s summary, err error, mock bool) err
 		return errReported
 	}
 	return nil
+}
+
+// left says what an interrupted run leaves to do, each kind counted: "2
+// documents left: 1 not attempted, 1 of unknown outcome."
+func (s summary) left() string {
+	var kinds []string
+	add := func(n int, what string) {
+		if n > 0 {
+			kinds = append(kinds, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(s.NotAttempted, "not attempted")
+	add(len(s.Failed), "failed")
+	add(len(s.Unknown), "of unknown outcome")
+	n := s.NotAttempted + len(s.Failed) + len(s.Unknown)
+	if n == 0 {
+		return "no document left."
+	}
+	return plural(n, "document", "documents") + " left: " + strings.Join(kinds, ", ") + "."
 }
 
 // maxListed bounds the lines listing skipped or failed documents; --json
