@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -530,7 +532,7 @@ func (t *tally) record(it item, entry journalEntry, outcome string, err error) {
 		t.s.Imported++
 		t.c.imported++
 	case outcome == outcomeUnknown:
-		t.s.Unknown = append(t.s.Unknown, failure{it.Where, describe(err)})
+		t.s.Unknown = append(t.s.Unknown, failure{it.Where, entry.Reason})
 		t.c.unknown++
 	default:
 		t.s.Failed = append(t.s.Failed, failure{it.Where, describe(err)})
@@ -605,7 +607,7 @@ func (im *importer) send(ctx context.Context, it item, collectionIDs []string, i
 		e.Reason = errIntentNotRecorded.Error()
 	case unknown:
 		e.Outcome = outcomeUnknown
-		e.Reason = describe(err)
+		e.Reason = unknownReason(err)
 	case ctx.Err() != nil:
 		return e, "", err // stopped before the call was made or answered: retry next run
 	default:
@@ -613,6 +615,27 @@ func (im *importer) send(ctx context.Context, it item, collectionIDs []string, i
 		e.Reason = describe(err)
 	}
 	return e, e.Outcome, err
+}
+
+// unknownReason says, once, why a mem-it sent is of unknown outcome, and
+// the ways on. The client's error names the outcome unknown and the
+// request twice; what ended the wait for its answer is said here.
+func unknownReason(err error) string {
+	cause := err
+	var ou *memclient.OutcomeUnknownError
+	if errors.As(err, &ou) && ou.Err != nil {
+		cause = ou.Err
+	}
+	var ue *url.Error
+	if errors.As(cause, &ue) {
+		cause = ue.Err
+	}
+	why := describe(cause)
+	var op *net.OpError
+	if errors.As(cause, &op) {
+		why = connReason(cause) // "connection reset by peer"
+	}
+	return "may have reached Mem (" + why + "): check Mem, then rerun with --accept-unknown if it is there, or with --retry-unknown to send it again"
 }
 
 // intent is the sendIntent of the item's mem-it call: "sending" recorded,

@@ -4,9 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -61,7 +65,9 @@ func (f inFlightAtInterrupt) RoundTrip(req *http.Request) (*http.Response, error
 
 // TestInterruptedCountsWhatIsLeft: interrupted with one mem-it in flight
 // (its outcome unknown) and one not attempted, mem said "Interrupted: 1
-// document left.". Now it counts both kinds.
+// document left.", and listed the first as "outcome unknown: POST
+// /v2/mem-it: outcome unknown (the request may have been processed): …".
+// Now it counts both kinds, and says it once, with why and what to do.
 func TestInterruptedCountsWhatIsLeft(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := mock.MustNew(mock.Config{})
@@ -75,5 +81,21 @@ func TestInterruptedCountsWhatIsLeft(t *testing.T) {
 		assert.Contains(t, out, "outcome unknown (mem-it): 1\n")
 		assert.Contains(t, out, "not attempted: 1\n")
 		assert.Contains(t, errOut, "Interrupted: 2 documents left: 1 not attempted, 1 of unknown outcome.\n")
+
+		_, listed, ok := strings.Cut(out, "outcome unknown (mem-it): 1\n")
+		require.True(t, ok)
+		line, _, _ := strings.Cut(listed, "\n")
+		assert.Equal(t, "  doc-000.md: may have reached Mem (interrupt signal received): "+
+			"check Mem, then rerun with --accept-unknown if it is there, or with --retry-unknown to send it again", line)
 	})
+}
+
+// TestUnknownReasonSaysWhyOnce: a lost answer (the connection reset) is
+// said in the system's innermost words, without the address or the
+// request named again.
+func TestUnknownReasonSaysWhyOnce(t *testing.T) {
+	reset := &net.OpError{Op: "read", Net: "tcp", Err: os.NewSyscallError("read", syscall.ECONNRESET)}
+	err := &memclient.OutcomeUnknownError{Op: "POST /v2/mem-it", Err: &url.Error{Op: "Post", URL: "http://127.0.0.1:1/v2/mem-it", Err: reset}}
+	assert.Equal(t, "may have reached Mem (connection reset by peer): check Mem, then rerun with --accept-unknown if it is there, "+
+		"or with --retry-unknown to send it again", unknownReason(fmt.Errorf("%w: %w", errOutcomeUnknown, err)))
 }
