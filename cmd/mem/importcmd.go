@@ -28,12 +28,11 @@ leaves, so one that may be in flight when mem dies (kill -9, a power cut)
 is reported by the next run as of unknown outcome, like one whose answer was
 lost, and is sent again only with --retry-unknown. Check Mem for it: once
 found there, --accept-unknown records it as imported, never to be sent
-again. An import locks its
-journal while it runs: a second import of the same journal at once is
-refused (exit 2) before it sends anything (on Linux, macOS, the BSDs and
-illumos; elsewhere, Windows included, there is no lock; on a file system
-that cannot lock, such as NFS without its lock service, mem says so when it
-starts).
+again. An import locks its journal while it runs: a second import of the
+same journal at once is refused (exit 2) before it sends anything (on Linux,
+macOS, the BSDs and illumos; elsewhere, Windows included, there is no lock;
+on a file system that cannot lock, such as NFS without its lock service, mem
+says so when it starts).
 
 Sources: files and folders (recursive: .md .markdown .txt .html .htm .eml;
 hidden files and folders are left out), JSONL files (.jsonl: one JSON object
