@@ -33,30 +33,96 @@ type conn struct {
 	owner journalOwner
 }
 
-// server returns the base URL of the server the flags and environment name.
-func (g *globals) server(env *cliEnv) string {
+// serverFrom returns the base URL of the server the flags and environment
+// name, and where it came from, for messages: "--base-url", "MEM_API_URL",
+// or "" (--mock, or the default).
+func (g *globals) serverFrom(env *cliEnv) (server, from string) {
 	switch {
 	case g.mock:
-		return mockBaseURL
+		return mockBaseURL, ""
 	case g.baseURL != "":
-		return g.baseURL
+		return g.baseURL, "--base-url"
 	case env.env(memclient.EnvBaseURL) != "":
-		return env.env(memclient.EnvBaseURL)
+		return env.env(memclient.EnvBaseURL), memclient.EnvBaseURL
 	}
-	return memclient.DefaultBaseURL
+	return memclient.DefaultBaseURL, ""
 }
 
-// checkServer refuses a base URL that would not work, with a hint.
-func checkServer(u string) error {
+// checkServer refuses a base URL that would not work, naming where it came
+// from (from: see serverFrom), with a hint.
+func checkServer(u, from string) error {
+	what := "the server"
+	if from != "" {
+		what = from
+	}
 	p, err := url.Parse(u)
 	if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-		return usagef("the server %q is not an http(s) URL (e.g. %s)", u, memclient.DefaultBaseURL)
+		if fix := withScheme(u); fix != "" {
+			return usagef("%s is %q, not an http(s) URL: did you mean %s?", what, u, fix)
+		}
+		return usagef("%s is %q, not an http(s) URL (e.g. %s)", what, u, memclient.DefaultBaseURL)
 	}
 	if path := strings.TrimRight(p.Path, "/"); strings.HasSuffix(path, "/v2") {
 		p.Path = strings.TrimSuffix(path, "/v2")
-		return usagef("the server %s ends in /v2, which mem adds itself: use %s", u, p.String())
+		return usagef("%s %s ends in /v2, which mem adds itself: use %s", what, u, p.String())
 	}
 	return nil
+}
+
+// withScheme is u, written without a scheme ("127.0.0.1:18080",
+// "api.mem.ai"), with the one it most likely lacks: http:// for this
+// machine, https:// elsewhere. "" when u has a scheme, or is no URL even
+// with one.
+func withScheme(u string) string {
+	if u == "" || strings.Contains(u, "://") {
+		return ""
+	}
+	p, err := url.Parse("https://" + u)
+	if err != nil || p.Hostname() == "" {
+		return ""
+	}
+	scheme := "https://"
+	if h := p.Hostname(); h == "localhost" || net.ParseIP(h) != nil && net.ParseIP(h).IsLoopback() {
+		scheme = "http://"
+	}
+	return scheme + u
+}
+
+// checkKey refuses an API key that cannot travel in a header (printable
+// ASCII, no spaces, as the client requires), saying what and where in
+// MEM_API_KEY is wrong, and never the key: a trailing newline, often
+// copied with it from a file, is named as such.
+func checkKey(key string) error {
+	trimmed := strings.TrimRight(key, " \t\r\n")
+	if trimmed != key {
+		c := charName(key[len(trimmed)])
+		return fmt.Errorf("%s ends with a %s: remove the trailing %s (the key is not shown)", memclient.EnvAPIKey, c, c)
+	}
+	for i, r := range key {
+		if r <= ' ' || r >= 0x7f {
+			c := "non-ASCII character"
+			if r < 0x80 {
+				c = charName(byte(r))
+			}
+			return fmt.Errorf("%s holds a %s at byte %d: an API key is printable ASCII without spaces (the key is not shown)", memclient.EnvAPIKey, c, i+1)
+		}
+	}
+	return nil
+}
+
+// charName names a space or control character: "newline", "tab"...
+func charName(b byte) string {
+	switch b {
+	case '\n':
+		return "newline"
+	case '\r':
+		return "carriage return"
+	case '\t':
+		return "tab"
+	case ' ':
+		return "space"
+	}
+	return "control character"
 }
 
 // connect builds a throttle (with hooks) and a client on it. With --mock the
@@ -64,9 +130,9 @@ func checkServer(u string) error {
 // --verbose every call, response, wait and retry is logged through the
 // client's slog logger, which never shows the key.
 func (g *globals) connect(env *cliEnv, hooks throttle.Hooks) (*conn, error) {
-	server := g.server(env)
+	server, from := g.serverFrom(env)
 	if !g.mock {
-		if err := checkServer(server); err != nil {
+		if err := checkServer(server, from); err != nil {
 			return nil, err
 		}
 	}
@@ -101,6 +167,9 @@ func (g *globals) connect(env *cliEnv, hooks throttle.Hooks) (*conn, error) {
 		if key == "" {
 			return nil, memclient.ErrNoAPIKey // describe says how to set one
 		}
+		if err := checkKey(key); err != nil {
+			return nil, err
+		}
 	}
 	if base == nil {
 		base = http.DefaultTransport
@@ -117,8 +186,8 @@ func (g *globals) connect(env *cliEnv, hooks throttle.Hooks) (*conn, error) {
 // throttle with full buckets (a dry run sends nothing, so it knows no
 // more with a key), no client, and an owner that names the server only.
 func (g *globals) keyless(env *cliEnv) (*conn, error) {
-	server := g.server(env)
-	if err := checkServer(server); err != nil {
+	server, from := g.serverFrom(env)
+	if err := checkServer(server, from); err != nil {
 		return nil, err
 	}
 	th, err := throttle.New(throttle.DefaultPolicy())

@@ -177,7 +177,7 @@ func TestImportMemItLostIsReportedNotResent(t *testing.T) {
 
 		code, out, errOut := cli(t.Context(), srv, "", "import", "--mock", "--via", "mem-it", "--journal", journal, dir)
 		assert.Equal(t, exitFailed, code, "still unknown: not sent again")
-		assert.Contains(t, errOut, "3 documents: 2 already done, 0 skipped, 1 of unknown outcome (not sent again without --retry-unknown), 0 to import.", "the plan's counts add up")
+		assert.Contains(t, errOut, "3 documents: 2 already done, 0 skipped, 1 of unknown outcome (check Mem: --accept-unknown if there, --retry-unknown to send again), 0 to import.", "the plan's counts add up")
 		assert.Contains(t, out, "--retry-unknown")
 		assert.Len(t, srv.Notes(mock.DefaultKey), 3)
 	})

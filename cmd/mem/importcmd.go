@@ -26,12 +26,13 @@ and content), so even without the journal a document is never created twice.
 A mem-it has no such id: the journal records it as being sent before it
 leaves, so one that may be in flight when mem dies (kill -9, a power cut)
 is reported by the next run as of unknown outcome, like one whose answer was
-lost, and is sent again only with --retry-unknown. An import locks its
-journal while it runs: a second import of the same journal at once is
-refused (exit 2) before it sends anything (on Linux, macOS, the BSDs and
-illumos; elsewhere, Windows included, there is no lock; on a file system
-that cannot lock, such as NFS without its lock service, mem says so when it
-starts).
+lost, and is sent again only with --retry-unknown. Check Mem for it: once
+found there, --accept-unknown records it as imported, never to be sent
+again. An import locks its journal while it runs: a second import of the
+same journal at once is refused (exit 2) before it sends anything (on Linux,
+macOS, the BSDs and illumos; elsewhere, Windows included, there is no lock;
+on a file system that cannot lock, such as NFS without its lock service, mem
+says so when it starts).
 
 Sources: files and folders (recursive: .md .markdown .txt .html .htm .eml;
 hidden files and folders are left out), JSONL files (.jsonl: one JSON object
@@ -77,6 +78,8 @@ type importOptions struct {
 	dryRun       bool
 	stopAtDay    bool
 	retryUnknown bool
+
+	acceptUnknown bool
 }
 
 func newImportCmd(env *cliEnv, g *globals) *cobra.Command {
@@ -105,6 +108,7 @@ func newImportCmd(env *cliEnv, g *globals) *cobra.Command {
 	f.BoolVar(&o.dryRun, "dry-run", false, "print the plan (calls, tokens, ETA, skipped documents) and stop; sends and writes nothing, needs no API key")
 	f.BoolVar(&o.stopAtDay, "stop-at-day-limit", false, "stop (resumably) before a call would wait for a day window, judged from the levels the responses show, instead of waiting for it")
 	f.BoolVar(&o.retryUnknown, "retry-unknown", false, "send again the mem-it documents whose outcome an earlier run could not learn (may capture twice)")
+	f.BoolVar(&o.acceptUnknown, "accept-unknown", false, "record the mem-it documents whose outcome an earlier run could not learn as in Mem, never to be sent again (when you found them there)")
 	return cmd
 }
 
@@ -115,6 +119,8 @@ func (o *importOptions) check() error {
 		return usagef("--via must be notes or mem-it, not %q", o.via)
 	case o.concurrency < 1:
 		return usagef("--concurrency must be at least 1")
+	case o.retryUnknown && o.acceptUnknown:
+		return usagef("--retry-unknown and --accept-unknown do not go together: a document of unknown outcome is either sent again or recorded as in Mem")
 	case o.via == viaNotes && (o.instructions != "" || o.context != ""):
 		return usagef("--instructions and --context go with --via mem-it")
 	case o.via == viaMemIt && len(o.collections) > 0:
@@ -182,14 +188,20 @@ func runImport(env *cliEnv, o *importOptions, paths []string) error {
 	im := &importer{
 		api: clientAPI{cn.c}, th: cn.th, journal: jr, via: o.via, concurrency: o.concurrency,
 		collections: o.collections, instructions: o.instructions, context: o.context,
-		retryUnknown: o.retryUnknown, limit: -1, server: cn.baseURL, blocked: blocked,
+		retryUnknown: o.retryUnknown, acceptUnknown: o.acceptUnknown, limit: -1, server: cn.baseURL, blocked: blocked,
 		calls: calls,
 	}
 	s := newSummary()
 	todo := im.pending(items, &s)
 	pl := makePlan(cn.th, o.via, items, todo, im.collectionTitles(todo), s)
+	if o.acceptUnknown && len(s.accept) == 0 {
+		o.g.notice(env, "--accept-unknown: no document named here is of unknown outcome; it records nothing.")
+	}
 	if o.dryRun {
 		return o.printDryRun(env, pl)
+	}
+	if err := im.accept(&s); err != nil {
+		return err
 	}
 	if !o.g.quiet && !o.g.json {
 		pl.print(env.stderr)
@@ -236,8 +248,20 @@ func (o *importOptions) announceSplits(env *cliEnv, items []item) {
 // the journal is locked for the run: one another import is using is
 // refused, as a usage error, before anything is sent. A journal that
 // settled documents for another server or key is refused (see
-// journal.checkOwner); --new-journal moves the old one aside first.
+// journal.checkOwner); --new-journal moves the old one aside first. A file
+// that is not a journal (see loadJournal) is refused, as a usage error,
+// before anything is written to it or moved.
 func (o *importOptions) openJournal(env *cliEnv, owner journalOwner) (*journal, func(), error) {
+	j, closeJournal, err := o.openJournalFile(env, owner)
+	var nj *notJournalError
+	if errors.As(err, &nj) { // the command line names the wrong file
+		return nil, nil, usageError{nj.Error()}
+	}
+	return j, closeJournal, err
+}
+
+// openJournalFile is openJournal, errors as they come.
+func (o *importOptions) openJournalFile(env *cliEnv, owner journalOwner) (*journal, func(), error) {
 	switch {
 	case o.g.mock && !o.journalSet:
 		if o.newJournal {
@@ -307,12 +331,15 @@ func (o *importOptions) takeJournal(env *cliEnv) (*journal, error) {
 	info, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("journal: %w", err)
+		return nil, &journalFileError{o.journalPath, "read", err}
 	}
 	if info.Size() == 0 { // nothing to keep
 		return attachJournal(o.journalPath, f)
 	}
 	defer f.Close() // the old one's lock, held until the new one is in its place
+	if _, err := loadJournal(o.journalPath, io.NewSectionReader(f, 0, info.Size())); err != nil {
+		return nil, err // not a journal: left where it is
+	}
 	nf, err := o.replaceJournal(env)
 	if err != nil {
 		return nil, err
@@ -326,13 +353,13 @@ func (o *importOptions) takeJournal(env *cliEnv) (*journal, error) {
 func (o *importOptions) replaceJournal(env *cliEnv) (*os.File, error) {
 	tmp, f, err := createLocked(o.journalPath)
 	if err != nil {
-		return nil, fmt.Errorf("journal: %w", err)
+		return nil, &journalFileError{o.journalPath, "make a new file beside", err}
 	}
 	old, err := keepAside(o.journalPath, tmp, time.Now())
 	if err != nil {
 		f.Close()
 		os.Remove(tmp)
-		return nil, fmt.Errorf("journal: %w", err)
+		return nil, &journalFileError{o.journalPath, "move aside", err}
 	}
 	o.g.notice(env, "--new-journal: the old journal is now %s.", old)
 	return f, nil
@@ -454,7 +481,7 @@ func (o *importOptions) finish(env *cliEnv, s summary, err error, mock bool) err
 	case err != nil:
 		return err
 	case env.ctx.Err() != nil:
-		left := plural(s.NotAttempted, "document", "documents") + " left."
+		left := s.left()
 		env.complain(errorJSON{Type: "interrupted", Message: "interrupted: " + left + " " + resume}, "Interrupted:", left+"\n"+resume)
 		return errInterrupted
 	case s.StoppedAtDayLimit != "" && s.StoppedBecause == "":
@@ -476,6 +503,25 @@ func (o *importOptions) finish(env *cliEnv, s summary, err error, mock bool) err
 	return nil
 }
 
+// left says what an interrupted run leaves to do, each kind counted: "2
+// documents left: 1 not attempted, 1 of unknown outcome."
+func (s summary) left() string {
+	var kinds []string
+	add := func(n int, what string) {
+		if n > 0 {
+			kinds = append(kinds, fmt.Sprintf("%d %s", n, what))
+		}
+	}
+	add(s.NotAttempted, "not attempted")
+	add(len(s.Failed), "failed")
+	add(len(s.Unknown), "of unknown outcome")
+	n := s.NotAttempted + len(s.Failed) + len(s.Unknown)
+	if n == 0 {
+		return "no document left."
+	}
+	return plural(n, "document", "documents") + " left: " + strings.Join(kinds, ", ") + "."
+}
+
 // maxListed bounds the lines listing skipped or failed documents; --json
 // lists them all.
 const maxListed = 20
@@ -494,6 +540,9 @@ func (o *importOptions) printSummary(env *cliEnv, s summary, mock bool) {
 	line("already done (journal)", s.AlreadyDone)
 	if s.AlreadyThere > 0 {
 		line("already in Mem (earlier run)", s.AlreadyThere)
+	}
+	if s.AcceptedUnknown > 0 {
+		line("recorded as in Mem (--accept-unknown)", s.AcceptedUnknown)
 	}
 	listed(w, st, "skipped", s.Skipped, false)
 	listed(w, st, "failed", s.Failed, true)

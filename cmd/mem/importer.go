@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -77,11 +79,16 @@ type importer struct {
 	// counted, when set, is called with each outcome once its record is
 	// on disk and it is counted, under the tally's lock (tests).
 	counted func(journalEntry)
+
+	// acceptUnknown records the mem-it items whose outcome is unknown as
+	// in Mem (the user found them there): never sent again.
+	acceptUnknown bool
 }
 
 // counts is how far a run has got, for the progress display.
 type counts struct {
-	imported int // created now or found there
+	imported int // created now
+	already  int // found there: created by an earlier run
 	failed   int // failed
 	unknown  int // outcome unknown (mem-it)
 	skipped  int // refused by the client before sending
@@ -109,6 +116,13 @@ type summary struct {
 	WaitedSummed seconds `json:"waited_on_limits_summed_seconds"`
 	WaitedWall   seconds `json:"waited_on_limits_wall_seconds"`
 	Elapsed      seconds `json:"elapsed_seconds"`
+
+	// AcceptedUnknown counts the documents of unknown outcome recorded as
+	// in Mem by --accept-unknown in this run.
+	AcceptedUnknown int `json:"accepted_unknown"`
+	// accept is what --accept-unknown records as in Mem (see
+	// importer.accept): the items of unknown outcome.
+	accept []item
 }
 
 type failure struct {
@@ -154,8 +168,11 @@ func (im *importer) pending(items []item, s *summary) []item {
 			case e.Outcome == outcomeDone:
 				s.AlreadyDone++
 				continue
+			case e.unknown() && im.acceptUnknown:
+				s.accept = append(s.accept, it)
+				continue
 			case e.unknown() && !im.retryUnknown:
-				s.Unknown = append(s.Unknown, failure{it.Where, "may have been sent through mem-it by an earlier run that got no answer: check Mem, then rerun with --retry-unknown to send it again"})
+				s.Unknown = append(s.Unknown, failure{it.Where, reasonUnknownBefore})
 				continue
 			}
 		}
@@ -166,6 +183,35 @@ func (im *importer) pending(items []item, s *summary) []item {
 		todo = append(todo, it)
 	}
 	return todo
+}
+
+// reasonUnknownBefore is why a document of unknown outcome is not sent,
+// and the ways on.
+const reasonUnknownBefore = "may have been sent through mem-it by an earlier run that got no answer: " +
+	"check Mem, then rerun with --accept-unknown if it is there (never to send it again), or with --retry-unknown to send it again"
+
+// reasonAccepted is the journal's reason for a document of unknown outcome
+// recorded as in Mem by --accept-unknown.
+const reasonAccepted = "outcome unknown, found in Mem by the user: recorded as done by --accept-unknown"
+
+// accept records as in Mem (done, for good) the documents of unknown
+// outcome that pending set aside for --accept-unknown, each on disk before
+// it is counted. A document whose newest record is no longer of unknown
+// outcome is left as it is.
+func (im *importer) accept(s *summary) error {
+	for _, it := range s.accept {
+		e, ok := im.journal.Lookup(it.Key)
+		if !ok || !e.unknown() {
+			continue
+		}
+		done := journalEntry{Key: it.Key, Outcome: outcomeDone, Via: e.Via, Reason: reasonAccepted, At: time.Now()}
+		if err := im.journal.Record(done); err != nil {
+			return err
+		}
+		s.AcceptedUnknown++
+	}
+	s.accept = nil
+	return nil
 }
 
 // reasonGivenTwice skips a document named a second time (the same path
@@ -481,12 +527,12 @@ func (t *tally) record(it item, entry journalEntry, outcome string, err error) {
 		t.c.failed++
 	case outcome == outcomeDone && entry.Reason == reasonAlreadyThere:
 		t.s.AlreadyThere++
-		t.c.imported++
+		t.c.already++
 	case outcome == outcomeDone:
 		t.s.Imported++
 		t.c.imported++
 	case outcome == outcomeUnknown:
-		t.s.Unknown = append(t.s.Unknown, failure{it.Where, describe(err)})
+		t.s.Unknown = append(t.s.Unknown, failure{it.Where, entry.Reason})
 		t.c.unknown++
 	default:
 		t.s.Failed = append(t.s.Failed, failure{it.Where, describe(err)})
@@ -561,7 +607,7 @@ func (im *importer) send(ctx context.Context, it item, collectionIDs []string, i
 		e.Reason = errIntentNotRecorded.Error()
 	case unknown:
 		e.Outcome = outcomeUnknown
-		e.Reason = describe(err)
+		e.Reason = unknownReason(err)
 	case ctx.Err() != nil:
 		return e, "", err // stopped before the call was made or answered: retry next run
 	default:
@@ -569,6 +615,27 @@ func (im *importer) send(ctx context.Context, it item, collectionIDs []string, i
 		e.Reason = describe(err)
 	}
 	return e, e.Outcome, err
+}
+
+// unknownReason says, once, why a mem-it sent is of unknown outcome, and
+// the ways on. The client's error names the outcome unknown and the
+// request twice; what ended the wait for its answer is said here.
+func unknownReason(err error) string {
+	cause := err
+	var ou *memclient.OutcomeUnknownError
+	if errors.As(err, &ou) && ou.Err != nil {
+		cause = ou.Err
+	}
+	var ue *url.Error
+	if errors.As(cause, &ue) {
+		cause = ue.Err
+	}
+	why := describe(cause)
+	var op *net.OpError
+	if errors.As(cause, &op) {
+		why = connReason(cause) // "connection reset by peer"
+	}
+	return "may have reached Mem (" + why + "): check Mem, then rerun with --accept-unknown if it is there, or with --retry-unknown to send it again"
 }
 
 // intent is the sendIntent of the item's mem-it call: "sending" recorded,

@@ -12,8 +12,10 @@ import (
 	"math"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -154,19 +156,25 @@ func readJournal(path string) (*journal, error) {
 		j.path = path
 		return j, nil
 	case err != nil:
-		return nil, fmt.Errorf("journal: %w", err)
+		return nil, &journalFileError{path, "open", err}
 	}
 	defer f.Close()
 	return loadJournal(path, f)
 }
 
-// loadJournal reads the journal at path from r.
+// loadJournal reads the journal at path from r. A file whose first line
+// is not one a journal starts with is refused (see notJournalError).
 func loadJournal(path string, r io.Reader) (*journal, error) {
 	j := memoryJournal()
 	j.path = path
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	first := true
 	for sc.Scan() {
+		if first && !journalStart(sc.Bytes()) {
+			return nil, &notJournalError{path}
+		}
+		first = false
 		var e journalEntry
 		var h journalHeader
 		switch {
@@ -177,9 +185,87 @@ func loadJournal(path string, r io.Reader) (*journal, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("journal %s: %w", path, err)
+		if first { // not even a first line: nothing mem writes is that long
+			return nil, &notJournalError{path}
+		}
+		return nil, &journalFileError{path, "read", err}
 	}
 	return j, nil
+}
+
+// journalStart reports whether line is one a journal starts with: the
+// header, or, in a journal of a mem that wrote none, an outcome.
+func journalStart(line []byte) bool {
+	var h journalHeader
+	if json.Unmarshal(line, &h) == nil && h.Format > 0 {
+		return true
+	}
+	var e journalEntry
+	return json.Unmarshal(line, &e) == nil && e.Key != "" && e.Outcome != ""
+}
+
+// notJournalError refuses, as the journal, a file that holds something
+// else (a note named by mistake with --journal): the import would append
+// its records to it.
+type notJournalError struct{ path string }
+
+func (e *notJournalError) Error() string {
+	return fmt.Sprintf("%s is not an import journal: its first line is not one mem writes, so mem leaves the file as it is.\n"+
+		"Pass --journal with the name of a new file, or of a journal an earlier import wrote.", absPath(e.path))
+}
+
+// journalFileError is a journal that could not be opened, read or
+// written: it names the file by its absolute path, says why in the
+// system's words, and what to do.
+type journalFileError struct {
+	path  string
+	doing string // "open", "read", "write to"...
+	err   error
+}
+
+func (e *journalFileError) Error() string {
+	return fmt.Sprintf("cannot %s the journal %s: %s; %s", e.doing, absPath(e.path), osReason(e.err), journalAdvice(e.path, e.err))
+}
+
+func (e *journalFileError) Unwrap() error { return e.err }
+
+// osReason is the system's words for err, without the operation and path
+// it names ("permission denied").
+func osReason(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err.Error()
+	}
+	return err.Error()
+}
+
+// journalAdvice says what to do when the journal at path fails with err.
+func journalAdvice(path string, err error) string {
+	dir := absPath(filepath.Dir(path))
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return "free some space, then run the same command again (the journal keeps what is done)"
+	case errors.Is(err, fs.ErrNotExist):
+		return "the folder " + dir + " does not exist: create it, or pass --journal FILE to keep the journal elsewhere"
+	case errors.Is(err, syscall.ENOTDIR):
+		return dir + " is not a folder: pass --journal FILE to keep the journal elsewhere"
+	case errors.Is(err, syscall.EISDIR):
+		return "it is a folder: pass --journal FILE naming a file"
+	}
+	return "run mem import from a folder you can write to, or pass --journal FILE to keep the journal elsewhere"
+}
+
+// absPath is path made absolute, for messages (path itself when that
+// fails).
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }
 
 // attachJournal loads the journal from f, the file at path opened by
@@ -199,7 +285,7 @@ func attachJournal(path string, f *os.File) (*journal, error) {
 		if _, err := j.f.ReadAt(last, info.Size()-1); err == nil && last[0] != '\n' {
 			if _, err := j.f.Write([]byte{'\n'}); err != nil {
 				j.f.Close()
-				return nil, fmt.Errorf("journal: %w", err)
+				return nil, &journalFileError{path, "write to", err}
 			}
 		}
 	}
@@ -233,7 +319,7 @@ func lockJournal(path string) (f *os.File, unlocked bool, err error) {
 	for range 10 {
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_RDWR, 0o644)
 		if err != nil {
-			return nil, false, fmt.Errorf("journal: %w", err)
+			return nil, false, &journalFileError{path, "open", err}
 		}
 		if hookOpened != nil {
 			hookOpened()
@@ -245,7 +331,7 @@ func lockJournal(path string) (f *os.File, unlocked bool, err error) {
 			return nil, false, &journalBusyError{path}
 		case err != nil && !errors.Is(err, errCannotLock):
 			f.Close()
-			return nil, false, fmt.Errorf("journal: locking %s: %w", path, err)
+			return nil, false, &journalFileError{path, "lock", err}
 		}
 		if held, statErr := f.Stat(); statErr == nil {
 			if now, statErr := os.Stat(path); statErr == nil && os.SameFile(held, now) {
@@ -309,7 +395,7 @@ func (j *journal) claim(owner journalOwner) error {
 		return err
 	}
 	if err := j.out.Append(append(line, '\n')); err != nil {
-		return fmt.Errorf("journal: %w", err)
+		return &journalFileError{j.path, "write to", err}
 	}
 	return nil
 }
@@ -332,7 +418,7 @@ func (j *journal) Record(e journalEntry) error {
 	}
 	if j.out != nil {
 		if err := j.out.Append(append(line, '\n')); err != nil {
-			return fmt.Errorf("journal: %w", err)
+			return &journalFileError{j.path, "write to", err}
 		}
 	}
 	j.mu.Lock()

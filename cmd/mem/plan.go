@@ -34,6 +34,12 @@ type importPlan struct {
 	// DayBound is how many calls go before the day windows set the pace
 	// (nil: they never do in this run).
 	DayBound *int `json:"day_windows_bind_after_calls"`
+	// AcceptUnknown counts the documents of unknown outcome that
+	// --accept-unknown records as in Mem.
+	AcceptUnknown int `json:"accept_unknown"`
+	// IgnoredMemItFields counts the JSONL lines to send as notes that carry
+	// fields only mem-it reads, which their notes leave out.
+	IgnoredMemItFields int `json:"ignored_mem_it_fields"`
 }
 
 // costJSON is a call's cost in tokens of each kind.
@@ -88,6 +94,12 @@ func makePlan(th *throttle.Throttle, via string, items []item, todo []item, titl
 		// plan saying "assumed", never "measured" when it was not.
 		LevelsMeasured: !th.Snapshot().Probing,
 	}
+	pl.AcceptUnknown = len(s.accept)
+	for _, it := range todo {
+		if it.IgnoredMemItFields {
+			pl.IgnoredMemItFields++
+		}
+	}
 	if k := dayBound(p, setup, setupCost, n, c); k >= 0 {
 		pl.DayBound = &k
 	}
@@ -138,9 +150,17 @@ func (pl importPlan) print(w io.Writer) {
 		counts += fmt.Sprintf(", %d unreadable", len(pl.Failed))
 	}
 	if len(pl.Unknown) > 0 {
-		counts += fmt.Sprintf(", %d of unknown outcome (not sent again without --retry-unknown)", len(pl.Unknown))
+		counts += fmt.Sprintf(", %d of unknown outcome (check Mem: --accept-unknown if there, --retry-unknown to send again)", len(pl.Unknown))
+	}
+	if pl.AcceptUnknown > 0 {
+		counts += fmt.Sprintf(", %d of unknown outcome to record as in Mem (--accept-unknown)", pl.AcceptUnknown)
 	}
 	fmt.Fprintf(w, "%s: %s, %d to import.\n", read, counts, pl.Calls)
+	if n := pl.IgnoredMemItFields; n > 0 {
+		fmt.Fprintf(w, "Warning: %s mem-it fields that --via notes ignores (\"instructions\", \"context\", \"timestamp\"):\n"+
+			"each becomes a plain note of its text. To send them through mem-it instead, import them with --via mem-it.\n",
+			plural(n, "JSONL line carries", "JSONL lines carry"))
+	}
 	if pl.Calls == 0 {
 		return
 	}

@@ -154,11 +154,11 @@ type lineParts struct {
 }
 
 func (p *progress) parts() lineParts {
-	settled := p.counts.imported + p.counts.failed + p.counts.unknown + p.counts.skipped
+	settled := p.counts.imported + p.counts.already + p.counts.failed + p.counts.unknown + p.counts.skipped
 	lp := lineParts{label: "importing", pct: fmt.Sprintf("%3d%%", percent(settled, p.total))}
 	lp.count = fmt.Sprintf("%d/%d", settled, p.total)
-	if bad := p.counts.unsettled(); bad != "" {
-		lp.count += " (" + bad + ")"
+	if others := p.counts.others(); others != "" {
+		lp.count += " (" + others + ")"
 	}
 	snap := p.th.Snapshot()
 	switch {
@@ -193,10 +193,14 @@ func (p *progress) parts() lineParts {
 	return lp
 }
 
-// unsettled says how many failed and how many are of unknown outcome
-// ("1 failed, 2 outcome unknown"; "" when none).
-func (c counts) unsettled() string {
+// others says how many of those settled were not imported now, in the
+// summary's words: already in Mem, failed, of unknown outcome ("4 already
+// in Mem, 1 failed, 2 outcome unknown"; "" when none).
+func (c counts) others() string {
 	var parts []string
+	if c.already > 0 {
+		parts = append(parts, fmt.Sprintf("%d already in Mem", c.already))
+	}
 	if c.failed > 0 {
 		parts = append(parts, fmt.Sprintf("%d failed", c.failed))
 	}
@@ -287,8 +291,8 @@ func progressBar(pct string, n int) string {
 func (p *progress) logLine() string {
 	lp := p.parts()
 	line := fmt.Sprintf("imported %d of %d", p.counts.imported, p.total)
-	if bad := p.counts.unsettled(); bad != "" {
-		line += ", " + bad
+	if others := p.counts.others(); others != "" {
+		line += ", " + others
 	}
 	if lp.note != "" {
 		line += ", " + lp.note

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/memsdk/mem-go/cmd/internal/buildinfo"
 )
@@ -52,7 +53,7 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 	root.SetIn(env.stdin)
 	root.SetOut(env.stdout)
 	root.SetErr(env.stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err.Error()} })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{withFlagSuggestion(cmd, err.Error())} })
 
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.baseURL, "base-url", "", "API server (default $MEM_API_URL, else api.mem.ai)")
@@ -89,7 +90,61 @@ func newRootCmd(env *cliEnv) *cobra.Command {
 		}
 	}
 	usageArgs(root)
+	suggestCommands(root)
 	return root
+}
+
+// suggestCommands has every command suggest the subcommands within two
+// edits of an unknown one ("improt": import), as cobra's own check does.
+// SuggestionsFor alone suggests only those the name starts.
+func suggestCommands(c *cobra.Command) {
+	c.SuggestionsMinimumDistance = 2
+	for _, sub := range c.Commands() {
+		suggestCommands(sub)
+	}
+}
+
+// withFlagSuggestion adds to pflag's "unknown flag: --colection" the flags
+// of cmd within two edits of it, or that it begins: "; did you mean
+// --collection?".
+func withFlagSuggestion(cmd *cobra.Command, msg string) string {
+	name, ok := strings.CutPrefix(msg, "unknown flag: --")
+	if !ok || name == "" {
+		return msg
+	}
+	var near []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden && (editDistance(name, f.Name) <= 2 || strings.HasPrefix(f.Name, name)) {
+			near = append(near, "--"+f.Name)
+		}
+	})
+	if len(near) == 0 {
+		return msg
+	}
+	return msg + "; did you mean " + strings.Join(near, " or ") + "?"
+}
+
+// editDistance is the Levenshtein distance between a and b, by byte,
+// ignoring case.
+func editDistance(a, b string) int {
+	a, b = strings.ToLower(a), strings.ToLower(b)
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }
 
 // usageArgs makes every command's argument check report a usage error

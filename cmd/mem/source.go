@@ -50,6 +50,11 @@ type item struct {
 	// matter of another tool, left out of the note.
 	ForeignFrontMatter bool
 
+	// IgnoredMemItFields is set on a JSONL line read for notes that
+	// carries fields only mem-it reads ("instructions", "context",
+	// "timestamp"): the note leaves them out.
+	IgnoredMemItFields bool
+
 	// Part and Parts number the notes a document too large for one note
 	// was split into (0 and 0 when it was not split).
 	Part, Parts int
@@ -453,6 +458,7 @@ func readJSONL(r io.Reader, name, via string) []item {
 			if via == viaMemIt && rec.Timestamp != nil {
 				it.CreatedAt = rec.Timestamp
 			}
+			it.IgnoredMemItFields = via == viaNotes && (rec.Instructions != "" || rec.Context != "" || rec.Timestamp != nil)
 			it.Skip = checkRecord(it, via)
 		}
 		items = append(items, it)
