@@ -90,8 +90,9 @@ type importRun struct {
 	// timeout, if set, bounds each Redis call of the importers' stores
 	// (Options.Timeout; the default otherwise).
 	timeout time.Duration
-	// during, if set, runs while the importers do (e.g. kills Redis).
-	during func()
+	// during, if set, runs while the importers do (e.g. kills Redis); it
+	// may ask how many calls the server has charged so far.
+	during func(charged func() int)
 	// audit compares, while the importers run, the levels in Redis with
 	// the server's (see auditLevels). Only while Redis answers throughout.
 	audit bool
@@ -159,7 +160,7 @@ func runImport(t *testing.T, rs *redisServer, r importRun) importResult {
 		audited.Go(func() { res.audit = auditLevels(t, rs, srv.Server, key, r.procs*r.conc, done) })
 	}
 	if r.during != nil {
-		r.during()
+		r.during(func() int { return chargedCalls(srv.Server) })
 	}
 	wg.Wait()
 	close(done)
@@ -359,8 +360,8 @@ func TestMultiProcessImportSurvivesARedisRestart(t *testing.T) {
 	rs := startRedis(t)
 	var killedAt time.Time
 	start := time.Now()
-	res := runImport(t, rs, importRun{procs: 4, perProc: 150, conc: 4, during: func() {
-		time.Sleep(1500 * time.Millisecond)
+	res := runImport(t, rs, importRun{procs: 4, perProc: 150, conc: 4, during: func(charged func() int) {
+		waitForCalls(t, charged, 150)
 		rs.Kill()
 		killedAt = time.Now()
 		time.Sleep(time.Second)
@@ -378,6 +379,28 @@ func TestMultiProcessImportSurvivesARedisRestart(t *testing.T) {
 	assert.GreaterOrEqual(t, returns, uint64(1), "and returned to Redis (a process may finish before its next probe)")
 }
 
+// waitForCalls waits until the server has charged n calls of the import:
+// a fault injected after a fixed time could come before the importers,
+// slow to start on a loaded machine, had begun, or after they had ended.
+func waitForCalls(t *testing.T, charged func() int, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); charged() < n; {
+		require.True(t, time.Now().Before(deadline), "the importers charged %d calls in 20 s", charged())
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// chargedCalls counts the calls srv has charged.
+func chargedCalls(srv *mock.Server) int {
+	n := 0
+	for _, e := range srv.Journal() {
+		if e.RequestCost > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // Redis stops answering (SIGSTOP) in the middle of an import and resumes a
 // second later with its state intact: the processes spend their local
 // shares meanwhile, then charge Redis with them, and the import finishes
@@ -385,8 +408,8 @@ func TestMultiProcessImportSurvivesARedisRestart(t *testing.T) {
 func TestMultiProcessImportSurvivesAStalledRedis(t *testing.T) {
 	needSigStop(t)
 	rs := startRedis(t)
-	res := runImport(t, rs, importRun{procs: 4, perProc: 150, conc: 4, during: func() {
-		time.Sleep(1500 * time.Millisecond)
+	res := runImport(t, rs, importRun{procs: 4, perProc: 150, conc: 4, during: func(charged func() int) {
+		waitForCalls(t, charged, 150)
 		rs.mu.Lock()
 		proc := rs.cmd.Process
 		rs.mu.Unlock()
