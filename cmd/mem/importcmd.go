@@ -583,8 +583,9 @@ func listEntries(w io.Writer, fs []failure) {
 	}
 }
 
-// printDryRun prints the plan, with what is skipped and why, and stops.
-// Past maxListed skipped documents, it also counts them by reason.
+// printDryRun prints the plan, with what is skipped and why and what could
+// not be read, and stops. Past maxListed skipped documents, it also counts
+// them by reason.
 func (o *importOptions) printDryRun(env *cliEnv, pl importPlan) error {
 	if o.g.json {
 		return printJSON(env, pl)
@@ -599,6 +600,10 @@ func (o *importOptions) printDryRun(env *cliEnv, pl importPlan) error {
 				fmt.Fprintf(env.stdout, "  %d %s\n", r.n, safeText(r.reason))
 			}
 		}
+	}
+	if len(pl.Failed) > 0 {
+		fmt.Fprintf(env.stdout, "%s could not be read:\n", plural(len(pl.Failed), "document", "documents"))
+		listEntries(env.stdout, pl.Failed)
 	}
 	fmt.Fprintln(env.stdout, "Dry run: nothing was sent and no file was written.")
 	return nil

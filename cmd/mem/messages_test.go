@@ -60,7 +60,7 @@ func queueOne(t *testing.T, th *throttle.Throttle, c throttle.Cost) (cancel func
 // cost: the estimator, which counts on every token the buckets hold, sees
 // no wait, so the line says "ETA unknown" rather than "ETA no wait". Here
 // the call leaves the tokens reserved for interactive calls (WithReserve),
-// which are not tokens kept for other users of the key. With more calls to
+// which no other user of the key is spending. With more calls to
 // make than the buckets hold, the estimate sees a wait and gives it.
 func TestProgressSaysETAUnknownWhenTheEstimateSeesNoWait(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -90,9 +90,9 @@ func TestProgressSaysETAUnknownWhenTheEstimateSeesNoWait(t *testing.T) {
 // consumer of the key spending complexity tokens between this client's
 // calls. The throttle then requires, on top of a call's cost, what the
 // other has probably spent since the last answer: a call waits though the
-// buckets hold its cost, the ETA is unknown, and the line says the tokens
-// it waits for are kept for other users of the key.
-func TestProgressSaysTokensAreKeptForOtherUsers(t *testing.T) {
+// buckets hold its cost, the ETA is unknown, and the line says that other
+// users of the key are probably spending the tokens it waits for.
+func TestProgressSaysOtherUsersAreSpendingTheTokens(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		th, err := throttle.New(throttle.DefaultPolicy())
 		require.NoError(t, err)
@@ -111,16 +111,17 @@ func TestProgressSaysTokensAreKeptForOtherUsers(t *testing.T) {
 		p := newProgress(&out, false, nil, th, 1, noteCost)
 		lp := p.parts()
 		assert.Equal(t, "ETA unknown", lp.eta)
-		assert.Equal(t, "waiting for cpx/min tokens kept for other users of the key", lp.note)
+		assert.Equal(t, "waiting for cpx/min tokens (other users of the key are probably spending them)", lp.note)
 		p.finish()
-		assert.Contains(t, out.String(), "imported 0 of 1, waiting for cpx/min tokens kept for other users of the key, ETA unknown; buckets cpx/min 5/200")
+		assert.Contains(t, out.String(), "imported 0 of 1, waiting for cpx/min tokens (other users of the key are probably spending them), ETA unknown; buckets cpx/min 5/200")
 	})
 }
 
 // TestPlanCountsUnreadableFiles: a document that cannot be read (here a
 // link to a file that is gone) is counted in the plan's first line as
-// unreadable, beside those already done and skipped; the line names no
-// unreadable files when every one was read.
+// unreadable, beside those already done and skipped, and the dry run names
+// it with the reason; the line counts no unreadable files when every one
+// was read.
 func TestPlanCountsUnreadableFiles(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		dir := docs(t, 2)
@@ -136,5 +137,6 @@ func TestPlanCountsUnreadableFiles(t *testing.T) {
 		code, out, errOut = cli(t.Context(), nil, "", "import", "--mock", "--dry-run", "--journal", journal, dir)
 		require.Equal(t, exitOK, code, errOut)
 		assert.Contains(t, out, "3 documents: 0 already done, 0 skipped, 1 unreadable, 2 to import.\n")
+		assert.Regexp(t, `1 document could not be read:\n  \S*gone\.md: .*no such file`, out)
 	})
 }

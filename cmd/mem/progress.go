@@ -180,7 +180,7 @@ func (p *progress) parts() lineParts {
 			if eta <= 0 { // the estimate, which assumes nobody else spends, sees no wait
 				lp.eta = "ETA unknown"
 				if snap.Reserve != (throttle.Cost{}) {
-					lp.note += " kept for other users of the key"
+					lp.note += " (other users of the key are probably spending them)"
 				}
 			}
 		}
