@@ -77,6 +77,7 @@ func withScheme(u string) string {
 	if u == "" || strings.Contains(u, "://") {
 		return ""
 	}
+	u = strings.TrimSuffix(strings.TrimSuffix(u, "/"), "/v2") // the client adds /v2
 	p, err := url.Parse("https://" + u)
 	if err != nil || p.Hostname() == "" {
 		return ""

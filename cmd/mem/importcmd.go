@@ -28,11 +28,13 @@ leaves, so one that may be in flight when mem dies (kill -9, a power cut)
 is reported by the next run as of unknown outcome, like one whose answer was
 lost, and is sent again only with --retry-unknown. Check Mem for it: once
 found there, --accept-unknown records it as imported, never to be sent
-again. An import locks its journal while it runs: a second import of the
-same journal at once is refused (exit 2) before it sends anything (on Linux,
-macOS, the BSDs and illumos; elsewhere, Windows included, there is no lock;
-on a file system that cannot lock, such as NFS without its lock service, mem
-says so when it starts).
+again: every document of unknown outcome named on the command line, so name
+only those you found (mem import --accept-unknown DIR/a.md), and see them
+first with --dry-run. An import locks its journal while it runs: a second
+import of the same journal at once is refused (exit 2) before it sends
+anything (on Linux, macOS, the BSDs and illumos; elsewhere, Windows
+included, there is no lock; on a file system that cannot lock, such as NFS
+without its lock service, mem says so when it starts).
 
 Sources: files and folders (recursive: .md .markdown .txt .html .htm .eml;
 hidden files and folders are left out), JSONL files (.jsonl: one JSON object
@@ -269,7 +271,10 @@ func (o *importOptions) openJournalFile(env *cliEnv, owner journalOwner) (*journ
 		}
 		j := memoryJournal()
 		return j, func() {}, nil
-	case o.dryRun && o.newJournal:
+	case o.dryRun && o.newJournal: // the run would start a new journal, once the old one is one
+		if _, err := readJournal(o.journalPath); err != nil {
+			return nil, nil, err
+		}
 		return memoryJournal(), func() {}, nil
 	case o.dryRun:
 		j, err := readJournal(o.journalPath)
@@ -541,8 +546,8 @@ func (o *importOptions) printSummary(env *cliEnv, s summary, mock bool) {
 	if s.AlreadyThere > 0 {
 		line("already in Mem (earlier run)", s.AlreadyThere)
 	}
-	if s.AcceptedUnknown > 0 {
-		line("recorded as in Mem (--accept-unknown)", s.AcceptedUnknown)
+	if len(s.Accepted) > 0 {
+		listed(w, st, "recorded as in Mem (--accept-unknown)", s.Accepted, false)
 	}
 	listed(w, st, "skipped", s.Skipped, false)
 	listed(w, st, "failed", s.Failed, true)
@@ -604,6 +609,10 @@ func (o *importOptions) printDryRun(env *cliEnv, pl importPlan) error {
 	if len(pl.Failed) > 0 {
 		fmt.Fprintf(env.stdout, "%s could not be read:\n", plural(len(pl.Failed), "document", "documents"))
 		listEntries(env.stdout, pl.Failed)
+	}
+	if len(pl.AcceptUnknown) > 0 {
+		fmt.Fprintf(env.stdout, "%s of unknown outcome would be recorded as in Mem (--accept-unknown):\n", plural(len(pl.AcceptUnknown), "document", "documents"))
+		listEntries(env.stdout, pl.AcceptUnknown)
 	}
 	fmt.Fprintln(env.stdout, "Dry run: nothing was sent and no file was written.")
 	return nil

@@ -117,9 +117,9 @@ type summary struct {
 	WaitedWall   seconds `json:"waited_on_limits_wall_seconds"`
 	Elapsed      seconds `json:"elapsed_seconds"`
 
-	// AcceptedUnknown counts the documents of unknown outcome recorded as
-	// in Mem by --accept-unknown in this run.
-	AcceptedUnknown int `json:"accepted_unknown"`
+	// Accepted lists the documents of unknown outcome recorded as in Mem
+	// by --accept-unknown in this run.
+	Accepted []failure `json:"accepted_unknown"`
 	// accept is what --accept-unknown records as in Mem (see
 	// importer.accept): the items of unknown outcome.
 	accept []item
@@ -137,7 +137,7 @@ func (s summary) complete() bool {
 
 // newSummary has empty lists rather than nulls, for --json.
 func newSummary() summary {
-	return summary{Skipped: []failure{}, Failed: []failure{}, Unknown: []failure{}}
+	return summary{Skipped: []failure{}, Failed: []failure{}, Unknown: []failure{}, Accepted: []failure{}}
 }
 
 // pending splits items into those to send and those already settled by the
@@ -190,6 +190,9 @@ func (im *importer) pending(items []item, s *summary) []item {
 const reasonUnknownBefore = "may have been sent through mem-it by an earlier run that got no answer: " +
 	"check Mem, then rerun with --accept-unknown if it is there (never to send it again), or with --retry-unknown to send it again"
 
+// reasonToAccept is why a dry run with --accept-unknown lists a document.
+const reasonToAccept = "of unknown outcome: --accept-unknown would record it as in Mem, never to be sent again"
+
 // reasonAccepted is the journal's reason for a document of unknown outcome
 // recorded as in Mem by --accept-unknown.
 const reasonAccepted = "outcome unknown, found in Mem by the user: recorded as done by --accept-unknown"
@@ -208,7 +211,7 @@ func (im *importer) accept(s *summary) error {
 		if err := im.journal.Record(done); err != nil {
 			return err
 		}
-		s.AcceptedUnknown++
+		s.Accepted = append(s.Accepted, failure{it.Where, reasonAccepted})
 	}
 	s.accept = nil
 	return nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -162,46 +163,37 @@ func readJournal(path string) (*journal, error) {
 	return loadJournal(path, f)
 }
 
-// loadJournal reads the journal at path from r. A file whose first line
-// is not one a journal starts with is refused (see notJournalError).
+// loadJournal reads the journal at path from r. A line torn by a crash
+// mid-write is passed over; a file with no line a journal holds is refused
+// (see notJournalError).
 func loadJournal(path string, r io.Reader) (*journal, error) {
 	j := memoryJournal()
 	j.path = path
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	first := true
+	lines, journalLines := 0, 0
 	for sc.Scan() {
-		if first && !journalStart(sc.Bytes()) {
-			return nil, &notJournalError{path}
-		}
-		first = false
+		lines++
 		var e journalEntry
 		var h journalHeader
-		switch {
-		case json.Unmarshal(sc.Bytes(), &e) == nil && e.Key != "":
+		switch line := sc.Bytes(); {
+		case json.Unmarshal(line, &e) == nil && e.Key != "":
 			j.last[e.Key] = e
-		case json.Unmarshal(sc.Bytes(), &h) == nil && h.Format > 0:
+			journalLines++
+		case json.Unmarshal(line, &h) == nil && h.Format > 0:
 			j.owner = &h.journalOwner
+			journalLines++
+		case lines == 1 && bytes.HasPrefix(line, []byte(`{"mem_import_journal":`)):
+			journalLines++ // a header torn by a crash as the journal began
 		}
 	}
-	if err := sc.Err(); err != nil {
-		if first { // not even a first line: nothing mem writes is that long
-			return nil, &notJournalError{path}
-		}
+	switch err := sc.Err(); {
+	case err != nil && journalLines == 0, lines > 0 && journalLines == 0:
+		return nil, &notJournalError{path}
+	case err != nil:
 		return nil, &journalFileError{path, "read", err}
 	}
 	return j, nil
-}
-
-// journalStart reports whether line is one a journal starts with: the
-// header, or, in a journal of a mem that wrote none, an outcome.
-func journalStart(line []byte) bool {
-	var h journalHeader
-	if json.Unmarshal(line, &h) == nil && h.Format > 0 {
-		return true
-	}
-	var e journalEntry
-	return json.Unmarshal(line, &e) == nil && e.Key != "" && e.Outcome != ""
 }
 
 // notJournalError refuses, as the journal, a file that holds something
@@ -210,7 +202,7 @@ func journalStart(line []byte) bool {
 type notJournalError struct{ path string }
 
 func (e *notJournalError) Error() string {
-	return fmt.Sprintf("%s is not an import journal: its first line is not one mem writes, so mem leaves the file as it is.\n"+
+	return fmt.Sprintf("%s is not an import journal: none of its lines is one mem writes, so mem leaves the file as it is.\n"+
 		"Pass --journal with the name of a new file, or of a journal an earlier import wrote.", absPath(e.path))
 }
 
@@ -256,7 +248,7 @@ func journalAdvice(path string, err error) string {
 	case errors.Is(err, syscall.EISDIR):
 		return "it is a folder: pass --journal FILE naming a file"
 	}
-	return "run mem import from a folder you can write to, or pass --journal FILE to keep the journal elsewhere"
+	return "check that you may write in " + dir + ", or pass --journal FILE to keep the journal elsewhere"
 }
 
 // absPath is path made absolute, for messages (path itself when that

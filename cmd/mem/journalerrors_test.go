@@ -24,8 +24,8 @@ func TestJournalErrorsSayWhereWhyAndWhat(t *testing.T) {
 	require.NoError(t, err)
 	abs := filepath.Join(wd, "mem-import.journal")
 	for errno, advice := range map[syscall.Errno]string{
-		syscall.EACCES: "run mem import from a folder you can write to, or pass --journal FILE",
-		syscall.EROFS:  "run mem import from a folder you can write to, or pass --journal FILE",
+		syscall.EACCES: "check that you may write in " + wd + ", or pass --journal FILE",
+		syscall.EROFS:  "check that you may write in " + wd + ", or pass --journal FILE",
 		syscall.ENOSPC: "free some space, then run the same command again",
 		syscall.EISDIR: "it is a folder: pass --journal FILE",
 	} {

@@ -16,13 +16,13 @@ import (
 
 // TestAFileThatIsNotAJournalIsLeftAlone: `--journal notes/todo.md`, a typo
 // naming a note, used to exit 0 with the journal's header and records
-// appended to the note. Now an existing file whose first line is not a
-// journal's is refused (exit 2, naming the file by its absolute path)
-// before anything is sent, and the file keeps its bytes and its time, with
-// every way of opening the journal: a run, --new-journal (which would have
-// moved the note aside), and --dry-run.
+// appended to the note. Now an existing file with no line a journal holds
+// is refused (exit 2, naming the file by its absolute path) before anything
+// is sent, and the file keeps its bytes and its time, with every way of
+// opening the journal: a run, --new-journal (which would have moved the
+// note aside), --dry-run, and both.
 func TestAFileThatIsNotAJournalIsLeftAlone(t *testing.T) {
-	for _, extra := range [][]string{nil, {"--new-journal"}, {"--dry-run"}, {"--json"}} {
+	for _, extra := range [][]string{nil, {"--new-journal"}, {"--dry-run"}, {"--new-journal", "--dry-run"}, {"--json"}} {
 		t.Run(strings.Join(append([]string{"args"}, extra...), " "), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				srv := mock.MustNew(mock.Config{})
@@ -62,15 +62,24 @@ func TestAFileThatIsNotAJournalIsLeftAlone(t *testing.T) {
 }
 
 // TestJournalsStillOpen: what the refusal must not refuse. A missing or
-// empty file, a journal with its header, and one written by a mem that
-// wrote no header (its first line an outcome) are all journals.
+// empty file, a journal with its header, one written by a mem that wrote
+// no header (its first line an outcome), and one whose first line a crash
+// tore (a torn header, then records; a record, torn, then others) are all
+// journals: refused, the user would start a new one and send its mem-its
+// again.
 func TestJournalsStillOpen(t *testing.T) {
 	empty := ""
 	entry := `{"key":"doc-000.md#0000000000000000","outcome":"failed","via":"notes","at":"2025-01-01T00:00:00Z"}` + "\n"
+	tornHeader := `{"mem_import_journal":1,"ser` + "\n" + entry
+	tornEntry := entry[:30] + "\n" + entry
+	tornAlone := `{"mem_import_journal":1,"server":"ht`
 	for name, content := range map[string]*string{
-		"missing":    nil,
-		"empty":      &empty,
-		"old format": &entry,
+		"missing":           nil,
+		"empty":             &empty,
+		"old format":        &entry,
+		"torn header":       &tornHeader,
+		"torn first record": &tornEntry,
+		"torn header alone": &tornAlone,
 	} {
 		t.Run(name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {

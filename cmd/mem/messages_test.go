@@ -86,12 +86,12 @@ func TestProgressSaysETAUnknownWhenTheEstimateSeesNoWait(t *testing.T) {
 	})
 }
 
-// TestProgressSaysTokensAreKeptForOtherUsers: the answers show another
+// TestProgressSaysOtherUsersAreSpendingTheTokens: the answers show another
 // consumer of the key spending complexity tokens between this client's
 // calls. The throttle then requires, on top of a call's cost, what the
 // other has probably spent since the last answer: a call waits though the
-// buckets hold its cost, the ETA is unknown, and the line says that other
-// users of the key are probably spending the tokens it waits for.
+// buckets hold its cost, the ETA is unknown, and the line says the tokens
+// it waits for are held back for spending this client did not count.
 func TestProgressSaysOtherUsersAreSpendingTheTokens(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		th, err := throttle.New(throttle.DefaultPolicy())
@@ -111,9 +111,9 @@ func TestProgressSaysOtherUsersAreSpendingTheTokens(t *testing.T) {
 		p := newProgress(&out, false, nil, th, 1, noteCost)
 		lp := p.parts()
 		assert.Equal(t, "ETA unknown", lp.eta)
-		assert.Equal(t, "waiting for cpx/min tokens (other users of the key are probably spending them)", lp.note)
+		assert.Equal(t, "waiting for cpx/min tokens (held back for spending this client did not count: another user of the key, or calls dearer than priced)", lp.note)
 		p.finish()
-		assert.Contains(t, out.String(), "imported 0 of 1, waiting for cpx/min tokens (other users of the key are probably spending them), ETA unknown; buckets cpx/min 5/200")
+		assert.Contains(t, out.String(), "imported 0 of 1, waiting for cpx/min tokens (held back for spending this client did not count: another user of the key, or calls dearer than priced), ETA unknown; buckets cpx/min 5/200")
 	})
 }
 

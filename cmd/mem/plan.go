@@ -34,9 +34,9 @@ type importPlan struct {
 	// DayBound is how many calls go before the day windows set the pace
 	// (nil: they never do in this run).
 	DayBound *int `json:"day_windows_bind_after_calls"`
-	// AcceptUnknown counts the documents of unknown outcome that
+	// AcceptUnknown lists the documents of unknown outcome that
 	// --accept-unknown records as in Mem.
-	AcceptUnknown int `json:"accept_unknown"`
+	AcceptUnknown []failure `json:"accept_unknown"`
 	// IgnoredMemItFields counts the JSONL lines to send as notes that carry
 	// fields only mem-it reads, which their notes leave out.
 	IgnoredMemItFields int `json:"ignored_mem_it_fields"`
@@ -94,7 +94,10 @@ func makePlan(th *throttle.Throttle, via string, items []item, todo []item, titl
 		// plan saying "assumed", never "measured" when it was not.
 		LevelsMeasured: !th.Snapshot().Probing,
 	}
-	pl.AcceptUnknown = len(s.accept)
+	pl.AcceptUnknown = make([]failure, len(s.accept))
+	for i, it := range s.accept {
+		pl.AcceptUnknown[i] = failure{it.Where, reasonToAccept}
+	}
 	for _, it := range todo {
 		if it.IgnoredMemItFields {
 			pl.IgnoredMemItFields++
@@ -152,8 +155,8 @@ func (pl importPlan) print(w io.Writer) {
 	if len(pl.Unknown) > 0 {
 		counts += fmt.Sprintf(", %d of unknown outcome (check Mem: --accept-unknown if there, --retry-unknown to send again)", len(pl.Unknown))
 	}
-	if pl.AcceptUnknown > 0 {
-		counts += fmt.Sprintf(", %d of unknown outcome to record as in Mem (--accept-unknown)", pl.AcceptUnknown)
+	if len(pl.AcceptUnknown) > 0 {
+		counts += fmt.Sprintf(", %d of unknown outcome to record as in Mem (--accept-unknown)", len(pl.AcceptUnknown))
 	}
 	fmt.Fprintf(w, "%s: %s, %d to import.\n", read, counts, pl.Calls)
 	if n := pl.IgnoredMemItFields; n > 0 {

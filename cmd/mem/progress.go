@@ -180,7 +180,7 @@ func (p *progress) parts() lineParts {
 			if eta <= 0 { // the estimate, which assumes nobody else spends, sees no wait
 				lp.eta = "ETA unknown"
 				if snap.Reserve != (throttle.Cost{}) {
-					lp.note += " (other users of the key are probably spending them)"
+					lp.note += " (held back for spending this client did not count: another user of the key, or calls dearer than priced)"
 				}
 			}
 		}
