@@ -119,13 +119,16 @@ func printLimits(w io.Writer, rate headers.Status, snap throttle.Snapshot) {
 	estimates := false
 	for _, b := range snap.Buckets {
 		src := levelSource(rate, b.Bucket)
-		estimates = estimates || src == sourceEstimate
-		fmt.Fprintf(tw, "  %s\t%s\t%.1f\t%d\t%s\t%s\n", b.Kind, b.Window, b.Level, b.Limit, fmtDuration(b.UntilFull.Round(time.Second)), src)
+		level, full := fmt.Sprintf("%.1f", b.Level), fmtDuration(b.UntilFull.Round(time.Second))
+		if src == sourceEstimate { // an upper bound: others may have spent in this window unseen
+			estimates, level, full = true, "≤"+level, "≥"+full
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\t%s\n", b.Kind, b.Window, level, b.Limit, full, src)
 	}
 	tw.Flush()
 	if estimates {
-		fmt.Fprintln(w, "An estimate is this client's own reckoning (full, less its calls): the headers show one window")
-		fmt.Fprintln(w, "of each kind, and what other users of the key spent in the others is not known.")
+		fmt.Fprintln(w, "An estimate is this client's own reckoning (full, less its calls), so an upper bound (≤): the headers")
+		fmt.Fprintln(w, "show one window of each kind, and what other users of the key spent in the others is not known.")
 	}
 }
 

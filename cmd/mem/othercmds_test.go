@@ -207,7 +207,8 @@ func TestMalformedNoteIDIsAUsageError(t *testing.T) {
 // TestLimitsSaysWhichLevelsAreEstimates: the headers show one window per
 // kind (the most constrained), and mem limits printed the mirror's guess
 // for the others as if read ("complexity day 7999.0 of 8000" when the
-// server held less). Now each bucket says where its level comes from.
+// server held less). Now each bucket says where its level comes from, and
+// an estimate reads as the upper bound it is.
 func TestLimitsSaysWhichLevelsAreEstimates(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		srv := mock.MustNew(mock.Config{})
@@ -216,7 +217,7 @@ func TestLimitsSaysWhichLevelsAreEstimates(t *testing.T) {
 		require.Equal(t, exitOK, code, errOut)
 		assert.Contains(t, out, "complexity  minute window: 49 of 200 left")
 		assert.Regexp(t, `complexity\s+minute\s+49\.0\s+200\s+\S+\s+server\n`, out)
-		assert.Regexp(t, `complexity\s+day\s+7999\.0\s+8000\s+\S+\s+estimate\n`, out, "a guess, and says so")
+		assert.Regexp(t, `complexity\s+day\s+≤7999\.0\s+8000\s+≥\S+\s+estimate\n`, out, "a guess, and says so")
 		assert.Contains(t, out, "An estimate is this client's own reckoning")
 
 		code, out, errOut = cli(t.Context(), srv, "", "limits", "--mock", "--json")
