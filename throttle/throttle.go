@@ -12,6 +12,14 @@
 // Retry-After has passed. Transport wraps an http.RoundTripper with all of
 // this; Wait and Done are the same steps for other HTTP code.
 //
+// To call Mem, use the memclient package, which puts every call through a
+// Throttle of its own (or one given with memclient.WithThrottle). This
+// package alone serves other HTTP code:
+//
+//	th, err := throttle.New(throttle.DefaultPolicy())
+//	if err != nil { ... }
+//	hc := &http.Client{Transport: throttle.NewTransport(th, http.DefaultTransport)}
+//
 // The bucket math: a bucket of Limit tokens refills continuously at
 // Limit/Period and never holds more than Limit. A call of cost c passes when
 // every bucket holds at least its c, and takes c from each. From full
