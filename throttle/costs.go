@@ -132,8 +132,9 @@ type measurement struct {
 	// others is set while another consumer is known to spend on the key:
 	// its spending between two answers looks like this call's, so a price
 	// rises only on more measurements then (see narrow), and only by more
-	// than othersRate (the drift estimate's, tokens per ns) spends over the
-	// measurement's window (see reading).
+	// than othersRate (the drift estimate's, tokens per ns; 0 when no other
+	// consumer is known) spends over the measurement's window (see
+	// reading).
 	others     bool
 	othersRate float64
 }
@@ -188,11 +189,7 @@ func (b *costBook) reading(k headers.Kind, m *measurement) (interval, bool) {
 		return interval{}, false // overlapped, or the bucket may have filled up meanwhile
 	}
 	d := float64(prev.remaining - m.ws.Remaining)
-	iv := interval{lo: d + m.rate*minGap - 1, hi: d + m.rate*maxGap + 1, n: 1}
-	if m.others {
-		iv.lo -= m.othersRate * maxGap
-	}
-	return iv, true
+	return interval{lo: d + m.rate*minGap - 1 - m.othersRate*maxGap, hi: d + m.rate*maxGap + 1, n: 1}, true
 }
 
 // measure takes iv, what the answer m of kind k bounds its route's cost

@@ -351,13 +351,14 @@ func (t *Throttle) learnCost(now time.Duration, tk Ticket, r *response, provedOt
 		}
 		b := t.policy.Buckets[i]
 		rate[k] = float64(b.Limit) / float64(b.Period)
-		ms[k], has[k] = measurement{tk: tk, ws: ws, alone: alone, clean: clean, rate: rate[k], now: now, others: t.drift.active, othersRate: t.drift.rate[k]}, true
+		othersRate := t.drift.rate[k] // 0 alone on the key
 		if probed && t.drift.provedOnlyBy(k, tk.route) {
 			// The probe is there because the drift estimate may be this
 			// route's own price, and only its answers proved it: allowing
 			// for it would measure the price away.
-			ms[k].othersRate = 0
+			othersRate = 0
 		}
+		ms[k], has[k] = measurement{tk: tk, ws: ws, alone: alone, clean: clean, rate: rate[k], now: now, others: t.drift.active, othersRate: othersRate}, true
 	}
 	if r.rateLimited {
 		t.costs.refused(tk, r.status, r.retryAfter, rate, t.capacity)

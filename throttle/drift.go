@@ -95,9 +95,9 @@ func newDrift(p Policy) drift {
 
 // observe records, at now, that the answer to a call of route sent at sent
 // moved the level of kind k down by tokens (negative: up), to after, in
-// bucket b (the window the answer showed). Bounded says that no other call of the kind
-// was in flight: only such an answer accounts for everything others spent
-// before its call was sent. With calls in flight the answer proves a floor
+// bucket b (the window the answer showed). Bounded says that no other call
+// of the kind was in flight: only such an answer accounts for everything
+// others spent before its call was sent. With calls in flight the answer proves a floor
 // lower by what they cost (they may have been metered before it or not),
 // and a level kept above that floor may still count on tokens others took;
 // so the reserve keeps growing from the newest bounded answer, and the
