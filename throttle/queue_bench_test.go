@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/memsdk/mem-go/headers"
+	"github.com/memsdk/mem-go/internal/cputime"
 	"golang.org/x/time/rate"
 )
 
@@ -63,7 +64,7 @@ func drainQueue(b *testing.B, p Policy, n int) (time.Duration, uint64) {
 	th := newSynced(b, p)
 	ctx := context.Background()
 	drainMinute(th)
-	start := cpuTime(b)
+	start := cputime.Process(b)
 	var wg sync.WaitGroup
 	call := func(c Cost) {
 		tk, err := th.Wait(ctx, c)
@@ -85,7 +86,7 @@ func drainQueue(b *testing.B, p Policy, n int) (time.Duration, uint64) {
 		wg.Go(func() { call(plain) })
 	}
 	wg.Wait()
-	return cpuTime(b) - start, th.Snapshot().Stats.Waits
+	return cputime.Process(b) - start, th.Snapshot().Stats.Waits
 }
 
 // queueSpeeds are the speeds, in times Mem's, at which
@@ -164,7 +165,7 @@ func drainXTimeRate(b *testing.B, p Policy, n int) time.Duration {
 			minute = append(minute, l)
 		}
 	}
-	start := cpuTime(b)
+	start := cputime.Process(b)
 	var wg sync.WaitGroup
 	call := func(c Cost) {
 		now := time.Now()
@@ -180,5 +181,5 @@ func drainXTimeRate(b *testing.B, p Policy, n int) time.Duration {
 		wg.Go(func() { call(c) })
 	}
 	wg.Wait()
-	return cpuTime(b) - start
+	return cputime.Process(b) - start
 }

@@ -14,6 +14,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/memsdk/mem-go/internal/cputime"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -34,7 +35,7 @@ func BenchmarkJournalRecord(b *testing.B) {
 			j.out = newGroupCommit(f)
 			var next atomic.Int64
 			var wg sync.WaitGroup
-			cpu := cpuTime(b)
+			cpu := cputime.Process(b)
 			b.ResetTimer()
 			for range writers {
 				wg.Go(func() {
@@ -49,7 +50,7 @@ func BenchmarkJournalRecord(b *testing.B) {
 			}
 			wg.Wait()
 			b.StopTimer()
-			b.ReportMetric(float64(cpuTime(b)-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/record")
+			b.ReportMetric(float64(cputime.Process(b)-cpu)/float64(time.Microsecond)/float64(b.N), "cpu-µs/record")
 			b.ReportMetric(float64(f.syncs.Load())/float64(b.N), "fsyncs/record")
 		})
 	}

@@ -1,6 +1,6 @@
 //go:build unix
 
-package throttle
+package cputime
 
 import (
 	"syscall"
@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// cpuTime is the user and system CPU the process has used.
-func cpuTime(tb testing.TB) time.Duration {
+// Process returns the CPU time (user and system) the process has used so
+// far, for benchmarks that report CPU per operation.
+func Process(tb testing.TB) time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		tb.Fatal(err)
