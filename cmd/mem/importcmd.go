@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -370,26 +369,29 @@ func (o *importOptions) replaceJournal(env *cliEnv) (*os.File, error) {
 	return f, nil
 }
 
-// createLocked creates a new file beside path, named path.<random>.new,
-// and locks it (see lockFile; on a file system that cannot lock, it is left
-// unlocked, like the journal it replaces). It returns its name and the open file.
+// createLocked creates a new empty file beside path, named
+// path.<random>.new (os.CreateTemp), with a journal's permissions, and
+// locks it (see lockFile; on a file system that cannot lock, it is left
+// unlocked, like the journal it replaces). It returns its name and the
+// open file.
 func createLocked(path string) (string, *os.File, error) {
-	for {
-		name := fmt.Sprintf("%s.%s.new", path, strconv.FormatUint(rand.Uint64(), 36))
-		f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_APPEND|os.O_RDWR, 0o644)
-		if errors.Is(err, fs.ErrExist) {
-			continue
-		}
-		if err != nil {
-			return "", nil, err
-		}
-		if err := lockFile(f); err != nil && !errors.Is(err, errCannotLock) { // the old one could not be locked either
-			f.Close()
-			os.Remove(name)
-			return "", nil, fmt.Errorf("locking %s: %w", name, err)
-		}
-		return name, f, nil
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.new")
+	if err != nil {
+		return "", nil, err
 	}
+	name := f.Name()
+	err = f.Chmod(0o644)
+	if err == nil {
+		if err = lockFile(f); errors.Is(err, errCannotLock) { // the old one could not be locked either
+			err = nil
+		}
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(name)
+		return "", nil, fmt.Errorf("preparing %s: %w", name, err)
+	}
+	return name, f, nil
 }
 
 // hookAside, when set (in tests), runs once keepAside has given the old
