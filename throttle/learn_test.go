@@ -207,7 +207,11 @@ func learnAPriceRise(t *testing.T, goroutines int) {
 			max429s = 3
 		}
 		if laneMode && goroutines > 1 {
-			goal = 0.97 // the drift reserve may pace the rise instead (see below)
+			// A shared store measures no price (see below): the drift
+			// reserve may pace the rise instead, and in about 1 run in 130
+			// (7 of 900) two more calls go at the old price first: 5 429s,
+			// 0.945 of the optimum.
+			max429s, goal = 5, 0.94
 		}
 		assert.LessOrEqual(t, r.server.count(http.StatusTooManyRequests), max429s)
 		// From full: 3 at once (180 of 200), the 4th when 40 more are
