@@ -74,7 +74,11 @@ func TestInteractiveCallsGoBeforeAnImport(t *testing.T) {
 		optimum := DefaultPolicy().Optimum(Calls{N: n + len(searches), Cost: plain})
 		assert.LessOrEqual(t, end.Seconds(), optimum.Seconds()*1.02, "import of %d with %d searches", n, len(searches))
 		assert.Zero(t, r.server.count(http.StatusTooManyRequests))
-		assert.Equal(t, n-100, waited[Batch], "every batch call past the burst waited")
+		// Every batch call past the burst waited; those of the burst too
+		// when they queued before the first answer ended cold start (the
+		// goroutines' schedule decides: 2 runs in 300), but never the first.
+		assert.GreaterOrEqual(t, waited[Batch], n-100, "every batch call past the burst waited")
+		assert.Less(t, waited[Batch], n, "the first call goes at once")
 		assert.Positive(t, waited[Interactive], "the hooks tell the searches' waits apart")
 		assert.Zero(t, waited[Default])
 	})
